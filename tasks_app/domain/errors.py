@@ -1,0 +1,41 @@
+"""Errors raised by the domain and the services; the API maps each one to an HTTP status."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base class of every error the domain or the application raises on purpose."""
+
+
+class InvalidValue(DomainError):
+    """A value breaks an invariant; `field` names the input it came from."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class TaskNotFound(DomainError):
+    """No task has this id (or the id cannot be one)."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"Task {task_id!r} was not found.")
+        self.task_id = task_id
+
+
+class InvalidTransition(DomainError):
+    """The task's current status does not allow the requested change."""
+
+    def __init__(self, task_id: str, current: str, requested: str) -> None:
+        super().__init__(f"Task {task_id!r} is {current} and cannot become {requested}.")
+        self.task_id = task_id
+        self.current = current
+        self.requested = requested
+
+
+class InvalidCursor(DomainError):
+    """A pagination cursor that this API did not issue for this user."""
+
+    def __init__(self) -> None:
+        super().__init__("The cursor is not valid for this listing; start again without one.")

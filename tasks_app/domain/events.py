@@ -1,0 +1,54 @@
+"""Domain events: past-tense facts recorded by a task, holding only primitives."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _new_event_id() -> str:
+    return str(uuid.uuid4())
+
+
+@dataclass(frozen=True, kw_only=True)
+class DomainEvent:
+    """What every event carries; `event_type` is the class name."""
+
+    aggregate_id: str
+    timestamp: str
+    event_id: str = field(default_factory=_new_event_id)
+
+    @property
+    def event_type(self) -> str:
+        return type(self).__name__
+
+    def to_message(self) -> dict[str, Any]:
+        """The SPEC §4 message: the envelope fields, and every field again under `data`."""
+        return {
+            "event_type": self.event_type,
+            "event_id": self.event_id,
+            "aggregate_id": self.aggregate_id,
+            "timestamp": self.timestamp,
+            "data": dataclasses.asdict(self),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskCreated(DomainEvent):
+    task_title: str
+    user_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskStatusChanged(DomainEvent):
+    old_status: str
+    new_status: str
+    user_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskCompleted(DomainEvent):
+    task_title: str
+    user_id: str
