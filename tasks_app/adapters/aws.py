@@ -1,0 +1,45 @@
+"""boto3 clients for one AWS target: real AWS, or the embedded local AWS when an endpoint is set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_sns.client import SNSClient
+    from mypy_boto3_sqs.client import SQSClient
+
+# Short timeouts: a request should fail fast rather than hold a Lambda until its own timeout.
+_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+
+
+@dataclass(frozen=True)
+class AwsTarget:
+    region: str
+    endpoint_url: str | None
+
+    @overload
+    def client(self, service: Literal["dynamodb"]) -> DynamoDBClient: ...
+    @overload
+    def client(self, service: Literal["sns"]) -> SNSClient: ...
+    @overload
+    def client(self, service: Literal["sqs"]) -> SQSClient: ...
+    def client(self, service: str) -> Any:
+        return _client(service, self.region, self.endpoint_url)
+
+
+@cache
+def _client(service: str, region: str, endpoint_url: str | None) -> Any:
+    """One client per service and target: building one loads its API model (tens of ms), and
+    clients are safe to share between threads."""
+    return boto3.session.Session().client(
+        service,  # type: ignore[call-overload]
+        region_name=region,
+        endpoint_url=endpoint_url,
+        config=_CLIENT_CONFIG,
+    )

@@ -1,0 +1,120 @@
+"""PynamoDB models of the single table's items (SPEC §3); they never leave this package."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.attributes import Attribute, UnicodeAttribute
+from pynamodb.constants import STRING
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from tasks_app.domain.task import Task, isoformat_utc
+from tasks_app.domain.values import TaskId, TaskStatus, UserId
+
+TASK_ITEM_TYPE = "Task"
+
+
+class UtcTimestampAttribute(Attribute[datetime]):
+    """A timezone-aware datetime stored as fixed-width ISO 8601 text, which sorts by time."""
+
+    attr_type = STRING
+
+    def serialize(self, value: datetime) -> str:
+        return isoformat_utc(value)
+
+    def deserialize(self, value: str) -> datetime:
+        return datetime.fromisoformat(value)
+
+
+class TasksByUserIndex(GlobalSecondaryIndex["TaskItem"]):  # type: ignore[no-untyped-call]
+    """GSI1: a user's tasks, ordered by creation time."""
+
+    class Meta:
+        index_name = "GSI1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
+
+
+class TaskItem(Model):
+    """A task as stored; `from_domain` and `to_domain` are the only ways in and out."""
+
+    class Meta:
+        # Replaced by `bind_table` before first use: the table name comes from settings.
+        table_name = "unbound"
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 10
+        max_retry_attempts = 3
+
+    pk = UnicodeAttribute(hash_key=True, attr_name="PK")
+    sk = UnicodeAttribute(range_key=True, attr_name="SK")
+    gsi1pk = UnicodeAttribute(attr_name="GSI1PK")
+    gsi1sk = UnicodeAttribute(attr_name="GSI1SK")
+    item_type = UnicodeAttribute(attr_name="Type", default=TASK_ITEM_TYPE)
+    task_id = UnicodeAttribute(attr_name="TaskId")
+    user_id = UnicodeAttribute(attr_name="UserId")
+    title = UnicodeAttribute(attr_name="Title")
+    description = UnicodeAttribute(attr_name="Description")
+    status = UnicodeAttribute(attr_name="Status")
+    created_at = UtcTimestampAttribute(attr_name="CreatedAt")
+    updated_at = UtcTimestampAttribute(attr_name="UpdatedAt", null=True)
+    completed_at = UtcTimestampAttribute(attr_name="CompletedAt", null=True)
+
+    by_user = TasksByUserIndex()
+
+    @staticmethod
+    def key(task_id: TaskId) -> str:
+        return f"TASK#{task_id}"
+
+    @staticmethod
+    def user_key(user_id: UserId) -> str:
+        return f"USER#{user_id}"
+
+    @staticmethod
+    def user_sort_key(created_at: datetime, task_id: TaskId) -> str:
+        return f"TASK#{isoformat_utc(created_at)}#{task_id}"
+
+    @classmethod
+    def from_domain(cls, task: Task) -> TaskItem:
+        key = cls.key(task.task_id)
+        return cls(
+            pk=key,
+            sk=key,
+            gsi1pk=cls.user_key(task.user_id),
+            gsi1sk=cls.user_sort_key(task.created_at, task.task_id),
+            task_id=str(task.task_id),
+            user_id=str(task.user_id),
+            title=task.title,
+            description=task.description,
+            status=task.status.value,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            completed_at=task.completed_at,
+        )
+
+    def to_domain(self) -> Task:
+        return Task(
+            task_id=TaskId(self.task_id),
+            user_id=UserId(self.user_id),
+            title=self.title,
+            description=self.description,
+            status=TaskStatus(self.status),
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            completed_at=self.completed_at,
+        )
+
+
+def bind_table(*, table_name: str, host: str | None, region: str, **meta: Any) -> None:
+    """Point the models at a table and endpoint. PynamoDB keeps both on the model class."""
+    wanted = {"table_name": table_name, "host": host, "region": region, **meta}
+    if all(getattr(TaskItem.Meta, name, None) == value for name, value in wanted.items()):
+        return
+    for name, value in wanted.items():
+        setattr(TaskItem.Meta, name, value)
+    # PynamoDB reuses its cached connection while the table name is unchanged, even when the
+    # endpoint is not; dropping it makes the next call connect where the settings now point.
+    TaskItem._connection = None

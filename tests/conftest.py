@@ -1,0 +1,94 @@
+"""Fixtures shared by the tests that reach AWS: one local AWS per run, fresh resources per test,
+and the Task API as a client sees it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from config.environment import LOCAL_ACCOUNT
+from tasks_app import bootstrap
+from tasks_app.adapters.aws import AwsTarget
+from tasks_app.infrastructure.local_aws import LocalAws
+from tasks_app.infrastructure.provisioning import Resources, provision
+from tasks_app.management.commands.provision import configured_resources
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[LocalAws]:
+    with LocalAws() as server:
+        yield server
+
+
+@dataclass
+class AwsStack:
+    """The local AWS with the API's resources provisioned, and ways to look inside it."""
+
+    server: LocalAws
+    target: AwsTarget
+    resources: Resources
+
+    def queue_url(self, name: str | None = None) -> str:
+        return f"{self.server.url}/{LOCAL_ACCOUNT}/{name or self.resources.queue_name}"
+
+    def drain(self, queue_url: str | None = None, wait_seconds: int = 0) -> list[dict[str, Any]]:
+        """Receive and delete every message now on the queue; bodies parsed from JSON."""
+        sqs = self.target.client("sqs")
+        url = queue_url or self.queue_url()
+        messages: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=wait_seconds, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return messages
+            for message in batch:
+                messages.append({**json.loads(message["Body"]), "_attributes": message.get("MessageAttributes", {})})
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            wait_seconds = 0
+
+
+@pytest.fixture
+def aws(local_aws: LocalAws, settings: Any) -> Iterator[AwsStack]:
+    local_aws.reset()
+    settings.AWS_ENDPOINT_URL = local_aws.url
+    settings.EVENTS_QUEUE_URL = f"{local_aws.url}/{LOCAL_ACCOUNT}/tasks-test-events"
+    bootstrap.reset()
+    stack = AwsStack(local_aws, bootstrap.aws_target(), configured_resources())
+    provision(stack.target, stack.resources)
+    yield stack
+    bootstrap.reset()
+
+
+class TaskApi:
+    """The Task API as a client sees it; each call returns the parsed response."""
+
+    def __init__(self, client: APIClient) -> None:
+        self.client = client
+
+    def create(self, user_id: str = "alice", title: str = "A task", **fields: Any) -> Any:
+        return self.client.post("/tasks", {"user_id": user_id, "title": title, **fields}, format="json")
+
+    def created(self, user_id: str = "alice", title: str = "A task", **fields: Any) -> dict[str, Any]:
+        response = self.create(user_id, title, **fields)
+        assert response.status_code == 201, response.content
+        return dict(response.json()["data"])
+
+    def get(self, task_id: str) -> Any:
+        return self.client.get(f"/tasks/{task_id}")
+
+    def list(self, **params: Any) -> Any:
+        return self.client.get("/tasks", params)
+
+    def complete(self, task_id: str) -> Any:
+        return self.client.post(f"/tasks/{task_id}/complete")
+
+
+@pytest.fixture
+def api(aws: Any) -> TaskApi:
+    return TaskApi(APIClient())
