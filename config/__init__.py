@@ -1,0 +1,1 @@
+"""The Django project: settings, URLs, logging and the WSGI entry point."""

@@ -1,0 +1,182 @@
+"""Configuration from environment variables (SPEC §5), checked before Django starts.
+
+Development runs with no setup: every AWS setting defaults to the embedded local AWS that
+`make run` starts. Staging and production default nothing that could point at the wrong
+resources; a missing variable stops start-up with a message that names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+LOCAL_ACCOUNT = "123456789012"  # moto's account id
+LOCAL_REGION = "us-east-1"
+LOCAL_AWS_PORT = 4566
+LOCAL_API_PORT = 8000
+LOCAL_RESOURCE_NAME = "tasks"
+DEVELOPMENT_SECRET_KEY = "development-only-not-secret"  # noqa: S105 - refused outside development
+
+
+class ConfigurationError(Exception):
+    """The environment cannot run the API; the message says which variable to set."""
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    STAGING = "staging"
+    PRODUCTION = "production"
+
+
+class AuthMode(StrEnum):
+    JWT = "jwt"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Config:
+    environment: Environment
+    auth_mode: AuthMode
+    secret_key: str
+    debug: bool
+    log_level: str
+    aws_region: str
+    aws_endpoint_url: str | None
+    table_name: str
+    topic_arn: str
+    events_queue_url: str
+    events_visibility_timeout: int
+    allowed_hosts: list[str]
+    max_body_bytes: int
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+
+def load_config(env: Mapping[str, str]) -> Config:
+    environment = _choice(env, "ENVIRONMENT", Environment, Environment.DEVELOPMENT)
+    if environment is Environment.DEVELOPMENT:
+        return _development(env)
+    return _deployed(env, environment)
+
+
+def local_aws_port(env: Mapping[str, str]) -> int:
+    return _integer(env, "LOCAL_AWS_PORT", LOCAL_AWS_PORT, minimum=1, maximum=65535)
+
+
+def local_api_port(env: Mapping[str, str]) -> int:
+    return _integer(env, "LOCAL_API_PORT", LOCAL_API_PORT, minimum=1, maximum=65535)
+
+
+def _development(env: Mapping[str, str]) -> Config:
+    endpoint = env.get("AWS_ENDPOINT_URL", f"http://127.0.0.1:{local_aws_port(env)}") or None
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or LOCAL_REGION
+    queue_base = endpoint or f"https://sqs.{region}.amazonaws.com"
+    return Config(
+        environment=Environment.DEVELOPMENT,
+        auth_mode=_choice(env, "AUTH_MODE", AuthMode, AuthMode.NONE),
+        secret_key=env.get("DJANGO_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
+        debug=_boolean(env, "DJANGO_DEBUG", default=False),
+        log_level=_log_level(env),
+        aws_region=region,
+        aws_endpoint_url=endpoint,
+        table_name=env.get("TABLE_NAME") or LOCAL_RESOURCE_NAME,
+        topic_arn=env.get("TOPIC_ARN") or f"arn:aws:sns:{region}:{LOCAL_ACCOUNT}:{LOCAL_RESOURCE_NAME}-events",
+        events_queue_url=env.get("EVENTS_QUEUE_URL") or f"{queue_base}/{LOCAL_ACCOUNT}/{LOCAL_RESOURCE_NAME}-events",
+        events_visibility_timeout=_visibility_timeout(env),
+        allowed_hosts=_list(env, "ALLOWED_HOSTS") or ["127.0.0.1", "localhost", "[::1]", "testserver"],
+        max_body_bytes=_max_body_bytes(env),
+    )
+
+
+def _deployed(env: Mapping[str, str], environment: Environment) -> Config:
+    auth_mode = _choice(env, "AUTH_MODE", AuthMode, AuthMode.JWT)
+    if auth_mode is AuthMode.NONE:
+        raise ConfigurationError(
+            f"AUTH_MODE=none is refused when ENVIRONMENT={environment}: anyone could read every task. "
+            "Use AUTH_MODE=jwt."
+        )
+    if _boolean(env, "DJANGO_DEBUG", default=False):
+        raise ConfigurationError(f"DJANGO_DEBUG must be off when ENVIRONMENT={environment}.")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise ConfigurationError(f"AWS_REGION is required when ENVIRONMENT={environment}.")
+    return Config(
+        environment=environment,
+        auth_mode=auth_mode,
+        secret_key=_required(env, "DJANGO_SECRET_KEY", environment),
+        debug=False,
+        log_level=_log_level(env),
+        aws_region=region,
+        aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        table_name=_required(env, "TABLE_NAME", environment),
+        topic_arn=_required(env, "TOPIC_ARN", environment),
+        events_queue_url=_required(env, "EVENTS_QUEUE_URL", environment),
+        events_visibility_timeout=_visibility_timeout(env),
+        allowed_hosts=_list(env, "ALLOWED_HOSTS") or [".amazonaws.com"],
+        max_body_bytes=_max_body_bytes(env),
+    )
+
+
+def _required(env: Mapping[str, str], name: str, environment: Environment) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"{name} is required when ENVIRONMENT={environment}.")
+    return value
+
+
+def _choice[E: StrEnum](env: Mapping[str, str], name: str, kind: type[E], default: E) -> E:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise ConfigurationError(f"{name}={raw!r} is not one of: {allowed}.") from None
+
+
+def _boolean(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(f"{name}={raw!r} is not a boolean (use true or false).")
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a whole number.") from None
+    if not minimum <= value <= maximum:
+        raise ConfigurationError(f"{name}={value} is outside {minimum}..{maximum}.")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> list[str]:
+    return [part.strip() for part in env.get(name, "").split(",") if part.strip()]
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigurationError(f"LOG_LEVEL={level!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL.")
+    return level
+
+
+def _max_body_bytes(env: Mapping[str, str]) -> int:
+    return _integer(env, "MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024, maximum=10 * 1024 * 1024)
+
+
+def _visibility_timeout(env: Mapping[str, str]) -> int:
+    """Seconds a received event stays hidden before redelivery; the SPEC's 5 minutes by default."""
+    return _integer(env, "EVENTS_VISIBILITY_TIMEOUT", 300, minimum=0, maximum=12 * 3600)

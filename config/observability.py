@@ -1,0 +1,83 @@
+"""Request ids and structured logs: one JSON object per line, each with the request id."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from django.core.signals import request_finished
+from django.http import HttpRequest, HttpResponseBase
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+# An incoming id is echoed into headers and logs, so only plain tokens are trusted.
+_ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+class RequestIdMiddleware:
+    """Gives every request an id: the caller's `X-Request-ID` if usable, otherwise a new one."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+        # Cleared once the response is closed, which is after the server's access-log line.
+        request_finished.connect(_clear_request_id, dispatch_uid="config.observability.clear")
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+        _request_id.set(request_id)
+        response = self.get_response(request)
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+def _clear_request_id(**_: Any) -> None:
+    _request_id.set(None)
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps the current request id (or null outside a request) on every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = _request_id.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message, request id, extras, traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        for name, value in vars(record).items():
+            if name not in _RECORD_ATTRIBUTES:
+                entry[name] = _loggable(value)
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def _loggable(value: Any) -> Any:
+    """Django passes the request object itself; its method and path are what a reader wants."""
+    if isinstance(value, HttpRequest):
+        return f"{value.method} {value.get_full_path()}"
+    if isinstance(value, (str, int, float, bool, type(None), list, dict)):
+        return value
+    return str(value)

@@ -1,0 +1,133 @@
+"""Django settings, built from the environment by `config.environment` (SPEC §5)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.environment import LOCAL_REGION, ConfigurationError, load_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+try:
+    CONFIG = load_config(os.environ)
+except ConfigurationError as error:
+    raise ImproperlyConfigured(str(error)) from None
+
+if CONFIG.aws_endpoint_url and urlsplit(CONFIG.aws_endpoint_url).hostname in {"127.0.0.1", "localhost"}:
+    # The embedded local AWS accepts any credentials; boto3, PynamoDB and kombu still want some.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", CONFIG.aws_region or LOCAL_REGION)
+
+ENVIRONMENT = CONFIG.environment.value
+AUTH_MODE = CONFIG.auth_mode.value
+SECRET_KEY = CONFIG.secret_key
+DEBUG = CONFIG.debug
+ALLOWED_HOSTS = CONFIG.allowed_hosts
+
+AWS_REGION = CONFIG.aws_region
+AWS_ENDPOINT_URL = CONFIG.aws_endpoint_url
+TABLE_NAME = CONFIG.table_name
+TOPIC_ARN = CONFIG.topic_arn
+EVENTS_QUEUE_URL = CONFIG.events_queue_url
+EVENTS_VISIBILITY_TIMEOUT = CONFIG.events_visibility_timeout
+MAX_REQUEST_BODY_BYTES = CONFIG.max_body_bytes
+DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_body_bytes
+
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "tasks_app",
+]
+
+MIDDLEWARE = [
+    "config.observability.RequestIdMiddleware",
+    "tasks_app.api.middleware.RequestBodyLimitMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",  # checks the Host header against ALLOWED_HOSTS
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+APPEND_SLASH = False  # the router accepts both forms; a redirect would drop POST bodies
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+# No relational database: tasks live in DynamoDB.
+DATABASES: dict[str, dict[str, str]] = {}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# Development serves straight from the apps' static folders; deployed stages serve what
+# `collectstatic` gathered into STATIC_ROOT, indexed once at start-up.
+WHITENOISE_USE_FINDERS = CONFIG.is_development
+WHITENOISE_AUTOREFRESH = CONFIG.is_development
+
+REST_FRAMEWORK = {
+    # Django's defaults use the auth database, which this project does not have.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tasks_app.api.negotiation.JsonFallbackNegotiation",
+    "EXCEPTION_HANDLER": "tasks_app.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Task Management API",
+    "DESCRIPTION": (
+        "Create, list and complete tasks. Every response is a JSON envelope: "
+        '`{"success": true, "data": ...}` or `{"success": false, "error": {...}}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["tasks_app.api.schema.without_trailing_slash"],
+    "ENUM_NAME_OVERRIDES": {
+        "ErrorCode": "tasks_app.api.serializers.ERROR_CODES",
+        "TaskStatus": "tasks_app.domain.values.TaskStatus",
+    },
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.observability.RequestIdFilter"}},
+    "formatters": {"json": {"()": "config.observability.JsonFormatter"}},
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
+    },
+    "root": {"handlers": ["stdout"], "level": CONFIG.log_level},
+    "loggers": {
+        # boto's own debug output would drown the application's at LOG_LEVEL=DEBUG.
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "pynamodb": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,21 @@
+"""Top-level URLs: the task API, its schema and Swagger UI, and JSON errors for everything else."""
+
+from django.urls import include, path, re_path
+
+from config import docs
+from tasks_app.api import errors
+from tasks_app.api.root import api_root
+
+urlpatterns = [
+    path("", api_root, name="api-root"),
+    path("", include("tasks_app.api.urls")),
+    re_path(r"^api/schema/?$", docs.schema, name="openapi-schema"),
+    re_path(r"^swagger/?$", docs.swagger_ui, name="swagger-ui"),
+    # Last: any other path is a JSON 404, whatever DEBUG says.
+    re_path(r"^", errors.not_found),
+]
+
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.not_found
+handler500 = errors.server_error

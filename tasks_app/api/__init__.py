@@ -1,0 +1,1 @@
+"""The HTTP API: DRF views, serializers and the error envelope (SPEC §2)."""

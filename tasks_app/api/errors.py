@@ -1,0 +1,123 @@
+"""The error envelope: one exception handler for DRF views, and JSON views for Django's errors."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from tasks_app.domain.errors import DomainError, InvalidCursor, InvalidTransition, InvalidValue, TaskNotFound
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR_MESSAGE = "Something went wrong on our side. Quote the X-Request-ID header if you report it."
+
+# DRF's exceptions in the order they are matched; `ValidationError` before its base class.
+_DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
+    (exceptions.ValidationError, "VALIDATION_ERROR"),
+    (exceptions.ParseError, "VALIDATION_ERROR"),
+    (exceptions.NotAuthenticated, "NOT_AUTHENTICATED"),
+    (exceptions.AuthenticationFailed, "NOT_AUTHENTICATED"),
+    (exceptions.PermissionDenied, "PERMISSION_DENIED"),
+    (exceptions.NotFound, "NOT_FOUND"),
+    (exceptions.MethodNotAllowed, "METHOD_NOT_ALLOWED"),
+    (exceptions.NotAcceptable, "NOT_ACCEPTABLE"),
+    (exceptions.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
+    (exceptions.Throttled, "THROTTLED"),
+]
+
+
+def error_body(code: str, message: str, details: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"message": message, "code": code}
+    if details:
+        error["details"] = details
+    return {"success": False, "error": error}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every exception a view raises leaves in the error envelope."""
+    if isinstance(exc, DomainError):
+        return _domain_error_response(exc)
+    # DRF's own handler knows the headers (Retry-After, WWW-Authenticate) and maps Http404.
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        logger.error("Unhandled exception in %s", _view_name(context), exc_info=exc)
+        return Response(_internal_error(), status=500)
+    # DRF answers Django's Http404 and PermissionDenied like its own NotFound and PermissionDenied.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response.data = _api_exception_body(exc) if isinstance(exc, exceptions.APIException) else _internal_error()
+    return response
+
+
+def _domain_error_response(exc: DomainError) -> Response:
+    if isinstance(exc, InvalidValue):
+        body = error_body("VALIDATION_ERROR", "The request is not valid.", {exc.field: [exc.message]})
+        return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, InvalidCursor):
+        return Response(error_body("VALIDATION_ERROR", str(exc), {"cursor": [str(exc)]}), status=400)
+    if isinstance(exc, TaskNotFound):
+        return Response(error_body("NOT_FOUND", str(exc)), status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, InvalidTransition):
+        return Response(error_body("INVALID_TRANSITION", str(exc)), status=status.HTTP_409_CONFLICT)
+    logger.error("Domain error without an HTTP mapping", exc_info=exc)
+    return Response(_internal_error(), status=500)
+
+
+def _internal_error() -> dict[str, Any]:
+    return error_body("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
+
+
+def _api_exception_body(exc: exceptions.APIException) -> dict[str, Any]:
+    code = next((code for kind, code in _DRF_CODES if isinstance(exc, kind)), "ERROR")
+    if isinstance(exc, exceptions.ValidationError):
+        return error_body(code, "The request is not valid.", _field_messages(exc.detail))
+    if isinstance(exc, exceptions.ParseError):
+        return error_body(code, f"The body is not valid JSON: {exc.detail}")
+    return error_body(code, str(exc.detail))
+
+
+def _field_messages(detail: Any) -> dict[str, list[str]]:
+    """DRF's error detail as `{field: [message, ...]}`; errors not tied to a field go under `non_field_errors`."""
+    if isinstance(detail, dict):
+        return {str(field): _messages(value) for field, value in detail.items()}
+    return {"non_field_errors": _messages(detail)}
+
+
+def _messages(detail: Any) -> list[str]:
+    if isinstance(detail, list):
+        return [message for item in detail for message in _messages(item)]
+    if isinstance(detail, dict):
+        return [f"{key}: {message}" for key, value in detail.items() for message in _messages(value)]
+    return [str(detail)]
+
+
+def _view_name(context: dict[str, Any]) -> str:
+    view = context.get("view")
+    return type(view).__name__ if view is not None else "an unknown view"
+
+
+# Django's own error views (outside DRF): unknown paths, bad hosts, crashes in middleware.
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("NOT_FOUND", f"There is nothing at {request.path}."), status=404)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("VALIDATION_ERROR", "The request is not valid."), status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("PERMISSION_DENIED", "You may not do this."), status=403)
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(_internal_error(), status=500)

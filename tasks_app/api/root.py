@@ -1,0 +1,24 @@
+"""The API root: links to what is here, for people exploring in a browser."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+
+
+@extend_schema(exclude=True)
+@api_view(["GET"])
+def api_root(request: Request) -> Response:
+    return Response(
+        {
+            "success": True,
+            "data": {
+                "tasks": reverse("task-list", request=request),
+                "swagger": reverse("swagger-ui", request=request),
+                "schema": reverse("openapi-schema", request=request),
+            },
+        }
+    )

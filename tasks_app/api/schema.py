@@ -1,0 +1,188 @@
+"""OpenAPI documentation of the task endpoints: responses and examples for `@extend_schema`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+
+from tasks_app.api.serializers import ErrorEnvelope, TaskCreateRequest, TaskEnvelope, TaskListQuery, TaskPageEnvelope
+
+_TASK = {
+    "task_id": "task-3f1c2b9e-8d4a-4c1e-9b7f-2a6d5e4c3b21",
+    "user_id": "user-42",
+    "title": "Write the quarterly report",
+    "description": "Numbers from finance first.",
+    "status": "pending",
+    "created_at": "2026-11-25T09:30:00.000000Z",
+    "updated_at": None,
+    "completed_at": None,
+}
+_COMPLETED_TASK = {
+    **_TASK,
+    "status": "completed",
+    "updated_at": "2026-11-25T17:05:00.000000Z",
+    "completed_at": "2026-11-25T17:05:00.000000Z",
+}
+
+TASK_ID_PARAMETER = OpenApiParameter(
+    "task_id",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The task's id: `task-` followed by a UUID4.",
+    examples=[OpenApiExample("A task id", value=_TASK["task_id"])],
+)
+
+
+def without_trailing_slash(endpoints: list[tuple[str, str, str, Any]]) -> list[tuple[str, str, str, Any]]:
+    """drf-spectacular preprocessing hook: document `/tasks`, not the router's `/tasks/`."""
+    return [(path.rstrip("/") or "/", regex, method, view) for path, regex, method, view in endpoints]
+
+
+def _error(name: str, code: str, message: str, details: dict[str, list[str]] | None = None) -> OpenApiExample:
+    error: dict[str, Any] = {"message": message, "code": code}
+    if details:
+        error["details"] = details
+    return OpenApiExample(name, value={"success": False, "error": error}, response_only=True)
+
+
+def _error_response(description: str, *examples: OpenApiExample) -> OpenApiResponse:
+    return OpenApiResponse(ErrorEnvelope, description=description, examples=list(examples))
+
+
+_INVALID_BODY = _error_response(
+    "The body is malformed JSON, not an object, or a field is missing or invalid.",
+    _error(
+        "Invalid fields", "VALIDATION_ERROR", "The request is not valid.", {"title": ["This field may not be blank."]}
+    ),
+    _error("Malformed JSON", "VALIDATION_ERROR", "The body is not valid JSON: JSON parse error - Expecting value."),
+)
+_TOO_LARGE = _error_response(
+    "The body is over the configured size limit.",
+    _error("Too large", "PAYLOAD_TOO_LARGE", "The body is 70000 bytes; the limit is 65536."),
+)
+_NOT_JSON = _error_response(
+    "The body is not JSON.",
+    _error("Form data", "UNSUPPORTED_MEDIA_TYPE", 'Unsupported media type "text/plain" in request.'),
+)
+_NOT_FOUND = _error_response(
+    "No task has this id.",
+    _error("Unknown task", "NOT_FOUND", f"Task {_TASK['task_id']!r} was not found."),
+)
+_SERVER_ERROR = _error_response(
+    "A bug on our side; the response carries no detail, the log has it under the request id.",
+    _error(
+        "Server error",
+        "INTERNAL_ERROR",
+        "Something went wrong on our side. Quote the X-Request-ID header if you report it.",
+    ),
+)
+
+create = extend_schema(
+    summary="Create a task",
+    description="Creates a pending task for `user_id` and publishes `TaskCreated`.",
+    request=TaskCreateRequest,
+    examples=[
+        OpenApiExample(
+            "A task",
+            value={
+                "user_id": "user-42",
+                "title": "Write the quarterly report",
+                "description": "Numbers from finance first.",
+            },
+            request_only=True,
+        )
+    ],
+    responses={
+        201: OpenApiResponse(
+            TaskEnvelope,
+            "The task as stored.",
+            [OpenApiExample("Created", {"success": True, "data": _TASK}, response_only=True)],
+        ),
+        400: _INVALID_BODY,
+        413: _TOO_LARGE,
+        415: _NOT_JSON,
+        500: _SERVER_ERROR,
+    },
+)
+
+list_ = extend_schema(
+    summary="List a user's tasks",
+    description="Newest first. Pass the returned `pagination.next_cursor` as `cursor` for the next page.",
+    parameters=[TaskListQuery],
+    responses={
+        200: OpenApiResponse(
+            TaskPageEnvelope,
+            "A page of tasks.",
+            [
+                OpenApiExample(
+                    "A page",
+                    {
+                        "success": True,
+                        "data": [_TASK],
+                        "pagination": {"next_cursor": "eyJ2IjoxfQ.c2lnbmF0dXJl", "limit": 1},
+                    },
+                    response_only=True,
+                )
+            ],
+        ),
+        400: _error_response(
+            "`user_id` is missing, `limit` is not 1 to 100, or the cursor was not issued for this listing.",
+            _error(
+                "Bad limit",
+                "VALIDATION_ERROR",
+                "The request is not valid.",
+                {"limit": ["Ensure this value is less than or equal to 100."]},
+            ),
+            _error(
+                "Bad cursor",
+                "VALIDATION_ERROR",
+                "The cursor is not valid for this listing; start again without one.",
+                {"cursor": ["The cursor is not valid for this listing; start again without one."]},
+            ),
+        ),
+        500: _SERVER_ERROR,
+    },
+)
+
+retrieve = extend_schema(
+    summary="Get a task",
+    parameters=[TASK_ID_PARAMETER],
+    responses={
+        200: OpenApiResponse(
+            TaskEnvelope, "The task.", [OpenApiExample("A task", {"success": True, "data": _TASK}, response_only=True)]
+        ),
+        404: _NOT_FOUND,
+        500: _SERVER_ERROR,
+    },
+)
+
+complete = extend_schema(
+    operation_id="tasks_complete",
+    summary="Complete a task",
+    description=(
+        "Moves a pending or in-progress task to `completed` and publishes `TaskStatusChanged` then "
+        "`TaskCompleted`. Completing a task twice is a 409, never a silent success. No body is needed."
+    ),
+    request=None,
+    parameters=[TASK_ID_PARAMETER],
+    responses={
+        200: OpenApiResponse(
+            TaskEnvelope,
+            "The completed task.",
+            [OpenApiExample("Completed", {"success": True, "data": _COMPLETED_TASK}, response_only=True)],
+        ),
+        404: _NOT_FOUND,
+        413: _TOO_LARGE,
+        409: _error_response(
+            "The task's status does not allow completing it.",
+            _error(
+                "Already completed",
+                "INVALID_TRANSITION",
+                f"Task {_TASK['task_id']!r} is completed and cannot become completed.",
+            ),
+        ),
+        500: _SERVER_ERROR,
+    },
+)

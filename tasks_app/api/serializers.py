@@ -1,0 +1,108 @@
+"""Request and response shapes. Serializers validate and render; they never save."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+
+from tasks_app.application.services import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from tasks_app.domain.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+from tasks_app.domain.values import USER_ID_MAX_LENGTH, TaskStatus
+
+ERROR_CODES = [
+    "VALIDATION_ERROR",
+    "NOT_AUTHENTICATED",
+    "PERMISSION_DENIED",
+    "NOT_FOUND",
+    "METHOD_NOT_ALLOWED",
+    "INVALID_TRANSITION",
+    "PAYLOAD_TOO_LARGE",
+    "UNSUPPORTED_MEDIA_TYPE",
+    "THROTTLED",
+    "INTERNAL_ERROR",
+]
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of quietly turning them into text."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TaskCreateRequest(serializers.Serializer[Any]):
+    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, help_text="The task's owner.")
+    title = StrictCharField(max_length=TITLE_MAX_LENGTH, help_text="Trimmed; 1 to 200 characters.")
+    description = StrictCharField(
+        max_length=DESCRIPTION_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        default="",
+        help_text="At most 1000 characters.",
+    )
+
+
+class TaskListQuery(serializers.Serializer[Any]):
+    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, help_text="Whose tasks to list.")
+    limit = serializers.IntegerField(
+        min_value=1, max_value=PAGE_SIZE_MAX, default=PAGE_SIZE_DEFAULT, help_text="Tasks per page."
+    )
+    cursor = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=512,
+        help_text="`pagination.next_cursor` of the previous page; leave out for the first page.",
+    )
+
+
+class TaskResponse(serializers.Serializer[Any]):
+    task_id = serializers.CharField(source="task_id.value")
+    user_id = serializers.CharField(source="user_id.value")
+    title = serializers.CharField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=[s.value for s in TaskStatus])
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+
+
+# DRF moves declared fields off the class, so a field named `data` does not hide `.data`.
+
+
+class TaskEnvelope(serializers.Serializer[Any]):
+    success = serializers.BooleanField(default=True)
+    data = TaskResponse()  # type: ignore[assignment]
+
+
+class Pagination(serializers.Serializer[Any]):
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as `cursor` for the next page; null on the last."
+    )
+    limit = serializers.IntegerField()
+
+
+@extend_schema_serializer(many=False)  # an envelope object, though it answers a list action
+class TaskPageEnvelope(serializers.Serializer[Any]):
+    success = serializers.BooleanField(default=True)
+    data = TaskResponse(many=True)  # type: ignore[assignment]
+    pagination = Pagination()
+
+
+class ErrorBody(serializers.Serializer[Any]):
+    message = serializers.CharField()
+    code = serializers.ChoiceField(choices=ERROR_CODES)
+    details = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Messages by input field, when the error concerns specific fields.",
+    )
+
+
+class ErrorEnvelope(serializers.Serializer[Any]):
+    success = serializers.BooleanField(default=False)
+    error = ErrorBody()

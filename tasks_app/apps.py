@@ -1,0 +1,8 @@
+"""Django app configuration for the task API."""
+
+from django.apps import AppConfig
+
+
+class TasksAppConfig(AppConfig):
+    name = "tasks_app"
+    verbose_name = "Tasks"

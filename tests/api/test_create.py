@@ -1,0 +1,76 @@
+"""POST /tasks."""
+
+from datetime import UTC, datetime, timedelta
+
+from tasks_app.domain.values import TaskId
+
+
+def test_creating_a_task_returns_201_with_the_stored_task(api):
+    before = datetime.now(UTC)
+    response = api.create("alice", "  Write the report  ", description="Numbers first")
+    assert response.status_code == 201
+    body = response.json()
+    assert body["success"] is True
+    task = body["data"]
+    assert TaskId.is_valid(task["task_id"])
+    assert {k: task[k] for k in ("user_id", "title", "description", "status", "updated_at", "completed_at")} == {
+        "user_id": "alice",
+        "title": "Write the report",
+        "description": "Numbers first",
+        "status": "pending",
+        "updated_at": None,
+        "completed_at": None,
+    }
+    created_at = datetime.fromisoformat(task["created_at"])
+    assert created_at.tzinfo is not None
+    assert before - timedelta(seconds=1) <= created_at <= datetime.now(UTC)
+    assert response["Location"] == f"http://testserver/tasks/{task['task_id']}"
+    assert api.get(task["task_id"]).json()["data"] == task
+
+
+def test_the_description_is_optional(api):
+    assert api.created(title="No description")["description"] == ""
+
+
+def test_unicode_round_trips(api):
+    title = "Ünïcødé ✓ — 日本語のタスク 🎉👩‍💻"
+    description = "emoji 🚀, RTL עברית, combining é, zero-width\u200bspace"
+    task = api.created("用户-ß", title, description=description)
+    stored = api.get(task["task_id"]).json()["data"]
+    assert (stored["user_id"], stored["title"], stored["description"]) == ("用户-ß", title, description)
+    listed = api.list(user_id="用户-ß").json()["data"]
+    assert [t["title"] for t in listed] == [title]
+
+
+def test_user_ids_are_trimmed(api):
+    task = api.created("  alice  ")
+    assert task["user_id"] == "alice"
+    assert [t["task_id"] for t in api.list(user_id="alice").json()["data"]] == [task["task_id"]]
+
+
+def test_limits_are_inclusive(api):
+    task = api.created("u" * 128, "t" * 200, description="d" * 1000)
+    assert (len(task["user_id"]), len(task["title"]), len(task["description"])) == (128, 200, 1000)
+
+
+def test_creating_publishes_task_created(api, aws):
+    task = api.created(title="Announce me")
+    [event] = aws.drain()
+    assert (event["event_type"], event["aggregate_id"]) == ("TaskCreated", task["task_id"])
+    assert event["data"]["task_title"] == "Announce me"
+    assert event["data"]["user_id"] == "alice"
+
+
+def test_a_trailing_slash_is_accepted(api):
+    response = api.client.post("/tasks/", {"user_id": "alice", "title": "slash"}, format="json")
+    assert response.status_code == 201
+
+
+def test_when_sns_is_down_the_task_is_still_created_and_the_event_is_logged(api, aws, caplog):
+    aws.target.client("sns").delete_topic(TopicArn=aws.resources.topic_arn)
+    response = api.create(title="Survives SNS")
+    assert response.status_code == 201
+    task_id = response.json()["data"]["task_id"]
+    assert api.get(task_id).status_code == 200
+    [record] = [r for r in caplog.records if r.message == "Events were not published"]
+    assert task_id in record.unpublished_events[0]

@@ -1,0 +1,88 @@
+"""The OpenAPI schema, Swagger UI (with no internet access) and the browsable API."""
+
+from __future__ import annotations
+
+import re
+from io import StringIO
+
+import yaml
+from django.core.management import call_command
+from django.test import Client
+
+from tasks_app.api.serializers import ERROR_CODES
+
+
+def test_the_schema_validates_with_no_warnings(tmp_path):
+    # --fail-on-warn turns any drf-spectacular warning into a failure of this test.
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yaml"))
+    schema = yaml.safe_load((tmp_path / "schema.yaml").read_text())
+    assert set(schema["paths"]) == {"/tasks", "/tasks/{task_id}", "/tasks/{task_id}/complete"}
+
+
+def test_the_served_schema_documents_every_action_with_its_errors_and_examples():
+    response = Client().get("/api/schema", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = response.json()
+    operations = {
+        (path, method): operation for path, item in schema["paths"].items() for method, operation in item.items()
+    }
+    assert set(operations) == {
+        ("/tasks", "get"),
+        ("/tasks", "post"),
+        ("/tasks/{task_id}", "get"),
+        ("/tasks/{task_id}/complete", "post"),
+    }
+    for operation in operations.values():
+        statuses = set(operation["responses"])
+        assert {"500"} <= statuses
+        assert statuses & {"400", "404"}
+        for status, response_doc in operation["responses"].items():
+            assert response_doc["content"]["application/json"]["examples"], f"no example for {status}"
+    assert "examples" in operations[("/tasks", "post")]["requestBody"]["content"]["application/json"]
+    code = schema["components"]["schemas"]["ErrorBody"]["properties"]["code"]
+    assert code["$ref"] == "#/components/schemas/ErrorCode"
+    assert schema["components"]["schemas"]["ErrorCode"]["enum"] == ERROR_CODES
+
+
+def test_swagger_ui_loads_its_assets_from_this_server():
+    client = Client()
+    page = client.get("/swagger")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets, html
+    for asset in assets:
+        assert asset.startswith("/static/"), f"{asset} would need the internet"
+        assert client.get(asset).status_code == 200, asset
+    assert "/api/schema" in html
+
+
+def test_the_browsable_api_renders_for_a_browser(api):
+    task = api.created(title="Seen in a browser")
+    page = api.client.get(f"/tasks/{task['task_id']}", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200
+    assert page["Content-Type"].startswith("text/html")
+    assert "Seen in a browser" in page.content.decode()
+    listing = api.client.get("/tasks?user_id=alice", HTTP_ACCEPT="text/html").content.decode()
+    assert "&quot;title&quot;" in listing  # the raw JSON form is pre-filled with the create fields
+
+
+def test_errors_render_in_the_browsable_api_too():
+    page = Client().get("/tasks", HTTP_ACCEPT="text/html")
+    assert page.status_code == 400
+    assert "VALIDATION_ERROR" in page.content.decode()
+
+
+def test_the_root_links_to_the_api_and_its_docs():
+    data = Client().get("/").json()["data"]
+    assert data == {
+        "tasks": "http://testserver/tasks",
+        "swagger": "http://testserver/swagger",
+        "schema": "http://testserver/api/schema",
+    }
+
+
+def test_the_schema_command_prints_yaml():
+    out = StringIO()
+    call_command("spectacular", stdout=out)
+    assert out.getvalue().startswith("openapi: 3")

@@ -1,0 +1,32 @@
+"""Settings for the test run: development mode, aimed at nothing until a fixture starts a local AWS.
+
+The shell's own configuration must not leak in (a developer's ENVIRONMENT or a running
+`make run` on port 4566), so the variables are set here, before the project's settings read them.
+"""
+
+import os
+
+os.environ.update(
+    {
+        "ENVIRONMENT": "development",
+        "AUTH_MODE": "none",
+        # Port 9 (discard) refuses connections: a test that forgot the `aws` fixture fails fast.
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "TABLE_NAME": "tasks-test",
+        "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:tasks-test-events",
+        "LOG_LEVEL": "INFO",
+    }
+)
+for name in (
+    "EVENTS_QUEUE_URL",
+    "DJANGO_DEBUG",
+    "ALLOWED_HOSTS",
+    "MAX_REQUEST_BODY_BYTES",
+    "EVENTS_VISIBILITY_TIMEOUT",
+):
+    os.environ.pop(name, None)
+
+from config.settings import *  # noqa: E402, F403
