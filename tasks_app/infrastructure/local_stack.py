@@ -1,0 +1,185 @@
+"""`make run`: the local AWS, the API and (later) the event worker, started and stopped together.
+
+Children run in their own sessions, so a terminal's Ctrl-C reaches only this supervisor, which
+then stops them in order: it snapshots the table while the local AWS is still up, stops the
+API, then the local AWS. The snapshot is restored on the next start.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from tasks_app.adapters.aws import AwsTarget
+from tasks_app.infrastructure import table_dump
+from tasks_app.infrastructure.local_aws import LocalAws
+from tasks_app.infrastructure.provisioning import Resources, provision
+
+SNAPSHOT_NAME = "table-snapshot.jsonl"
+
+
+class LocalStackError(RuntimeError):
+    """The local stack cannot start; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class LocalStackOptions:
+    api_port: int
+    aws_port: int
+    state_dir: Path
+    autosave_seconds: float
+    reload: bool
+    region: str
+    resources: Resources
+    manage_py: Path
+
+
+class LocalStack:
+    def __init__(self, options: LocalStackOptions, say: Callable[[str], None]) -> None:
+        self.options = options
+        self.say = say
+        self.snapshot = options.state_dir / SNAPSHOT_NAME
+        self.aws = LocalAws(options.aws_port, log_path=options.state_dir / "local-aws.log")
+        self._api: subprocess.Popen[bytes] | None = None
+        self._stop_reason: str | None = None
+
+    def run(self) -> None:
+        for port, variable in ((self.options.aws_port, "LOCAL_AWS_PORT"), (self.options.api_port, "LOCAL_API_PORT")):
+            _require_free_port(port, variable)
+        self.options.state_dir.mkdir(parents=True, exist_ok=True)
+        previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._start()
+            self._supervise()
+        finally:
+            self._shutdown()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _start(self) -> None:
+        self.aws.start()
+        target = AwsTarget(region=self.options.region, endpoint_url=self.aws.url)
+        for change in provision(target, self.options.resources):
+            if change.action != "unchanged":
+                self.say(f"  {change}")
+        if self.snapshot.is_file():
+            count = table_dump.import_from_file(
+                target.client("dynamodb"), self.options.resources.table_name, self.snapshot
+            )
+            self.say(f"Restored {count} items from {self.snapshot}.")
+        self._api = subprocess.Popen(self._api_command(), env=self._child_env(), start_new_session=True)
+        self._wait_for_api()
+        self._banner()
+
+    def _supervise(self) -> None:
+        parent = os.getppid()
+        next_save = time.monotonic() + self.options.autosave_seconds
+        while self._stop_reason is None:
+            time.sleep(0.25)
+            if self._api is not None and self._api.poll() is not None:
+                self._stop_reason = f"the API exited with status {self._api.returncode}"
+            elif os.getppid() != parent:
+                self._stop_reason = "the process that started `make run` is gone"
+            elif self.options.autosave_seconds and time.monotonic() >= next_save:
+                self._save_snapshot(quiet=True)
+                next_save = time.monotonic() + self.options.autosave_seconds
+
+    def _shutdown(self) -> None:
+        self.say(f"Stopping ({self._stop_reason or 'start-up failed'})...")
+        if self.aws.pid is not None:
+            try:
+                self._save_snapshot(quiet=False)
+            except Exception as error:  # noqa: BLE001 - stopping must go on; the last autosave stays
+                self.say(f"Could not save the snapshot: {error}")
+        if self._api is not None:
+            _stop_group(self._api)
+        self.aws.stop()
+        self.say("Stopped.")
+
+    def _save_snapshot(self, *, quiet: bool) -> None:
+        client = AwsTarget(region=self.options.region, endpoint_url=self.aws.url).client("dynamodb")
+        count = table_dump.export_to_file(client, self.options.resources.table_name, self.snapshot)
+        if not quiet:
+            self.say(f"Saved {count} items to {self.snapshot}.")
+
+    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
+        self._stop_reason = self._stop_reason or f"received {signal.Signals(signum).name}"
+
+    def _api_command(self) -> list[str]:
+        command = [sys.executable, str(self.options.manage_py), "runserver", f"127.0.0.1:{self.options.api_port}"]
+        return command if self.options.reload else [*command, "--noreload"]
+
+    def _child_env(self) -> dict[str, str]:
+        return {**os.environ, "ENVIRONMENT": "development", "AWS_ENDPOINT_URL": self.aws.url}
+
+    def _wait_for_api(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self._stop_reason is None:
+            if self._api is not None and self._api.poll() is not None:
+                raise LocalStackError(f"The API exited with status {self._api.returncode} while starting; see above.")
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/", timeout=2):
+                    return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.2)
+        if self._stop_reason is None:
+            raise LocalStackError(f"The API did not answer on {self.api_url} within {timeout:.0f} s.")
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.options.api_port}"
+
+    def _banner(self) -> None:
+        resources = self.options.resources
+        self.say(
+            "\n".join(
+                [
+                    "",
+                    "Task API is running:",
+                    f"  API         {self.api_url}/tasks",
+                    f"  Swagger UI  {self.api_url}/swagger",
+                    f"  OpenAPI     {self.api_url}/api/schema",
+                    f"  Local AWS   {self.aws.url}  (table {resources.table_name}, topic {resources.topic_name}, "
+                    f"queue {resources.queue_name})",
+                    f"  Data        {self.snapshot}  (saved on stop"
+                    + (f" and every {self.options.autosave_seconds:g} s)" if self.options.autosave_seconds else ")"),
+                    "Press Ctrl-C to stop.",
+                    "",
+                ]
+            )
+        )
+
+
+def _require_free_port(port: int, variable: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers will: connections still closing from a previous run must not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise LocalStackError(
+                f"Port {port} on 127.0.0.1 is in use (is another `make run` running?). "
+                f"Stop it, or choose another port with {variable}=<port>."
+            ) from None
+
+
+def _stop_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """Stop a child and everything it started (runserver's reloader runs the server as a child)."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -1,0 +1,31 @@
+"""`create_task`: create a task from the shell, through the same service as the API."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from tasks_app import bootstrap
+from tasks_app.application import services
+from tasks_app.management.base import TaskCommand
+
+
+class Command(TaskCommand):
+    help = "Create a pending task for a user and publish its TaskCreated event."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--user", required=True, help="The owner's user id.")
+        parser.add_argument("--title", required=True, help="1 to 200 characters, trimmed.")
+        parser.add_argument("--description", default="", help="At most 1000 characters.")
+        super().add_arguments(parser)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        task = services.task_create(
+            user_id=options["user"],
+            title=options["title"],
+            description=options["description"],
+            repository=bootstrap.task_repository(),
+            publisher=bootstrap.event_publisher(),
+            now=bootstrap.utc_now(),
+        )
+        self.show(task, as_json=options["json"])

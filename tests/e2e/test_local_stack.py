@@ -1,0 +1,165 @@
+"""`make run`'s stack, for real: processes, ports, HTTP, Ctrl-C, and data kept across restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from django.conf import settings
+
+pytestmark = pytest.mark.e2e
+STARTUP_TIMEOUT = 90
+READY_LINE = "Press Ctrl-C to stop."
+RUNLOCAL = [sys.executable, "manage.py", "runlocal", "--autosave", "0"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def port_is_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class RunningStack:
+    """One `manage.py runlocal` process group, its output, and HTTP helpers."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.api_port, self.aws_port = free_port(), free_port()
+        env = {"PATH": os.environ["PATH"], "HOME": str(state_dir), "LANG": "C.UTF-8"}
+        self.process = subprocess.Popen(
+            [*RUNLOCAL, "--port", str(self.api_port), "--aws-port", str(self.aws_port), "--state-dir", str(state_dir)],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+        self._wait_for(READY_LINE, STARTUP_TIMEOUT)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def _wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output:
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"no {text!r} after {timeout} s; output:\n{self.output}")
+            time.sleep(0.1)
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}{path}", data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
+        """What Ctrl-C does: the signal goes to the foreground process group, the supervisor's."""
+        os.killpg(self.process.pid, sig)
+        return self.process.wait(timeout=30)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def start_stack(tmp_path: Path) -> Iterator[Any]:
+    stacks: list[RunningStack] = []
+
+    def start() -> RunningStack:
+        stacks.append(RunningStack(tmp_path / "state"))
+        return stacks[-1]
+
+    yield start
+    for stack in stacks:
+        stack.kill()
+
+
+def test_the_local_stack_serves_the_api_and_survives_a_restart(start_stack):
+    stack = start_stack()
+    assert f"http://127.0.0.1:{stack.api_port}/swagger" in stack.output
+    assert f"http://127.0.0.1:{stack.aws_port}" in stack.output
+
+    status, body = stack.request("POST", "/tasks", {"user_id": "dev", "title": "Survive a restart ✓"})
+    assert status == 201, body
+    task_id = body["data"]["task_id"]
+    assert stack.request("POST", f"/tasks/{task_id}/complete")[0] == 200
+    assert stack.request("GET", "/tasks?user_id=dev")[1]["data"][0]["status"] == "completed"
+    assert stack.request("GET", "/no/such/path") == (
+        404,
+        {"success": False, "error": {"message": "There is nothing at /no/such/path.", "code": "NOT_FOUND"}},
+    )
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=f"http://127.0.0.1:{stack.aws_port}",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+    )
+    queue_url = sqs.get_queue_url(QueueName="tasks-events")["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    events = [json.loads(m["Body"])["event_type"] for m in messages]
+    assert events == ["TaskCreated", "TaskStatusChanged", "TaskCompleted"]
+
+    assert stack.stop(signal.SIGINT) == 0
+    assert "Saved 1 items" in stack.output
+    assert not port_is_open(stack.api_port), "the API is still listening"
+    assert not port_is_open(stack.aws_port), "the local AWS is still listening"
+
+    restarted = start_stack()
+    assert "Restored 1 items" in restarted.output
+    status, body = restarted.request("GET", f"/tasks/{task_id}")
+    assert (status, body["data"]["title"], body["data"]["status"]) == (200, "Survive a restart ✓", "completed")
+    assert restarted.stop(signal.SIGTERM) == 0
+    assert not port_is_open(restarted.api_port)
+    assert not port_is_open(restarted.aws_port)
+
+
+def test_a_taken_port_is_a_clear_error(start_stack, tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = subprocess.run(
+            [*RUNLOCAL, "--aws-port", str(port), "--state-dir", str(tmp_path)],
+            cwd=settings.BASE_DIR,
+            env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
+    assert "LOCAL_AWS_PORT" in result.stderr
