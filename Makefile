@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help run test check bench clean
 
 help:
-	@echo "make run    start the local AWS, the API and the worker on 127.0.0.1 (Ctrl-C stops all)"
+	@echo "make run    start the local AWS and the API on 127.0.0.1 (Ctrl-C stops all)"
 	@echo "make test   lint, type-check and run every test"
 	@echo "make bench  measure DynamoDB requests and latency per operation"
 	@echo "make clean  remove .venv, caches and the local stack's saved data"

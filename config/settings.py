@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.environment import LOCAL_REGION, ConfigurationError, load_config
+from config.environment import LOCAL_REGION, AuthMode, ConfigurationError, load_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -16,6 +16,12 @@ try:
     CONFIG = load_config(os.environ)
 except ConfigurationError as error:
     raise ImproperlyConfigured(str(error)) from None
+if CONFIG.auth_mode is AuthMode.JWT:
+    # Refusing to start beats serving every user's tasks to anyone while the setting says jwt.
+    raise ImproperlyConfigured(
+        "AUTH_MODE=jwt is not implemented in this version, so the API cannot start with authentication "
+        "on. Deployed stages need it; in development use AUTH_MODE=none."
+    )
 
 if CONFIG.aws_endpoint_url and urlsplit(CONFIG.aws_endpoint_url).hostname in {"127.0.0.1", "localhost"}:
     # The embedded local AWS accepts any credentials; boto3, PynamoDB and kombu still want some.
