@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -32,6 +33,25 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
 ]
 
 
+_STATUS_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "NOT_AUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "INVALID_TRANSITION",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "THROTTLED",
+}
+
+
+def code_for_status(status_code: int) -> str:
+    default = "INTERNAL_ERROR" if status_code >= 500 else "VALIDATION_ERROR"
+    return _STATUS_CODES.get(status_code, default)
+
+
 def error_body(code: str, message: str, details: dict[str, list[str]] | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"message": message, "code": code}
     if details:
@@ -43,6 +63,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every exception a view raises leaves in the error envelope."""
     if isinstance(exc, DomainError):
         return _domain_error_response(exc)
+    if isinstance(exc, SuspiciousOperation):
+        return _suspicious_request_response(exc)
     # DRF's own handler knows the headers (Retry-After, WWW-Authenticate) and maps Http404.
     response = drf_exception_handler(exc, context)
     if response is None:
@@ -69,6 +91,18 @@ def _domain_error_response(exc: DomainError) -> Response:
         return Response(error_body("INVALID_TRANSITION", str(exc)), status=status.HTTP_409_CONFLICT)
     logger.error("Domain error without an HTTP mapping", exc_info=exc)
     return Response(_internal_error(), status=500)
+
+
+def _suspicious_request_response(exc: SuspiciousOperation) -> Response:
+    """Requests Django refuses to parse (too many fields, too large, bad host) are the client's doing."""
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("PAYLOAD_TOO_LARGE", "The body is over the size limit."), status=413)
+    logger.warning("Refused a suspicious request: %s", exc)
+    if isinstance(exc, TooManyFieldsSent):
+        message = "The request has too many query or form parameters."
+    else:
+        message = "The request is not valid."
+    return Response(error_body("VALIDATION_ERROR", message), status=400)
 
 
 def _internal_error() -> dict[str, Any]:

@@ -10,7 +10,7 @@ from rest_framework.reverse import reverse
 
 
 @extend_schema(exclude=True)
-@api_view(["GET"])
+@api_view(["GET", "HEAD"])
 def api_root(request: Request) -> Response:
     return Response(
         {

@@ -209,3 +209,35 @@ def test_a_server_error_is_a_generic_500_logged_with_traceback_and_request_id(ap
     [record] = [r for r in caplog.records if r.levelname == "ERROR" and r.exc_info]
     assert record.request_id == "req-500-test"
     assert "ResourceNotFound" in caplog.text
+
+
+# Found by fuzzing the running stack -------------------------------------------------------
+
+
+def test_json_nested_too_deeply_is_a_400(api):
+    body = assert_error(post_raw(api, "[" * 20_000 + "]" * 20_000), 400, "VALIDATION_ERROR")
+    assert "nested too deeply" in body["error"]["message"]
+
+
+@pytest.mark.parametrize("path", ["/", "/tasks", f"/tasks/{UNKNOWN_TASK}", "/api/schema", "/swagger"])
+def test_too_many_query_parameters_are_a_400(api, path):
+    query = "&".join(f"p{i}=1" for i in range(1001))
+    assert_error(api.client.get(f"{path}?user_id=a&{query}"), 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete", "options"])
+@pytest.mark.parametrize("path", ["/swagger", "/api/schema", "/swagger/"])
+def test_the_docs_refuse_other_methods_in_json(api, method, path):
+    response = getattr(api.client, method)(path, HTTP_ACCEPT="*/*")
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert response["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize("path", ["/swagger?format=json", "/api/schema?format=bogus"])
+def test_docs_errors_are_json_whatever_the_docs_render(api, path):
+    assert_error(api.client.get(path, HTTP_ACCEPT="*/*"), 404, "NOT_FOUND")
+
+
+def test_head_works_where_get_does(api):
+    assert api.client.head("/").status_code == 200
+    assert api.client.head("/swagger").status_code == 200
