@@ -135,5 +135,7 @@ LOGGING = {
         "botocore": {"level": "WARNING"},
         "urllib3": {"level": "WARNING"},
         "pynamodb": {"level": "WARNING"},
+        # runserver's access log: JSON like the rest (Django gives it a plain-text handler).
+        "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
     },
 }

@@ -27,7 +27,6 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
     (exceptions.PermissionDenied, "PERMISSION_DENIED"),
     (exceptions.NotFound, "NOT_FOUND"),
     (exceptions.MethodNotAllowed, "METHOD_NOT_ALLOWED"),
-    (exceptions.NotAcceptable, "NOT_ACCEPTABLE"),
     (exceptions.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
     (exceptions.Throttled, "THROTTLED"),
 ]
@@ -39,7 +38,6 @@ _STATUS_CODES = {
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
-    406: "NOT_ACCEPTABLE",
     409: "INVALID_TRANSITION",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
@@ -110,7 +108,7 @@ def _internal_error() -> dict[str, Any]:
 
 
 def _api_exception_body(exc: exceptions.APIException) -> dict[str, Any]:
-    code = next((code for kind, code in _DRF_CODES if isinstance(exc, kind)), "ERROR")
+    code = next((code for kind, code in _DRF_CODES if isinstance(exc, kind)), code_for_status(exc.status_code))
     if isinstance(exc, exceptions.ValidationError):
         return error_body(code, "The request is not valid.", _field_messages(exc.detail))
     if isinstance(exc, exceptions.ParseError):

@@ -1,4 +1,4 @@
-"""Content negotiation that answers in JSON when a client accepts nothing we render."""
+"""Content negotiation that always finds an answer: unknown `?format=` or `Accept` get JSON."""
 
 from __future__ import annotations
 
@@ -11,7 +11,12 @@ from rest_framework.request import Request
 
 
 class JsonFallbackNegotiation(DefaultContentNegotiation):
-    """An unsatisfiable `Accept` header gets JSON (the first renderer) instead of a 406."""
+    """An unsatisfiable `Accept` gets the first renderer (JSON) instead of a 406, and an unknown
+    `?format=` is ignored instead of being a 404: neither is a missing resource."""
+
+    def filter_renderers(self, renderers: Iterable[BaseRenderer], format: str) -> list[BaseRenderer]:
+        renderers = list(renderers)
+        return [renderer for renderer in renderers if renderer.format == format] or renderers
 
     def select_renderer(
         self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None

@@ -29,10 +29,12 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any
 
+from tasks_app.infrastructure.errors import InfrastructureError
+
 _READY = "ready"
 
 
-class LocalAwsError(RuntimeError):
+class LocalAwsError(InfrastructureError):
     """The local AWS could not start; the message says why and what to do."""
 
 

@@ -22,13 +22,14 @@ from types import FrameType
 
 from tasks_app.adapters.aws import AwsTarget
 from tasks_app.infrastructure import table_dump
+from tasks_app.infrastructure.errors import InfrastructureError
 from tasks_app.infrastructure.local_aws import LocalAws
 from tasks_app.infrastructure.provisioning import Resources, provision
 
 SNAPSHOT_NAME = "table-snapshot.jsonl"
 
 
-class LocalStackError(RuntimeError):
+class LocalStackError(InfrastructureError):
     """The local stack cannot start; the message says what to change."""
 
 
@@ -52,12 +53,15 @@ class LocalStack:
         self.aws = LocalAws(options.aws_port, log_path=options.state_dir / "local-aws.log")
         self._api: subprocess.Popen[bytes] | None = None
         self._stop_reason: str | None = None
+        self._restored = False  # until then, saving would overwrite the snapshot with an empty table
 
     def run(self) -> None:
         for port, variable in ((self.options.aws_port, "LOCAL_AWS_PORT"), (self.options.api_port, "LOCAL_API_PORT")):
             _require_free_port(port, variable)
         self.options.state_dir.mkdir(parents=True, exist_ok=True)
-        previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # SIGHUP: the terminal was closed, which must stop the stack as cleanly as Ctrl-C.
+        stop_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {sig: signal.signal(sig, self._request_stop) for sig in stop_signals}
         try:
             self._start()
             self._supervise()
@@ -73,10 +77,17 @@ class LocalStack:
             if change.action != "unchanged":
                 self.say(f"  {change}")
         if self.snapshot.is_file():
-            count = table_dump.import_from_file(
-                target.client("dynamodb"), self.options.resources.table_name, self.snapshot
-            )
+            try:
+                count = table_dump.import_from_file(
+                    target.client("dynamodb"), self.options.resources.table_name, self.snapshot
+                )
+            except InfrastructureError as error:
+                raise LocalStackError(
+                    f"Could not restore {self.snapshot}: {error}. "
+                    "The file is left as it is: fix or move it, then start again."
+                ) from None
             self.say(f"Restored {count} items from {self.snapshot}.")
+        self._restored = True
         self._api = subprocess.Popen(self._api_command(), env=self._child_env(), start_new_session=True)
         self._wait_for_api()
         self._banner()
@@ -96,7 +107,7 @@ class LocalStack:
 
     def _shutdown(self) -> None:
         self.say(f"Stopping ({self._stop_reason or 'start-up failed'})...")
-        if self.aws.pid is not None:
+        if self._restored and self.aws.pid is not None:
             try:
                 self._save_snapshot(quiet=False)
             except Exception as error:  # noqa: BLE001 - stopping must go on; the last autosave stays
@@ -116,8 +127,9 @@ class LocalStack:
         self._stop_reason = self._stop_reason or f"received {signal.Signals(signum).name}"
 
     def _api_command(self) -> list[str]:
-        command = [sys.executable, str(self.options.manage_py), "runserver", f"127.0.0.1:{self.options.api_port}"]
-        return command if self.options.reload else [*command, "--noreload"]
+        guard = [sys.executable, "-m", "tasks_app.infrastructure.orphan_guard"]
+        server = [sys.executable, str(self.options.manage_py), "runserver", f"127.0.0.1:{self.options.api_port}"]
+        return [*guard, *server] if self.options.reload else [*guard, *server, "--noreload"]
 
     def _child_env(self) -> dict[str, str]:
         return {**os.environ, "ENVIRONMENT": "development", "AWS_ENDPOINT_URL": self.aws.url}

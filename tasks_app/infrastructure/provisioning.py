@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from tasks_app.adapters.aws import AwsTarget
+from tasks_app.infrastructure.errors import InfrastructureError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -222,7 +223,7 @@ def ensure_topic(client: SNSClient, resources: Resources, *, dry_run: bool) -> C
     if not dry_run:
         arn = client.create_topic(Name=resources.topic_name)["TopicArn"]
         if arn != resources.topic_arn:
-            raise RuntimeError(
+            raise InfrastructureError(
                 f"TOPIC_ARN is {resources.topic_arn} but these credentials created {arn}: "
                 "check the region and account in TOPIC_ARN."
             )

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from tasks_app.infrastructure.errors import InfrastructureError
+
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -49,7 +51,10 @@ def _write_batch(client: DynamoDBClient, table_name: str, items: list[dict[str, 
         if not requests:
             return len(items)
         time.sleep(0.05 * 2**attempt)  # throttled: back off before retrying what was left
-    raise RuntimeError(f"{len(requests)} items were still unprocessed after {_MAX_UNPROCESSED_ROUNDS} rounds.")
+    raise InfrastructureError(
+        f"{len(requests)} items were still unprocessed after {_MAX_UNPROCESSED_ROUNDS} rounds of throttling; "
+        "run the import again (it overwrites, so it is safe to repeat)."
+    )
 
 
 def dump(items: Iterable[dict[str, Any]], stream: SupportsWrite[str]) -> int:
@@ -67,9 +72,9 @@ def load(stream: IO[str]) -> Iterator[dict[str, Any]]:
         try:
             item = json.loads(line)
         except ValueError as error:
-            raise ValueError(f"line {number} is not JSON: {error}") from None
+            raise InfrastructureError(f"line {number} is not JSON: {error}") from None
         if not isinstance(item, dict) or not all(isinstance(v, dict) and len(v) == 1 for v in item.values()):
-            raise ValueError(f"line {number} is not an item in DynamoDB JSON ({{name: {{type: value}}}}).")
+            raise InfrastructureError(f"line {number} is not an item in DynamoDB JSON ({{name: {{type: value}}}}).")
         yield item
 
 

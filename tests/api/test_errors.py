@@ -233,11 +233,40 @@ def test_the_docs_refuse_other_methods_in_json(api, method, path):
     assert response["Allow"] == "GET, HEAD"
 
 
-@pytest.mark.parametrize("path", ["/swagger?format=json", "/api/schema?format=bogus"])
-def test_docs_errors_are_json_whatever_the_docs_render(api, path):
-    assert_error(api.client.get(path, HTTP_ACCEPT="*/*"), 404, "NOT_FOUND")
+def test_an_unknown_format_parameter_on_the_docs_is_ignored(api):
+    swagger = api.client.get("/swagger?format=json")
+    assert (swagger.status_code, swagger["Content-Type"]) == (200, "text/html; charset=utf-8")
+    schema = api.client.get("/api/schema?format=bogus")
+    assert schema.status_code == 200
+    assert schema.content.startswith(b"openapi: 3")
+
+
+def test_the_schema_is_available_as_json_by_format_parameter(api):
+    response = api.client.get("/api/schema?format=json")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
 
 
 def test_head_works_where_get_does(api):
     assert api.client.head("/").status_code == 200
     assert api.client.head("/swagger").status_code == 200
+
+
+def test_a_format_parameter_is_ignored_rather_than_a_404(api):
+    api.created()
+    response = api.client.get("/tasks", {"user_id": "alice", "format": "xml"})
+    assert response.status_code == 200
+    assert len(response.json()["data"]) == 1
+
+
+def test_a_stored_item_that_breaks_the_rules_is_a_500_not_the_clients_fault(api, aws):
+    task = api.created()
+    key = {"PK": {"S": f"TASK#{task['task_id']}"}, "SK": {"S": f"TASK#{task['task_id']}"}}
+    aws.target.client("dynamodb").update_item(
+        TableName=aws.resources.table_name,
+        Key=key,
+        UpdateExpression="SET #s = :s",
+        ExpressionAttributeNames={"#s": "Status"},
+        ExpressionAttributeValues={":s": {"S": "archived"}},
+    )
+    assert_error(api.get(task["task_id"]), 500, "INTERNAL_ERROR")

@@ -89,9 +89,14 @@ class RunningStack:
         return self.process.wait(timeout=30)
 
     def kill(self) -> None:
+        """Clean up after a failed test: ask nicely first, so the supervisor stops its children."""
         if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
 
 
 @pytest.fixture
@@ -131,7 +136,11 @@ def test_the_local_stack_serves_the_api_and_survives_a_restart(start_stack):
     queue_url = sqs.get_queue_url(QueueName="tasks-events")["QueueUrl"]
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     events = [json.loads(m["Body"])["event_type"] for m in messages]
-    assert events == ["TaskCreated", "TaskStatusChanged", "TaskCompleted"]
+    assert sorted(events) == ["TaskCompleted", "TaskCreated", "TaskStatusChanged"]  # SQS does not promise order
+    access_log = [json.loads(line) for line in stack.lines if line.startswith("{") and '"POST /tasks HTTP' in line]
+    assert access_log, stack.output
+    assert access_log[0]["logger"] == "django.server"
+    assert access_log[0]["request_id"]
 
     assert stack.stop(signal.SIGINT) == 0
     assert "Saved 1 items" in stack.output
@@ -163,3 +172,43 @@ def test_a_taken_port_is_a_clear_error(start_stack, tmp_path):
     assert result.returncode == 1
     assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
     assert "LOCAL_AWS_PORT" in result.stderr
+
+
+def test_closing_the_terminal_stops_the_stack_cleanly(start_stack):
+    stack = start_stack()
+    assert stack.request("POST", "/tasks", {"user_id": "dev", "title": "t"})[0] == 201
+    assert stack.stop(signal.SIGHUP) == 0
+    assert "Saved 1 items" in stack.output
+    assert not port_is_open(stack.api_port)
+    assert not port_is_open(stack.aws_port)
+
+
+def test_a_killed_supervisor_leaves_no_server_behind(start_stack):
+    stack = start_stack()
+    os.kill(stack.process.pid, signal.SIGKILL)  # no chance to clean up
+    stack.process.wait(timeout=10)
+    deadline = time.monotonic() + 20
+    while (port_is_open(stack.api_port) or port_is_open(stack.aws_port)) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert not port_is_open(stack.api_port), "the API outlived its supervisor"
+    assert not port_is_open(stack.aws_port), "the local AWS outlived its supervisor"
+
+
+def test_a_corrupt_snapshot_is_reported_and_left_untouched(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    snapshot = state / "table-snapshot.jsonl"
+    snapshot.write_text('{"PK": {"S": "TASK#x"}, "SK": {"S": "TASK#x"}}\nthis is not json\n')
+    before = snapshot.read_text()
+    result = subprocess.run(
+        [*RUNLOCAL, "--port", str(free_port()), "--aws-port", str(free_port()), "--state-dir", str(state)],
+        cwd=settings.BASE_DIR,
+        env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"},
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 1
+    assert "Could not restore" in result.stderr
+    assert "line 2 is not JSON" in result.stderr
+    assert snapshot.read_text() == before

@@ -144,3 +144,19 @@ def test_of_concurrent_identical_changes_exactly_one_succeeds(repository):
     for thread in threads:
         thread.join()
     assert sorted(outcomes) == ["changed"] + ["conflict"] * 7
+
+
+def test_listing_ignores_other_item_types_that_share_the_index(aws):
+    repository = bootstrap.task_repository()
+    task = a_task()
+    repository.add(task)
+    aws.target.client("dynamodb").put_item(
+        TableName=aws.resources.table_name,
+        Item={
+            "PK": {"S": "STATS#alice"},
+            "SK": {"S": "STATS#alice"},
+            "GSI1PK": {"S": "USER#alice"},
+            "GSI1SK": {"S": "STATS"},
+        },
+    )
+    assert repository.list_for_user(UserId("alice"), limit=10, cursor=None).items == [task]

@@ -10,10 +10,15 @@ from pynamodb.constants import STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from tasks_app.domain.errors import DomainError
 from tasks_app.domain.task import Task, isoformat_utc
 from tasks_app.domain.values import TaskId, TaskStatus, UserId
 
 TASK_ITEM_TYPE = "Task"
+
+
+class CorruptItem(Exception):
+    """A stored item breaks the domain's rules: a bug or a bad import, never the client's doing."""
 
 
 class UtcTimestampAttribute(Attribute[datetime]):
@@ -96,16 +101,19 @@ class TaskItem(Model):
         )
 
     def to_domain(self) -> Task:
-        return Task(
-            task_id=TaskId(self.task_id),
-            user_id=UserId(self.user_id),
-            title=self.title,
-            description=self.description,
-            status=TaskStatus(self.status),
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            completed_at=self.completed_at,
-        )
+        try:
+            return Task(
+                task_id=TaskId(self.task_id),
+                user_id=UserId(self.user_id),
+                title=self.title,
+                description=self.description,
+                status=TaskStatus(self.status),
+                created_at=self.created_at,
+                updated_at=self.updated_at,
+                completed_at=self.completed_at,
+            )
+        except (DomainError, ValueError) as error:
+            raise CorruptItem(f"The stored item {self.pk} is not a valid task: {error}") from error
 
 
 def bind_table(*, table_name: str, host: str | None, region: str, **meta: Any) -> None:

@@ -41,6 +41,7 @@ class DynamoTaskRepository:
         # One item more than the page tells whether another page exists, in the same request.
         results = TaskItem.by_user.query(
             TaskItem.user_key(user_id),
+            range_key_condition=TaskItem.gsi1sk.startswith("TASK#"),  # other item types may share GSI1
             scan_index_forward=False,
             limit=limit + 1,
             page_size=limit + 1,

@@ -28,8 +28,5 @@ class Command(AwsCommand):
         if not path.is_file():
             raise CommandError(f"{path} does not exist.")
         client = bootstrap.aws_target().client("dynamodb")
-        try:
-            count = table_dump.import_from_file(client, settings.TABLE_NAME, path)
-        except ValueError as error:
-            raise CommandError(f"{path}: {error}") from None
+        count = table_dump.import_from_file(client, settings.TABLE_NAME, path)
         self.stdout.write(f"Imported {count} items into {settings.TABLE_NAME} from {path}.")

@@ -11,8 +11,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from config.environment import ConfigurationError, local_api_port, local_aws_port
-from tasks_app.infrastructure.local_aws import LocalAwsError
-from tasks_app.infrastructure.local_stack import LocalStack, LocalStackError, LocalStackOptions
+from tasks_app.infrastructure.errors import InfrastructureError
+from tasks_app.infrastructure.local_stack import LocalStack, LocalStackOptions
 from tasks_app.management.commands.provision import configured_resources
 
 
@@ -54,7 +54,7 @@ class Command(BaseCommand):
         )
         try:
             LocalStack(stack_options, say=self._say).run()
-        except (LocalStackError, LocalAwsError) as error:
+        except InfrastructureError as error:
             raise CommandError(str(error)) from None
 
     def _say(self, line: str) -> None:
