@@ -24,18 +24,24 @@ class ConfigurationError(Exception):
 
 
 class Environment(StrEnum):
+    """Where the API runs; only development has defaults for AWS resources."""
+
     DEVELOPMENT = "development"
     STAGING = "staging"
     PRODUCTION = "production"
 
 
 class AuthMode(StrEnum):
+    """How callers are identified: bearer JWTs, or not at all (development only)."""
+
     JWT = "jwt"
     NONE = "none"
 
 
 @dataclass(frozen=True)
 class Config:
+    """Everything the environment decides, checked and typed; settings.py reads only this."""
+
     environment: Environment
     auth_mode: AuthMode
     secret_key: str

@@ -20,6 +20,8 @@ _CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=10, retries={"mode": "st
 
 @dataclass(frozen=True)
 class AwsTarget:
+    """A region and, for a local AWS, its endpoint; hands out shared boto3 clients for it."""
+
     region: str
     endpoint_url: str | None
 

@@ -35,6 +35,8 @@ class StrictCharField(serializers.CharField):
 
 
 class TaskCreateRequest(serializers.Serializer[Any]):
+    """The body of POST /tasks."""
+
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, help_text="The task's owner.")
     title = StrictCharField(max_length=TITLE_MAX_LENGTH, help_text="Trimmed; 1 to 200 characters.")
     description = StrictCharField(
@@ -48,6 +50,8 @@ class TaskCreateRequest(serializers.Serializer[Any]):
 
 
 class TaskListQuery(serializers.Serializer[Any]):
+    """The query parameters of GET /tasks."""
+
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, help_text="Whose tasks to list.")
     limit = serializers.IntegerField(
         min_value=1, max_value=PAGE_SIZE_MAX, default=PAGE_SIZE_DEFAULT, help_text="Tasks per page."
@@ -61,6 +65,8 @@ class TaskListQuery(serializers.Serializer[Any]):
 
 
 class TaskResponse(serializers.Serializer[Any]):
+    """A task as the API shows it."""
+
     task_id = serializers.CharField(source="task_id.value")
     user_id = serializers.CharField(source="user_id.value")
     title = serializers.CharField()
@@ -75,11 +81,15 @@ class TaskResponse(serializers.Serializer[Any]):
 
 
 class TaskEnvelope(serializers.Serializer[Any]):
+    """The success envelope around one task."""
+
     success = serializers.BooleanField(default=True)
     data = TaskResponse()  # type: ignore[assignment]
 
 
 class Pagination(serializers.Serializer[Any]):
+    """Where the next page starts, and the page size used."""
+
     next_cursor = serializers.CharField(
         allow_null=True, help_text="Pass as `cursor` for the next page; null on the last."
     )
@@ -88,12 +98,16 @@ class Pagination(serializers.Serializer[Any]):
 
 @extend_schema_serializer(many=False)  # an envelope object, though it answers a list action
 class TaskPageEnvelope(serializers.Serializer[Any]):
+    """The success envelope around a page of tasks."""
+
     success = serializers.BooleanField(default=True)
     data = TaskResponse(many=True)  # type: ignore[assignment]
     pagination = Pagination()
 
 
 class ErrorBody(serializers.Serializer[Any]):
+    """What went wrong: a message for people, a code for programs."""
+
     message = serializers.CharField()
     code = serializers.ChoiceField(choices=ERROR_CODES)
     details = serializers.DictField(
@@ -104,5 +118,7 @@ class ErrorBody(serializers.Serializer[Any]):
 
 
 class ErrorEnvelope(serializers.Serializer[Any]):
+    """The envelope of every error response."""
+
     success = serializers.BooleanField(default=False)
     error = ErrorBody()

@@ -37,12 +37,16 @@ class DomainEvent:
 
 @dataclass(frozen=True, kw_only=True)
 class TaskCreated(DomainEvent):
+    """A task was created."""
+
     task_title: str
     user_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class TaskStatusChanged(DomainEvent):
+    """A task moved from `old_status` to `new_status`; recorded on every change."""
+
     old_status: str
     new_status: str
     user_id: str
@@ -50,5 +54,7 @@ class TaskStatusChanged(DomainEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class TaskCompleted(DomainEvent):
+    """A task became completed (recorded after its `TaskStatusChanged`)."""
+
     task_title: str
     user_id: str

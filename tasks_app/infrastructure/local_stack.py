@@ -35,6 +35,8 @@ class LocalStackError(InfrastructureError):
 
 @dataclass(frozen=True)
 class LocalStackOptions:
+    """Ports, where state is kept, and what to provision."""
+
     api_port: int
     aws_port: int
     state_dir: Path
@@ -46,6 +48,8 @@ class LocalStackOptions:
 
 
 class LocalStack:
+    """Starts, watches and stops the local AWS and the API; keeps the table across restarts."""
+
     def __init__(self, options: LocalStackOptions, say: Callable[[str], None]) -> None:
         self.options = options
         self.say = say

@@ -53,6 +53,8 @@ class Resources:
 
 @dataclass(frozen=True)
 class Change:
+    """One resource's outcome, printed by `provision` as a line."""
+
     kind: str
     name: str
     action: str  # "created", "updated" or "unchanged"; "would ..." in a dry run
