@@ -38,6 +38,18 @@ def port_is_open(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def run_to_failure(*args: str) -> subprocess.CompletedProcess[str]:
+    """runlocal with arguments that should stop it during start-up."""
+    return subprocess.run(
+        [*RUNLOCAL, *args],
+        cwd=settings.BASE_DIR,
+        env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"},
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
 class RunningStack:
     """One `manage.py runlocal` process group, its output, and HTTP helpers."""
 
@@ -161,14 +173,7 @@ def test_a_taken_port_is_a_clear_error(start_stack, tmp_path):
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        result = subprocess.run(
-            [*RUNLOCAL, "--aws-port", str(port), "--state-dir", str(tmp_path)],
-            cwd=settings.BASE_DIR,
-            env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = run_to_failure("--aws-port", str(port), "--state-dir", str(tmp_path))
     assert result.returncode == 1
     assert f"Port {port} on 127.0.0.1 is in use" in result.stderr
     assert "LOCAL_AWS_PORT" in result.stderr
@@ -200,14 +205,7 @@ def test_a_corrupt_snapshot_is_reported_and_left_untouched(tmp_path):
     snapshot = state / "table-snapshot.jsonl"
     snapshot.write_text('{"PK": {"S": "TASK#x"}, "SK": {"S": "TASK#x"}}\nthis is not json\n')
     before = snapshot.read_text()
-    result = subprocess.run(
-        [*RUNLOCAL, "--port", str(free_port()), "--aws-port", str(free_port()), "--state-dir", str(state)],
-        cwd=settings.BASE_DIR,
-        env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"},
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+    result = run_to_failure("--port", str(free_port()), "--aws-port", str(free_port()), "--state-dir", str(state))
     assert result.returncode == 1
     assert "Could not restore" in result.stderr
     assert "line 2 is not JSON" in result.stderr
