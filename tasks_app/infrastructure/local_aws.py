@@ -32,6 +32,7 @@ from typing import Any
 from tasks_app.infrastructure.errors import InfrastructureError
 
 _READY = "ready"
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]  # where `python -m tasks_app...` finds this module
 
 
 class LocalAwsError(InfrastructureError):
@@ -60,6 +61,7 @@ class LocalAws:
         with open(self.log_path or os.devnull, "a") as log:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", __name__, "--port", str(self.requested_port)],
+                cwd=_PROJECT_ROOT,
                 env={**os.environ, "MOTO_RECORDER_FILEPATH": str(self._recording)},
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -158,14 +160,34 @@ class AwsCall:
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/(?P<service>[^/]+)/aws4_request")
 
 
+def _one_dynamodb_call_at_a_time(app: Any) -> Any:
+    """moto's DynamoDB is not thread-safe: a transaction copies the whole table to roll back, and
+    a write arriving meanwhile fails it with a 500. Real DynamoDB takes concurrent calls, so
+    concurrent callers must work here too; serialising DynamoDB (and only it, not SQS's long
+    polls) makes them."""
+    lock = threading.Lock()
+
+    def serialised(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            with lock:
+                return app(environ, start_response)
+        return app(environ, start_response)
+
+    return serialised
+
+
 def _serve(port: int) -> None:
     # ThreadedMotoServer binds inside its thread and hangs when the port is taken; binding
     # here, with the same parts, turns that into an immediate error.
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server
 
+    from tasks_app.infrastructure import moto_fixes
+
+    moto_fixes.install()
+
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is too much
-    app = DomainDispatcherApplication(create_backend_app)
+    app = _one_dynamodb_call_at_a_time(DomainDispatcherApplication(create_backend_app))
     try:
         server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
     except (OSError, SystemExit) as error:
