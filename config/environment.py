@@ -52,6 +52,7 @@ class Config:
     table_name: str
     topic_arn: str
     events_queue_url: str
+    events_dlq_url: str
     events_visibility_timeout: int
     allowed_hosts: list[str]
     max_body_bytes: int
@@ -80,6 +81,7 @@ def _development(env: Mapping[str, str]) -> Config:
     endpoint = env.get("AWS_ENDPOINT_URL", f"http://127.0.0.1:{local_aws_port(env)}") or None
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or LOCAL_REGION
     queue_base = endpoint or f"https://sqs.{region}.amazonaws.com"
+    queue_url = env.get("EVENTS_QUEUE_URL") or f"{queue_base}/{LOCAL_ACCOUNT}/{LOCAL_RESOURCE_NAME}-events"
     return Config(
         environment=Environment.DEVELOPMENT,
         auth_mode=_choice(env, "AUTH_MODE", AuthMode, AuthMode.NONE),
@@ -90,8 +92,10 @@ def _development(env: Mapping[str, str]) -> Config:
         aws_endpoint_url=endpoint,
         table_name=env.get("TABLE_NAME") or LOCAL_RESOURCE_NAME,
         topic_arn=env.get("TOPIC_ARN") or f"arn:aws:sns:{region}:{LOCAL_ACCOUNT}:{LOCAL_RESOURCE_NAME}-events",
-        events_queue_url=env.get("EVENTS_QUEUE_URL") or f"{queue_base}/{LOCAL_ACCOUNT}/{LOCAL_RESOURCE_NAME}-events",
-        events_visibility_timeout=_visibility_timeout(env),
+        events_queue_url=queue_url,
+        events_dlq_url=env.get("EVENTS_DLQ_URL") or f"{queue_url}-dlq",
+        # Short, so a failed event is seen being retried within seconds.
+        events_visibility_timeout=_visibility_timeout(env, default=10),
         allowed_hosts=_list(env, "ALLOWED_HOSTS") or ["127.0.0.1", "localhost", "[::1]", "testserver"],
         max_body_bytes=_max_body_bytes(env),
     )
@@ -109,6 +113,7 @@ def _deployed(env: Mapping[str, str], environment: Environment) -> Config:
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if not region:
         raise ConfigurationError(f"AWS_REGION is required when ENVIRONMENT={environment}.")
+    queue_url = _required(env, "EVENTS_QUEUE_URL", environment)
     return Config(
         environment=environment,
         auth_mode=auth_mode,
@@ -119,8 +124,9 @@ def _deployed(env: Mapping[str, str], environment: Environment) -> Config:
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
         table_name=_required(env, "TABLE_NAME", environment),
         topic_arn=_required(env, "TOPIC_ARN", environment),
-        events_queue_url=_required(env, "EVENTS_QUEUE_URL", environment),
-        events_visibility_timeout=_visibility_timeout(env),
+        events_queue_url=queue_url,
+        events_dlq_url=env.get("EVENTS_DLQ_URL") or f"{queue_url}-dlq",
+        events_visibility_timeout=_visibility_timeout(env, default=300),
         allowed_hosts=_list(env, "ALLOWED_HOSTS") or [".amazonaws.com"],
         max_body_bytes=_max_body_bytes(env),
     )
@@ -183,6 +189,6 @@ def _max_body_bytes(env: Mapping[str, str]) -> int:
     return _integer(env, "MAX_REQUEST_BODY_BYTES", 64 * 1024, minimum=1024, maximum=10 * 1024 * 1024)
 
 
-def _visibility_timeout(env: Mapping[str, str]) -> int:
-    """Seconds a received event stays hidden before redelivery; the SPEC's 5 minutes by default."""
-    return _integer(env, "EVENTS_VISIBILITY_TIMEOUT", 300, minimum=0, maximum=12 * 3600)
+def _visibility_timeout(env: Mapping[str, str], *, default: int) -> int:
+    """Seconds a received event stays hidden before it is delivered again (SPEC: 5 minutes)."""
+    return _integer(env, "EVENTS_VISIBILITY_TIMEOUT", default, minimum=0, maximum=12 * 3600)

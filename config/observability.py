@@ -6,6 +6,7 @@ import contextvars
 import json
 import logging
 import re
+import socket
 import traceback
 import uuid
 from collections.abc import Callable
@@ -67,7 +68,7 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", None),
         }
         for name, value in vars(record).items():
-            if name not in _RECORD_ATTRIBUTES:
+            if name not in _RECORD_ATTRIBUTES and not isinstance(value, socket.socket):  # runserver's
                 entry[name] = _loggable(value)
         if record.exc_info and record.exc_info[1] is not None:
             entry["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()

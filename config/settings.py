@@ -40,6 +40,8 @@ AWS_ENDPOINT_URL = CONFIG.aws_endpoint_url
 TABLE_NAME = CONFIG.table_name
 TOPIC_ARN = CONFIG.topic_arn
 EVENTS_QUEUE_URL = CONFIG.events_queue_url
+EVENTS_QUEUE_NAME = CONFIG.events_queue_url.rstrip("/").rsplit("/", 1)[-1]
+EVENTS_DLQ_URL = CONFIG.events_dlq_url
 EVENTS_VISIBILITY_TIMEOUT = CONFIG.events_visibility_timeout
 MAX_REQUEST_BODY_BYTES = CONFIG.max_body_bytes
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_body_bytes
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "tasks_app",
+    "events_app",
 ]
 
 MIDDLEWARE = [
@@ -120,6 +123,26 @@ SPECTACULAR_SETTINGS = {
         "TaskStatus": "tasks_app.domain.values.TaskStatus",
     },
 }
+
+# Celery: a worker on the SQS events queue (config/celery.py). SQS has no result backend and no
+# broadcast, so results are off and so is remote control.
+CELERY_BROKER_URL = f"sqs://@{urlsplit(CONFIG.aws_endpoint_url).netloc}" if CONFIG.aws_endpoint_url else "sqs://"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "region": CONFIG.aws_region,
+    # The queue's own visibility timeout applies: `provision` sets it (EVENTS_VISIBILITY_TIMEOUT).
+    "predefined_queues": {EVENTS_QUEUE_NAME: {"url": EVENTS_QUEUE_URL}},
+    # Short long-polls locally: a stopped worker's open poll can hide a message until it ends.
+    "wait_time_seconds": 1 if CONFIG.is_development else 10,
+    "polling_interval": 0.2 if CONFIG.is_development else 1,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "celery-tasks-unused"  # never consumed: see config/celery.py
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_POOL = "solo"  # events are applied in the consumer itself, one at a time
+CELERY_WORKER_PREFETCH_MULTIPLIER = 10  # receive up to ten messages per SQS call
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logs
 
 LOGGING = {
     "version": 1,

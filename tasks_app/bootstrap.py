@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+from datetime import UTC, date, datetime
 from functools import cache
 
 from django.conf import settings
+from pynamodb.connection import Connection
 
+from events_app.dynamodb import READ_MODELS, DynamoHistoryStore, DynamoStatsStore
+from events_app.ports import HistoryStore, StatsStore
 from tasks_app.adapters.aws import AwsTarget
 from tasks_app.adapters.cursor import CursorCodec
-from tasks_app.adapters.dynamodb.models import bind_table
+from tasks_app.adapters.dynamodb.models import OutboxItem, TableModel, TaskItem, bind_table
+from tasks_app.adapters.dynamodb.outbox import DynamoOutbox
 from tasks_app.adapters.dynamodb.repository import DynamoTaskRepository
 from tasks_app.adapters.sns import SnsEventPublisher
-from tasks_app.application.ports import EventPublisher, TaskRepository
+from tasks_app.application.ports import EventPublisher, Outbox, TaskRepository
+from tasks_app.application.relay import RelayResult, relay_outbox
+from tasks_app.domain.values import TaskId
+
+logger = logging.getLogger(__name__)
+
+TABLE_MODELS: tuple[type[TableModel], ...] = (TaskItem, OutboxItem, *READ_MODELS)
 
 
 def aws_target() -> AwsTarget:
@@ -20,9 +31,27 @@ def aws_target() -> AwsTarget:
 
 
 @cache
+def table_connection() -> Connection:
+    """Binds every model to the table, and returns the connection transactions go through."""
+    bind_table(TABLE_MODELS, table_name=settings.TABLE_NAME, host=settings.AWS_ENDPOINT_URL, region=settings.AWS_REGION)
+    return Connection(
+        region=settings.AWS_REGION,
+        host=settings.AWS_ENDPOINT_URL,
+        connect_timeout_seconds=TableModel.Meta.connect_timeout_seconds,
+        read_timeout_seconds=TableModel.Meta.read_timeout_seconds,
+        max_retry_attempts=TableModel.Meta.max_retry_attempts,
+    )
+
+
+@cache
 def task_repository() -> TaskRepository:
-    bind_table(table_name=settings.TABLE_NAME, host=settings.AWS_ENDPOINT_URL, region=settings.AWS_REGION)
-    return DynamoTaskRepository(CursorCodec(settings.SECRET_KEY))
+    return DynamoTaskRepository(CursorCodec(settings.SECRET_KEY), table_connection())
+
+
+@cache
+def outbox() -> Outbox:
+    table_connection()
+    return DynamoOutbox()
 
 
 @cache
@@ -30,11 +59,50 @@ def event_publisher() -> EventPublisher:
     return SnsEventPublisher(aws_target().client("sns"), settings.TOPIC_ARN)
 
 
+@cache
+def history_store() -> HistoryStore:
+    table_connection()
+    return DynamoHistoryStore()
+
+
+@cache
+def stats_store() -> StatsStore:
+    return DynamoStatsStore(table_connection())
+
+
+def relay(task_id: TaskId | None = None) -> RelayResult:
+    """Publish what the outbox holds: one task's events, or everyone's."""
+    return relay_outbox(outbox=outbox(), publisher=event_publisher(), task_id=task_id)
+
+
+def relay_all() -> RelayResult:
+    """Relay until the outbox is empty, or holds only events that failed (they wait for the next run)."""
+    published = 0
+    while True:  # one relay reads a bounded number of entries
+        result = relay()
+        published += result.published
+        if not result.published or result.held_back:
+            return RelayResult(published=published, held_back=result.held_back)
+
+
+def relay_quietly(task_id: TaskId) -> None:
+    """Publish a task's events now if possible. The change is already stored with its events:
+    if this fails, the sweeper (`relay_outbox`) publishes them later, so nothing is raised."""
+    try:
+        relay(task_id)
+    except Exception:
+        logger.warning("Relaying after a change failed; the sweeper will publish later", exc_info=True)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def utc_today() -> date:
+    return utc_now().date()
+
+
 def reset() -> None:
     """Forget the wired adapters, so the next use follows changed settings (tests do this)."""
-    task_repository.cache_clear()
-    event_publisher.cache_clear()
+    for wired in (table_connection, task_repository, outbox, event_publisher, history_store, stats_store):
+        wired.cache_clear()

@@ -12,6 +12,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.environment import LOCAL_ACCOUNT
+from events_app.handlers import handle_message
 from tasks_app import bootstrap
 from tasks_app.adapters.aws import AwsTarget
 from tasks_app.infrastructure.local_aws import LocalAws
@@ -52,12 +53,21 @@ class AwsStack:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             wait_seconds = 0
 
+    def process_events(self) -> int:
+        """Do what the worker does with every event on the queue now; returns how many."""
+        messages = self.drain()
+        for message in messages:
+            message.pop("_attributes")
+            handle_message(json.dumps(message), history=bootstrap.history_store(), stats=bootstrap.stats_store())
+        return len(messages)
+
 
 @pytest.fixture
 def aws(local_aws: LocalAws, settings: Any) -> Iterator[AwsStack]:
     local_aws.reset()
     settings.AWS_ENDPOINT_URL = local_aws.url
     settings.EVENTS_QUEUE_URL = f"{local_aws.url}/{LOCAL_ACCOUNT}/tasks-test-events"
+    settings.EVENTS_DLQ_URL = f"{settings.EVENTS_QUEUE_URL}-dlq"
     bootstrap.reset()
     stack = AwsStack(local_aws, bootstrap.aws_target(), configured_resources())
     provision(stack.target, stack.resources)

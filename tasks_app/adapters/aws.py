@@ -11,6 +11,8 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_iam.client import IAMClient
+    from mypy_boto3_lambda.client import LambdaClient
     from mypy_boto3_sns.client import SNSClient
     from mypy_boto3_sqs.client import SQSClient
 
@@ -31,6 +33,10 @@ class AwsTarget:
     def client(self, service: Literal["sns"]) -> SNSClient: ...
     @overload
     def client(self, service: Literal["sqs"]) -> SQSClient: ...
+    @overload
+    def client(self, service: Literal["lambda"]) -> LambdaClient: ...
+    @overload
+    def client(self, service: Literal["iam"]) -> IAMClient: ...
     def client(self, service: str) -> Any:
         return _client(service, self.region, self.endpoint_url)
 

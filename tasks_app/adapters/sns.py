@@ -2,49 +2,60 @@
 
 from __future__ import annotations
 
-import json
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasks_app.application.ports import PublishFailed
-from tasks_app.domain.events import DomainEvent
+from tasks_app.application.ports import OutboxEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_sns.client import SNSClient
     from mypy_boto3_sns.type_defs import PublishBatchRequestEntryTypeDef
 
+logger = logging.getLogger(__name__)
+
 BATCH_SIZE = 10  # the most PublishBatch accepts
 
 
 class SnsEventPublisher:
-    """Publishes to one topic with PublishBatch, ten events a call, keeping their order."""
+    """Publishes to one topic with PublishBatch; reports which entries SNS accepted."""
 
     def __init__(self, client: SNSClient, topic_arn: str) -> None:
         self._client = client
         self._topic_arn = topic_arn
 
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        for start in range(0, len(events), BATCH_SIZE):
-            self._publish_batch(events[start : start + BATCH_SIZE])
-
-    def _publish_batch(self, events: Sequence[DomainEvent]) -> None:
-        entries = [sns_entry(str(index), event) for index, event in enumerate(events)]
+    def publish(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
+        if len(entries) > BATCH_SIZE:
+            raise ValueError(f"PublishBatch takes at most {BATCH_SIZE} entries, not {len(entries)}.")
+        if not entries:
+            return []
+        request = [sns_entry(str(index), entry) for index, entry in enumerate(entries)]
         try:
-            response = self._client.publish_batch(TopicArn=self._topic_arn, PublishBatchRequestEntries=entries)
+            response = self._client.publish_batch(TopicArn=self._topic_arn, PublishBatchRequestEntries=request)
         except (BotoCoreError, ClientError) as error:
-            raise PublishFailed(f"SNS did not accept the events: {error}") from error
-        if response.get("Failed"):
-            reasons = "; ".join(f"{f['Code']}: {f.get('Message', '')}" for f in response["Failed"])
-            raise PublishFailed(f"SNS rejected {len(response['Failed'])} of {len(entries)} events ({reasons})")
+            logger.warning("SNS did not accept a batch of events: %s", error, extra={"event_ids": _ids(entries)})
+            return []
+        for failure in response.get("Failed", []):
+            logger.warning(
+                "SNS refused an event: %s %s",
+                failure["Code"],
+                failure.get("Message", ""),
+                extra={"event_id": entries[int(failure["Id"])].event_id},
+            )
+        return [entries[int(success["Id"])] for success in response.get("Successful", [])]
 
 
-def sns_entry(entry_id: str, event: DomainEvent) -> PublishBatchRequestEntryTypeDef:
+def sns_entry(entry_id: str, entry: OutboxEntry) -> PublishBatchRequestEntryTypeDef:
     """The message, subject and filterable `event_type` attribute the SPEC promises subscribers."""
     return {
         "Id": entry_id,
-        "Message": json.dumps(event.to_message(), ensure_ascii=False),
-        "Subject": f"Domain Event: {event.event_type}",
-        "MessageAttributes": {"event_type": {"DataType": "String", "StringValue": event.event_type}},
+        "Message": entry.message,
+        "Subject": f"Domain Event: {entry.event_type}",
+        "MessageAttributes": {"event_type": {"DataType": "String", "StringValue": entry.event_type}},
     }
+
+
+def _ids(entries: Sequence[OutboxEntry]) -> list[str]:
+    return [entry.event_id for entry in entries]

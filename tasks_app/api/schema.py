@@ -7,7 +7,16 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 
-from tasks_app.api.serializers import ErrorEnvelope, TaskCreateRequest, TaskEnvelope, TaskListQuery, TaskPageEnvelope
+from tasks_app.api.serializers import (
+    ErrorEnvelope,
+    StatsQuery,
+    TaskCreateRequest,
+    TaskEnvelope,
+    TaskHistoryEnvelope,
+    TaskListQuery,
+    TaskPageEnvelope,
+    UserStatsEnvelope,
+)
 
 _TASK = {
     "task_id": "task-3f1c2b9e-8d4a-4c1e-9b7f-2a6d5e4c3b21",
@@ -181,6 +190,75 @@ complete = extend_schema(
                 "Already completed",
                 "INVALID_TRANSITION",
                 f"Task {_TASK['task_id']!r} is completed and cannot become completed.",
+            ),
+        ),
+        500: _SERVER_ERROR,
+    },
+)
+
+_CREATED_EVENT = {
+    "event_type": "TaskCreated",
+    "event_id": "0b6f9b8e-5d1c-4c59-9d6e-1f2a3b4c5d6e",
+    "aggregate_id": _TASK["task_id"],
+    "timestamp": _TASK["created_at"],
+    "data": {
+        "event_id": "0b6f9b8e-5d1c-4c59-9d6e-1f2a3b4c5d6e",
+        "aggregate_id": _TASK["task_id"],
+        "timestamp": _TASK["created_at"],
+        "sequence": 1,
+        "task_title": _TASK["title"],
+        "user_id": _TASK["user_id"],
+    },
+}
+
+events = extend_schema(
+    summary="A task's history",
+    description=(
+        "Every event of the task, oldest first, as the event consumers recorded them. Events are "
+        "processed asynchronously, so a change shows here within moments of its response, not with it."
+    ),
+    parameters=[TASK_ID_PARAMETER],
+    responses={
+        200: OpenApiResponse(
+            TaskHistoryEnvelope,
+            "The task's events.",
+            [OpenApiExample("History", {"success": True, "data": [_CREATED_EVENT]}, response_only=True)],
+        ),
+        404: _NOT_FOUND,
+        500: _SERVER_ERROR,
+    },
+)
+
+stats = extend_schema(
+    summary="A user's statistics",
+    description=(
+        "The user's tasks by status, and the tasks they created and completed today (UTC), as the "
+        "event consumers have counted them so far."
+    ),
+    parameters=[StatsQuery],
+    responses={
+        200: OpenApiResponse(
+            UserStatsEnvelope,
+            "The statistics.",
+            [
+                OpenApiExample(
+                    "Statistics",
+                    {
+                        "success": True,
+                        "data": {
+                            "user_id": "user-42",
+                            "counts": {"pending": 3, "in_progress": 0, "completed": 5, "cancelled": 0},
+                            "today": {"date": "2026-11-25", "created": 2, "completed": 1},
+                        },
+                    },
+                    response_only=True,
+                )
+            ],
+        ),
+        400: _error_response(
+            "`user_id` is missing or not valid.",
+            _error(
+                "No user", "VALIDATION_ERROR", "The request is not valid.", {"user_id": ["This field is required."]}
             ),
         ),
         500: _SERVER_ERROR,

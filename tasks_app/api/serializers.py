@@ -64,6 +64,12 @@ class TaskListQuery(serializers.Serializer[Any]):
     )
 
 
+class StatsQuery(serializers.Serializer[Any]):
+    """The query parameters of GET /tasks/stats."""
+
+    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, help_text="Whose statistics to show.")
+
+
 class TaskResponse(serializers.Serializer[Any]):
     """A task as the API shows it."""
 
@@ -122,3 +128,53 @@ class ErrorEnvelope(serializers.Serializer[Any]):
 
     success = serializers.BooleanField(default=False)
     error = ErrorBody()
+
+
+class StatusCounts(serializers.Serializer[Any]):
+    """How many of the user's tasks are in each status."""
+
+    pending = serializers.IntegerField()
+    in_progress = serializers.IntegerField()
+    completed = serializers.IntegerField()
+    cancelled = serializers.IntegerField()
+
+
+class DayCounts(serializers.Serializer[Any]):
+    """Tasks created and completed on one UTC day."""
+
+    date = serializers.DateField(source="day")
+    created = serializers.IntegerField(source="created_on_day")
+    completed = serializers.IntegerField(source="completed_on_day")
+
+
+class UserStatsResponse(serializers.Serializer[Any]):
+    """A user's statistics, as the event consumers have counted them so far."""
+
+    user_id = serializers.CharField()
+    counts = StatusCounts()
+    today = DayCounts(source="*")
+
+
+class UserStatsEnvelope(serializers.Serializer[Any]):
+    """The success envelope around a user's statistics."""
+
+    success = serializers.BooleanField(default=True)
+    data = UserStatsResponse()  # type: ignore[assignment]
+
+
+class EventMessage(serializers.Serializer[Any]):
+    """One domain event, exactly as subscribers receive it (SPEC §4)."""
+
+    event_type = serializers.CharField()
+    event_id = serializers.CharField()
+    aggregate_id = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    data = serializers.DictField(help_text="Every field of the event, `sequence` (1, 2, ...) among them.")  # type: ignore[assignment]
+
+
+@extend_schema_serializer(many=False)
+class TaskHistoryEnvelope(serializers.Serializer[Any]):
+    """The success envelope around a task's history."""
+
+    success = serializers.BooleanField(default=True)
+    data = EventMessage(many=True)  # type: ignore[assignment]

@@ -9,9 +9,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from events_app import queries
 from tasks_app import bootstrap
 from tasks_app.api import schema
-from tasks_app.api.serializers import TaskCreateRequest, TaskListQuery, TaskResponse
+from tasks_app.api.after_response import relay_after_response
+from tasks_app.api.serializers import StatsQuery, TaskCreateRequest, TaskListQuery, TaskResponse, UserStatsResponse
 from tasks_app.application import services
 from tasks_app.domain.task import Task
 
@@ -21,7 +23,7 @@ def _task_envelope(task: Task) -> dict[str, Any]:
 
 
 class TaskViewSet(viewsets.ViewSet):
-    """Tasks: create, list a user's, get one, complete one."""
+    """Tasks: create, list a user's, get one, complete one; a task's history; a user's statistics."""
 
     lookup_field = "task_id"
     lookup_value_regex = "[^/]+"
@@ -46,7 +48,7 @@ class TaskViewSet(viewsets.ViewSet):
         task = services.task_create(
             **payload.validated_data,
             repository=bootstrap.task_repository(),
-            publisher=bootstrap.event_publisher(),
+            relay=relay_after_response,
             now=bootstrap.utc_now(),
         )
         location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{task.task_id}")
@@ -63,10 +65,28 @@ class TaskViewSet(viewsets.ViewSet):
         task = services.task_complete(
             task_id=task_id,
             repository=bootstrap.task_repository(),
-            publisher=bootstrap.event_publisher(),
+            relay=relay_after_response,
             now=bootstrap.utc_now(),
         )
         return Response(_task_envelope(task))
+
+    @schema.events
+    @action(detail=True, methods=["get"])
+    def events(self, request: Request, task_id: str) -> Response:
+        history = queries.task_history(
+            task_id=task_id, history=bootstrap.history_store(), tasks=bootstrap.task_repository()
+        )
+        return Response({"success": True, "data": history})
+
+    @schema.stats
+    @action(detail=False, methods=["get"])
+    def stats(self, request: Request) -> Response:
+        query = StatsQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        stats = queries.user_stats(
+            user_id=query.validated_data["user_id"], stats=bootstrap.stats_store(), today=bootstrap.utc_today()
+        )
+        return Response({"success": True, "data": UserStatsResponse(stats).data})
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.Serializer[Any]:
         """Only for the browsable API, which uses it to pre-fill the raw JSON form."""

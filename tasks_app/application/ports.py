@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 from tasks_app.domain.errors import DomainError
 from tasks_app.domain.events import DomainEvent
 from tasks_app.domain.task import Task
-from tasks_app.domain.values import TaskId, TaskStatus, UserId
+from tasks_app.domain.values import TaskId, UserId
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +21,22 @@ class Page:
     next_cursor: str | None
 
 
+class ConcurrentUpdate(DomainError):
+    """Another request changed the task between this one's read and its write."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"Task {task_id!r} was changed by another request at the same time; try again.")
+        self.task_id = task_id
+
+
 class TaskRepository(Protocol):
-    """Where tasks live. Implementations: DynamoDB (production) and an in-memory fake (tests)."""
+    """Where tasks live, with the events they record (the outbox) written in the same transaction.
+
+    Implementations: DynamoDB (production) and an in-memory fake (tests).
+    """
 
     def add(self, task: Task) -> None:
-        """Store a new task; never overwrites an existing one."""
+        """Store a new task and the events it recorded, atomically; never overwrites a task."""
 
     def get(self, task_id: TaskId) -> Task:
         """The task with this id, read after any write that returned; raises `TaskNotFound`."""
@@ -37,21 +48,51 @@ class TaskRepository(Protocol):
         else raises `InvalidCursor`.
         """
 
-    def change_status(self, task_id: TaskId, new_status: TaskStatus, *, at: datetime) -> Task:
-        """Atomically move a task to `new_status` if the state machine allows it from its status.
+    def update(self, task: Task) -> None:
+        """Store a read task's changes and the events it recorded, atomically.
 
-        Returns the task as it was *before* the change, so the caller can replay the change in
-        the domain and get its events. Raises `TaskNotFound` or `InvalidTransition`; of two
-        concurrent calls for the same change, exactly one succeeds.
+        Raises `ConcurrentUpdate` if the stored task is no longer the version that was read, so
+        of two racing changes exactly one is stored.
         """
 
 
-class PublishFailed(DomainError):
-    """The messaging system did not accept some events."""
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An event waiting to be published: the SPEC §4 message, and where it sits in its task's order."""
+
+    task_id: str
+    sequence: int
+    event_id: str
+    event_type: str
+    message: str
+
+    @classmethod
+    def from_event(cls, event: DomainEvent) -> OutboxEntry:
+        return cls(
+            task_id=event.aggregate_id,
+            sequence=event.sequence,
+            event_id=event.event_id,
+            event_type=event.event_type,
+            message=json.dumps(event.to_message(), ensure_ascii=False),
+        )
+
+
+class Outbox(Protocol):
+    """The events stored with their tasks and not yet published."""
+
+    def pending(self, *, task_id: TaskId | None = None, limit: int) -> list[OutboxEntry]:
+        """Up to `limit` entries, each task's in sequence order; only `task_id`'s when given."""
+
+    def remove(self, entries: Sequence[OutboxEntry]) -> None:
+        """Forget entries that were published."""
 
 
 class EventPublisher(Protocol):
-    """Sends domain events to subscribers."""
+    """Sends events to subscribers."""
 
-    def publish(self, events: Sequence[DomainEvent]) -> None:
-        """Publish every event, in order; raises `PublishFailed` if any was not accepted."""
+    def publish(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
+        """Publish up to ten entries; returns those accepted. The rest were not published."""
+
+
+# Called with a task's id once its changes are committed, so its events go out soon.
+RelayTrigger = Callable[[TaskId], None]

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import logging
 from datetime import datetime
 
-from tasks_app.application.ports import EventPublisher, Page, PublishFailed, TaskRepository
+from tasks_app.application.ports import ConcurrentUpdate, Page, RelayTrigger, TaskRepository
 from tasks_app.domain.errors import InvalidValue, TaskNotFound
-from tasks_app.domain.events import DomainEvent
 from tasks_app.domain.task import Task
-from tasks_app.domain.values import TaskId, TaskStatus, UserId
-
-logger = logging.getLogger(__name__)
+from tasks_app.domain.values import TaskId, UserId
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 100
+WRITE_ATTEMPTS = 5  # reads and writes again when another request changed the task in between
 
 
 def task_create(
@@ -24,13 +20,12 @@ def task_create(
     title: str,
     description: str = "",
     repository: TaskRepository,
-    publisher: EventPublisher,
+    relay: RelayTrigger,
     now: datetime,
 ) -> Task:
     task = Task.create(user_id=UserId.parse(user_id), title=title, description=description, now=now)
-    events = task.pull_events()
     repository.add(task)
-    _publish(publisher, events)
+    relay(task.task_id)
     return task
 
 
@@ -50,13 +45,19 @@ def task_list(
     return repository.list_for_user(UserId.parse(user_id), limit=limit, cursor=cursor or None)
 
 
-def task_complete(*, task_id: str, repository: TaskRepository, publisher: EventPublisher, now: datetime) -> Task:
-    # One conditional write decides the race; the domain then replays the change on the
-    # task as it was, which yields the same state and the events of exactly that change.
-    task = repository.change_status(_task_id(task_id), TaskStatus.COMPLETED, at=now)
-    task.complete(now)
-    _publish(publisher, task.pull_events())
-    return task
+def task_complete(*, task_id: str, repository: TaskRepository, relay: RelayTrigger, now: datetime) -> Task:
+    """Complete a task; of concurrent completes one wins and the others see it completed (409)."""
+    parsed = _task_id(task_id)
+    for _ in range(WRITE_ATTEMPTS):
+        task = repository.get(parsed)
+        task.complete(now)
+        try:
+            repository.update(task)
+        except ConcurrentUpdate:
+            continue
+        relay(parsed)
+        return task
+    raise ConcurrentUpdate(task_id)
 
 
 def _task_id(raw: str) -> TaskId:
@@ -64,15 +65,3 @@ def _task_id(raw: str) -> TaskId:
     if not TaskId.is_valid(raw):
         raise TaskNotFound(raw)
     return TaskId(raw)
-
-
-def _publish(publisher: EventPublisher, events: list[DomainEvent]) -> None:
-    # The task is already stored: failing the request now would invite a retry that creates a
-    # duplicate. Until the outbox exists, log the whole messages so an operator can replay them.
-    try:
-        publisher.publish(events)
-    except PublishFailed:
-        logger.exception(
-            "Events were not published",
-            extra={"unpublished_events": [json.dumps(e.to_message()) for e in events]},
-        )

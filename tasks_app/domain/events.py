@@ -14,10 +14,16 @@ def _new_event_id() -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class DomainEvent:
-    """What every event carries; `event_type` is the class name."""
+    """What every event carries; `event_type` is the class name.
+
+    `sequence` numbers a task's events 1, 2, 3... in the order they happened. Events recorded
+    in one change share a timestamp, and queues may deliver them in any order; the sequence
+    still says which came first, and no two events of a task share one.
+    """
 
     aggregate_id: str
     timestamp: str
+    sequence: int
     event_id: str = field(default_factory=_new_event_id)
 
     @property
@@ -25,7 +31,7 @@ class DomainEvent:
         return type(self).__name__
 
     def to_message(self) -> dict[str, Any]:
-        """The SPEC §4 message: the envelope fields, and every field again under `data`."""
+        """The SPEC §4 message: the envelope fields, and every field (`sequence` too) under `data`."""
         return {
             "event_type": self.event_type,
             "event_id": self.event_id,

@@ -30,11 +30,14 @@ class Task:
     created_at: datetime
     updated_at: datetime | None = None
     completed_at: datetime | None = None
+    version: int = 0  # the sequence of the task's latest event; stores use it to detect races
     _events: list[DomainEvent] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         _check_title(self.title)
         _check_description(self.description)
+        if self.version < 0:
+            raise InvalidValue("version", "Must not be negative.")
         for name in ("created_at", "updated_at", "completed_at"):
             moment = getattr(self, name)
             if moment is not None and moment.utcoffset() is None:
@@ -55,6 +58,7 @@ class Task:
             TaskCreated(
                 aggregate_id=str(task.task_id),
                 timestamp=isoformat_utc(now),
+                sequence=task._next_sequence(),
                 task_title=task.title,
                 user_id=str(user_id),
             )
@@ -72,6 +76,7 @@ class Task:
             TaskCompleted(
                 aggregate_id=str(self.task_id),
                 timestamp=isoformat_utc(now),
+                sequence=self._next_sequence(),
                 task_title=self.title,
                 user_id=str(self.user_id),
             )
@@ -80,10 +85,19 @@ class Task:
     def cancel(self, now: datetime) -> None:
         self._change_status(TaskStatus.CANCELLED, now)
 
+    @property
+    def stored_version(self) -> int:
+        """The version a store holds while the recorded events are not yet handed over."""
+        return self.version - len(self._events)
+
     def pull_events(self) -> list[DomainEvent]:
         """Hand over the events recorded since the last call, oldest first."""
         events, self._events = self._events, []
         return events
+
+    def _next_sequence(self) -> int:
+        self.version += 1
+        return self.version
 
     def _change_status(self, new: TaskStatus, now: datetime) -> None:
         if not self.status.can_become(new):
@@ -93,6 +107,7 @@ class Task:
             TaskStatusChanged(
                 aggregate_id=str(self.task_id),
                 timestamp=isoformat_utc(now),
+                sequence=self._next_sequence(),
                 old_status=old.value,
                 new_status=new.value,
                 user_id=str(self.user_id),

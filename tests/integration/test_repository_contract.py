@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tasks_app import bootstrap
-from tasks_app.application.ports import TaskRepository
-from tasks_app.domain.errors import InvalidCursor, InvalidTransition, TaskNotFound
+from tasks_app.application.ports import ConcurrentUpdate, TaskRepository
+from tasks_app.domain.errors import InvalidCursor, TaskNotFound
 from tasks_app.domain.task import Task
 from tasks_app.domain.values import TaskId, TaskStatus, UserId
 from tests.fakes import FakeTaskRepository
@@ -93,57 +94,80 @@ def test_a_garbled_cursor_is_refused(repository, cursor):
         repository.list_for_user(UserId("alice"), limit=1, cursor=cursor)
 
 
-def test_changing_status_returns_the_task_as_it_was_and_stores_the_change(repository):
+def pending_types(repository) -> list[str]:
+    outbox = repository.outbox if isinstance(repository, FakeTaskRepository) else bootstrap.outbox()
+    return [entry.event_type for entry in outbox.pending(limit=100)]
+
+
+def test_a_new_task_is_stored_with_its_events_in_the_outbox(repository):
+    task = Task.create(user_id=UserId("alice"), title="t", now=NOW)
+    repository.add(task)
+    assert pending_types(repository) == ["TaskCreated"]
+    assert repository.get(task.task_id).version == 1
+
+
+def test_an_update_stores_the_change_and_its_events_together(repository):
     task = a_task()
     repository.add(task)
+    read = repository.get(task.task_id)
     later = NOW + timedelta(hours=1)
-    before = repository.change_status(task.task_id, TaskStatus.COMPLETED, at=later)
-    assert before == task
+    read.complete(later)
+    repository.update(read)
     stored = repository.get(task.task_id)
-    assert (stored.status, stored.updated_at, stored.completed_at) == (TaskStatus.COMPLETED, later, later)
-    before.complete(later)
-    assert stored == before  # the domain's replay of the change matches what was written
+    assert stored == read
+    assert (stored.status, stored.updated_at, stored.completed_at, stored.version) == (
+        TaskStatus.COMPLETED,
+        later,
+        later,
+        3,
+    )
+    assert pending_types(repository) == ["TaskStatusChanged", "TaskCompleted"]
 
 
-def test_a_change_the_state_machine_forbids_is_refused_and_changes_nothing(repository):
+def test_an_update_from_a_stale_read_is_refused_and_stores_nothing(repository):
     task = a_task()
     repository.add(task)
-    repository.change_status(task.task_id, TaskStatus.COMPLETED, at=NOW)
-    stored = repository.get(task.task_id)
-    with pytest.raises(InvalidTransition) as raised:
-        repository.change_status(task.task_id, TaskStatus.COMPLETED, at=NOW + timedelta(1))
-    assert raised.value.current == "completed"
-    assert repository.get(task.task_id) == stored
+    first, second = repository.get(task.task_id), repository.get(task.task_id)
+    first.complete(NOW)
+    repository.update(first)
+    second.cancel(NOW)
+    with pytest.raises(ConcurrentUpdate):
+        repository.update(second)
+    assert repository.get(task.task_id).status is TaskStatus.COMPLETED
+    assert pending_types(repository) == ["TaskStatusChanged", "TaskCompleted"]
 
 
-def test_changing_an_unknown_task_is_not_found_and_creates_nothing(repository):
-    task_id = TaskId.new()
-    with pytest.raises(TaskNotFound):
-        repository.change_status(task_id, TaskStatus.COMPLETED, at=NOW)
-    with pytest.raises(TaskNotFound):
-        repository.get(task_id)
+def test_adding_a_task_twice_is_refused(repository):
+    task = Task.create(user_id=UserId("alice"), title="t", now=NOW)
+    twin = copy.deepcopy(task)
+    repository.add(task)
+    with pytest.raises(ConcurrentUpdate):
+        repository.add(twin)
 
 
-def test_of_concurrent_identical_changes_exactly_one_succeeds(repository):
+def test_of_concurrent_updates_from_the_same_read_exactly_one_is_stored(repository):
     task = a_task()
     repository.add(task)
     outcomes: list[str] = []
     barrier = threading.Barrier(8)
 
     def complete() -> None:
+        read = repository.get(task.task_id)
+        read.complete(NOW)
         barrier.wait()
         try:
-            repository.change_status(task.task_id, TaskStatus.COMPLETED, at=NOW)
-            outcomes.append("changed")
-        except InvalidTransition:
-            outcomes.append("conflict")
+            repository.update(read)
+            outcomes.append("stored")
+        except ConcurrentUpdate:
+            outcomes.append("refused")
 
     threads = [threading.Thread(target=complete) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(outcomes) == ["changed"] + ["conflict"] * 7
+    assert sorted(outcomes) == ["refused"] * 7 + ["stored"]
+    assert pending_types(repository) == ["TaskStatusChanged", "TaskCompleted"]
 
 
 def test_listing_ignores_other_item_types_that_share_the_index(aws):

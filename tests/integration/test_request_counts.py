@@ -1,45 +1,84 @@
-"""DynamoDB requests per API operation: the single-table design's promise (SPEC §3)."""
+"""DynamoDB requests per API operation, in the request and after its response (the relay)."""
 
+from __future__ import annotations
+
+import io
+import json
+import sys
 from collections import Counter
+from typing import Any
 
-import pytest
-from rest_framework.test import APIClient
+from config.wsgi import application
 
 
-@pytest.fixture
-def client(aws):
-    return APIClient()
+def call(method: str, path: str, body: dict[str, Any] | None = None) -> tuple[str, dict[str, Any], Any]:
+    """What a WSGI server does: the response is complete before it closes it (and relays)."""
+    raw = json.dumps(body).encode() if body is not None else b""
+    route, _, query = path.partition("?")
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": route,
+        "QUERY_STRING": query,
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "HTTP_HOST": "testserver",
+        "wsgi.input": io.BytesIO(raw),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(raw)),
+    }
+    status: list[str] = []
+    result = application(environ, lambda s, headers, exc_info=None: status.append(s))  # type: ignore[arg-type]
+    payload = b"".join(result)
+    return status[0], json.loads(payload), result.close
 
 
 def dynamodb_calls(calls) -> Counter:
     return Counter(call.operation for call in calls if call.service == "dynamodb")
 
 
-def test_create_is_one_put(aws, client):
-    with aws.server.recording() as calls:
-        assert client.post("/tasks", {"user_id": "a", "title": "t"}, format="json").status_code == 201
-    assert dynamodb_calls(calls) == Counter({"PutItem": 1})
-    assert [c.operation for c in calls if c.service == "sns"] == ["PublishBatch"]
+def other_calls(calls) -> list[str]:
+    return [f"{call.service}:{call.operation}" for call in calls if call.service != "dynamodb"]
 
 
-def test_get_is_one_get_item(aws, client):
-    task_id = client.post("/tasks", {"user_id": "a", "title": "t"}, format="json").json()["data"]["task_id"]
+def test_create_is_one_transaction_then_the_relay_publishes_after_the_response(aws):
+    with aws.server.recording() as in_request:
+        status, _, close = call("POST", "/tasks", {"user_id": "a", "title": "t"})
+    with aws.server.recording() as after_response:
+        close()
+    assert status.startswith("201")
+    assert dynamodb_calls(in_request) == Counter({"TransactWriteItems": 1})
+    assert other_calls(in_request) == []
+    assert dynamodb_calls(after_response) == Counter({"Query": 1, "BatchWriteItem": 1})
+    assert other_calls(after_response) == ["sns:PublishBatch"]
+
+
+def test_get_is_one_get_item(aws):
+    _, body, close = call("POST", "/tasks", {"user_id": "a", "title": "t"})
+    close()
     with aws.server.recording() as calls:
-        assert client.get(f"/tasks/{task_id}").status_code == 200
+        status, _, close = call("GET", f"/tasks/{body['data']['task_id']}")
+        close()
+    assert status.startswith("200")
     assert dynamodb_calls(calls) == Counter({"GetItem": 1})
 
 
-def test_a_page_of_the_list_is_one_query_even_with_more_pages(aws, client):
+def test_a_page_of_the_list_is_one_query_even_with_more_pages(aws):
     for i in range(12):
-        client.post("/tasks", {"user_id": "a", "title": f"t{i}"}, format="json")
+        call("POST", "/tasks", {"user_id": "a", "title": f"t{i}"})[2]()
     with aws.server.recording() as calls:
-        first = client.get("/tasks", {"user_id": "a", "limit": 5}).json()
-        client.get("/tasks", {"user_id": "a", "limit": 5, "cursor": first["pagination"]["next_cursor"]})
+        _, first, close = call("GET", "/tasks?user_id=a&limit=5")
+        close()
+        call("GET", f"/tasks?user_id=a&limit=5&cursor={first['pagination']['next_cursor']}")[2]()
     assert dynamodb_calls(calls) == Counter({"Query": 2})
 
 
-def test_complete_is_one_conditional_update(aws, client):
-    task_id = client.post("/tasks", {"user_id": "a", "title": "t"}, format="json").json()["data"]["task_id"]
-    with aws.server.recording() as calls:
-        assert client.post(f"/tasks/{task_id}/complete").status_code == 200
-    assert dynamodb_calls(calls) == Counter({"UpdateItem": 1})
+def test_complete_is_a_read_and_one_transaction(aws):
+    _, body, close = call("POST", "/tasks", {"user_id": "a", "title": "t"})
+    close()
+    with aws.server.recording() as in_request:
+        status, _, close = call("POST", f"/tasks/{body['data']['task_id']}/complete")
+    close()
+    assert status.startswith("200")
+    assert dynamodb_calls(in_request) == Counter({"GetItem": 1, "TransactWriteItems": 1})

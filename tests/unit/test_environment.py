@@ -21,7 +21,8 @@ def test_development_needs_no_variables_and_points_at_the_local_aws():
     assert config.auth_mode is AuthMode.NONE
     assert config.aws_endpoint_url == "http://127.0.0.1:4566"
     assert config.events_queue_url == "http://127.0.0.1:4566/123456789012/tasks-events"
-    assert config.events_visibility_timeout == 300
+    assert config.events_dlq_url == "http://127.0.0.1:4566/123456789012/tasks-events-dlq"
+    assert config.events_visibility_timeout == 10  # redeliveries show within seconds locally
 
 
 def test_the_local_aws_port_can_be_moved():
@@ -36,6 +37,7 @@ def test_a_deployed_stage_reads_everything_from_the_environment():
         None,
     )
     assert config.debug is False
+    assert config.events_visibility_timeout == 300  # SPEC §4
 
 
 @pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "TABLE_NAME", "TOPIC_ARN", "EVENTS_QUEUE_URL", "AWS_REGION"])

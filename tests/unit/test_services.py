@@ -1,13 +1,15 @@
 """Application services, run against fakes of their ports."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tasks_app.application import services
+from tasks_app.application.ports import ConcurrentUpdate
 from tasks_app.domain.errors import InvalidTransition, InvalidValue, TaskNotFound
 from tasks_app.domain.values import TaskStatus
-from tests.fakes import FakeTaskRepository, RecordingPublisher
+from tests.fakes import FakeTaskRepository, RecordingRelay
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -18,63 +20,107 @@ def repository():
 
 
 @pytest.fixture
-def publisher():
-    return RecordingPublisher()
+def relay():
+    return RecordingRelay()
 
 
-def create(repository, publisher, title="Task", user_id="alice", now=NOW):
-    return services.task_create(user_id=user_id, title=title, repository=repository, publisher=publisher, now=now)
+def create(repository, relay, title="Task", user_id="alice", now=NOW):
+    return services.task_create(user_id=user_id, title=title, repository=repository, relay=relay, now=now)
 
 
-def test_creating_stores_the_task_and_publishes_task_created(repository, publisher):
-    task = create(repository, publisher, title="  Buy milk ")
+def complete(repository, relay, task, now=NOW):
+    return services.task_complete(task_id=str(task.task_id), repository=repository, relay=relay, now=now)
+
+
+def outbox_types(repository):
+    return [json.loads(e.message)["event_type"] for e in repository.outbox.pending(limit=100)]
+
+
+def test_creating_stores_the_task_with_task_created_in_the_outbox_and_triggers_the_relay(repository, relay):
+    task = create(repository, relay, title="  Buy milk ")
     assert repository.get(task.task_id) == task
     assert task.title == "Buy milk"
-    assert [e.event_type for e in publisher.published] == ["TaskCreated"]
+    assert outbox_types(repository) == ["TaskCreated"]
+    assert relay.task_ids == [task.task_id]
 
 
-def test_an_invalid_task_is_neither_stored_nor_announced(repository, publisher):
+def test_an_invalid_task_is_neither_stored_nor_announced(repository, relay):
     with pytest.raises(InvalidValue):
-        create(repository, publisher, title=" ")
-    assert publisher.published == []
-    assert services.task_list(user_id="alice", repository=repository).items == []
+        create(repository, relay, title=" ")
+    assert repository.outbox.entries == []
+    assert relay.task_ids == []
 
 
-def test_completing_publishes_status_changed_then_completed(repository, publisher):
-    task = create(repository, publisher)
-    publisher.published.clear()
-    done = services.task_complete(
-        task_id=str(task.task_id), repository=repository, publisher=publisher, now=NOW + timedelta(1)
-    )
+def test_completing_stores_status_changed_then_completed_with_the_change(repository, relay):
+    task = create(repository, relay)
+    done = complete(repository, relay, task, now=NOW + timedelta(1))
     assert done.status is TaskStatus.COMPLETED
     assert done.completed_at == NOW + timedelta(1)
     assert repository.get(task.task_id) == done
-    assert [(e.event_type, getattr(e, "old_status", None)) for e in publisher.published] == [
-        ("TaskStatusChanged", "pending"),
-        ("TaskCompleted", None),
-    ]
+    assert outbox_types(repository) == ["TaskCreated", "TaskStatusChanged", "TaskCompleted"]
+    assert [e.sequence for e in repository.outbox.pending(limit=10)] == [1, 2, 3]
+    assert relay.task_ids == [task.task_id, task.task_id]
 
 
-def test_completing_twice_is_a_conflict_that_publishes_nothing_more(repository, publisher):
-    task = create(repository, publisher)
-    services.task_complete(task_id=str(task.task_id), repository=repository, publisher=publisher, now=NOW)
-    published = len(publisher.published)
+def test_completing_twice_is_a_conflict_that_adds_no_events(repository, relay):
+    task = create(repository, relay)
+    complete(repository, relay, task)
     with pytest.raises(InvalidTransition):
-        services.task_complete(task_id=str(task.task_id), repository=repository, publisher=publisher, now=NOW)
-    assert len(publisher.published) == published
+        complete(repository, relay, task)
+    assert len(repository.outbox.entries) == 3
+
+
+class RacingRepository(FakeTaskRepository):
+    """Another request completes the task between this one's read and its write, `races` times."""
+
+    def __init__(self, races: int) -> None:
+        super().__init__()
+        self.races = races
+
+    def update(self, task):
+        if self.races:
+            self.races -= 1
+            rival = self.get(task.task_id)
+            rival.start(NOW)
+            super().update(rival)
+        super().update(task)
+
+
+def test_a_change_that_lost_a_race_is_retried_on_the_new_state():
+    repository, relay = RacingRepository(races=1), RecordingRelay()
+    task = create(repository, relay)
+    done = complete(repository, relay, task)
+    assert done.status is TaskStatus.COMPLETED
+    entries = repository.outbox.pending(limit=10)
+    assert [e.sequence for e in entries] == [1, 2, 3, 4]
+    assert outbox_types(repository) == ["TaskCreated", "TaskStatusChanged", "TaskStatusChanged", "TaskCompleted"]
+    assert json.loads(entries[2].message)["data"]["old_status"] == "in_progress"  # the rival's state
+
+
+class AlwaysLosingRepository(FakeTaskRepository):
+    def update(self, task):
+        raise ConcurrentUpdate(str(task.task_id))
+
+
+def test_endless_races_end_in_a_concurrent_update_error():
+    repository, relay = AlwaysLosingRepository(), RecordingRelay()
+    task = create(repository, relay)
+    with pytest.raises(ConcurrentUpdate):
+        complete(repository, relay, task)
+    assert relay.task_ids == [task.task_id]  # only the create's
 
 
 @pytest.mark.parametrize("task_id", ["task-3f1c2b9e-8d4a-4c1e-9b7f-2a6d5e4c3b21", "nonsense", "TASK#x" * 500])
-def test_unknown_or_impossible_ids_are_not_found(repository, publisher, task_id):
+def test_unknown_or_impossible_ids_are_not_found(repository, relay, task_id):
     with pytest.raises(TaskNotFound):
         services.task_get(task_id=task_id, repository=repository)
     with pytest.raises(TaskNotFound):
-        services.task_complete(task_id=task_id, repository=repository, publisher=publisher, now=NOW)
+        services.task_complete(task_id=task_id, repository=repository, relay=relay, now=NOW)
 
 
-def test_listing_pages_through_a_users_tasks_newest_first(repository, publisher):
-    created = [create(repository, publisher, title=f"t{i}", now=NOW + timedelta(minutes=i)) for i in range(5)]
-    create(repository, publisher, user_id="bob")
+def test_listing_pages_through_a_users_tasks_newest_first(repository, relay):
+    created = [create(repository, relay, title=f"t{i}", now=NOW + timedelta(minutes=i)) for i in range(5)]
+    create(repository, relay, user_id="bob")
     first = services.task_list(user_id="alice", limit=2, repository=repository)
     second = services.task_list(user_id="alice", limit=2, cursor=first.next_cursor, repository=repository)
     third = services.task_list(user_id="alice", limit=2, cursor=second.next_cursor, repository=repository)
@@ -88,13 +134,3 @@ def test_page_sizes_outside_1_to_100_are_refused(repository, limit):
     with pytest.raises(InvalidValue) as raised:
         services.task_list(user_id="alice", limit=limit, repository=repository)
     assert raised.value.field == "limit"
-
-
-def test_a_publishing_failure_keeps_the_task_and_logs_the_lost_events(repository, caplog):
-    failing = RecordingPublisher(fail_with="SNS is down")
-    task = create(repository, failing)
-    assert repository.get(task.task_id) == task
-    [record] = [r for r in caplog.records if r.message == "Events were not published"]
-    assert record.levelname == "ERROR"
-    assert str(task.task_id) in record.unpublished_events[0]
-    assert '"event_type": "TaskCreated"' in record.unpublished_events[0]

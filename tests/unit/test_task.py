@@ -142,11 +142,29 @@ def test_event_messages_follow_the_spec_format():
             "event_id": created.event_id,
             "aggregate_id": str(task.task_id),
             "timestamp": "2026-11-25T09:30:00.000000Z",
+            "sequence": 1,
             "task_title": "Write the report",
             "user_id": "user-1",
         },
     }
     assert "properties" not in message  # kombu would take such a body for its own envelope
+
+
+def test_events_are_numbered_in_order_across_changes():
+    task = new_task()
+    task.start(NOW)
+    task.complete(LATER)
+    assert [e.sequence for e in task.pull_events()] == [1, 2, 3, 4]
+    assert task.version == 4
+
+
+def test_the_stored_version_trails_the_version_until_events_are_handed_over():
+    task = new_task()
+    task.pull_events()
+    task.complete(LATER)
+    assert (task.stored_version, task.version) == (1, 3)
+    task.pull_events()
+    assert task.stored_version == 3
 
 
 def test_timestamps_are_written_in_utc_whatever_their_zone():

@@ -1,20 +1,23 @@
-"""PynamoDB models of the single table's items (SPEC §3); they never leave this package."""
+"""PynamoDB models of the single table's items (SPEC §3); they never leave the adapters."""
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import Attribute, UnicodeAttribute
+from pynamodb.attributes import Attribute, NumberAttribute, UnicodeAttribute
 from pynamodb.constants import STRING
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from tasks_app.application.ports import OutboxEntry
 from tasks_app.domain.errors import DomainError
 from tasks_app.domain.task import Task, isoformat_utc
 from tasks_app.domain.values import TaskId, TaskStatus, UserId
 
-TASK_ITEM_TYPE = "Task"
+OUTBOX_SHARDS = 8  # outbox partitions, so a busy API does not write all its events to one key
 
 
 class CorruptItem(Exception):
@@ -33,6 +36,19 @@ class UtcTimestampAttribute(Attribute[datetime]):
         return datetime.fromisoformat(value)
 
 
+class TableModel(Model):
+    """A model of an item in the single table; `bind_table` says which table and where."""
+
+    class Meta:
+        table_name = "unbound"  # replaced by `bind_table` before first use
+        connect_timeout_seconds = 2
+        read_timeout_seconds = 10
+        max_retry_attempts = 3
+
+    pk = UnicodeAttribute(hash_key=True, attr_name="PK")
+    sk = UnicodeAttribute(range_key=True, attr_name="SK")
+
+
 class TasksByUserIndex(GlobalSecondaryIndex["TaskItem"]):  # type: ignore[no-untyped-call]
     """GSI1: a user's tasks, ordered by creation time."""
 
@@ -44,21 +60,12 @@ class TasksByUserIndex(GlobalSecondaryIndex["TaskItem"]):  # type: ignore[no-unt
     gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
 
 
-class TaskItem(Model):
+class TaskItem(TableModel):
     """A task as stored; `from_domain` and `to_domain` are the only ways in and out."""
 
-    class Meta:
-        # Replaced by `bind_table` before first use: the table name comes from settings.
-        table_name = "unbound"
-        connect_timeout_seconds = 2
-        read_timeout_seconds = 10
-        max_retry_attempts = 3
-
-    pk = UnicodeAttribute(hash_key=True, attr_name="PK")
-    sk = UnicodeAttribute(range_key=True, attr_name="SK")
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK")
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK")
-    item_type = UnicodeAttribute(attr_name="Type", default=TASK_ITEM_TYPE)
+    item_type = UnicodeAttribute(attr_name="Type", default="Task")
     task_id = UnicodeAttribute(attr_name="TaskId")
     user_id = UnicodeAttribute(attr_name="UserId")
     title = UnicodeAttribute(attr_name="Title")
@@ -67,11 +74,12 @@ class TaskItem(Model):
     created_at = UtcTimestampAttribute(attr_name="CreatedAt")
     updated_at = UtcTimestampAttribute(attr_name="UpdatedAt", null=True)
     completed_at = UtcTimestampAttribute(attr_name="CompletedAt", null=True)
+    version = NumberAttribute(attr_name="Version")
 
     by_user = TasksByUserIndex()
 
     @staticmethod
-    def key(task_id: TaskId) -> str:
+    def key(task_id: TaskId | str) -> str:
         return f"TASK#{task_id}"
 
     @staticmethod
@@ -98,6 +106,7 @@ class TaskItem(Model):
             created_at=task.created_at,
             updated_at=task.updated_at,
             completed_at=task.completed_at,
+            version=task.version,
         )
 
     def to_domain(self) -> Task:
@@ -111,18 +120,70 @@ class TaskItem(Model):
                 created_at=self.created_at,
                 updated_at=self.updated_at,
                 completed_at=self.completed_at,
+                version=int(self.version),
             )
-        except (DomainError, ValueError) as error:
+        except (DomainError, ValueError, TypeError) as error:
             raise CorruptItem(f"The stored item {self.pk} is not a valid task: {error}") from error
 
 
-def bind_table(*, table_name: str, host: str | None, region: str, **meta: Any) -> None:
-    """Point the models at a table and endpoint. PynamoDB keeps both on the model class."""
+class OutboxItem(TableModel):
+    """An event stored with its task's write and not yet published.
+
+    Keyed `OUTBOX#<shard>` / `<task id>#<sequence>`: one shard holds all of a task's events,
+    sorted in the order they happened.
+    """
+
+    item_type = UnicodeAttribute(attr_name="Type", default="OutboxEvent")
+    event_id = UnicodeAttribute(attr_name="EventId")
+    event_type = UnicodeAttribute(attr_name="EventType")
+    aggregate_id = UnicodeAttribute(attr_name="AggregateId")
+    sequence = NumberAttribute(attr_name="Sequence")
+    message = UnicodeAttribute(attr_name="Message")
+
+    @staticmethod
+    def shard_key(task_id: TaskId | str) -> str:
+        return f"OUTBOX#{zlib.crc32(str(task_id).encode()) % OUTBOX_SHARDS}"
+
+    @staticmethod
+    def all_shard_keys() -> list[str]:
+        return [f"OUTBOX#{shard}" for shard in range(OUTBOX_SHARDS)]
+
+    @staticmethod
+    def task_prefix(task_id: TaskId | str) -> str:
+        return f"{task_id}#"
+
+    @classmethod
+    def from_entry(cls, entry: OutboxEntry) -> OutboxItem:
+        return cls(
+            pk=cls.shard_key(entry.task_id),
+            sk=f"{cls.task_prefix(entry.task_id)}{entry.sequence:010d}",
+            event_id=entry.event_id,
+            event_type=entry.event_type,
+            aggregate_id=entry.task_id,
+            sequence=entry.sequence,
+            message=entry.message,
+        )
+
+    def to_entry(self) -> OutboxEntry:
+        return OutboxEntry(
+            task_id=self.aggregate_id,
+            sequence=int(self.sequence),
+            event_id=self.event_id,
+            event_type=self.event_type,
+            message=self.message,
+        )
+
+
+def bind_table(
+    models: Iterable[type[TableModel]], *, table_name: str, host: str | None, region: str, **meta: Any
+) -> None:
+    """Point the models at a table and endpoint. PynamoDB keeps both on each model class."""
     wanted = {"table_name": table_name, "host": host, "region": region, **meta}
-    if all(getattr(TaskItem.Meta, name, None) == value for name, value in wanted.items()):
-        return
-    for name, value in wanted.items():
-        setattr(TaskItem.Meta, name, value)
-    # PynamoDB reuses its cached connection while the table name is unchanged, even when the
-    # endpoint is not; dropping it makes the next call connect where the settings now point.
-    TaskItem._connection = None
+    for model in models:
+        if all(getattr(model.Meta, name, None) == value for name, value in wanted.items()):
+            continue
+        # Each model gets its own Meta: assigning onto an inherited one would rebind its siblings.
+        model.Meta = type("Meta", (TableModel.Meta,), wanted)  # type: ignore[misc,assignment]
+        # PynamoDB reuses its cached connection while the table name is unchanged, even when the
+        # endpoint is not; dropping it makes the next call connect where the settings now point.
+        model._connection = None

@@ -1,19 +1,20 @@
-"""The `TaskRepository` port on DynamoDB: one request per operation on the success path."""
+"""The `TaskRepository` port on DynamoDB: tasks and their outbox events, written together."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
-from pynamodb.constants import ALL_OLD
-from pynamodb.exceptions import UpdateError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
 
 from tasks_app.adapters.cursor import CursorCodec
-from tasks_app.adapters.dynamodb.models import TaskItem
-from tasks_app.application.ports import Page
-from tasks_app.domain.errors import InvalidCursor, InvalidTransition, TaskNotFound
+from tasks_app.adapters.dynamodb.models import OutboxItem, TaskItem
+from tasks_app.application.ports import ConcurrentUpdate, OutboxEntry, Page
+from tasks_app.domain.errors import InvalidCursor, TaskNotFound
 from tasks_app.domain.task import Task
-from tasks_app.domain.values import TaskId, TaskStatus, UserId
+from tasks_app.domain.values import TaskId, UserId
 
 _USER_SORT_KEY = re.compile(
     r"TASK#[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z#(?P<task_id>task-[0-9a-f-]+)"
@@ -21,13 +22,15 @@ _USER_SORT_KEY = re.compile(
 
 
 class DynamoTaskRepository:
-    """Tasks in the single table: `GetItem`, one `Query` on GSI1 per page, conditional writes."""
+    """Tasks in the single table. A write is one `TransactWriteItems` holding the task and its
+    events as outbox items, so no event of a stored change can be lost before it is published."""
 
-    def __init__(self, cursors: CursorCodec) -> None:
+    def __init__(self, cursors: CursorCodec, connection: Connection) -> None:
         self._cursors = cursors
+        self._connection = connection
 
     def add(self, task: Task) -> None:
-        TaskItem.from_domain(task).save(condition=TaskItem.pk.does_not_exist())
+        self._write(task, condition=TaskItem.pk.does_not_exist())
 
     def get(self, task_id: TaskId) -> Task:
         key = TaskItem.key(task_id)
@@ -54,28 +57,20 @@ class DynamoTaskRepository:
         position = TaskItem.user_sort_key(last.created_at, last.task_id)
         return Page(items=items[:limit], next_cursor=self._cursors.encode(owner=str(user_id), position=position))
 
-    def change_status(self, task_id: TaskId, new_status: TaskStatus, *, at: datetime) -> Task:
-        key = TaskItem.key(task_id)
-        actions = [TaskItem.status.set(new_status.value), TaskItem.updated_at.set(at)]
-        if new_status is TaskStatus.COMPLETED:
-            actions.append(TaskItem.completed_at.set(at))
-        allowed = [status.value for status in new_status.reachable_from()]
+    def update(self, task: Task) -> None:
+        self._write(task, condition=TaskItem.version == task.stored_version)
+
+    def _write(self, task: Task, *, condition: Condition) -> None:
+        events = task.pull_events()
         try:
-            # Model.update() only returns the new image; the old one carries the status the
-            # change came from, which the domain needs for its events.
-            response = TaskItem._get_connection().update_item(
-                key,
-                range_key=key,
-                actions=actions,
-                condition=TaskItem.status.is_in(*allowed),
-                return_values=ALL_OLD,
-            )
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
-            current = self.get(task_id)  # raises TaskNotFound when the condition failed on absence
-            raise InvalidTransition(str(task_id), current.status.value, new_status.value) from None
-        return TaskItem.from_raw_data(response["Attributes"]).to_domain()
+            with TransactWrite(connection=self._connection) as transaction:
+                transaction.save(TaskItem.from_domain(task), condition=condition)
+                for event in events:
+                    transaction.save(OutboxItem.from_entry(OutboxEntry.from_event(event)))
+        except TransactWriteError as error:
+            if any(reason and reason.code == "ConditionalCheckFailed" for reason in error.cancellation_reasons):
+                raise ConcurrentUpdate(str(task.task_id)) from None
+            raise
 
     def _start_key(self, user_id: UserId, cursor: str | None) -> dict[str, dict[str, str]] | None:
         if cursor is None:

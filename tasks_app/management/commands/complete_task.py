@@ -21,7 +21,7 @@ class Command(TaskCommand):
         task = services.task_complete(
             task_id=options["task_id"],
             repository=bootstrap.task_repository(),
-            publisher=bootstrap.event_publisher(),
+            relay=bootstrap.relay_quietly,
             now=bootstrap.utc_now(),
         )
         self.show(task, as_json=options["json"])

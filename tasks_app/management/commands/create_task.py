@@ -25,7 +25,7 @@ class Command(TaskCommand):
             title=options["title"],
             description=options["description"],
             repository=bootstrap.task_repository(),
-            publisher=bootstrap.event_publisher(),
+            relay=bootstrap.relay_quietly,
             now=bootstrap.utc_now(),
         )
         self.show(task, as_json=options["json"])

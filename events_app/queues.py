@@ -1,0 +1,115 @@
+"""Operating the events queue and its dead-letter queue: depths, dead letters, redrive."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
+
+_REDRIVE_HOLD_SECONDS = 30  # how long a dead letter stays hidden while it is being moved
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """Messages waiting, being processed (in flight) and delayed."""
+
+    name: str
+    waiting: int
+    in_flight: int
+    delayed: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message that failed too often, as an operator needs to see it."""
+
+    message_id: str
+    receive_count: int
+    first_received: str
+    body: str
+
+
+def depth(sqs: SQSClient, queue_url: str) -> QueueDepth:
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]  # type: ignore[arg-type]
+    return QueueDepth(
+        name=queue_url.rstrip("/").rsplit("/", 1)[-1],
+        waiting=int(attributes.get("ApproximateNumberOfMessages", 0)),
+        in_flight=int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+        delayed=int(attributes.get("ApproximateNumberOfMessagesDelayed", 0)),
+    )
+
+
+def dead_letters(sqs: SQSClient, dlq_url: str, *, most: int = 100) -> list[DeadLetter]:
+    """Look at dead letters without taking them: each is received with no visibility timeout."""
+    seen: dict[str, DeadLetter] = {}
+    for _ in range(max(1, most // 10) + 2):
+        messages = _receive(sqs, dlq_url, hold_seconds=0)
+        new = [m for m in messages if m["MessageId"] not in seen]
+        if not new:
+            break
+        for message in new:
+            seen[message["MessageId"]] = _dead_letter(message)
+        if len(seen) >= most:
+            break
+    return list(seen.values())[:most]
+
+
+def redrive(sqs: SQSClient, dlq_url: str, queue_url: str, *, message_ids: Collection[str] | None = None) -> list[str]:
+    """Move dead letters back to the queue, all of them or those named; returns the ids moved.
+
+    Each is sent to the queue before it is deleted from the dead-letter queue: a failure in
+    between leaves a copy in both (the handlers are idempotent), never in neither.
+    """
+    moved: list[str] = []
+    passed_over: list[tuple[str, str]] = []
+    try:
+        while True:
+            messages = _receive(sqs, dlq_url, hold_seconds=_REDRIVE_HOLD_SECONDS)
+            if not messages:
+                return moved
+            for message in messages:
+                if message_ids is not None and message["MessageId"] not in message_ids:
+                    passed_over.append((message["MessageId"], message["ReceiptHandle"]))
+                    continue
+                sqs.send_message(
+                    QueueUrl=queue_url,
+                    MessageBody=message["Body"],
+                    MessageAttributes=message.get("MessageAttributes", {}),
+                )
+                sqs.delete_message(QueueUrl=dlq_url, ReceiptHandle=message["ReceiptHandle"])
+                moved.append(message["MessageId"])
+            if message_ids is not None and set(message_ids) <= set(moved):
+                return moved
+    finally:
+        for _, receipt in passed_over:  # make the others visible again at once
+            sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+
+
+def _receive(sqs: SQSClient, queue_url: str, *, hold_seconds: int) -> list[MessageTypeDef]:
+    return sqs.receive_message(
+        QueueUrl=queue_url,
+        MaxNumberOfMessages=10,
+        VisibilityTimeout=hold_seconds,
+        WaitTimeSeconds=0,
+        AttributeNames=["ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp"],
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+
+
+def _dead_letter(message: MessageTypeDef) -> DeadLetter:
+    attributes = message.get("Attributes", {})
+    return DeadLetter(
+        message_id=message["MessageId"],
+        receive_count=int(attributes.get("ApproximateReceiveCount", 0)),
+        first_received=str(attributes.get("ApproximateFirstReceiveTimestamp", "")),
+        body=message["Body"],
+    )

@@ -1,0 +1,48 @@
+"""`relay_outbox`: publish the events waiting in the outbox, once or as a loop (the sweeper)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from argparse import ArgumentParser
+from types import FrameType
+from typing import Any
+
+from tasks_app import bootstrap
+from tasks_app.management.base import AwsCommand
+
+
+class Command(AwsCommand):
+    help = (
+        "Publish every event stored in the outbox and not yet published, in each task's order. "
+        "Requests relay their own events right after responding; this catches whatever they could "
+        "not (SNS down, a process killed). Safe to run alongside the API and other relays."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--loop", action="store_true", help="Keep relaying until stopped (SIGINT/SIGTERM).")
+        parser.add_argument("--interval", type=float, default=5.0, help="Seconds between passes with --loop.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not options["loop"]:
+            self._pass(verbose=True)
+            return
+        stopping = threading.Event()
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            stopping.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write(f"Relaying the outbox every {options['interval']:g} s; SIGINT or SIGTERM stops.")
+        while not stopping.is_set():
+            try:
+                self._pass(verbose=False)
+            except Exception as error:  # noqa: BLE001 - a sweeper outlives a bad pass; the next one retries
+                self.stderr.write(f"Relay pass failed: {error}")
+            stopping.wait(options["interval"])
+
+    def _pass(self, *, verbose: bool) -> None:
+        result = bootstrap.relay_all()
+        if verbose or result.published or result.held_back:
+            self.stdout.write(f"Published {result.published} events; {result.held_back} held back for a later pass.")

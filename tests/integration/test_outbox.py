@@ -1,0 +1,102 @@
+"""The outbox on DynamoDB, and the relay through it to SNS: nothing stored is lost, whatever fails."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from tasks_app import bootstrap
+from tasks_app.adapters.dynamodb.models import OutboxItem
+from tasks_app.application.ports import OutboxEntry
+from tasks_app.domain.task import Task
+from tasks_app.domain.values import TaskId, UserId
+from tests.fakes import FakeOutbox
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["fake", "dynamodb"])
+def outbox(request):
+    if request.param == "fake":
+        return FakeOutbox()
+    request.getfixturevalue("aws")
+    return bootstrap.outbox()
+
+
+def store(outbox, entries: list[OutboxEntry]) -> None:
+    """Put entries in the outbox as the repository would: with their task."""
+    if isinstance(outbox, FakeOutbox):
+        outbox.entries.extend(entries)
+        return
+    for entry in entries:
+        OutboxItem.from_entry(entry).save()
+
+
+def completed_task_entries() -> list[OutboxEntry]:
+    task = Task.create(user_id=UserId("alice"), title="t", now=NOW)
+    task.complete(NOW)
+    return [OutboxEntry.from_event(event) for event in task.pull_events()]
+
+
+def test_pending_entries_come_back_in_each_tasks_order(outbox):
+    tasks = [completed_task_entries() for _ in range(20)]
+    for entries in tasks:
+        store(outbox, list(reversed(entries)))
+    pending = outbox.pending(limit=1000)
+    assert len(pending) == 60
+    for entries in tasks:
+        assert [e for e in pending if e.task_id == entries[0].task_id] == entries
+
+
+def test_one_tasks_entries_can_be_asked_for(outbox):
+    mine, theirs = completed_task_entries(), completed_task_entries()
+    store(outbox, mine + theirs)
+    assert outbox.pending(task_id=TaskId(mine[0].task_id), limit=10) == mine
+
+
+def test_removed_entries_are_gone(outbox):
+    entries = completed_task_entries()
+    store(outbox, entries)
+    outbox.remove(entries[:2])
+    assert outbox.pending(limit=10) == entries[2:]
+
+
+def test_the_limit_is_respected(outbox):
+    for _ in range(5):
+        store(outbox, completed_task_entries())
+    assert len(outbox.pending(limit=7)) == 7
+
+
+def test_when_sns_is_down_a_created_task_keeps_its_event_until_the_relay_publishes_it(api, aws):
+    sns = aws.target.client("sns")
+    sns.delete_topic(TopicArn=aws.resources.topic_arn)  # SNS unavailable
+    task = api.created(title="Survives SNS")
+    assert api.get(task["task_id"]).status_code == 200
+    assert aws.drain() == []
+    assert [e.event_type for e in bootstrap.outbox().pending(limit=10)] == ["TaskCreated"]
+
+    call_command("provision", stdout=StringIO())  # SNS is back
+    call_command("relay_outbox", stdout=StringIO())
+    [event] = aws.drain()
+    assert (event["event_type"], event["aggregate_id"]) == ("TaskCreated", task["task_id"])
+    assert bootstrap.outbox().pending(limit=10) == []
+
+
+def test_a_request_relays_its_own_events_right_after_responding(api, aws):
+    task = api.created()
+    assert [e["aggregate_id"] for e in aws.drain()] == [task["task_id"]]
+    assert bootstrap.outbox().pending(limit=10) == []
+
+
+def test_an_older_unpublished_event_goes_out_before_a_newer_one(api, aws):
+    sns = aws.target.client("sns")
+    sns.delete_topic(TopicArn=aws.resources.topic_arn)
+    task = api.created()
+    call_command("provision", stdout=StringIO())
+    api.complete(task["task_id"])  # its relay finds the create's event still waiting
+    sequences = [m["data"]["sequence"] for m in aws.drain()]
+    assert sorted(sequences) == [1, 2, 3]
+    assert bootstrap.outbox().pending(limit=10) == []

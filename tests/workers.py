@@ -1,0 +1,73 @@
+"""Real Celery workers for tests and benchmarks: `celery -A config worker` as a child process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+
+READY = "ready."
+
+
+def worker_environment(aws_url: str) -> dict[str, str]:
+    """What a worker needs to reach the same table, topic and queue as the test process."""
+    return {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", str(settings.BASE_DIR)),
+        "LANG": "C.UTF-8",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "ENVIRONMENT": "development",
+        "AWS_ENDPOINT_URL": aws_url,
+        "AWS_REGION": settings.AWS_REGION,
+        "TABLE_NAME": settings.TABLE_NAME,
+        "TOPIC_ARN": settings.TOPIC_ARN,
+        "EVENTS_QUEUE_URL": settings.EVENTS_QUEUE_URL,
+        "LOG_LEVEL": "INFO",
+    }
+
+
+class Worker:
+    """One worker process; its log goes to a file the test can read."""
+
+    def __init__(self, aws_url: str, log_path: Path) -> None:
+        self.log_path = log_path
+        with log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"],
+                cwd=settings.BASE_DIR,
+                env=worker_environment(aws_url),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.wait_for(READY, timeout=60)
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_for(self, text: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"worker: no {text!r} within {timeout} s; log:\n{self.log[-3000:]}")
+            time.sleep(0.2)
+
+    def kill(self) -> None:
+        """Stop it dead, as a crash or an out-of-memory kill would: no cleanup, no acks."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
