@@ -1,4 +1,4 @@
-"""`make run`: the local AWS, the API and (later) the event worker, started and stopped together.
+"""`make run`: the local AWS, the API, the event worker and the outbox relay, started and stopped together.
 
 Children run in their own sessions, so a terminal's Ctrl-C reaches only this supervisor, which
 then stops them in order: it snapshots the table while the local AWS is still up, stops the
@@ -55,7 +55,7 @@ class LocalStack:
         self.say = say
         self.snapshot = options.state_dir / SNAPSHOT_NAME
         self.aws = LocalAws(options.aws_port, log_path=options.state_dir / "local-aws.log")
-        self._api: subprocess.Popen[bytes] | None = None
+        self._children: dict[str, subprocess.Popen[bytes]] = {}  # the API, the worker, the relay
         self._stop_reason: str | None = None
         self._restored = False  # until then, saving would overwrite the snapshot with an empty table
 
@@ -92,17 +92,27 @@ class LocalStack:
                 ) from None
             self.say(f"Restored {count} items from {self.snapshot}.")
         self._restored = True
-        self._api = subprocess.Popen(self._api_command(), env=self._child_env(), start_new_session=True)
+        self._start_child("the API", self._api_command())
+        self._start_child(
+            "the worker", [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"]
+        )
+        relay = [sys.executable, str(self.options.manage_py), "relay_outbox", "--loop", "--interval", "2"]
+        self._start_child("the outbox relay", relay)
         self._wait_for_api()
         self._banner()
+
+    def _start_child(self, name: str, command: list[str]) -> None:
+        guarded = [sys.executable, "-m", "tasks_app.infrastructure.orphan_guard", *command]
+        self._children[name] = subprocess.Popen(guarded, env=self._child_env(), start_new_session=True)
 
     def _supervise(self) -> None:
         parent = os.getppid()
         next_save = time.monotonic() + self.options.autosave_seconds
         while self._stop_reason is None:
             time.sleep(0.25)
-            if self._api is not None and self._api.poll() is not None:
-                self._stop_reason = f"the API exited with status {self._api.returncode}"
+            exited = [(name, child.returncode) for name, child in self._children.items() if child.poll() is not None]
+            if exited:
+                self._stop_reason = "; ".join(f"{name} exited with status {code}" for name, code in exited)
             elif os.getppid() != parent:
                 self._stop_reason = "the process that started `make run` is gone"
             elif self.options.autosave_seconds and time.monotonic() >= next_save:
@@ -116,8 +126,8 @@ class LocalStack:
                 self._save_snapshot(quiet=False)
             except Exception as error:  # noqa: BLE001 - stopping must go on; the last autosave stays
                 self.say(f"Could not save the snapshot: {error}")
-        if self._api is not None:
-            _stop_group(self._api)
+        for child in self._children.values():
+            _stop_group(child)
         self.aws.stop()
         self.say("Stopped.")
 
@@ -131,9 +141,8 @@ class LocalStack:
         self._stop_reason = self._stop_reason or f"received {signal.Signals(signum).name}"
 
     def _api_command(self) -> list[str]:
-        guard = [sys.executable, "-m", "tasks_app.infrastructure.orphan_guard"]
         server = [sys.executable, str(self.options.manage_py), "runserver", f"127.0.0.1:{self.options.api_port}"]
-        return [*guard, *server] if self.options.reload else [*guard, *server, "--noreload"]
+        return server if self.options.reload else [*server, "--noreload"]
 
     def _child_env(self) -> dict[str, str]:
         return {**os.environ, "ENVIRONMENT": "development", "AWS_ENDPOINT_URL": self.aws.url}
@@ -141,8 +150,9 @@ class LocalStack:
     def _wait_for_api(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self._stop_reason is None:
-            if self._api is not None and self._api.poll() is not None:
-                raise LocalStackError(f"The API exited with status {self._api.returncode} while starting; see above.")
+            for name, child in self._children.items():
+                if child.poll() is not None:
+                    raise LocalStackError(f"{name.capitalize()} exited with status {child.returncode} while starting.")
             try:
                 with urllib.request.urlopen(f"{self.api_url}/", timeout=2):
                     return
@@ -167,6 +177,8 @@ class LocalStack:
                     f"  OpenAPI     {self.api_url}/api/schema",
                     f"  Local AWS   {self.aws.url}  (table {resources.table_name}, topic {resources.topic_name}, "
                     f"queue {resources.queue_name})",
+                    f"  Events      a Celery worker applies them (history: {self.api_url}/tasks/<id>/events); "
+                    "the outbox relay runs every 2 s",
                     f"  Data        {self.snapshot}  (saved on stop"
                     + (f" and every {self.options.autosave_seconds:g} s)" if self.options.autosave_seconds else ")"),
                     "Press Ctrl-C to stop.",

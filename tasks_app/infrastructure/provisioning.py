@@ -18,12 +18,14 @@ from tasks_app.infrastructure.errors import InfrastructureError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import GlobalSecondaryIndexTypeDef
+    from mypy_boto3_lambda.client import LambdaClient
     from mypy_boto3_sns.client import SNSClient
     from mypy_boto3_sqs.client import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
 
     QueueAttributes = dict[QueueAttributeNameType, str]
 
+EXPIRY_ATTRIBUTE = "ExpiresAt"
 MAX_RECEIVE_COUNT = 3  # deliveries before a message moves to the dead-letter queue
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600  # the longest SQS allows: time to inspect and replay
 
@@ -37,6 +39,7 @@ class Resources:
     queue_url: str
     visibility_timeout: int
     point_in_time_recovery: bool
+    lambda_consumers: bool  # deployed stages consume the queue with a Lambda function
 
     @property
     def topic_name(self) -> str:
@@ -73,7 +76,10 @@ def provision(target: AwsTarget, resources: Resources, *, dry_run: bool = False)
     )
     topic_change = ensure_topic(target.client("sns"), resources, dry_run=dry_run)
     subscription_change = ensure_subscription(target.client("sns"), resources.topic_arn, queue_arn, dry_run=dry_run)
-    return [*changes, dlq_change, queue_change, topic_change, subscription_change]
+    changes += [dlq_change, queue_change, topic_change, subscription_change]
+    if resources.lambda_consumers:
+        changes += ensure_batch_failure_reporting(target.client("lambda"), queue_arn, dry_run=dry_run)
+    return changes
 
 
 def _act(action: str, dry_run: bool) -> str:
@@ -105,6 +111,7 @@ def ensure_table(client: DynamoDBClient, resources: Resources, *, dry_run: bool)
             )
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         changes = [Change("table", name, _act("created", dry_run), "PAY_PER_REQUEST, GSI1")]
+        changes += _ensure_expiry(client, name, dry_run=dry_run, table_exists=not dry_run)
         return changes + _ensure_recovery(client, resources, dry_run=dry_run, table_exists=not dry_run)
 
     updates = []
@@ -121,7 +128,27 @@ def ensure_table(client: DynamoDBClient, resources: Resources, *, dry_run: bool)
                 GlobalSecondaryIndexUpdates=[{"Create": _GSI1}],
             )
     action = _act("updated", dry_run) if updates else "unchanged"
-    return [Change("table", name, action, ", ".join(updates)), *_ensure_recovery(client, resources, dry_run=dry_run)]
+    return [
+        Change("table", name, action, ", ".join(updates)),
+        *_ensure_expiry(client, name, dry_run=dry_run),
+        *_ensure_recovery(client, resources, dry_run=dry_run),
+    ]
+
+
+def _ensure_expiry(client: DynamoDBClient, name: str, *, dry_run: bool, table_exists: bool = True) -> list[Change]:
+    """Items with `ExpiresAt` (the statistics' markers of counted events) are deleted when it passes."""
+    if table_exists:
+        description = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if (
+            description.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"}
+            and description.get("AttributeName") == EXPIRY_ATTRIBUTE
+        ):
+            return [Change("table expiry", name, "unchanged", f"TTL on {EXPIRY_ATTRIBUTE}")]
+    if not dry_run:
+        client.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRY_ATTRIBUTE}
+        )
+    return [Change("table expiry", name, _act("updated", dry_run), f"TTL on {EXPIRY_ATTRIBUTE}")]
 
 
 def _ensure_recovery(
@@ -261,6 +288,27 @@ def _find_subscription(client: SNSClient, topic_arn: str, queue_arn: str) -> str
     except client.exceptions.NotFoundException:  # a dry run before the topic exists
         pass
     return None
+
+
+# Lambda -----------------------------------------------------------------------------------
+
+
+def ensure_batch_failure_reporting(client: LambdaClient, queue_arn: str, *, dry_run: bool) -> list[Change]:
+    """Zappa creates the SQS event source without `ReportBatchItemFailures`. Without it Lambda
+    ignores the failed message ids the consumer returns, and retries or drops whole batches."""
+    mappings = client.list_event_source_mappings(EventSourceArn=queue_arn).get("EventSourceMappings", [])
+    if not mappings:
+        return [Change("event source", queue_arn.rsplit(":", 1)[-1], "absent", "deploy, then provision again")]
+    changes = []
+    for mapping in mappings:
+        name = mapping.get("FunctionArn", "?").rsplit(":", 1)[-1]
+        if "ReportBatchItemFailures" in mapping.get("FunctionResponseTypes", []):
+            changes.append(Change("event source", name, "unchanged", "ReportBatchItemFailures"))
+            continue
+        if not dry_run:
+            client.update_event_source_mapping(UUID=mapping["UUID"], FunctionResponseTypes=["ReportBatchItemFailures"])
+        changes.append(Change("event source", name, _act("updated", dry_run), "ReportBatchItemFailures"))
+    return changes
 
 
 def _error_code(error: ClientError) -> str:

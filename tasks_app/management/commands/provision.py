@@ -19,6 +19,7 @@ def configured_resources() -> Resources:
         queue_url=settings.EVENTS_QUEUE_URL,
         visibility_timeout=settings.EVENTS_VISIBILITY_TIMEOUT,
         point_in_time_recovery=settings.ENVIRONMENT != "development",
+        lambda_consumers=settings.ENVIRONMENT != "development",
     )
 
 

@@ -1,0 +1,89 @@
+"""Operating the queues from the shell: depths, dead letters, redrive, the relay."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
+def dead_letter(aws, body: str) -> str:
+    sqs = aws.target.client("sqs")
+    return sqs.send_message(QueueUrl=aws.queue_url(f"{aws.resources.queue_name}-dlq"), MessageBody=body)["MessageId"]
+
+
+def test_queue_status_shows_both_queues(api, aws):
+    api.created()
+    api.created()
+    dead_letter(aws, "poison")
+    lines = run("queue_status").splitlines()
+    assert lines[1].split() == ["tasks-test-events", "2", "0", "0"]
+    assert lines[2].split() == ["tasks-test-events-dlq", "1", "0", "0"]
+
+
+def test_dead_letters_are_listed_without_being_taken(aws):
+    ids = {dead_letter(aws, json.dumps({"n": n})) for n in range(3)}
+    listed = [json.loads(line) for line in run("dlq_list", "--json").splitlines()]
+    assert {letter["message_id"] for letter in listed} == ids
+    assert "3 dead letters." in run("dlq_list")  # still there
+
+
+def test_one_dead_letter_can_be_redriven_by_id(aws):
+    keep, move = dead_letter(aws, "keep"), dead_letter(aws, "move")
+    output = run("dlq_redrive", "--message-id", move)
+    assert f"moved {move}" in output
+    assert [m["MessageId"] for m in _peek_dead_letters(aws)] == [keep]
+    assert [m["Body"] for m in _take(aws)] == ["move"]
+
+
+def test_all_dead_letters_can_be_redriven(aws):
+    for n in range(12):
+        dead_letter(aws, f"m{n}")
+    assert "12 dead letters moved back" in run("dlq_redrive", "--all")
+    assert _peek_dead_letters(aws) == []
+    assert sorted(m["Body"] for m in _take(aws)) == sorted(f"m{n}" for n in range(12))
+
+
+def test_redriving_an_unknown_id_says_so(aws):
+    with pytest.raises(CommandError, match="Not in the dead-letter queue: nope"):
+        run("dlq_redrive", "--message-id", "nope")
+
+
+def test_the_relay_command_publishes_what_is_left_in_the_outbox(api, aws):
+    aws.target.client("sns").delete_topic(TopicArn=aws.resources.topic_arn)
+    api.created()
+    assert "Published 0 events; 1 held back" in run("relay_outbox")
+    run("provision")
+    assert "Published 1 events; 0 held back" in run("relay_outbox")
+    assert len(aws.drain()) == 1
+
+
+def _peek_dead_letters(aws) -> list[dict]:
+    """Receive without hiding; safe on the DLQ, which has no redrive policy of its own."""
+    sqs = aws.target.client("sqs")
+    seen: dict[str, dict] = {}
+    for _ in range(5):
+        for message in sqs.receive_message(
+            QueueUrl=aws.queue_url(f"{aws.resources.queue_name}-dlq"), MaxNumberOfMessages=10, VisibilityTimeout=0
+        ).get("Messages", []):
+            seen[message["MessageId"]] = message
+    return list(seen.values())
+
+
+def _take(aws) -> list[dict]:
+    """Receive and delete everything on the events queue (peeking there would count as deliveries)."""
+    sqs = aws.target.client("sqs")
+    taken = []
+    while messages := sqs.receive_message(QueueUrl=aws.queue_url(), MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            sqs.delete_message(QueueUrl=aws.queue_url(), ReceiptHandle=message["ReceiptHandle"])
+            taken.append(message)
+    return taken
