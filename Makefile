@@ -34,7 +34,7 @@ test: check
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m tests.benchmarks.api_vs_pynamodb
+	$(BIN)/python -m tests.benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .local staticfiles

@@ -1,0 +1,29 @@
+"""`make bench`: the API against bare PynamoDB, then the event pipeline; exits 1 if a target is missed."""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+
+from tests.benchmarks.harness import local_stack
+
+
+def main() -> int:
+    rounds = int(os.environ.get("BENCH_ROUNDS", "300"))
+    with local_stack("bench") as aws:
+        from django.core.management import call_command
+
+        from tasks_app import bootstrap
+        from tests.benchmarks import api_vs_pynamodb, event_pipeline
+
+        targets_met = api_vs_pynamodb.run(aws, rounds)
+        aws.reset()  # the pipeline starts from empty queues, not the API benchmark's backlog
+        call_command("provision", stdout=io.StringIO())
+        bootstrap.reset()
+        event_pipeline.run(aws)
+    return 0 if targets_met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

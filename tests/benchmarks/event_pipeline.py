@@ -1,0 +1,72 @@
+"""Events through the whole pipeline: outbox relay, SNS, SQS, a Celery worker, the read models.
+
+Throughput: a backlog of events waits in the outbox; the clock runs from the relay starting
+to the last one counted in the statistics. Latency: from an API response (whose events are
+relayed when the server closes it) to the task's first history entry being readable.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.benchmarks.harness import call_wsgi
+from tests.workers import Worker
+
+BACKLOG = 500
+LATENCY_SAMPLES = 60
+
+
+def run(aws: Any) -> None:
+    with tempfile.TemporaryDirectory() as logs:
+        worker = Worker(aws.url, Path(logs) / "worker.log")
+        try:
+            _throughput(BACKLOG)
+            _latency(LATENCY_SAMPLES)
+        finally:
+            worker.stop()
+
+
+def _throughput(count: int) -> None:
+    from tasks_app import bootstrap
+    from tasks_app.domain.task import Task
+    from tasks_app.domain.values import UserId
+
+    repository, stats = bootstrap.task_repository(), bootstrap.stats_store()
+    for _ in range(count):
+        repository.add(Task.create(user_id=UserId("bench-backlog"), title="t", now=datetime.now(UTC)))
+    started = time.perf_counter()
+    relayed = bootstrap.relay_all()
+    relay_seconds = time.perf_counter() - started
+    while stats.for_user("bench-backlog", bootstrap.utc_today()).counts["pending"] < count:
+        time.sleep(0.05)
+    total = time.perf_counter() - started
+    print("\nEvent pipeline, one Celery worker (solo pool), local AWS (moto)\n")
+    rate = relayed.published / relay_seconds
+    print(f"  backlog of {count} events: relayed to SNS in {relay_seconds:.2f} s ({rate:.0f}/s)")
+    print(f"  end to end, relay -> SNS -> SQS -> worker -> history and stats: {total:.2f} s ({count / total:.0f}/s)")
+
+
+def _latency(samples: int) -> None:
+    from tasks_app import bootstrap
+
+    history = bootstrap.history_store()
+    latencies = []
+    for n in range(samples):
+        body, close = call_wsgi("POST", "/tasks", {"user_id": "bench-latency", "title": f"t{n}"})
+        responded = time.perf_counter()
+        close()
+        task_id = body["data"]["task_id"]
+        while not history.for_task(task_id):
+            time.sleep(0.002)
+        latencies.append((time.perf_counter() - responded) * 1000)
+    latencies.sort()
+    p95 = latencies[int(len(latencies) * 0.95) - 1]
+    print(
+        f"  API response -> history entry, {samples} creates: p50 {statistics.median(latencies):.0f} ms, "
+        f"p95 {p95:.0f} ms"
+    )
