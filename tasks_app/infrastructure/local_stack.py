@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from events_app import queues
 from tasks_app.adapters.aws import AwsTarget
 from tasks_app.infrastructure import table_dump
 from tasks_app.infrastructure.errors import InfrastructureError
@@ -126,10 +127,26 @@ class LocalStack:
                 self._save_snapshot(quiet=False)
             except Exception as error:  # noqa: BLE001 - stopping must go on; the last autosave stays
                 self.say(f"Could not save the snapshot: {error}")
-        for child in self._children.values():
+        for name, child in self._children.items():
+            if name == "the worker":
+                self._let_worker_drain_queue()
             _stop_group(child)
         self.aws.stop()
         self.say("Stopped.")
+
+    def _let_worker_drain_queue(self, timeout: float = 10.0) -> None:
+        """Queued events are not part of the snapshot: give the worker a moment to apply them."""
+        if self.aws.pid is None or self._children["the worker"].poll() is not None:
+            return
+        sqs = AwsTarget(region=self.options.region, endpoint_url=self.aws.url).client("sqs")
+        url = sqs.get_queue_url(QueueName=self.options.resources.queue_name)["QueueUrl"]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            depth = queues.depth(sqs, url)
+            if not depth.waiting + depth.in_flight:
+                return
+            time.sleep(0.2)
+        self.say(f"{depth.waiting + depth.in_flight} events were still on the queue; they are not kept.")
 
     def _save_snapshot(self, *, quiet: bool) -> None:
         client = AwsTarget(region=self.options.region, endpoint_url=self.aws.url).client("dynamodb")
