@@ -35,12 +35,23 @@ class DomainEventConsumer(bootsteps.ConsumerStep):
         from tasks_app import bootstrap
 
         try:
-            handle_message(body, history=bootstrap.history_store(), stats=bootstrap.stats_store())
+            handle_message(body, read_models=bootstrap.read_models())
         except InvalidEventMessage as error:
             logger.error("Poison message, rejected: %s", error, extra={"body": str(body)[:1000]})
-            message.reject()
+            _settle(message, ack=False)
         except Exception:
             logger.exception("Could not apply an event; it will be delivered again", extra={"body": str(body)[:1000]})
-            message.reject()
+            _settle(message, ack=False)
         else:
+            _settle(message, ack=True)
+
+
+def _settle(message: Message, *, ack: bool) -> None:
+    """Ack or reject without letting an error escape: an unacked message comes back anyway."""
+    try:
+        if ack:
             message.ack()
+        else:
+            message.reject()
+    except Exception:
+        logger.exception("Could not %s a message; SQS will deliver it again", "ack" if ack else "reject")

@@ -2,31 +2,38 @@
 
 History: `TASK#<task id>` / `EVENT#<sequence>`, beside the task itself. Statistics:
 `USER#<user id>` / `STATS` (counts by status) and `STATS#<day>` (created and completed that
-day), plus a marker per counted event (`EVENT#<event id>` / `COUNTED`) that expires after a
-while, so a redelivered event is recognised and counted once.
+day). An event's history item and its counter updates are written in one transaction, on
+the condition that the history item is new: that makes a redelivered event change nothing,
+for as long as the history is kept.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+import logging
+import random
+import time
+import uuid
+from datetime import date
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from events_app.events import ReceivedEvent
 from events_app.ports import STATUSES, UserStats
-from tasks_app.adapters.dynamodb.models import TableModel
+from tasks_app.adapters.dynamodb.models import TableModel, transaction_failed_on
 
-COUNTED_MARKER_DAYS = 14  # longer than SQS keeps a message (4 days) plus the DLQ's 14 days of replays
+logger = logging.getLogger(__name__)
+
+CONFLICT_ATTEMPTS = 6  # concurrent transactions on one user's counters make DynamoDB cancel all but one
 
 
 class TaskEventItem(TableModel):
-    """One event of a task's history."""
+    """One event of a task's history; its key is the dedupe record of the event."""
 
     item_type = UnicodeAttribute(attr_name="Type", default="TaskEvent")
     event_id = UnicodeAttribute(attr_name="EventId")
@@ -57,14 +64,7 @@ class UserStatsItem(TableModel):
         return f"STATS#{day.isoformat()}"
 
 
-class CountedEventItem(TableModel):
-    """Marks an event as counted in the statistics."""
-
-    item_type = UnicodeAttribute(attr_name="Type", default="CountedEvent")
-    expires_at = TTLAttribute(attr_name="ExpiresAt")
-
-
-READ_MODELS: tuple[type[TableModel], ...] = (TaskEventItem, UserStatsItem, CountedEventItem)
+READ_MODELS: tuple[type[TableModel], ...] = (TaskEventItem, UserStatsItem)
 _STATUS_ATTRIBUTES = {
     "pending": UserStatsItem.pending,
     "in_progress": UserStatsItem.in_progress,
@@ -73,26 +73,38 @@ _STATUS_ATTRIBUTES = {
 }
 
 
-class DynamoHistoryStore:
-    """Events kept beside their task, keyed by sequence: a redelivery finds its key taken."""
+class DynamoReadModels:
+    """History and statistics updated together, once per event."""
 
-    def record(self, event: ReceivedEvent) -> bool:
-        item = TaskEventItem(
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def apply(self, event: ReceivedEvent) -> bool:
+        history_item = TaskEventItem(
             pk=TaskEventItem.partition(event.aggregate_id),
             sk=f"EVENT#{event.sequence:010d}",
             event_id=event.event_id,
             event_type=event.event_type,
             message=json.dumps(event.message, ensure_ascii=False),
         )
-        try:
-            item.save(condition=TaskEventItem.pk.does_not_exist())
-        except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        token = str(uuid.uuid4())  # a retried request that had in fact committed is not applied twice
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+            try:
+                with TransactWrite(connection=self._connection, client_request_token=token) as transaction:
+                    transaction.save(history_item, condition=TaskEventItem.pk.does_not_exist())
+                    for row, actions in _counter_updates(event):
+                        transaction.update(row, [UserStatsItem.item_type.set("UserStats"), *actions])
+            except TransactWriteError as error:
+                if transaction_failed_on(error, "ConditionalCheckFailed"):
+                    return False
+                if not transaction_failed_on(error, "TransactionConflict") or attempt == CONFLICT_ATTEMPTS:
+                    raise
+                time.sleep(random.uniform(0.02, 0.05) * 2**attempt)  # noqa: S311 - jitter, not secrecy
+                continue
+            return True
+        return False  # unreachable: the last attempt returns or raises
 
-    def for_task(self, task_id: str) -> list[dict[str, Any]]:
+    def history(self, task_id: str) -> list[dict[str, Any]]:
         items = TaskEventItem.query(
             TaskEventItem.partition(task_id),
             range_key_condition=TaskEventItem.sk.startswith("EVENT#"),
@@ -100,38 +112,10 @@ class DynamoHistoryStore:
         )
         return [json.loads(item.message) for item in items]
 
-
-class DynamoStatsStore:
-    """Counters updated with ADD in one transaction with the event's marker: counted once, or not at all."""
-
-    def __init__(self, connection: Connection) -> None:
-        self._connection = connection
-
-    def apply(self, event: ReceivedEvent) -> bool:
-        user = event.text("user_id")
-        marker = CountedEventItem(
-            pk=f"EVENT#{event.event_id}",
-            sk="COUNTED",
-            expires_at=timedelta(days=COUNTED_MARKER_DAYS),
-        )
-        try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(marker, condition=CountedEventItem.pk.does_not_exist())
-                for row, actions in _counter_updates(event, user):
-                    transaction.update(row, [UserStatsItem.item_type.set("UserStats"), *actions])
-        except TransactWriteError as error:
-            # Only the marker has a condition: failing it means this event was counted before.
-            if any(reason and reason.code == "ConditionalCheckFailed" for reason in error.cancellation_reasons):
-                return False
-            raise
-        return True
-
-    def for_user(self, user_id: str, day: date) -> UserStats:
+    def stats(self, user_id: str, day: date) -> UserStats:
         partition = UserStatsItem.partition(user_id)
-        rows = {
-            item.sk: item
-            for item in UserStatsItem.batch_get([(partition, "STATS"), (partition, UserStatsItem.day_row(day))])
-        }
+        keys = [(partition, "STATS"), (partition, UserStatsItem.day_row(day))]
+        rows = {item.sk: item for item in UserStatsItem.batch_get(keys)}
         totals, on_day = rows.get("STATS"), rows.get(UserStatsItem.day_row(day))
         return UserStats(
             user_id=user_id,
@@ -144,8 +128,8 @@ class DynamoStatsStore:
         )
 
 
-def _counter_updates(event: ReceivedEvent, user: str) -> list[tuple[UserStatsItem, list[Action]]]:
-    partition = UserStatsItem.partition(user)
+def _counter_updates(event: ReceivedEvent) -> list[tuple[UserStatsItem, list[Action]]]:
+    partition = UserStatsItem.partition(event.text("user_id"))
     totals = UserStatsItem(pk=partition, sk="STATS")
     on_day = UserStatsItem(pk=partition, sk=UserStatsItem.day_row(event.day))
     if event.event_type == "TaskCreated":

@@ -7,27 +7,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from events_app.events import ReceivedEvent, parse_message
-from events_app.ports import HistoryStore, StatsStore
+from events_app.ports import ReadModels
 
 logger = logging.getLogger(__name__)
 
 
-def handle_message(body: str | bytes | Mapping[str, Any], *, history: HistoryStore, stats: StatsStore) -> ReceivedEvent:
+def handle_message(body: str | bytes | Mapping[str, Any], *, read_models: ReadModels) -> ReceivedEvent:
     """Parse a queue message and apply its event; raises `InvalidEventMessage` for a poison message.
 
-    Every step is idempotent, so a redelivered message, or one delivered again after a
-    failure halfway through, changes nothing that was already done.
+    Applying is idempotent, so a redelivered message changes nothing.
     """
     event = parse_message(body)
-    handle_event(event, history=history, stats=stats)
-    return event
-
-
-def handle_event(event: ReceivedEvent, *, history: HistoryStore, stats: StatsStore) -> None:
-    recorded = history.record(event)
-    counted = stats.apply(event)
+    applied = read_models.apply(event)
     logger.info(
-        "Applied %s",
+        "Applied %s" if applied else "Already applied %s",
         event.event_type,
-        extra={"event_id": event.event_id, "task_id": event.aggregate_id, "new": recorded or counted},
+        extra={"event_id": event.event_id, "task_id": event.aggregate_id, "sequence": event.sequence},
     )
+    return event

@@ -23,7 +23,7 @@ def consume_events(event: dict[str, Any], context: object) -> dict[str, list[dic
     failures = []
     for record in event.get("Records", []):
         try:
-            handle_message(record["body"], history=bootstrap.history_store(), stats=bootstrap.stats_store())
+            handle_message(record["body"], read_models=bootstrap.read_models())
         except Exception:
             logger.exception("Could not apply an event", extra={"message_id": record.get("messageId")})
             failures.append({"itemIdentifier": str(record.get("messageId", ""))})

@@ -1,4 +1,4 @@
-"""What the consumers need from storage: the two read models, as Protocols."""
+"""What the consumers need from storage: the read models, as a Protocol."""
 
 from __future__ import annotations
 
@@ -22,21 +22,18 @@ class UserStats:
     completed_on_day: int = 0
 
 
-class HistoryStore(Protocol):
-    """Every event of every task, kept in each task's order."""
-
-    def record(self, event: ReceivedEvent) -> bool:
-        """Keep the event; False if it was already kept (a redelivery), which changes nothing."""
-
-    def for_task(self, task_id: str) -> list[dict[str, Any]]:
-        """The task's events as SPEC §4 messages, oldest first; empty if none arrived yet."""
-
-
-class StatsStore(Protocol):
-    """Counters per user, each event counted once however often it is delivered."""
+class ReadModels(Protocol):
+    """Every task's history and every user's statistics, built from the events."""
 
     def apply(self, event: ReceivedEvent) -> bool:
-        """Count the event; False if it was already counted."""
+        """Add the event to its task's history and count it, both or neither.
 
-    def for_user(self, user_id: str, day: date) -> UserStats:
+        Returns False, changing nothing, for an event applied before: however often a message
+        is delivered, its event counts once.
+        """
+
+    def history(self, task_id: str) -> list[dict[str, Any]]:
+        """The task's events as SPEC §4 messages, in sequence order; empty if none arrived yet."""
+
+    def stats(self, user_id: str, day: date) -> UserStats:
         """The user's counts, and `day`'s created and completed tasks."""

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 
 from django.conf import settings
 from pynamodb.connection import Connection
 
-from events_app.dynamodb import READ_MODELS, DynamoHistoryStore, DynamoStatsStore
-from events_app.ports import HistoryStore, StatsStore
+from events_app.dynamodb import READ_MODELS, DynamoReadModels
+from events_app.ports import ReadModels
 from tasks_app.adapters.aws import AwsTarget
 from tasks_app.adapters.cursor import CursorCodec
 from tasks_app.adapters.dynamodb.models import OutboxItem, TableModel, TaskItem, bind_table
@@ -60,28 +60,21 @@ def event_publisher() -> EventPublisher:
 
 
 @cache
-def history_store() -> HistoryStore:
-    table_connection()
-    return DynamoHistoryStore()
+def read_models() -> ReadModels:
+    return DynamoReadModels(table_connection())
 
 
-@cache
-def stats_store() -> StatsStore:
-    return DynamoStatsStore(table_connection())
-
-
-def relay(task_id: TaskId | None = None) -> RelayResult:
-    """Publish what the outbox holds: one task's events, or everyone's."""
-    return relay_outbox(outbox=outbox(), publisher=event_publisher(), task_id=task_id)
-
-
-def relay_all() -> RelayResult:
-    """Relay until the outbox is empty, or holds only events that failed (they wait for the next run)."""
+def relay_all(*, settle: timedelta | None = None) -> RelayResult:
+    """The sweeper: relay until a pass publishes nothing. Events stored in the last `settle`
+    (OUTBOX_SETTLE_SECONDS) are left to the requests that stored them, which relay their own
+    right after responding."""
+    if settle is None:
+        settle = timedelta(seconds=settings.OUTBOX_SETTLE_SECONDS)
     published = 0
-    while True:  # one relay reads a bounded number of entries
-        result = relay()
+    while True:  # one pass reads a bounded number of entries per shard
+        result = relay_outbox(outbox=outbox(), publisher=event_publisher(), stored_before=utc_now() - settle)
         published += result.published
-        if not result.published or result.held_back:
+        if not result.published:
             return RelayResult(published=published, held_back=result.held_back)
 
 
@@ -89,7 +82,7 @@ def relay_quietly(task_id: TaskId) -> None:
     """Publish a task's events now if possible. The change is already stored with its events:
     if this fails, the sweeper (`relay_outbox`) publishes them later, so nothing is raised."""
     try:
-        relay(task_id)
+        relay_outbox(outbox=outbox(), publisher=event_publisher(), task_id=task_id)
     except Exception:
         logger.warning("Relaying after a change failed; the sweeper will publish later", exc_info=True)
 
@@ -104,5 +97,5 @@ def utc_today() -> date:
 
 def reset() -> None:
     """Forget the wired adapters, so the next use follows changed settings (tests do this)."""
-    for wired in (table_connection, task_repository, outbox, event_publisher, history_store, stats_store):
+    for wired in (table_connection, task_repository, outbox, event_publisher, read_models):
         wired.cache_clear()

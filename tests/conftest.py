@@ -58,7 +58,7 @@ class AwsStack:
         messages = self.drain()
         for message in messages:
             message.pop("_attributes")
-            handle_message(json.dumps(message), history=bootstrap.history_store(), stats=bootstrap.stats_store())
+            handle_message(json.dumps(message), read_models=bootstrap.read_models())
         return len(messages)
 
 

@@ -105,31 +105,19 @@ class RecordingRelay:
         self.task_ids.append(task_id)
 
 
-class FakeHistoryStore:
+class FakeReadModels:
+    """History and statistics in dicts, applied once per event like the real ones."""
+
     def __init__(self) -> None:
         self.events: dict[tuple[str, int], dict[str, Any]] = {}
-
-    def record(self, event: ReceivedEvent) -> bool:
-        key = (event.aggregate_id, event.sequence)
-        if key in self.events:
-            return False
-        self.events[key] = event.message
-        return True
-
-    def for_task(self, task_id: str) -> list[dict[str, Any]]:
-        return [message for (task, _), message in sorted(self.events.items()) if task == task_id]
-
-
-class FakeStatsStore:
-    def __init__(self) -> None:
-        self.counted: set[str] = set()
         self.counts: dict[str, dict[str, int]] = {}
         self.days: dict[tuple[str, date], dict[str, int]] = {}
 
     def apply(self, event: ReceivedEvent) -> bool:
-        if event.event_id in self.counted:
+        key = (event.aggregate_id, event.sequence)
+        if key in self.events:
             return False
-        self.counted.add(event.event_id)
+        self.events[key] = event.message
         user = event.text("user_id")
         counts = self.counts.setdefault(user, dict.fromkeys(STATUSES, 0))
         day = self.days.setdefault((user, event.day), {"created": 0, "completed": 0})
@@ -144,7 +132,10 @@ class FakeStatsStore:
             day["completed"] += 1
         return True
 
-    def for_user(self, user_id: str, day: date) -> UserStats:
+    def history(self, task_id: str) -> list[dict[str, Any]]:
+        return [message for (task, _), message in sorted(self.events.items()) if task == task_id]
+
+    def stats(self, user_id: str, day: date) -> UserStats:
         counts = self.counts.get(user_id, dict.fromkeys(STATUSES, 0))
         on_day = self.days.get((user_id, day), {"created": 0, "completed": 0})
         return UserStats(

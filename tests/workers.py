@@ -28,6 +28,7 @@ def worker_environment(aws_url: str) -> dict[str, str]:
         "TOPIC_ARN": settings.TOPIC_ARN,
         "EVENTS_QUEUE_URL": settings.EVENTS_QUEUE_URL,
         "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",  # a killed worker's last log lines must be in the file
     }
 
 

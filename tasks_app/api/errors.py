@@ -12,6 +12,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from tasks_app.application.ports import ConcurrentUpdate
 from tasks_app.domain.errors import DomainError, InvalidCursor, InvalidTransition, InvalidValue, TaskNotFound
 
 logger = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def _domain_error_response(exc: DomainError) -> Response:
         return Response(error_body("VALIDATION_ERROR", str(exc), {"cursor": [str(exc)]}), status=400)
     if isinstance(exc, TaskNotFound):
         return Response(error_body("NOT_FOUND", str(exc)), status=status.HTTP_404_NOT_FOUND)
-    if isinstance(exc, InvalidTransition):
+    if isinstance(exc, (InvalidTransition, ConcurrentUpdate)):
         return Response(error_body("INVALID_TRANSITION", str(exc)), status=status.HTTP_409_CONFLICT)
     logger.error("Domain error without an HTTP mapping", exc_info=exc)
     return Response(_internal_error(), status=500)

@@ -74,7 +74,7 @@ class TaskViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["get"])
     def events(self, request: Request, task_id: str) -> Response:
         history = queries.task_history(
-            task_id=task_id, history=bootstrap.history_store(), tasks=bootstrap.task_repository()
+            task_id=task_id, read_models=bootstrap.read_models(), tasks=bootstrap.task_repository()
         )
         return Response({"success": True, "data": history})
 
@@ -84,7 +84,7 @@ class TaskViewSet(viewsets.ViewSet):
         query = StatsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         stats = queries.user_stats(
-            user_id=query.validated_data["user_id"], stats=bootstrap.stats_store(), today=bootstrap.utc_today()
+            user_id=query.validated_data["user_id"], read_models=bootstrap.read_models(), today=bootstrap.utc_today()
         )
         return Response({"success": True, "data": UserStatsResponse(stats).data})
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from tasks_app.domain.errors import DomainError
@@ -65,6 +66,7 @@ class OutboxEntry:
     event_id: str
     event_type: str
     message: str
+    stored_at: datetime | None = field(default=None, compare=False)
 
     @classmethod
     def from_event(cls, event: DomainEvent) -> OutboxEntry:
@@ -74,6 +76,7 @@ class OutboxEntry:
             event_id=event.event_id,
             event_type=event.event_type,
             message=json.dumps(event.to_message(), ensure_ascii=False),
+            stored_at=datetime.fromisoformat(event.timestamp),
         )
 
 
@@ -81,7 +84,7 @@ class Outbox(Protocol):
     """The events stored with their tasks and not yet published."""
 
     def pending(self, *, task_id: TaskId | None = None, limit: int) -> list[OutboxEntry]:
-        """Up to `limit` entries, each task's in sequence order; only `task_id`'s when given."""
+        """Entries in each task's sequence order: `task_id`'s, or up to `limit` from each shard."""
 
     def remove(self, entries: Sequence[OutboxEntry]) -> None:
         """Forget entries that were published."""

@@ -2,13 +2,16 @@
 
 Events leave in each task's order. A batch never holds two events of one task, so a
 publish that fails halfway cannot let a later event overtake an earlier one; once an event
-of a task fails, the task's later events wait for the next run.
+of a task fails, the task's later events wait for the next run. Two relays may publish the
+same event (a request's and the sweeper's); subscribers are idempotent, and the sweeper
+leaves recent events to the requests that stored them to keep that rare.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from tasks_app.application.ports import EventPublisher, Outbox, OutboxEntry
 from tasks_app.domain.values import TaskId
@@ -21,41 +24,60 @@ BATCH_SIZE = 10  # what one PublishBatch takes
 @dataclass(frozen=True)
 class RelayResult:
     published: int
-    held_back: int
+    held_back: int  # failed, or left for a later run
 
 
 def relay_outbox(
-    *, outbox: Outbox, publisher: EventPublisher, task_id: TaskId | None = None, limit: int = 500
+    *,
+    outbox: Outbox,
+    publisher: EventPublisher,
+    task_id: TaskId | None = None,
+    stored_before: datetime | None = None,
+    limit: int = 500,
 ) -> RelayResult:
-    waiting = outbox.pending(task_id=task_id, limit=limit)
-    found = len(waiting)
-    failed_tasks: set[str] = set()
+    """Publish pending events: `task_id`'s, or everyone's stored before `stored_before`."""
+    pending = outbox.pending(task_id=task_id, limit=limit)
+    waiting = _settled(pending, stored_before)
+    stopped_tasks: set[str] = set()
     published = 0
     while waiting:
-        batch, waiting = _next_batch(waiting, failed_tasks)
+        batch, waiting = _next_batch(waiting, stopped_tasks)
         if not batch:
             break
         accepted = publisher.publish(batch)
         accepted_ids = {entry.event_id for entry in accepted}
-        failed_tasks.update(entry.task_id for entry in batch if entry.event_id not in accepted_ids)
+        stopped_tasks.update(entry.task_id for entry in batch if entry.event_id not in accepted_ids)
         if accepted:
             outbox.remove(accepted)
             published += len(accepted)
-    held_back = found - published
-    if failed_tasks:
+    if stopped_tasks:
         logger.warning(
-            "Some events were not published; the relay will try again", extra={"tasks": sorted(failed_tasks)}
+            "Some events were not published; the relay will try again", extra={"tasks": sorted(stopped_tasks)}
         )
-    return RelayResult(published=published, held_back=held_back)
+    return RelayResult(published=published, held_back=len(pending) - published)
 
 
-def _next_batch(waiting: list[OutboxEntry], failed_tasks: set[str]) -> tuple[list[OutboxEntry], list[OutboxEntry]]:
+def _settled(entries: list[OutboxEntry], stored_before: datetime | None) -> list[OutboxEntry]:
+    """Entries old enough; a task's first recent entry holds back its later ones too."""
+    if stored_before is None:
+        return entries
+    recent_tasks: set[str] = set()
+    settled = []
+    for entry in entries:
+        if entry.task_id in recent_tasks or (entry.stored_at is not None and entry.stored_at >= stored_before):
+            recent_tasks.add(entry.task_id)
+        else:
+            settled.append(entry)
+    return settled
+
+
+def _next_batch(waiting: list[OutboxEntry], stopped_tasks: set[str]) -> tuple[list[OutboxEntry], list[OutboxEntry]]:
     """The oldest event of up to ten tasks that have not failed; and what is left."""
     batch: list[OutboxEntry] = []
     rest: list[OutboxEntry] = []
     in_batch: set[str] = set()
     for entry in waiting:
-        if entry.task_id in failed_tasks:
+        if entry.task_id in stopped_tasks:
             continue
         if len(batch) < BATCH_SIZE and entry.task_id not in in_batch:
             batch.append(entry)

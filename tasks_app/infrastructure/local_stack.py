@@ -121,16 +121,20 @@ class LocalStack:
                 next_save = time.monotonic() + self.options.autosave_seconds
 
     def _shutdown(self) -> None:
+        """Stop what writes first, let the worker apply what is queued, then save the table."""
         self.say(f"Stopping ({self._stop_reason or 'start-up failed'})...")
+        for name in ("the API", "the outbox relay", "the worker"):
+            child = self._children.get(name)
+            if child is None:
+                continue
+            if name == "the worker":
+                self._let_worker_drain_queue()
+            _stop_group(child)
         if self._restored and self.aws.pid is not None:
             try:
                 self._save_snapshot(quiet=False)
             except Exception as error:  # noqa: BLE001 - stopping must go on; the last autosave stays
                 self.say(f"Could not save the snapshot: {error}")
-        for name, child in self._children.items():
-            if name == "the worker":
-                self._let_worker_drain_queue()
-            _stop_group(child)
         self.aws.stop()
         self.say("Stopped.")
 

@@ -5,7 +5,8 @@ time in proportion to the table: 3 ms on an empty table, 160 ms at 4,000 items. 
 the local stack slow after a day of use, and the 1,000-task tests unbearable. A transaction
 only changes the items it names, so backing up those is enough: this replaces the backup
 with one of the named items, restored if the transaction fails. DynamoDB calls reach moto
-one at a time (see `local_aws`), so nothing else changes the table in between.
+one at a time (see `local_aws`), so nothing else changes the table in between; the fix is
+only correct with that lock, and is installed nowhere else.
 """
 
 from __future__ import annotations

@@ -60,7 +60,7 @@ def test_processing_the_same_events_twice_changes_no_count(api, aws):
     messages = aws.drain()
     for message in messages + messages:
         message.pop("_attributes", None)
-        handle_message(json.dumps(message), history=bootstrap.history_store(), stats=bootstrap.stats_store())
+        handle_message(json.dumps(message), read_models=bootstrap.read_models())
     assert api.client.get("/tasks/stats", {"user_id": "alice"}).json()["data"]["counts"]["pending"] == 1
 
 

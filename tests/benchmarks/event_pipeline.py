@@ -10,7 +10,9 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,14 +38,13 @@ def _throughput(count: int) -> None:
     from tasks_app.domain.task import Task
     from tasks_app.domain.values import UserId
 
-    repository, stats = bootstrap.task_repository(), bootstrap.stats_store()
+    repository, read_models = bootstrap.task_repository(), bootstrap.read_models()
     for _ in range(count):
         repository.add(Task.create(user_id=UserId("bench-backlog"), title="t", now=datetime.now(UTC)))
     started = time.perf_counter()
-    relayed = bootstrap.relay_all()
+    relayed = bootstrap.relay_all(settle=timedelta(0))
     relay_seconds = time.perf_counter() - started
-    while stats.for_user("bench-backlog", bootstrap.utc_today()).counts["pending"] < count:
-        time.sleep(0.05)
+    _wait(lambda: read_models.stats("bench-backlog", bootstrap.utc_today()).counts["pending"] >= count)
     total = time.perf_counter() - started
     print("\nEvent pipeline, one Celery worker (solo pool), local AWS (moto)\n")
     rate = relayed.published / relay_seconds
@@ -54,15 +55,13 @@ def _throughput(count: int) -> None:
 def _latency(samples: int) -> None:
     from tasks_app import bootstrap
 
-    history = bootstrap.history_store()
+    read_models = bootstrap.read_models()
     latencies = []
     for n in range(samples):
         body, close = call_wsgi("POST", "/tasks", {"user_id": "bench-latency", "title": f"t{n}"})
         responded = time.perf_counter()
         close()
-        task_id = body["data"]["task_id"]
-        while not history.for_task(task_id):
-            time.sleep(0.002)
+        _wait(partial(_has_history, read_models, body["data"]["task_id"]), poll=0.002)
         latencies.append((time.perf_counter() - responded) * 1000)
     latencies.sort()
     p95 = latencies[int(len(latencies) * 0.95) - 1]
@@ -70,3 +69,15 @@ def _latency(samples: int) -> None:
         f"  API response -> history entry, {samples} creates: p50 {statistics.median(latencies):.0f} ms, "
         f"p95 {p95:.0f} ms"
     )
+
+
+def _has_history(read_models: Any, task_id: str) -> bool:
+    return bool(read_models.history(task_id))
+
+
+def _wait(done: Callable[[], bool], *, poll: float = 0.05, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Gave up after {timeout:.0f} s: is the worker running? Are events in the DLQ?")
+        time.sleep(poll)

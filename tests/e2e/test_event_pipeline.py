@@ -51,11 +51,11 @@ def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def history_length(task_id: str) -> int:
-    return len(bootstrap.history_store().for_task(task_id))
+    return len(bootstrap.read_models().history(task_id))
 
 
 def pending_for(user: str) -> int:
-    return bootstrap.stats_store().for_user(user, bootstrap.utc_today()).counts["pending"]
+    return bootstrap.read_models().stats(user, bootstrap.utc_today()).counts["pending"]
 
 
 def queue_depth(aws, queue: str | None = None) -> tuple[int, int]:
@@ -78,15 +78,17 @@ def test_a_worker_applies_every_event_to_history_and_stats(api, aws, start_worke
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_applies_nothing_twice(api, aws, start_worker):
     short_visibility(aws, 2)
-    tasks = [api.created(user_id="crash", title=f"t{i}")["task_id"] for i in range(60)]
+    tasks = [api.created(user_id="crash", title=f"t{i}")["task_id"] for i in range(200)]
     first = start_worker()
-    eventually(lambda: sum(history_length(t) for t in tasks[:60]) >= 10, 60, "the first worker starting")
-    first.kill()
-    assert queue_depth(aws) != (0, 0), "the first worker finished everything before it was killed"
-    start_worker()
-    eventually(lambda: all(history_length(t) == 1 for t in tasks), 90, "every event applied after the restart")
+    first.wait_for('"message": "Applied TaskCreated"', timeout=60)
+    first.kill()  # with up to ten messages received and not yet acknowledged
+    applied_before = first.log.count('"message": "Applied TaskCreated"')
+    assert applied_before < 200, "the first worker finished everything before it was killed"
+    second = start_worker()
+    eventually(lambda: all(history_length(t) == 1 for t in tasks), 120, "every event applied after the restart")
     eventually(lambda: queue_depth(aws) == (0, 0), 30, "the queue emptying")
-    assert pending_for("crash") == 60  # each TaskCreated counted exactly once
+    assert pending_for("crash") == 200  # each TaskCreated counted exactly once
+    assert '"message": "Applied TaskCreated"' in second.log  # the restart did the rest
     assert queue_depth(aws, f"{aws.resources.queue_name}-dlq") == (0, 0)
 
 

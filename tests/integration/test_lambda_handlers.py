@@ -27,7 +27,7 @@ def test_a_batch_is_applied_and_only_the_poison_message_is_reported_failed(api, 
     bodies = [json.dumps({k: v for k, v in m.items() if k != "_attributes"}) for m in aws.drain()]
     response = consume_events(sqs_event([*bodies[:2], "not an event", *bodies[2:]]), None)
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
-    history = bootstrap.history_store().for_task(task["task_id"])
+    history = bootstrap.read_models().history(task["task_id"])
     assert [m["data"]["sequence"] for m in history] == [1, 2, 3]
 
 
@@ -39,7 +39,8 @@ def test_a_redelivered_batch_changes_nothing(api, aws):
     assert api.client.get("/tasks/stats", {"user_id": "alice"}).json()["data"]["counts"]["pending"] == 1
 
 
-def test_the_scheduled_sweeper_publishes_what_requests_could_not(api, aws):
+def test_the_scheduled_sweeper_publishes_what_requests_could_not(api, aws, settings):
+    settings.OUTBOX_SETTLE_SECONDS = 0
     aws.target.client("sns").delete_topic(TopicArn=aws.resources.topic_arn)
     for i in range(3):
         api.created(title=f"t{i}")

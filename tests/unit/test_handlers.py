@@ -9,7 +9,7 @@ from events_app.events import InvalidEventMessage, parse_message
 from events_app.handlers import handle_message
 from tasks_app.domain.task import Task
 from tasks_app.domain.values import UserId
-from tests.fakes import FakeHistoryStore, FakeStatsStore
+from tests.fakes import FakeReadModels
 
 DAY = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -21,41 +21,40 @@ def messages_of_a_completed_task(user: str = "alice") -> list[str]:
 
 
 @pytest.fixture
-def stores():
-    return FakeHistoryStore(), FakeStatsStore()
+def read_models():
+    return FakeReadModels()
 
 
-def apply(stores, body):
-    history, stats = stores
-    return handle_message(body, history=history, stats=stats)
+def apply(read_models, body):
+    return handle_message(body, read_models=read_models)
 
 
-def test_events_build_the_history_in_order_whatever_the_arrival_order(stores):
+def test_events_build_the_history_in_order_whatever_the_arrival_order(read_models):
     created, changed, completed = messages_of_a_completed_task()
     for body in (completed, created, changed):
-        apply(stores, body)
+        apply(read_models, body)
     task_id = json.loads(created)["aggregate_id"]
-    history = stores[0].for_task(task_id)
+    history = read_models.history(task_id)
     assert [m["event_type"] for m in history] == ["TaskCreated", "TaskStatusChanged", "TaskCompleted"]
     assert history[0] == json.loads(created)
 
 
-def test_statistics_count_by_status_and_by_day(stores):
+def test_statistics_count_by_status_and_by_day(read_models):
     for body in messages_of_a_completed_task() + messages_of_a_completed_task()[:1]:
-        apply(stores, body)
-    stats = stores[1].for_user("alice", date(2026, 11, 25))
+        apply(read_models, body)
+    stats = read_models.stats("alice", date(2026, 11, 25))
     assert stats.counts == {"pending": 1, "in_progress": 0, "completed": 1, "cancelled": 0}
     assert (stats.created_on_day, stats.completed_on_day) == (2, 1)
-    assert stores[1].for_user("alice", date(2026, 11, 26)).created_on_day == 0
+    assert read_models.stats("alice", date(2026, 11, 26)).created_on_day == 0
 
 
-def test_a_redelivered_event_changes_nothing(stores):
+def test_a_redelivered_event_changes_nothing(read_models):
     messages = messages_of_a_completed_task()
     for body in messages + messages:
-        apply(stores, body)
+        apply(read_models, body)
     task_id = json.loads(messages[0])["aggregate_id"]
-    assert len(stores[0].for_task(task_id)) == 3
-    assert stores[1].for_user("alice", DAY.date()).counts["completed"] == 1
+    assert len(read_models.history(task_id)) == 3
+    assert read_models.stats("alice", DAY.date()).counts["completed"] == 1
 
 
 @pytest.mark.parametrize(
@@ -68,10 +67,10 @@ def test_a_redelivered_event_changes_nothing(stores):
         ('{"event_type": "TaskCreated", "data": {"user_id": "a"}}', "task_title"),
     ],
 )
-def test_messages_that_are_not_events_are_poison(stores, body, reason):
+def test_messages_that_are_not_events_are_poison(read_models, body, reason):
     with pytest.raises(InvalidEventMessage, match=reason):
-        apply(stores, body)
-    assert stores[0].events == {}
+        apply(read_models, body)
+    assert read_models.events == {}
 
 
 def test_an_event_without_a_valid_sequence_or_timestamp_is_poison():

@@ -9,6 +9,7 @@ from typing import Any
 
 from pynamodb.attributes import Attribute, NumberAttribute, UnicodeAttribute
 from pynamodb.constants import STRING
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -74,7 +75,7 @@ class TaskItem(TableModel):
     created_at = UtcTimestampAttribute(attr_name="CreatedAt")
     updated_at = UtcTimestampAttribute(attr_name="UpdatedAt", null=True)
     completed_at = UtcTimestampAttribute(attr_name="CompletedAt", null=True)
-    version = NumberAttribute(attr_name="Version")
+    version = NumberAttribute(attr_name="Version", null=True)  # absent on tasks stored before versions
 
     by_user = TasksByUserIndex()
 
@@ -120,7 +121,7 @@ class TaskItem(TableModel):
                 created_at=self.created_at,
                 updated_at=self.updated_at,
                 completed_at=self.completed_at,
-                version=int(self.version),
+                version=int(self.version or 0),
             )
         except (DomainError, ValueError, TypeError) as error:
             raise CorruptItem(f"The stored item {self.pk} is not a valid task: {error}") from error
@@ -139,6 +140,7 @@ class OutboxItem(TableModel):
     aggregate_id = UnicodeAttribute(attr_name="AggregateId")
     sequence = NumberAttribute(attr_name="Sequence")
     message = UnicodeAttribute(attr_name="Message")
+    created_at = UtcTimestampAttribute(attr_name="CreatedAt", null=True)
 
     @staticmethod
     def shard_key(task_id: TaskId | str) -> str:
@@ -162,6 +164,7 @@ class OutboxItem(TableModel):
             aggregate_id=entry.task_id,
             sequence=entry.sequence,
             message=entry.message,
+            created_at=entry.stored_at,
         )
 
     def to_entry(self) -> OutboxEntry:
@@ -171,7 +174,13 @@ class OutboxItem(TableModel):
             event_id=self.event_id,
             event_type=self.event_type,
             message=self.message,
+            stored_at=self.created_at,
         )
+
+
+def transaction_failed_on(error: TransactWriteError, code: str) -> bool:
+    """Whether DynamoDB cancelled the transaction for `code` on any of its items."""
+    return any(reason is not None and reason.code == code for reason in error.cancellation_reasons)
 
 
 def bind_table(

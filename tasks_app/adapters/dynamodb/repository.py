@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
@@ -10,7 +11,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from tasks_app.adapters.cursor import CursorCodec
-from tasks_app.adapters.dynamodb.models import OutboxItem, TaskItem
+from tasks_app.adapters.dynamodb.models import OutboxItem, TaskItem, transaction_failed_on
 from tasks_app.application.ports import ConcurrentUpdate, OutboxEntry, Page
 from tasks_app.domain.errors import InvalidCursor, TaskNotFound
 from tasks_app.domain.task import Task
@@ -58,17 +59,26 @@ class DynamoTaskRepository:
         return Page(items=items[:limit], next_cursor=self._cursors.encode(owner=str(user_id), position=position))
 
     def update(self, task: Task) -> None:
-        self._write(task, condition=TaskItem.version == task.stored_version)
+        if task.stored_version == 0:  # stored before tasks had versions
+            self._write(task, condition=TaskItem.version.does_not_exist())
+        else:
+            self._write(task, condition=TaskItem.version == task.stored_version)
 
     def _write(self, task: Task, *, condition: Condition) -> None:
         events = task.pull_events()
+        # The token makes a retry of a transaction that did commit (a lost response) succeed
+        # instead of failing its own condition.
+        token = str(uuid.uuid4())
         try:
-            with TransactWrite(connection=self._connection) as transaction:
+            with TransactWrite(connection=self._connection, client_request_token=token) as transaction:
                 transaction.save(TaskItem.from_domain(task), condition=condition)
                 for event in events:
                     transaction.save(OutboxItem.from_entry(OutboxEntry.from_event(event)))
         except TransactWriteError as error:
-            if any(reason and reason.code == "ConditionalCheckFailed" for reason in error.cancellation_reasons):
+            # Stale read, or another transaction on the same task at the same moment.
+            if transaction_failed_on(error, "ConditionalCheckFailed") or transaction_failed_on(
+                error, "TransactionConflict"
+            ):
                 raise ConcurrentUpdate(str(task.task_id)) from None
             raise
 

@@ -1,0 +1,30 @@
+"""`outbox_list`: the events stored with their tasks and not yet published."""
+
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from tasks_app import bootstrap
+from tasks_app.management.base import AwsCommand
+
+
+class Command(AwsCommand):
+    help = (
+        "List the events waiting in the outbox: each task's in order, with how long they have "
+        "waited. Requests publish their own within moments; older ones wait for `relay_outbox`, "
+        "usually because SNS refused them."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--most", type=int, default=100, help="Read at most this many from each shard.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        now = bootstrap.utc_now()
+        entries = bootstrap.outbox().pending(limit=options["most"])
+        for entry in entries:
+            waited = f"{(now - entry.stored_at).total_seconds():8.1f} s" if entry.stored_at else "       ? s"
+            self.stdout.write(
+                f"{waited}  {entry.task_id}  #{entry.sequence:<3} {entry.event_type:<18} {entry.event_id}"
+            )
+        self.stdout.write(f"{len(entries)} events waiting.")
