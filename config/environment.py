@@ -7,6 +7,7 @@ resources; a missing variable stops start-up with a message that names it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -38,6 +39,23 @@ class AuthMode(StrEnum):
     NONE = "none"
 
 
+LOCAL_ISSUER = "tasks-local-issuer"
+LOCAL_AUDIENCE = "tasks-local"
+_RATE = re.compile(r"(?P<count>[1-9][0-9]*)/(?P<unit>s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+@dataclass(frozen=True)
+class JwtConfig:
+    """Whose tokens to trust: a Cognito user pool's (by its JWKS URL), or, in development
+    without one, the local signing key that `issue_token` uses (`jwks_url` None)."""
+
+    issuer: str
+    audience: str
+    token_use: str
+    jwks_url: str | None
+    leeway_seconds: int
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the environment decides, checked and typed; settings.py reads only this."""
@@ -56,6 +74,9 @@ class Config:
     events_visibility_timeout: int
     allowed_hosts: list[str]
     max_body_bytes: int
+    jwt: JwtConfig | None
+    throttle_rates: dict[str, str | None]
+    cors_allowed_origins: list[str]
 
     @property
     def is_development(self) -> bool:
@@ -82,9 +103,10 @@ def _development(env: Mapping[str, str]) -> Config:
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or LOCAL_REGION
     queue_base = endpoint or f"https://sqs.{region}.amazonaws.com"
     queue_url = env.get("EVENTS_QUEUE_URL") or f"{queue_base}/{LOCAL_ACCOUNT}/{LOCAL_RESOURCE_NAME}-events"
+    auth_mode = _choice(env, "AUTH_MODE", AuthMode, AuthMode.NONE)
     return Config(
         environment=Environment.DEVELOPMENT,
-        auth_mode=_choice(env, "AUTH_MODE", AuthMode, AuthMode.NONE),
+        auth_mode=auth_mode,
         secret_key=env.get("DJANGO_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
         debug=_boolean(env, "DJANGO_DEBUG", default=False),
         log_level=_log_level(env),
@@ -98,6 +120,9 @@ def _development(env: Mapping[str, str]) -> Config:
         events_visibility_timeout=_visibility_timeout(env, default=10),
         allowed_hosts=_list(env, "ALLOWED_HOSTS") or ["127.0.0.1", "localhost", "[::1]", "testserver"],
         max_body_bytes=_max_body_bytes(env),
+        jwt=_jwt(env, Environment.DEVELOPMENT) if auth_mode is AuthMode.JWT else None,
+        throttle_rates=_throttle_rates(env),
+        cors_allowed_origins=_origins(env),
     )
 
 
@@ -114,10 +139,16 @@ def _deployed(env: Mapping[str, str], environment: Environment) -> Config:
     if not region:
         raise ConfigurationError(f"AWS_REGION is required when ENVIRONMENT={environment}.")
     queue_url = _required(env, "EVENTS_QUEUE_URL", environment)
+    secret_key = _required(env, "DJANGO_SECRET_KEY", environment)
+    if len(secret_key) < 50 or len(set(secret_key)) < 5:
+        raise ConfigurationError(
+            "DJANGO_SECRET_KEY must be at least 50 random characters; "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))' makes one."
+        )
     return Config(
         environment=environment,
         auth_mode=auth_mode,
-        secret_key=_required(env, "DJANGO_SECRET_KEY", environment),
+        secret_key=secret_key,
         debug=False,
         log_level=_log_level(env),
         aws_region=region,
@@ -127,9 +158,54 @@ def _deployed(env: Mapping[str, str], environment: Environment) -> Config:
         events_queue_url=queue_url,
         events_dlq_url=env.get("EVENTS_DLQ_URL") or f"{queue_url}-dlq",
         events_visibility_timeout=_visibility_timeout(env, default=300),
-        allowed_hosts=_list(env, "ALLOWED_HOSTS") or [".amazonaws.com"],
+        # The stage's API Gateway hosts and the custom domain, if any; nothing else.
+        allowed_hosts=_list(env, "ALLOWED_HOSTS")
+        or [f".execute-api.{region}.amazonaws.com", *_list(env, "API_DOMAIN")],
         max_body_bytes=_max_body_bytes(env),
+        jwt=_jwt(env, environment),
+        throttle_rates=_throttle_rates(env),
+        cors_allowed_origins=_origins(env),
     )
+
+
+def _jwt(env: Mapping[str, str], environment: Environment) -> JwtConfig:
+    token_use = env.get("JWT_TOKEN_USE", "access").strip().lower() or "access"
+    if token_use not in {"access", "id"}:
+        raise ConfigurationError(f"JWT_TOKEN_USE={token_use!r} is not one of: access, id.")
+    leeway = _integer(env, "JWT_LEEWAY_SECONDS", 10, minimum=0, maximum=60)
+    issuer = env.get("JWT_ISSUER", "").strip().rstrip("/")
+    if not issuer and environment is Environment.DEVELOPMENT:
+        return JwtConfig(LOCAL_ISSUER, LOCAL_AUDIENCE, "access", None, leeway)
+    issuer = issuer or _required(env, "JWT_ISSUER", environment)
+    return JwtConfig(
+        issuer=issuer,
+        audience=_required(env, "JWT_AUDIENCE", environment),
+        token_use=token_use,
+        jwks_url=env.get("JWT_JWKS_URL", "").strip() or f"{issuer}/.well-known/jwks.json",
+        leeway_seconds=leeway,
+    )
+
+
+def _throttle_rates(env: Mapping[str, str]) -> dict[str, str | None]:
+    """Requests allowed per caller and per client IP, like `600/min`; `off` lifts a limit."""
+    rates: dict[str, str | None] = {}
+    for scope, name, default in (("user", "THROTTLE_USER_RATE", "600/min"), ("ip", "THROTTLE_IP_RATE", "1200/min")):
+        raw = env.get(name, "").strip().lower() or default
+        if raw == "off":
+            rates[scope] = None
+        elif _RATE.fullmatch(raw):
+            rates[scope] = raw
+        else:
+            raise ConfigurationError(f"{name}={raw!r} is not a rate like 600/min (or off).")
+    return rates
+
+
+def _origins(env: Mapping[str, str]) -> list[str]:
+    origins = _list(env, "CORS_ALLOWED_ORIGINS")
+    for origin in origins:
+        if not re.fullmatch(r"https?://[^/\s]+", origin):
+            raise ConfigurationError(f"CORS_ALLOWED_ORIGINS: {origin!r} is not an origin like https://app.example.com.")
+    return origins
 
 
 def _required(env: Mapping[str, str], name: str, environment: Environment) -> str:

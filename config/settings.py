@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.environment import LOCAL_REGION, AuthMode, ConfigurationError, load_config
+from config.environment import LOCAL_REGION, ConfigurationError, load_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -16,12 +16,6 @@ try:
     CONFIG = load_config(os.environ)
 except ConfigurationError as error:
     raise ImproperlyConfigured(str(error)) from None
-if CONFIG.auth_mode is AuthMode.JWT:
-    # Refusing to start beats serving every user's tasks to anyone while the setting says jwt.
-    raise ImproperlyConfigured(
-        "AUTH_MODE=jwt is not implemented in this version, so the API cannot start with authentication "
-        "on. Deployed stages need it; in development use AUTH_MODE=none."
-    )
 
 if CONFIG.aws_endpoint_url and urlsplit(CONFIG.aws_endpoint_url).hostname in {"127.0.0.1", "localhost"}:
     # The embedded local AWS accepts any credentials; boto3, PynamoDB and kombu still want some.
@@ -31,6 +25,9 @@ if CONFIG.aws_endpoint_url and urlsplit(CONFIG.aws_endpoint_url).hostname in {"1
 
 ENVIRONMENT = CONFIG.environment.value
 AUTH_MODE = CONFIG.auth_mode.value
+JWT = CONFIG.jwt
+THROTTLE_RATES = CONFIG.throttle_rates
+LOCAL_STATE_DIR = Path(os.environ.get("LOCAL_STATE_DIR") or BASE_DIR / ".local")
 SECRET_KEY = CONFIG.secret_key
 DEBUG = CONFIG.debug
 ALLOWED_HOSTS = CONFIG.allowed_hosts
@@ -49,6 +46,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_body_bytes
 
 INSTALLED_APPS = [
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -60,7 +58,12 @@ MIDDLEWARE = [
     "config.observability.RequestIdMiddleware",
     "tasks_app.api.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",  # checks the Host header against ALLOWED_HOSTS
+    # Bearer tokens are not sent by browsers on their own, so CSRF cannot forge a request here;
+    # the middleware guards whatever view might ever read a cookie.
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
 ]
 
@@ -93,8 +96,12 @@ WHITENOISE_AUTOREFRESH = CONFIG.is_development
 
 REST_FRAMEWORK = {
     # Django's defaults use the auth database, which this project does not have.
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tasks_app.api.auth.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["tasks_app.api.auth.AuthModePermission"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "tasks_app.api.throttling.ClientIpRateThrottle",
+        "tasks_app.api.throttling.CallerRateThrottle",
+    ],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PARSER_CLASSES": ["tasks_app.api.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
@@ -119,11 +126,31 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["tasks_app.api.schema.without_trailing_slash"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tasks_app.api.schema.security_follows_auth_mode",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "ErrorCode": "tasks_app.api.serializers.ERROR_CODES",
         "TaskStatus": "tasks_app.domain.values.TaskStatus",
     },
 }
+
+# Hardening. Outside development, API Gateway terminates TLS and says so in X-Forwarded-Proto.
+CORS_ALLOWED_ORIGINS = CONFIG.cors_allowed_origins
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-request-id"]
+CORS_EXPOSE_HEADERS = ["x-request-id", "location", "retry-after"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+if not CONFIG.is_development:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
 
 # Celery: a worker on the SQS events queue (config/celery.py). SQS has no result backend and no
 # broadcast, so results are off and so is remote control.

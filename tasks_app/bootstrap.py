@@ -15,15 +15,18 @@ from tasks_app.adapters.aws import AwsTarget
 from tasks_app.adapters.cursor import CursorCodec
 from tasks_app.adapters.dynamodb.models import OutboxItem, TableModel, TaskItem, bind_table
 from tasks_app.adapters.dynamodb.outbox import DynamoOutbox
+from tasks_app.adapters.dynamodb.rate_counter import DynamoRateCounter, RateCounterItem
 from tasks_app.adapters.dynamodb.repository import DynamoTaskRepository
 from tasks_app.adapters.sns import SnsEventPublisher
+from tasks_app.adapters.tokens import JwksUrlKeys, KeySource, StaticKeys, TokenVerifier
 from tasks_app.application.ports import EventPublisher, Outbox, TaskRepository
 from tasks_app.application.relay import RelayResult, relay_outbox
 from tasks_app.domain.values import TaskId
+from tasks_app.infrastructure import local_tokens
 
 logger = logging.getLogger(__name__)
 
-TABLE_MODELS: tuple[type[TableModel], ...] = (TaskItem, OutboxItem, *READ_MODELS)
+TABLE_MODELS: tuple[type[TableModel], ...] = (TaskItem, OutboxItem, RateCounterItem, *READ_MODELS)
 
 
 def aws_target() -> AwsTarget:
@@ -64,6 +67,25 @@ def read_models() -> ReadModels:
     return DynamoReadModels(table_connection())
 
 
+@cache
+def rate_counter() -> DynamoRateCounter:
+    table_connection()
+    return DynamoRateCounter()
+
+
+@cache
+def token_verifier() -> TokenVerifier:
+    jwt = settings.JWT
+    if jwt is None:
+        raise RuntimeError("Tokens are only verified with AUTH_MODE=jwt.")
+    keys: KeySource = (
+        JwksUrlKeys(jwt.jwks_url) if jwt.jwks_url else StaticKeys(local_tokens.public_jwks(settings.LOCAL_STATE_DIR))
+    )
+    return TokenVerifier(
+        issuer=jwt.issuer, audience=jwt.audience, token_use=jwt.token_use, keys=keys, leeway_seconds=jwt.leeway_seconds
+    )
+
+
 def relay_all(*, settle: timedelta | None = None) -> RelayResult:
     """The sweeper: relay until a pass publishes nothing. Events stored in the last `settle`
     (OUTBOX_SETTLE_SECONDS) are left to the requests that stored them, which relay their own
@@ -97,5 +119,13 @@ def utc_today() -> date:
 
 def reset() -> None:
     """Forget the wired adapters, so the next use follows changed settings (tests do this)."""
-    for wired in (table_connection, task_repository, outbox, event_publisher, read_models):
+    for wired in (
+        table_connection,
+        task_repository,
+        outbox,
+        event_publisher,
+        read_models,
+        rate_counter,
+        token_verifier,
+    ):
         wired.cache_clear()

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from config.environment import LOCAL_ACCOUNT
+from config.environment import LOCAL_ACCOUNT, JwtConfig
 from events_app.handlers import handle_message
 from tasks_app import bootstrap
 from tasks_app.adapters.aws import AwsTarget
 from tasks_app.infrastructure.local_aws import LocalAws
 from tasks_app.infrastructure.provisioning import Resources, provision
 from tasks_app.management.commands.provision import configured_resources
+from tests.tokens import CLIENT_ID, ISSUER, TokenIssuer
 
 
 @pytest.fixture(scope="session")
@@ -102,3 +103,17 @@ class TaskApi:
 @pytest.fixture
 def api(aws: Any) -> TaskApi:
     return TaskApi(APIClient())
+
+
+@pytest.fixture
+def issuer(aws: Any, settings: Any) -> Iterator[TokenIssuer]:
+    """Authentication on, trusting this issuer's pool."""
+    token_issuer = TokenIssuer()
+    settings.AUTH_MODE = "jwt"
+    settings.JWT = JwtConfig(
+        issuer=ISSUER, audience=CLIENT_ID, token_use="access", jwks_url=token_issuer.jwks_url, leeway_seconds=10
+    )
+    bootstrap.reset()
+    yield token_issuer
+    token_issuer.stop()
+    bootstrap.reset()

@@ -5,6 +5,7 @@ The shell's own configuration must not leak in (a developer's ENVIRONMENT or a r
 """
 
 import os
+import tempfile
 
 os.environ.update(
     {
@@ -18,9 +19,16 @@ os.environ.update(
         "TABLE_NAME": "tasks-test",
         "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:tasks-test-events",
         "LOG_LEVEL": "INFO",
+        # Rate limits are tested on purpose (test_throttling); elsewhere they would only get in the way.
+        "THROTTLE_USER_RATE": "off",
+        "THROTTLE_IP_RATE": "off",
+        "LOCAL_STATE_DIR": tempfile.mkdtemp(prefix="tasks-test-state-"),
     }
 )
 for name in (
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+    "CORS_ALLOWED_ORIGINS",
     "EVENTS_QUEUE_URL",
     "DJANGO_DEBUG",
     "ALLOWED_HOSTS",

@@ -8,10 +8,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from tasks_app.application.access import AccessDenied
 from tasks_app.application.ports import ConcurrentUpdate
 from tasks_app.domain.errors import DomainError, InvalidCursor, InvalidTransition, InvalidValue, TaskNotFound
 
@@ -84,6 +86,8 @@ def _domain_error_response(exc: DomainError) -> Response:
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, InvalidCursor):
         return Response(error_body("VALIDATION_ERROR", str(exc), {"cursor": [str(exc)]}), status=400)
+    if isinstance(exc, AccessDenied):
+        return Response(error_body("PERMISSION_DENIED", str(exc)), status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, TaskNotFound):
         return Response(error_body("NOT_FOUND", str(exc)), status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, (InvalidTransition, ConcurrentUpdate)):
@@ -140,6 +144,7 @@ def _view_name(context: dict[str, Any]) -> str:
 # Django's own error views (outside DRF): unknown paths, bad hosts, crashes in middleware.
 
 
+@csrf_exempt  # the catch-all route: a POST to an unknown path is a 404, not a CSRF failure
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse(error_body("NOT_FOUND", f"There is nothing at {request.path}."), status=404)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -11,6 +12,7 @@ from rest_framework.reverse import reverse
 
 @extend_schema(exclude=True)
 @api_view(["GET", "HEAD"])
+@permission_classes([AllowAny])  # only links, for people exploring
 def api_root(request: Request) -> Response:
     return Response(
         {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 
@@ -44,6 +45,33 @@ TASK_ID_PARAMETER = OpenApiParameter(
 )
 
 
+class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """Documents `BearerTokenAuthentication` as HTTP bearer JWTs (Cognito access tokens)."""
+
+    target_class = "tasks_app.api.auth.BearerTokenAuthentication"
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A Cognito access token (with AUTH_MODE=jwt); `issue_token` makes one locally.",
+        }
+
+
+def security_follows_auth_mode(result: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: with AUTH_MODE=none no token is needed, so say so."""
+    from django.conf import settings
+
+    if settings.AUTH_MODE == "none":
+        for path in result.get("paths", {}).values():
+            for operation in path.values():
+                if isinstance(operation, dict) and "security" in operation:
+                    operation["security"] = [*operation["security"], {}]
+    return result
+
+
 def without_trailing_slash(endpoints: list[tuple[str, str, str, Any]]) -> list[tuple[str, str, str, Any]]:
     """drf-spectacular preprocessing hook: document `/tasks`, not the router's `/tasks/`."""
     return [(path.rstrip("/") or "/", regex, method, view) for path, regex, method, view in endpoints]
@@ -79,6 +107,19 @@ _NOT_FOUND = _error_response(
     "No task has this id.",
     _error("Unknown task", "NOT_FOUND", f"Task {_TASK['task_id']!r} was not found."),
 )
+_NOT_AUTHENTICATED = _error_response(
+    "Authentication is on and the bearer token is missing or not valid.",
+    _error("No token", "NOT_AUTHENTICATED", "Authentication credentials were not provided."),
+    _error("Expired token", "NOT_AUTHENTICATED", "The token has expired."),
+)
+_FORBIDDEN = _error_response(
+    "Another user's data, without being in the admin group.",
+    _error("Someone else's", "PERMISSION_DENIED", "You may only ask about your own tasks, not bob's."),
+)
+_THROTTLED = _error_response(
+    "Over a rate limit; retry after the seconds in the `Retry-After` header.",
+    _error("Throttled", "THROTTLED", "Request was throttled. Expected available in 42 seconds."),
+)
 _SERVER_ERROR = _error_response(
     "A bug on our side; the response carries no detail, the log has it under the request id.",
     _error(
@@ -111,7 +152,10 @@ create = extend_schema(
         ),
         400: _INVALID_BODY,
         413: _TOO_LARGE,
+        401: _NOT_AUTHENTICATED,
+        403: _FORBIDDEN,
         415: _NOT_JSON,
+        429: _THROTTLED,
         500: _SERVER_ERROR,
     },
 )
@@ -151,6 +195,9 @@ list_ = extend_schema(
                 {"cursor": ["The cursor is not valid for this listing; start again without one."]},
             ),
         ),
+        401: _NOT_AUTHENTICATED,
+        403: _FORBIDDEN,
+        429: _THROTTLED,
         500: _SERVER_ERROR,
     },
 )
@@ -163,6 +210,8 @@ retrieve = extend_schema(
             TaskEnvelope, "The task.", [OpenApiExample("A task", {"success": True, "data": _TASK}, response_only=True)]
         ),
         404: _NOT_FOUND,
+        401: _NOT_AUTHENTICATED,
+        429: _THROTTLED,
         500: _SERVER_ERROR,
     },
 )
@@ -192,6 +241,8 @@ complete = extend_schema(
                 f"Task {_TASK['task_id']!r} is completed and cannot become completed.",
             ),
         ),
+        401: _NOT_AUTHENTICATED,
+        429: _THROTTLED,
         500: _SERVER_ERROR,
     },
 )
@@ -225,6 +276,8 @@ events = extend_schema(
             [OpenApiExample("History", {"success": True, "data": [_CREATED_EVENT]}, response_only=True)],
         ),
         404: _NOT_FOUND,
+        401: _NOT_AUTHENTICATED,
+        429: _THROTTLED,
         500: _SERVER_ERROR,
     },
 )
@@ -261,6 +314,9 @@ stats = extend_schema(
                 "No user", "VALIDATION_ERROR", "The request is not valid.", {"user_id": ["This field is required."]}
             ),
         ),
+        401: _NOT_AUTHENTICATED,
+        403: _FORBIDDEN,
+        429: _THROTTLED,
         500: _SERVER_ERROR,
     },
 )

@@ -34,10 +34,21 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+_OWNER_HELP = (
+    "Whose: with authentication on, the caller unless given (an admin may name anyone in "
+    "listings and statistics); with authentication off, required."
+)
+
+
 class TaskCreateRequest(serializers.Serializer[Any]):
     """The body of POST /tasks."""
 
-    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, help_text="The task's owner.")
+    user_id = StrictCharField(
+        max_length=USER_ID_MAX_LENGTH,
+        required=False,
+        help_text="The task's owner: with authentication on, the caller (leave it out or give your own); "
+        "with authentication off, required.",
+    )
     title = StrictCharField(max_length=TITLE_MAX_LENGTH, help_text="Trimmed; 1 to 200 characters.")
     description = StrictCharField(
         max_length=DESCRIPTION_MAX_LENGTH,
@@ -52,7 +63,7 @@ class TaskCreateRequest(serializers.Serializer[Any]):
 class TaskListQuery(serializers.Serializer[Any]):
     """The query parameters of GET /tasks."""
 
-    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, help_text="Whose tasks to list.")
+    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=_OWNER_HELP)
     limit = serializers.IntegerField(
         min_value=1, max_value=PAGE_SIZE_MAX, default=PAGE_SIZE_DEFAULT, help_text="Tasks per page."
     )
@@ -67,7 +78,7 @@ class TaskListQuery(serializers.Serializer[Any]):
 class StatsQuery(serializers.Serializer[Any]):
     """The query parameters of GET /tasks/stats."""
 
-    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, help_text="Whose statistics to show.")
+    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=_OWNER_HELP)
 
 
 class TaskResponse(serializers.Serializer[Any]):

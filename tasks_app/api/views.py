@@ -13,6 +13,7 @@ from events_app import queries
 from tasks_app import bootstrap
 from tasks_app.api import schema
 from tasks_app.api.after_response import relay_after_response
+from tasks_app.api.auth import caller_of
 from tasks_app.api.serializers import StatsQuery, TaskCreateRequest, TaskListQuery, TaskResponse, UserStatsResponse
 from tasks_app.application import services
 from tasks_app.domain.task import Task
@@ -32,7 +33,13 @@ class TaskViewSet(viewsets.ViewSet):
     def list(self, request: Request) -> Response:
         query = TaskListQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
-        page = services.task_list(**query.validated_data, repository=bootstrap.task_repository())
+        page = services.task_list(
+            user_id=query.validated_data.get("user_id"),
+            limit=query.validated_data["limit"],
+            cursor=query.validated_data.get("cursor"),
+            caller=caller_of(request),
+            repository=bootstrap.task_repository(),
+        )
         return Response(
             {
                 "success": True,
@@ -46,7 +53,10 @@ class TaskViewSet(viewsets.ViewSet):
         payload = TaskCreateRequest(data=request.data)
         payload.is_valid(raise_exception=True)
         task = services.task_create(
-            **payload.validated_data,
+            user_id=payload.validated_data.get("user_id"),
+            title=payload.validated_data["title"],
+            description=payload.validated_data["description"],
+            caller=caller_of(request),
             repository=bootstrap.task_repository(),
             relay=relay_after_response,
             now=bootstrap.utc_now(),
@@ -56,7 +66,7 @@ class TaskViewSet(viewsets.ViewSet):
 
     @schema.retrieve
     def retrieve(self, request: Request, task_id: str) -> Response:
-        task = services.task_get(task_id=task_id, repository=bootstrap.task_repository())
+        task = services.task_get(task_id=task_id, caller=caller_of(request), repository=bootstrap.task_repository())
         return Response(_task_envelope(task))
 
     @schema.complete
@@ -64,6 +74,7 @@ class TaskViewSet(viewsets.ViewSet):
     def complete(self, request: Request, task_id: str) -> Response:
         task = services.task_complete(
             task_id=task_id,
+            caller=caller_of(request),
             repository=bootstrap.task_repository(),
             relay=relay_after_response,
             now=bootstrap.utc_now(),
@@ -74,7 +85,10 @@ class TaskViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["get"])
     def events(self, request: Request, task_id: str) -> Response:
         history = queries.task_history(
-            task_id=task_id, read_models=bootstrap.read_models(), tasks=bootstrap.task_repository()
+            task_id=task_id,
+            caller=caller_of(request),
+            read_models=bootstrap.read_models(),
+            tasks=bootstrap.task_repository(),
         )
         return Response({"success": True, "data": history})
 
@@ -84,7 +98,10 @@ class TaskViewSet(viewsets.ViewSet):
         query = StatsQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         stats = queries.user_stats(
-            user_id=query.validated_data["user_id"], read_models=bootstrap.read_models(), today=bootstrap.utc_today()
+            user_id=query.validated_data.get("user_id"),
+            caller=caller_of(request),
+            read_models=bootstrap.read_models(),
+            today=bootstrap.utc_today(),
         )
         return Response({"success": True, "data": UserStatsResponse(stats).data})
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from tasks_app.application.access import AccessDenied, Caller, acting_user, require_own
 from tasks_app.application.ports import ConcurrentUpdate, Page, RelayTrigger, TaskRepository
 from tasks_app.domain.errors import InvalidValue, TaskNotFound
 from tasks_app.domain.task import Task
-from tasks_app.domain.values import TaskId, UserId
+from tasks_app.domain.values import TaskId
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 100
@@ -16,40 +17,52 @@ WRITE_ATTEMPTS = 5  # reads and writes again when another request changed the ta
 
 def task_create(
     *,
-    user_id: str,
+    user_id: str | None,
     title: str,
     description: str = "",
+    caller: Caller | None = None,
     repository: TaskRepository,
     relay: RelayTrigger,
     now: datetime,
 ) -> Task:
-    task = Task.create(user_id=UserId.parse(user_id), title=title, description=description, now=now)
+    """Create a task for the caller; a `user_id` naming someone else is refused, even for admins."""
+    owner = acting_user(caller, user_id)
+    if caller is not None and owner != caller.user_id:
+        raise AccessDenied("Tasks are created for yourself: leave user_id out or give your own.")
+    task = Task.create(user_id=owner, title=title, description=description, now=now)
     repository.add(task)
     relay(task.task_id)
     return task
 
 
-def task_get(*, task_id: str, repository: TaskRepository) -> Task:
-    return repository.get(_task_id(task_id))
+def task_get(*, task_id: str, caller: Caller | None = None, repository: TaskRepository) -> Task:
+    task = repository.get(_task_id(task_id))
+    require_own(caller, task, may_read_others=True)
+    return task
 
 
 def task_list(
     *,
-    user_id: str,
+    user_id: str | None,
     limit: int = PAGE_SIZE_DEFAULT,
     cursor: str | None = None,
+    caller: Caller | None = None,
     repository: TaskRepository,
 ) -> Page:
+    owner = acting_user(caller, user_id)
     if not 1 <= limit <= PAGE_SIZE_MAX:
         raise InvalidValue("limit", f"Must be between 1 and {PAGE_SIZE_MAX}.")
-    return repository.list_for_user(UserId.parse(user_id), limit=limit, cursor=cursor or None)
+    return repository.list_for_user(owner, limit=limit, cursor=cursor or None)
 
 
-def task_complete(*, task_id: str, repository: TaskRepository, relay: RelayTrigger, now: datetime) -> Task:
-    """Complete a task; of concurrent completes one wins and the others see it completed (409)."""
+def task_complete(
+    *, task_id: str, caller: Caller | None = None, repository: TaskRepository, relay: RelayTrigger, now: datetime
+) -> Task:
+    """Complete the caller's task; of concurrent completes one wins and the others get a 409."""
     parsed = _task_id(task_id)
     for _ in range(WRITE_ATTEMPTS):
         task = repository.get(parsed)
+        require_own(caller, task, may_read_others=False)
         task.complete(now)
         try:
             repository.update(task)

@@ -166,7 +166,12 @@ class LocalStack:
         return server if self.options.reload else [*server, "--noreload"]
 
     def _child_env(self) -> dict[str, str]:
-        return {**os.environ, "ENVIRONMENT": "development", "AWS_ENDPOINT_URL": self.aws.url}
+        return {
+            **os.environ,
+            "ENVIRONMENT": "development",
+            "AWS_ENDPOINT_URL": self.aws.url,
+            "LOCAL_STATE_DIR": str(self.options.state_dir),  # where the local token key lives
+        }
 
     def _wait_for_api(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout

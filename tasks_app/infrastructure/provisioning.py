@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     QueueAttributes = dict[QueueAttributeNameType, str]
 
+EXPIRY_ATTRIBUTE = "ExpiresAt"
 MAX_RECEIVE_COUNT = 3  # deliveries before a message moves to the dead-letter queue
 RETENTION_SECONDS = 14 * 24 * 3600  # the longest SQS allows: consumers may be down, dead letters inspected
 
@@ -110,6 +111,7 @@ def ensure_table(client: DynamoDBClient, resources: Resources, *, dry_run: bool)
             )
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         changes = [Change("table", name, _act("created", dry_run), "PAY_PER_REQUEST, GSI1")]
+        changes += _ensure_expiry(client, name, dry_run=dry_run, table_exists=not dry_run)
         return changes + _ensure_recovery(client, resources, dry_run=dry_run, table_exists=not dry_run)
 
     updates = []
@@ -126,7 +128,26 @@ def ensure_table(client: DynamoDBClient, resources: Resources, *, dry_run: bool)
                 GlobalSecondaryIndexUpdates=[{"Create": _GSI1}],
             )
     action = _act("updated", dry_run) if updates else "unchanged"
-    return [Change("table", name, action, ", ".join(updates)), *_ensure_recovery(client, resources, dry_run=dry_run)]
+    return [
+        Change("table", name, action, ", ".join(updates)),
+        *_ensure_expiry(client, name, dry_run=dry_run),
+        *_ensure_recovery(client, resources, dry_run=dry_run),
+    ]
+
+
+def _ensure_expiry(client: DynamoDBClient, name: str, *, dry_run: bool, table_exists: bool = True) -> list[Change]:
+    """Items with `ExpiresAt` (rate-limit counters) are deleted by DynamoDB once it has passed."""
+    if table_exists:
+        description = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+        if description.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"} and description.get("AttributeName") == (
+            EXPIRY_ATTRIBUTE
+        ):
+            return [Change("table expiry", name, "unchanged", f"TTL on {EXPIRY_ATTRIBUTE}")]
+    if not dry_run:
+        client.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRY_ATTRIBUTE}
+        )
+    return [Change("table expiry", name, _act("updated", dry_run), f"TTL on {EXPIRY_ATTRIBUTE}")]
 
 
 def _ensure_recovery(

@@ -90,9 +90,13 @@ def test_json_that_is_not_an_object_is_a_400(api, body):
     assert_error(post_raw(api, body), 400, "VALIDATION_ERROR", "non_field_errors")
 
 
-def test_an_empty_body_reports_the_missing_fields(api):
-    body = assert_error(post_raw(api, ""), 400, "VALIDATION_ERROR", "user_id")
-    assert "title" in body["error"]["details"]
+def test_an_empty_body_reports_the_missing_title(api):
+    assert_error(post_raw(api, ""), 400, "VALIDATION_ERROR", "title")
+
+
+def test_without_authentication_the_owner_must_be_named(api):
+    body = assert_error(api.client.post("/tasks", {"title": "t"}, format="json"), 400, "VALIDATION_ERROR", "user_id")
+    assert body["error"]["details"]["user_id"] == ["This field is required."]
 
 
 # Fields ------------------------------------------------------------------------------------

@@ -118,7 +118,30 @@ def run(aws: Any, rounds: int = ROUNDS) -> bool:
         f"\nTargets: DynamoDB requests in the request {EXPECTED}; API p50 at most {MAX_RATIO}x bare.\n"
         "Complete reads before its transaction, which holds the change and its outbox events."
     )
+    _rate_limit_cost(aws, api, sample, rounds)
     return all_met
+
+
+def _rate_limit_cost(aws: Any, api: Callable[..., Callable[[], None]], task_id: str, rounds: int) -> None:
+    """What the shared rate limit adds to every request (here the per-IP one; a token adds the per-user one)."""
+    from django.conf import settings
+
+    def get() -> None:
+        api("GET", f"/tasks/{task_id}")()
+
+    without = [_timed(get) for _ in range(rounds)]
+    settings.THROTTLE_RATES = {"user": "1000000/min", "ip": "1000000/min"}
+    try:
+        with aws.recording() as calls:
+            get()
+        with_limit = [_timed(get) for _ in range(rounds)]
+    finally:
+        settings.THROTTLE_RATES = {"user": None, "ip": None}
+    extra = sum(1 for call in calls if call.service == "dynamodb") - 1
+    print(
+        f"Rate limits on (off above): +{extra} DynamoDB request(s) per anonymous request; get p50 "
+        f"{statistics.median(with_limit):.2f} ms instead of {statistics.median(without):.2f} ms."
+    )
 
 
 def _timed(operation: Callable[[], object]) -> float:

@@ -62,9 +62,9 @@ def run_to_failure(*args: str) -> subprocess.CompletedProcess[str]:
 class RunningStack:
     """One `manage.py runlocal` process group, its output, and HTTP helpers."""
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, **extra_env: str) -> None:
         self.api_port, self.aws_port = free_port(), free_port()
-        env = {"PATH": os.environ["PATH"], "HOME": str(state_dir), "LANG": "C.UTF-8"}
+        env = {"PATH": os.environ["PATH"], "HOME": str(state_dir), "LANG": "C.UTF-8", **extra_env}
         self.process = subprocess.Popen(
             [*RUNLOCAL, "--port", str(self.api_port), "--aws-port", str(self.aws_port), "--state-dir", str(state_dir)],
             cwd=settings.BASE_DIR,
@@ -94,10 +94,14 @@ class RunningStack:
                 raise AssertionError(f"no {text!r} after {timeout} s; output:\n{self.output}")
             time.sleep(0.1)
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+    def request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
+    ) -> tuple[int, dict[str, Any]]:
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}{path}", data=data, method=method)
         request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read())
@@ -124,8 +128,8 @@ class RunningStack:
 def start_stack(tmp_path: Path) -> Iterator[Any]:
     stacks: list[RunningStack] = []
 
-    def start() -> RunningStack:
-        stacks.append(RunningStack(tmp_path / "state"))
+    def start(**env: str) -> RunningStack:
+        stacks.append(RunningStack(tmp_path / "state", **env))
         return stacks[-1]
 
     yield start
@@ -214,3 +218,21 @@ def test_a_corrupt_snapshot_is_reported_and_left_untouched(tmp_path):
     assert "Could not restore" in result.stderr
     assert "line 2 is not JSON" in result.stderr
     assert snapshot.read_text() == before
+
+
+def test_the_local_stack_runs_with_authentication_on(start_stack, tmp_path):
+    stack = start_stack(AUTH_MODE="jwt")
+    assert stack.request("GET", "/tasks")[0] == 401
+    token = subprocess.run(
+        [sys.executable, "manage.py", "issue_token", "alice"],
+        cwd=settings.BASE_DIR,
+        env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "LOCAL_STATE_DIR": str(tmp_path / "state")},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+    status, body = stack.request("POST", "/tasks", {"title": "mine"}, token=token)
+    assert (status, body["data"]["user_id"]) == (201, "alice")
+    assert stack.request("GET", "/tasks", token=token)[1]["data"][0]["title"] == "mine"
+    assert stack.stop() == 0

@@ -12,6 +12,9 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from config.environment import load_config
+from tasks_app import bootstrap
+
 
 def run(*args: str) -> str:
     out = StringIO()
@@ -89,7 +92,8 @@ def test_an_unreachable_local_aws_says_to_start_it():
 
 def test_every_command_explains_itself_in_help():
     for command in ("create_task", "list_tasks", "show_task", "complete_task", "provision", "runlocal",
-                    "export_table", "import_table"):  # fmt: skip
+                    "export_table", "import_table", "issue_token", "relay_outbox", "outbox_list",
+                    "queue_status", "dlq_list", "dlq_redrive"):  # fmt: skip
         result = subprocess.run(
             [sys.executable, "manage.py", command, "--help"],
             capture_output=True,
@@ -100,3 +104,22 @@ def test_every_command_explains_itself_in_help():
         )
         assert "usage:" in result.stdout
         assert len(result.stdout.split("\n\n")[1].strip()) > 20, f"{command} has no description"
+
+
+def test_issue_token_makes_a_token_development_accepts(api, settings, tmp_path):
+    settings.LOCAL_STATE_DIR = tmp_path
+    out = StringIO()
+    call_command("issue_token", "alice", "--admin", "--ttl", "60", stdout=out)
+    token = out.getvalue().strip()
+    settings.AUTH_MODE = "jwt"
+    settings.JWT = load_config({"AUTH_MODE": "jwt"}).jwt
+    bootstrap.reset()
+    response = api.client.get("/tasks", {"user_id": "bob"}, HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.status_code == 200  # an admin may list bob's tasks
+    assert (tmp_path / "jwt-signing-key.pem").stat().st_mode & 0o777 == 0o600
+
+
+def test_issue_token_refuses_outside_development(settings):
+    settings.ENVIRONMENT = "staging"
+    with pytest.raises(CommandError, match="for development"):
+        call_command("issue_token", "alice")

@@ -38,12 +38,14 @@ def test_a_fresh_account_gets_every_resource_with_the_spec_settings(aws):
         aws.resources.topic_arn
     )
     assert attributes["MessageRetentionPeriod"] == str(14 * 24 * 3600)  # consumers may be down for days
+    expiry = aws.target.client("dynamodb").describe_time_to_live(TableName=aws.resources.table_name)
+    assert expiry["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ExpiresAt"}
 
 
 def test_running_it_twice_changes_nothing_the_second_time(aws):
     output = run_provision()
     lines = [line for line in output.splitlines() if line.startswith("  ")]
-    assert len(lines) == 5
+    assert len(lines) == 6
     assert all(line.split()[2] == "unchanged" or "unchanged" in line.split("  ")[-1] for line in lines), output
     assert "created" not in output
     assert "updated" not in output

@@ -7,7 +7,9 @@ from config.environment import AuthMode, ConfigurationError, Environment, load_c
 DEPLOYED = {
     "ENVIRONMENT": "staging",
     "AUTH_MODE": "jwt",
-    "DJANGO_SECRET_KEY": "s3cret-s3cret-s3cret",
+    "DJANGO_SECRET_KEY": "a-long-random-secret-for-the-tests-0123456789abcdefghij",
+    "JWT_ISSUER": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123",
+    "JWT_AUDIENCE": "app-client-id",
     "AWS_REGION": "eu-west-1",
     "TABLE_NAME": "tasks-staging",
     "TOPIC_ARN": "arn:aws:sns:eu-west-1:111122223333:tasks-staging-events",
@@ -40,7 +42,10 @@ def test_a_deployed_stage_reads_everything_from_the_environment():
     assert config.events_visibility_timeout == 300  # SPEC §4
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "TABLE_NAME", "TOPIC_ARN", "EVENTS_QUEUE_URL", "AWS_REGION"])
+@pytest.mark.parametrize(
+    "missing",
+    ["DJANGO_SECRET_KEY", "TABLE_NAME", "TOPIC_ARN", "EVENTS_QUEUE_URL", "AWS_REGION", "JWT_ISSUER", "JWT_AUDIENCE"],
+)
 @pytest.mark.parametrize("stage", ["staging", "production"])
 def test_a_deployed_stage_names_the_missing_variable(missing, stage):
     env = {**DEPLOYED, "ENVIRONMENT": stage}
@@ -73,3 +78,56 @@ def test_debug_cannot_be_turned_on_outside_development():
 def test_malformed_values_are_named_in_the_error(name, value, message):
     with pytest.raises(ConfigurationError, match=message):
         load_config({name: value})
+
+
+def test_a_deployed_stage_trusts_its_user_pool_and_its_own_hosts_only():
+    config = load_config(DEPLOYED)
+    assert config.jwt is not None
+    assert config.jwt.jwks_url == f"{DEPLOYED['JWT_ISSUER']}/.well-known/jwks.json"
+    assert (config.jwt.audience, config.jwt.token_use, config.jwt.leeway_seconds) == ("app-client-id", "access", 10)
+    assert config.allowed_hosts == [".execute-api.eu-west-1.amazonaws.com"]
+    with_domain = load_config({**DEPLOYED, "API_DOMAIN": "tasks.example.com"})
+    assert with_domain.allowed_hosts == [".execute-api.eu-west-1.amazonaws.com", "tasks.example.com"]
+    assert config.cors_allowed_origins == []
+
+
+def test_a_short_secret_key_is_refused_outside_development():
+    with pytest.raises(ConfigurationError, match="at least 50 random characters"):
+        load_config({**DEPLOYED, "DJANGO_SECRET_KEY": "short"})
+
+
+def test_development_with_jwt_trusts_the_local_key_unless_given_a_pool():
+    local = load_config({"AUTH_MODE": "jwt"}).jwt
+    assert local is not None
+    assert local.jwks_url is None
+    pool = load_config({"AUTH_MODE": "jwt", "JWT_ISSUER": "https://issuer.example", "JWT_AUDIENCE": "c"}).jwt
+    assert pool is not None
+    assert pool.jwks_url == "https://issuer.example/.well-known/jwks.json"
+    assert load_config({}).jwt is None
+
+
+def test_rate_limits_are_rates_or_off():
+    assert load_config({}).throttle_rates == {"user": "600/min", "ip": "1200/min"}
+    assert load_config({"THROTTLE_USER_RATE": "5/s", "THROTTLE_IP_RATE": "off"}).throttle_rates == {
+        "user": "5/s",
+        "ip": None,
+    }
+    with pytest.raises(ConfigurationError, match="THROTTLE_IP_RATE"):
+        load_config({"THROTTLE_IP_RATE": "lots"})
+
+
+def test_cors_origins_must_be_origins():
+    assert load_config(
+        {"CORS_ALLOWED_ORIGINS": "https://app.example.com, http://localhost:3000"}
+    ).cors_allowed_origins == [
+        "https://app.example.com",
+        "http://localhost:3000",
+    ]
+    with pytest.raises(ConfigurationError, match="not an origin"):
+        load_config({"CORS_ALLOWED_ORIGINS": "https://app.example.com/path"})
+
+
+@pytest.mark.parametrize(("name", "value"), [("JWT_TOKEN_USE", "refresh"), ("JWT_LEEWAY_SECONDS", "600")])
+def test_malformed_token_settings_are_named(name, value):
+    with pytest.raises(ConfigurationError, match=name):
+        load_config({"AUTH_MODE": "jwt", name: value})

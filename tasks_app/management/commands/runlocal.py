@@ -41,7 +41,7 @@ class Command(BaseCommand):
             api_port = options["port"] or local_api_port(os.environ)
         except ConfigurationError as error:
             raise CommandError(str(error)) from None
-        state_dir = options["state_dir"] or Path(os.environ.get("LOCAL_STATE_DIR") or settings.BASE_DIR / ".local")
+        state_dir = options["state_dir"] or settings.LOCAL_STATE_DIR
         stack_options = LocalStackOptions(
             api_port=api_port,
             aws_port=aws_port,

@@ -1,0 +1,35 @@
+"""Request counters shared by every API instance: one item per caller and time window."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+
+from tasks_app.adapters.dynamodb.models import TableModel
+
+
+class RateCounterItem(TableModel):
+    """Hits in one fixed window; DynamoDB deletes it a minute after the window ends (TTL)."""
+
+    item_type = UnicodeAttribute(attr_name="Type", default="RateCounter")
+    hits = NumberAttribute(attr_name="Hits", default=0)
+    expires_at = TTLAttribute(attr_name="ExpiresAt")
+
+
+class DynamoRateCounter:
+    """Counts with one atomic `ADD` per hit, so concurrent instances never lose a count."""
+
+    def hit(self, key: str, *, window_seconds: int, now: float) -> tuple[int, float]:
+        """Count a hit; returns the hits in the current window so far and when the window ends."""
+        window_start = int(now // window_seconds) * window_seconds
+        window_end = window_start + window_seconds
+        counter = RateCounterItem(pk=f"RATE#{key}", sk=str(window_start))
+        counter.update(
+            actions=[
+                RateCounterItem.hits.add(1),
+                RateCounterItem.expires_at.set(datetime.fromtimestamp(window_end + 60, UTC)),
+                RateCounterItem.item_type.set("RateCounter"),
+            ]
+        )
+        return int(counter.hits), float(window_end)

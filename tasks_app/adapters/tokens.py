@@ -1,0 +1,115 @@
+"""Bearer token verification: RS256 JWTs as Amazon Cognito user pools issue them.
+
+One code path for every key source: a pool's JWKS URL (cached, fetched again when a token
+names a key it has not seen, at most every 30 s), or the local development key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jwt
+
+ALGORITHM = "RS256"  # pinned: `none` and the HMAC family are refused before any key is looked up
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired, or not from the trusted issuer."""
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    subject: str
+    groups: frozenset[str]
+
+
+class KeySource(Protocol):
+    def key_for(self, kid: str) -> Any:
+        """The public key for this key id; raises `InvalidToken` when there is none."""
+
+
+class JwksUrlKeys:
+    """Keys from a JWKS URL (Cognito's `<issuer>/.well-known/jwks.json`), cached for an hour.
+
+    A token naming an unknown key id makes it fetch again, but not more than once per
+    `refetch_cooldown` seconds: made-up key ids must not turn each request into a fetch.
+    """
+
+    def __init__(self, url: str, *, refetch_cooldown: float = 30) -> None:
+        self._client = jwt.PyJWKClient(
+            url, cache_jwk_set=True, lifespan=3600, timeout=5, cooldown_duration=refetch_cooldown
+        )
+
+    def key_for(self, kid: str) -> Any:
+        try:
+            return self._client.get_signing_key(kid).key
+        except jwt.PyJWKClientError as error:
+            raise InvalidToken(f"No trusted key for this token: {error}") from None
+
+
+class StaticKeys:
+    """Keys from a JWKS document at hand (the local development key)."""
+
+    def __init__(self, jwks: Mapping[str, Any]) -> None:
+        self._keys = {key.key_id: key.key for key in jwt.PyJWKSet.from_dict(dict(jwks)).keys}
+
+    def key_for(self, kid: str) -> Any:
+        if kid not in self._keys:
+            raise InvalidToken("No trusted key for this token.")
+        return self._keys[kid]
+
+
+class TokenVerifier:
+    """Checks signature, `exp`, `nbf`, `iss`, the audience (`aud` for id tokens, `client_id`
+    for access tokens) and `token_use`, with a small clock leeway."""
+
+    def __init__(self, *, issuer: str, audience: str, token_use: str, keys: KeySource, leeway_seconds: int) -> None:
+        self._issuer = issuer
+        self._audience = audience
+        self._token_use = token_use
+        self._keys = keys
+        self._leeway = leeway_seconds
+
+    def verify(self, token: str) -> VerifiedToken:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("The token is not a JWT.") from None
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken(f"Tokens must be signed with {ALGORITHM}.")
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise InvalidToken("The token names no signing key.")
+        try:
+            claims = jwt.decode(
+                token,
+                self._keys.key_for(kid),
+                algorithms=[ALGORITHM],
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iss", "sub", "token_use"], "verify_aud": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("The token has expired.") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidToken("The token is not valid yet.") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidToken("The token is from another issuer.") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("The token is not valid.") from None
+        return self._checked(claims)
+
+    def _checked(self, claims: dict[str, Any]) -> VerifiedToken:
+        if claims.get("token_use") != self._token_use:
+            raise InvalidToken(f"An {self._token_use} token is needed.")
+        # Cognito names the app client in `client_id` on access tokens and in `aud` on id tokens.
+        audience = claims.get("client_id") if self._token_use == "access" else claims.get("aud")  # noqa: S105
+        if audience != self._audience:
+            raise InvalidToken("The token is for another application.")
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise InvalidToken("The token names no user.")
+        groups = claims.get("cognito:groups") or []
+        return VerifiedToken(subject=subject, groups=frozenset(g for g in groups if isinstance(g, str)))

@@ -1,0 +1,46 @@
+"""Who is asking: the authenticated caller, and what they may see and change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tasks_app.domain.errors import DomainError, InvalidValue, TaskNotFound
+from tasks_app.domain.task import Task
+from tasks_app.domain.values import UserId
+
+
+class AccessDenied(DomainError):
+    """The caller asked for another user's data without being an admin."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated user; admins may read every user's tasks, lists and statistics.
+
+    Services take `Caller | None`: None means authentication is off (AUTH_MODE=none,
+    development only), where the request's `user_id` is taken at its word.
+    """
+
+    user_id: UserId
+    is_admin: bool = False
+
+
+def acting_user(caller: Caller | None, requested: str | None, *, field: str = "user_id") -> UserId:
+    """The user a request acts for: the caller, or the one it names if it may."""
+    if caller is None:
+        if requested is None or not requested.strip():
+            raise InvalidValue(field, "This field is required.")
+        return UserId.parse(requested)
+    if requested is None or not requested.strip():
+        return caller.user_id
+    named = UserId.parse(requested)
+    if named != caller.user_id and not caller.is_admin:
+        raise AccessDenied(f"You may only ask about your own tasks, not {named}'s.")
+    return named
+
+
+def require_own(caller: Caller | None, task: Task, *, may_read_others: bool) -> None:
+    """Someone else's task is not found, so its existence does not leak; admins may read it."""
+    if caller is None or task.user_id == caller.user_id or (may_read_others and caller.is_admin):
+        return
+    raise TaskNotFound(str(task.task_id))

@@ -1,0 +1,133 @@
+"""With AUTH_MODE=jwt, only valid tokens from the trusted pool get in; everything else is a 401."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+
+from tasks_app.adapters.tokens import InvalidToken, JwksUrlKeys, TokenVerifier
+from tests.tokens import CLIENT_ID, ISSUER, bearer
+
+
+def assert_not_authenticated(response) -> None:
+    assert response.status_code == 401, response.content
+    assert response.json()["error"]["code"] == "NOT_AUTHENTICATED"
+    assert response["WWW-Authenticate"] == 'Bearer realm="tasks"'
+
+
+def test_a_valid_token_gets_in_and_names_the_user(api, issuer):
+    response = api.client.post("/tasks", {"title": "mine"}, format="json", **bearer(issuer.token("alice")))
+    assert response.status_code == 201
+    assert response.json()["data"]["user_id"] == "alice"
+
+
+def test_a_request_without_a_token_is_refused(api, issuer):
+    assert_not_authenticated(api.client.get("/tasks"))
+    assert_not_authenticated(api.client.get("/tasks", HTTP_AUTHORIZATION="Basic YWxpY2U6c2VjcmV0"))
+
+
+def now() -> int:
+    return int(time.time())
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        pytest.param(lambda: {"exp": now() - 60}, id="expired"),
+        pytest.param(lambda: {"nbf": now() + 60}, id="not yet valid"),
+        pytest.param(lambda: {"client_id": "another-app"}, id="wrong audience"),
+        pytest.param(lambda: {"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Other"}, id="wrong issuer"),
+        pytest.param(lambda: {"token_use": "id", "aud": CLIENT_ID}, id="id token where access is expected"),
+        pytest.param(lambda: {"sub": ""}, id="no user"),
+    ],
+)
+def test_tokens_with_bad_claims_are_refused(api, issuer, claims):
+    assert_not_authenticated(api.client.get("/tasks", **bearer(issuer.token(**claims()))))
+
+
+def test_a_little_clock_skew_is_tolerated_but_not_more(api, issuer):
+    assert api.client.get("/tasks", **bearer(issuer.token(exp=now() - 3))).status_code == 200
+    assert_not_authenticated(api.client.get("/tasks", **bearer(issuer.token(exp=now() - 30))))
+
+
+def test_an_unsigned_token_is_refused(api, issuer):
+    unsigned = jwt.encode({"sub": "alice", "iss": ISSUER, "client_id": CLIENT_ID, "token_use": "access",
+                           "exp": now() + 600}, key="", algorithm="none")  # fmt: skip
+    assert_not_authenticated(api.client.get("/tasks", **bearer(unsigned)))
+
+
+def test_a_token_signed_with_hs256_and_the_public_key_is_refused(api, issuer):
+    public_pem = (
+        issuer.keys[issuer.current_kid]
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    claims = {"sub": "mallory", "iss": ISSUER, "client_id": CLIENT_ID, "token_use": "access", "exp": now() + 600}
+    header = base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "kid": issuer.current_kid}).encode()).rstrip(b"=")
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=")
+    signature = base64.urlsafe_b64encode(hmac.new(public_pem, header + b"." + payload, hashlib.sha256).digest())
+    forged = (header + b"." + payload + b"." + signature.rstrip(b"=")).decode()
+    assert_not_authenticated(api.client.get("/tasks", **bearer(forged)))
+
+
+def test_a_tampered_token_is_refused(api, issuer):
+    header, payload, signature = issuer.token("alice").split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["sub"] = "admin"
+    claims["cognito:groups"] = ["admin"]
+    tampered_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    assert_not_authenticated(api.client.get("/tasks", **bearer(f"{header}.{tampered_payload}.{signature}")))
+
+
+@pytest.mark.parametrize("value", ["Bearer", "Bearer a b", "Bearer not-a-jwt", "Bearer é", "bearer ..."])
+def test_malformed_authorization_headers_are_refused(api, issuer, value):
+    assert_not_authenticated(api.client.get("/tasks", HTTP_AUTHORIZATION=value))
+
+
+def test_a_token_from_a_key_the_pool_has_not_published_is_refused(api, issuer):
+    kid = issuer.rotate()
+    del issuer.published[kid]  # signed with a key nobody trusts
+    assert_not_authenticated(api.client.get("/tasks", **bearer(issuer.token(kid=kid))))
+
+
+def test_keys_are_fetched_once_and_cached(api, issuer):
+    for _ in range(3):
+        assert api.client.get("/tasks", **bearer(issuer.token())).status_code == 200
+    assert issuer.fetches == 1
+
+
+def verifier(issuer, *, refetch_cooldown: float) -> TokenVerifier:
+    keys = JwksUrlKeys(issuer.jwks_url, refetch_cooldown=refetch_cooldown)
+    return TokenVerifier(issuer=ISSUER, audience=CLIENT_ID, token_use="access", keys=keys, leeway_seconds=10)
+
+
+def test_a_new_key_id_makes_the_keys_be_fetched_again(issuer):
+    check = verifier(issuer, refetch_cooldown=0)
+    assert check.verify(issuer.token("alice")).subject == "alice"
+    issuer.rotate()  # the pool starts signing with a new key
+    assert check.verify(issuer.token("bob")).subject == "bob"
+    assert issuer.fetches == 2
+
+
+def test_made_up_key_ids_do_not_make_every_request_a_fetch(issuer):
+    check = verifier(issuer, refetch_cooldown=30)
+    check.verify(issuer.token())
+    for _ in range(5):
+        kid = issuer.rotate()
+        del issuer.published[kid]
+        with pytest.raises(InvalidToken):
+            check.verify(issuer.token(kid=kid))
+    assert issuer.fetches <= 2
+
+
+def test_the_docs_and_the_root_stay_open(api, issuer):
+    assert api.client.get("/api/schema").status_code == 200
+    assert api.client.get("/swagger").status_code == 200
+    assert api.client.get("/").status_code == 200
