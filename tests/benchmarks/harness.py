@@ -45,8 +45,9 @@ def call_wsgi(method: str, path: str, body: dict[str, Any] | None = None) -> tup
     route, _, query = path.partition("?")
     environ = {
         "REQUEST_METHOD": method, "PATH_INFO": route, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1", "REMOTE_ADDR": "127.0.0.1", "wsgi.input": io.BytesIO(raw), "wsgi.url_scheme": "http",
-        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(raw)), "wsgi.errors": sys.stderr,
+        "SERVER_PORT": "8000", "HTTP_HOST": "127.0.0.1", "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(raw), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+        "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(raw)),
     }  # fmt: skip
     status: list[str] = []
     result = application(environ, lambda s, headers, exc_info=None: status.append(s))  # type: ignore[arg-type]
