@@ -86,6 +86,11 @@ class Config:
 def load_config(env: Mapping[str, str]) -> Config:
     environment = _choice(env, "ENVIRONMENT", Environment, Environment.DEVELOPMENT)
     if environment is Environment.DEVELOPMENT:
+        if env.get("AWS_LAMBDA_FUNCTION_NAME"):
+            # A forgotten ENVIRONMENT must not deploy development's defaults: no auth, a known key.
+            raise ConfigurationError(
+                "ENVIRONMENT is development (or unset) on AWS Lambda; set ENVIRONMENT=staging or production."
+            )
         return _development(env)
     return _deployed(env, environment)
 
@@ -122,7 +127,7 @@ def _development(env: Mapping[str, str]) -> Config:
         max_body_bytes=_max_body_bytes(env),
         jwt=_jwt(env, Environment.DEVELOPMENT) if auth_mode is AuthMode.JWT else None,
         throttle_rates=_throttle_rates(env),
-        cors_allowed_origins=_origins(env),
+        cors_allowed_origins=_origins(env, https_only=False),
     )
 
 
@@ -164,7 +169,7 @@ def _deployed(env: Mapping[str, str], environment: Environment) -> Config:
         max_body_bytes=_max_body_bytes(env),
         jwt=_jwt(env, environment),
         throttle_rates=_throttle_rates(env),
-        cors_allowed_origins=_origins(env),
+        cors_allowed_origins=_origins(env, https_only=True),
     )
 
 
@@ -177,13 +182,23 @@ def _jwt(env: Mapping[str, str], environment: Environment) -> JwtConfig:
     if not issuer and environment is Environment.DEVELOPMENT:
         return JwtConfig(LOCAL_ISSUER, LOCAL_AUDIENCE, "access", None, leeway)
     issuer = issuer or _required(env, "JWT_ISSUER", environment)
+    jwks_url = env.get("JWT_JWKS_URL", "").strip() or f"{issuer}/.well-known/jwks.json"
+    if environment is not Environment.DEVELOPMENT:
+        # Keys fetched over plain HTTP could be swapped on the way, and every token with them.
+        _require_https("JWT_ISSUER", issuer)
+        _require_https("JWT_JWKS_URL", jwks_url)
     return JwtConfig(
         issuer=issuer,
         audience=_required(env, "JWT_AUDIENCE", environment),
         token_use=token_use,
-        jwks_url=env.get("JWT_JWKS_URL", "").strip() or f"{issuer}/.well-known/jwks.json",
+        jwks_url=jwks_url,
         leeway_seconds=leeway,
     )
+
+
+def _require_https(name: str, url: str) -> None:
+    if not url.lower().startswith("https://"):
+        raise ConfigurationError(f"{name}={url!r} must be an https:// URL outside development.")
 
 
 def _throttle_rates(env: Mapping[str, str]) -> dict[str, str | None]:
@@ -200,10 +215,11 @@ def _throttle_rates(env: Mapping[str, str]) -> dict[str, str | None]:
     return rates
 
 
-def _origins(env: Mapping[str, str]) -> list[str]:
+def _origins(env: Mapping[str, str], *, https_only: bool) -> list[str]:
     origins = _list(env, "CORS_ALLOWED_ORIGINS")
+    pattern = r"https://[^/\s]+" if https_only else r"https?://[^/\s]+"
     for origin in origins:
-        if not re.fullmatch(r"https?://[^/\s]+", origin):
+        if not re.fullmatch(pattern, origin):
             raise ConfigurationError(f"CORS_ALLOWED_ORIGINS: {origin!r} is not an origin like https://app.example.com.")
     return origins
 

@@ -23,6 +23,7 @@ class TokenIssuer:
         self.keys: dict[str, rsa.RSAPrivateKey] = {}
         self.published: dict[str, rsa.RSAPrivateKey] = {}
         self.fetches = 0
+        self.outage: tuple[int, bytes] | None = None  # what the JWKS URL answers instead, if anything
         self.rotate()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -65,6 +66,13 @@ class TokenIssuer:
         class Jwks(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 issuer.fetches += 1
+                if issuer.outage is not None:
+                    status, page = issuer.outage
+                    self.send_response(status)
+                    self.send_header("Content-Length", str(len(page)))
+                    self.end_headers()
+                    self.wfile.write(page)
+                    return
                 keys = [
                     {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": kid, "alg": "RS256"}
                     for kid, key in issuer.published.items()

@@ -6,17 +6,25 @@ names a key it has not seen, at most every 30 s), or the local development key.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import jwt
 
+logger = logging.getLogger(__name__)
+
 ALGORITHM = "RS256"  # pinned: `none` and the HMAC family are refused before any key is looked up
 
 
 class InvalidToken(Exception):
     """The token is missing, malformed, expired, or not from the trusted issuer."""
+
+
+class KeysUnavailable(Exception):
+    """The issuer's keys cannot be had right now, so no token can be checked (not the caller's fault)."""
 
 
 @dataclass(frozen=True)
@@ -37,16 +45,31 @@ class JwksUrlKeys:
     `refetch_cooldown` seconds: made-up key ids must not turn each request into a fetch.
     """
 
-    def __init__(self, url: str, *, refetch_cooldown: float = 30) -> None:
+    def __init__(self, url: str, *, refetch_cooldown: float = 30, outage_pause: float = 5) -> None:
         self._client = jwt.PyJWKClient(
             url, cache_jwk_set=True, lifespan=3600, timeout=5, cooldown_duration=refetch_cooldown
         )
+        self._outage_pause = outage_pause
+        self._paused_until = 0.0
 
     def key_for(self, kid: str) -> Any:
+        # After a failed fetch, requests fail fast for a moment instead of each waiting out a timeout.
+        if time.monotonic() < self._paused_until:
+            raise KeysUnavailable
         try:
-            return self._client.get_signing_key(kid).key
-        except jwt.PyJWKClientError as error:
-            raise InvalidToken(f"No trusted key for this token: {error}") from None
+            self._client.get_signing_keys()  # cached; fails only when the pool's keys cannot be had
+        except Exception:
+            # Unreachable, not JSON, no keys: an outage or a wrong JWKS URL, logged for operators.
+            logger.warning("The JWKS at %s could not be used", self._client.uri, exc_info=True)
+            self._paused_until = time.monotonic() + self._outage_pause
+            raise KeysUnavailable from None
+        try:
+            return self._client.get_signing_key(kid).key  # fetched again for an unknown kid
+        except jwt.PyJWKClientConnectionError:
+            logger.warning("The JWKS at %s could not be fetched again", self._client.uri, exc_info=True)
+            raise KeysUnavailable from None
+        except jwt.PyJWKClientError:
+            raise InvalidToken("No trusted key for this token.") from None
 
 
 class StaticKeys:
@@ -111,5 +134,8 @@ class TokenVerifier:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise InvalidToken("The token names no user.")
-        groups = claims.get("cognito:groups") or []
-        return VerifiedToken(subject=subject, groups=frozenset(g for g in groups if isinstance(g, str)))
+        groups = claims.get("cognito:groups", [])
+        # Cognito sends a list of names; anything else is not a token it issued.
+        if not isinstance(groups, list) or not all(isinstance(group, str) for group in groups):
+            raise InvalidToken("The token's groups are not valid.")
+        return VerifiedToken(subject=subject, groups=frozenset(groups))

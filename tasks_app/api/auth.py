@@ -6,17 +6,26 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import APIException, AuthenticationFailed
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
 from tasks_app import bootstrap
-from tasks_app.adapters.tokens import InvalidToken
+from tasks_app.adapters.tokens import InvalidToken, KeysUnavailable
 from tasks_app.application.access import Caller
 from tasks_app.domain.errors import InvalidValue
 from tasks_app.domain.values import UserId
 
 ADMIN_GROUP = "admin"
+
+
+class AuthenticationUnavailable(APIException):
+    """The identity provider's keys cannot be fetched: nobody's token can be checked for now."""
+
+    status_code = 503
+    default_detail = "Tokens cannot be checked right now. Try again shortly."
+    default_code = "service_unavailable"
+    wait = 5  # DRF sends it as Retry-After
 
 
 class TokenUser:
@@ -47,6 +56,8 @@ class BearerTokenAuthentication(BaseAuthentication):
             token = parts[1].decode("ascii")
             verified = bootstrap.token_verifier().verify(token)
             user_id = UserId(verified.subject)
+        except KeysUnavailable:
+            raise AuthenticationUnavailable from None
         except (UnicodeDecodeError, InvalidToken, InvalidValue) as error:
             raise AuthenticationFailed(
                 str(error) if isinstance(error, InvalidToken) else "The token is not valid."

@@ -120,6 +120,10 @@ _THROTTLED = _error_response(
     "Over a rate limit; retry after the seconds in the `Retry-After` header.",
     _error("Throttled", "THROTTLED", "Request was throttled. Expected available in 42 seconds."),
 )
+_AUTH_UNAVAILABLE = _error_response(
+    "Authentication is on and the identity provider's keys cannot be fetched; retry after `Retry-After`.",
+    _error("Keys unavailable", "SERVICE_UNAVAILABLE", "Tokens cannot be checked right now. Try again shortly."),
+)
 _SERVER_ERROR = _error_response(
     "A bug on our side; the response carries no detail, the log has it under the request id.",
     _error(
@@ -156,6 +160,7 @@ create = extend_schema(
         403: _FORBIDDEN,
         415: _NOT_JSON,
         429: _THROTTLED,
+        503: _AUTH_UNAVAILABLE,
         500: _SERVER_ERROR,
     },
 )
@@ -198,6 +203,7 @@ list_ = extend_schema(
         401: _NOT_AUTHENTICATED,
         403: _FORBIDDEN,
         429: _THROTTLED,
+        503: _AUTH_UNAVAILABLE,
         500: _SERVER_ERROR,
     },
 )
@@ -212,6 +218,7 @@ retrieve = extend_schema(
         404: _NOT_FOUND,
         401: _NOT_AUTHENTICATED,
         429: _THROTTLED,
+        503: _AUTH_UNAVAILABLE,
         500: _SERVER_ERROR,
     },
 )
@@ -243,6 +250,7 @@ complete = extend_schema(
         ),
         401: _NOT_AUTHENTICATED,
         429: _THROTTLED,
+        503: _AUTH_UNAVAILABLE,
         500: _SERVER_ERROR,
     },
 )
@@ -278,6 +286,7 @@ events = extend_schema(
         404: _NOT_FOUND,
         401: _NOT_AUTHENTICATED,
         429: _THROTTLED,
+        503: _AUTH_UNAVAILABLE,
         500: _SERVER_ERROR,
     },
 )
@@ -317,6 +326,7 @@ stats = extend_schema(
         401: _NOT_AUTHENTICATED,
         403: _FORBIDDEN,
         429: _THROTTLED,
+        503: _AUTH_UNAVAILABLE,
         500: _SERVER_ERROR,
     },
 )

@@ -33,7 +33,7 @@ def test_the_served_schema_documents_every_action_with_its_errors_and_examples()
         (path, method): operation for path, item in schema["paths"].items() for method, operation in item.items()
     }
     documented = {key: set(operation["responses"]) for key, operation in operations.items()}
-    everywhere = {"401", "429", "500"}
+    everywhere = {"401", "429", "500", "503"}
     assert documented == {
         ("/tasks", "get"): {"200", "400", "403"} | everywhere,
         ("/tasks", "post"): {"201", "400", "403", "413", "415"} | everywhere,

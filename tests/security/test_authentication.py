@@ -12,6 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from tasks_app import bootstrap
 from tasks_app.adapters.tokens import InvalidToken, JwksUrlKeys, TokenVerifier
 from tests.tokens import CLIENT_ID, ISSUER, bearer
 
@@ -131,3 +132,74 @@ def test_the_docs_and_the_root_stay_open(api, issuer):
     assert api.client.get("/api/schema").status_code == 200
     assert api.client.get("/swagger").status_code == 200
     assert api.client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        pytest.param({"admin": True}, id="an object"),
+        pytest.param(1, id="a number"),
+        pytest.param(["admin", 7], id="mixed"),
+    ],
+)
+def test_groups_that_are_not_a_list_of_names_are_refused(api, issuer, groups):
+    """Only a list of names is what Cognito sends; a dict must not make anyone an admin."""
+    token = issuer.token("mallory", **{"cognito:groups": groups})
+    assert_not_authenticated(api.client.get("/tasks", {"user_id": "alice"}, **bearer(token)))
+
+
+def test_id_tokens_are_checked_against_aud_when_configured(issuer):
+    keys = JwksUrlKeys(issuer.jwks_url)
+    check = TokenVerifier(issuer=ISSUER, audience=CLIENT_ID, token_use="id", keys=keys, leeway_seconds=10)
+    assert check.verify(issuer.token("alice", token_use="id", aud=CLIENT_ID)).subject == "alice"
+    for audience in ("another-app", [CLIENT_ID, "another-app"]):
+        with pytest.raises(InvalidToken, match="another application"):
+            check.verify(issuer.token("alice", token_use="id", aud=audience))
+    with pytest.raises(InvalidToken, match="id token"):
+        check.verify(issuer.token("alice"))  # an access token
+
+
+def assert_unavailable(response) -> None:
+    """Not the caller's fault: a 503 to retry, with nothing about the key server in it."""
+    assert response.status_code == 503, response.content
+    assert response.json()["error"] == {
+        "code": "SERVICE_UNAVAILABLE",
+        "message": "Tokens cannot be checked right now. Try again shortly.",
+    }
+    assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [
+        pytest.param((200, b"<html>Gateway</html>"), id="not JSON"),
+        pytest.param((200, b"[1, 2]"), id="not an object"),
+        pytest.param((200, b'{"keys": []}'), id="no keys"),
+        pytest.param((502, b"Bad gateway"), id="server error"),
+    ],
+)
+def test_when_the_pools_keys_cannot_be_had_requests_get_a_503(api, issuer, outage):
+    issuer.outage = outage
+    assert_unavailable(api.client.get("/tasks", **bearer(issuer.token())))
+
+
+def test_an_unreachable_key_server_is_a_503(api, issuer, settings):
+    from dataclasses import replace
+
+    settings.JWT = replace(settings.JWT, jwks_url="http://127.0.0.1:9/.well-known/jwks.json")
+    bootstrap.reset()
+    assert_unavailable(api.client.get("/tasks", **bearer(issuer.token())))
+
+
+def test_during_an_outage_the_key_server_is_not_asked_on_every_request(api, issuer):
+    """Each failed fetch could wait seconds for a timeout; requests fail fast for a moment instead."""
+    issuer.outage = (502, b"Bad gateway")
+    for _ in range(5):
+        assert_unavailable(api.client.get("/tasks", **bearer(issuer.token())))
+    assert issuer.fetches == 1
+
+
+def test_keys_already_fetched_outlive_an_outage(api, issuer):
+    assert api.client.get("/tasks", **bearer(issuer.token())).status_code == 200
+    issuer.outage = (503, b"down")
+    assert api.client.get("/tasks", **bearer(issuer.token("bob"))).status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework.test import APIClient
 
 from tests.tokens import bearer
@@ -43,3 +45,58 @@ def test_the_counters_expire(api, aws, settings):
     [counter] = [item for item in items if item["PK"]["S"].startswith("RATE#ip#")]
     assert "ExpiresAt" in counter
     assert counter["Hits"] == {"N": "1"}
+
+
+def test_requests_with_bad_tokens_count_against_the_address(api, issuer, settings):
+    """Throttles run after authentication in DRF; a flood of forged tokens must still be limited."""
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    statuses = [api.client.get("/tasks", HTTP_AUTHORIZATION="Bearer not-a-token").status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+
+
+def _behind_api_gateway(source_ip: str, forwarded_for: str) -> dict[str, object]:
+    """What Zappa's handler puts in the WSGI environ: REMOTE_ADDR from X-Forwarded-For, and the event."""
+    return {
+        "REMOTE_ADDR": forwarded_for.split(",")[0],
+        "HTTP_X_FORWARDED_FOR": forwarded_for,
+        "lambda.event": {"requestContext": {"identity": {"sourceIp": source_ip}}},
+    }
+
+
+def test_behind_api_gateway_the_address_is_the_connections_source_ip(api, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    spoofed = [
+        api.client.get("/tasks", {"user_id": "a"}, **_behind_api_gateway("198.51.100.9", f"10.0.0.{n}, 198.51.100.9"))
+        for n in range(3)
+    ]
+    assert [response.status_code for response in spoofed] == [200, 200, 429]
+    other = api.client.get("/tasks", {"user_id": "a"}, **_behind_api_gateway("198.51.100.10", "10.0.0.1"))
+    assert other.status_code == 200
+
+
+def test_an_ipv6_client_is_counted_by_its_64_prefix(api, settings):
+    """One subscriber gets a whole /64; rotating through it must not multiply the limit."""
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    statuses = [
+        api.client.get("/tasks", {"user_id": "a"}, REMOTE_ADDR=f"2001:db8:1:2::{n:x}").status_code for n in range(1, 4)
+    ]
+    assert statuses == [200, 200, 429]
+    assert api.client.get("/tasks", {"user_id": "a"}, REMOTE_ADDR="2001:db8:1:3::1").status_code == 200
+
+
+def test_when_dynamodb_throttles_the_counter_the_request_is_throttled(api, settings, monkeypatch):
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import UpdateError
+
+    from tasks_app.adapters.dynamodb.rate_counter import RateCounterItem
+
+    def throttled(*args: object, **kwargs: object) -> None:
+        error: Any = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}}
+        raise UpdateError("Failed to update item", cause=ClientError(error, "UpdateItem"))
+
+    settings.THROTTLE_RATES = {"user": None, "ip": "100/min"}
+    monkeypatch.setattr(RateCounterItem, "update", throttled)
+    response = api.client.get("/tasks", {"user_id": "a"})
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "THROTTLED"
+    assert response["Retry-After"] == "1"

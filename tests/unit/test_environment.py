@@ -131,3 +131,27 @@ def test_cors_origins_must_be_origins():
 def test_malformed_token_settings_are_named(name, value):
     with pytest.raises(ConfigurationError, match=name):
         load_config({"AUTH_MODE": "jwt", name: value})
+
+
+def test_deployed_origins_must_be_https():
+    assert load_config({**DEPLOYED, "CORS_ALLOWED_ORIGINS": "https://app.example.com"}).cors_allowed_origins == [
+        "https://app.example.com"
+    ]
+    with pytest.raises(ConfigurationError, match="CORS_ALLOWED_ORIGINS"):
+        load_config({**DEPLOYED, "CORS_ALLOWED_ORIGINS": "http://app.example.com"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("JWT_ISSUER", "http://cognito-idp.example/pool"), ("JWT_JWKS_URL", "http://keys.example/jwks.json")],
+)
+def test_deployed_token_issuers_must_be_https(name, value):
+    with pytest.raises(ConfigurationError, match=f"{name}=.*https://"):
+        load_config({**DEPLOYED, name: value})
+
+
+def test_development_is_refused_on_lambda():
+    """A stage deployed without ENVIRONMENT would otherwise run with no authentication."""
+    with pytest.raises(ConfigurationError, match="ENVIRONMENT=staging or production"):
+        load_config({"AWS_LAMBDA_FUNCTION_NAME": "tasks-api-staging"})
+    assert load_config({**DEPLOYED, "AWS_LAMBDA_FUNCTION_NAME": "tasks-api-staging"}).environment is Environment.STAGING

@@ -1,5 +1,6 @@
 """Structured logs: one JSON object per line, with the request id."""
 
+import contextvars
 import json
 import logging
 
@@ -7,6 +8,11 @@ from config.observability import JsonFormatter, RequestIdFilter
 
 
 def format_record(record: logging.LogRecord) -> dict:
+    """As logged outside any request (a fresh context: no request id from an earlier test)."""
+    return contextvars.Context().run(_format, record)
+
+
+def _format(record: logging.LogRecord) -> dict:
     RequestIdFilter().filter(record)
     return json.loads(JsonFormatter().format(record))
 

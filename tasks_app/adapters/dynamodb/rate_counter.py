@@ -5,8 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.exceptions import PynamoDBException
 
 from tasks_app.adapters.dynamodb.models import TableModel
+
+# What DynamoDB answers when a key or the table gets more requests than it can take.
+_THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+
+
+class CounterBusy(Exception):
+    """DynamoDB throttled the counter itself: the caller is likely the reason, so do not let them through."""
 
 
 class RateCounterItem(TableModel):
@@ -25,11 +33,16 @@ class DynamoRateCounter:
         window_start = int(now // window_seconds) * window_seconds
         window_end = window_start + window_seconds
         counter = RateCounterItem(pk=f"RATE#{key}", sk=str(window_start))
-        counter.update(
-            actions=[
-                RateCounterItem.hits.add(1),
-                RateCounterItem.expires_at.set(datetime.fromtimestamp(window_end + 60, UTC)),
-                RateCounterItem.item_type.set("RateCounter"),
-            ]
-        )
+        try:
+            counter.update(
+                actions=[
+                    RateCounterItem.hits.add(1),
+                    RateCounterItem.expires_at.set(datetime.fromtimestamp(window_end + 60, UTC)),
+                    RateCounterItem.item_type.set("RateCounter"),
+                ]
+            )
+        except PynamoDBException as error:
+            if error.cause_response_code in _THROTTLING_CODES:
+                raise CounterBusy(error.cause_response_code) from error
+            raise
         return int(counter.hits), float(window_end)
