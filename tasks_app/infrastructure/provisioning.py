@@ -64,7 +64,10 @@ class Change:
     detail: str = ""
 
     def __str__(self) -> str:
-        return f"{self.kind:<13} {self.name:<28} {self.action}{f' ({self.detail})' if self.detail else ''}"
+        return self.line()
+
+    def line(self, name_width: int = 28) -> str:
+        return f"{self.kind:<13} {self.name:<{name_width}} {self.action}{f' ({self.detail})' if self.detail else ''}"
 
 
 def provision(target: AwsTarget, resources: Resources, *, dry_run: bool = False) -> list[Change]:
@@ -82,7 +85,7 @@ def provision(target: AwsTarget, resources: Resources, *, dry_run: bool = False)
     return changes
 
 
-def _act(action: str, dry_run: bool) -> str:
+def act(action: str, dry_run: bool) -> str:
     return f"would be {action}" if dry_run else action
 
 
@@ -110,7 +113,7 @@ def ensure_table(client: DynamoDBClient, resources: Resources, *, dry_run: bool)
                 GlobalSecondaryIndexes=[_GSI1],
             )
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        changes = [Change("table", name, _act("created", dry_run), "PAY_PER_REQUEST, GSI1")]
+        changes = [Change("table", name, act("created", dry_run), "PAY_PER_REQUEST, GSI1")]
         changes += _ensure_expiry(client, name, dry_run=dry_run, table_exists=not dry_run)
         return changes + _ensure_recovery(client, resources, dry_run=dry_run, table_exists=not dry_run)
 
@@ -127,7 +130,7 @@ def ensure_table(client: DynamoDBClient, resources: Resources, *, dry_run: bool)
                 AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in _KEY_ATTRIBUTES],
                 GlobalSecondaryIndexUpdates=[{"Create": _GSI1}],
             )
-    action = _act("updated", dry_run) if updates else "unchanged"
+    action = act("updated", dry_run) if updates else "unchanged"
     return [
         Change("table", name, action, ", ".join(updates)),
         *_ensure_expiry(client, name, dry_run=dry_run),
@@ -147,7 +150,7 @@ def _ensure_expiry(client: DynamoDBClient, name: str, *, dry_run: bool, table_ex
         client.update_time_to_live(
             TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": EXPIRY_ATTRIBUTE}
         )
-    return [Change("table expiry", name, _act("updated", dry_run), f"TTL on {EXPIRY_ATTRIBUTE}")]
+    return [Change("table expiry", name, act("updated", dry_run), f"TTL on {EXPIRY_ATTRIBUTE}")]
 
 
 def _ensure_recovery(
@@ -164,7 +167,7 @@ def _ensure_recovery(
         client.update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
         )
-    return [Change("table backup", name, _act("updated", dry_run), "point-in-time recovery on")]
+    return [Change("table backup", name, act("updated", dry_run), "point-in-time recovery on")]
 
 
 # SQS ------------------------------------------------------------------------------------------
@@ -205,14 +208,14 @@ def ensure_queue(client: SQSClient, name: str, wanted: QueueAttributes, *, dry_r
         if _error_code(error) not in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}:
             raise
         if dry_run:
-            return Change("queue", name, _act("created", True)), f"arn:aws:sqs:::{name}"
+            return Change("queue", name, act("created", True)), f"arn:aws:sqs:::{name}"
         url = client.create_queue(QueueName=name, Attributes=wanted)["QueueUrl"]
         return Change("queue", name, "created"), _queue_arn(client, url)
     current = client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     different = {key: value for key, value in wanted.items() if not _same_attribute(current.get(key), value)}
     if different and not dry_run:
         client.set_queue_attributes(QueueUrl=url, Attributes=different)
-    action = _act("updated", dry_run) if different else "unchanged"
+    action = act("updated", dry_run) if different else "unchanged"
     return Change("queue", name, action, ", ".join(sorted(different))), current["QueueArn"]
 
 
@@ -256,7 +259,7 @@ def ensure_topic(client: SNSClient, resources: Resources, *, dry_run: bool) -> C
                 f"TOPIC_ARN is {resources.topic_arn} but these credentials created {arn}: "
                 "check the region and account in TOPIC_ARN."
             )
-    return Change("topic", resources.topic_name, _act("created", dry_run))
+    return Change("topic", resources.topic_name, act("created", dry_run))
 
 
 def ensure_subscription(client: SNSClient, topic_arn: str, queue_arn: str, *, dry_run: bool) -> Change:
@@ -268,7 +271,7 @@ def ensure_subscription(client: SNSClient, topic_arn: str, queue_arn: str, *, dr
             client.subscribe(
                 TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"}
             )
-        return Change("subscription", name, _act("created", dry_run), "raw message delivery")
+        return Change("subscription", name, act("created", dry_run), "raw message delivery")
     attributes = client.get_subscription_attributes(SubscriptionArn=subscription_arn)["Attributes"]
     if attributes.get("RawMessageDelivery") == "true":
         return Change("subscription", name, "unchanged")
@@ -276,7 +279,7 @@ def ensure_subscription(client: SNSClient, topic_arn: str, queue_arn: str, *, dr
         client.set_subscription_attributes(
             SubscriptionArn=subscription_arn, AttributeName="RawMessageDelivery", AttributeValue="true"
         )
-    return Change("subscription", name, _act("updated", dry_run), "raw message delivery")
+    return Change("subscription", name, act("updated", dry_run), "raw message delivery")
 
 
 def _find_subscription(client: SNSClient, topic_arn: str, queue_arn: str) -> str | None:
@@ -307,7 +310,7 @@ def ensure_batch_failure_reporting(client: LambdaClient, queue_arn: str, *, dry_
             continue
         if not dry_run:
             client.update_event_source_mapping(UUID=mapping["UUID"], FunctionResponseTypes=["ReportBatchItemFailures"])
-        changes.append(Change("event source", name, _act("updated", dry_run), "ReportBatchItemFailures"))
+        changes.append(Change("event source", name, act("updated", dry_run), "ReportBatchItemFailures"))
     return changes
 
 

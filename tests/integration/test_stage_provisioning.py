@@ -1,0 +1,354 @@
+"""`provision --stage`: what a Zappa stage needs beyond what Zappa creates, idempotently, on the local AWS."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from io import StringIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from config.environment import LOCAL_ACCOUNT
+from tasks_app.infrastructure.zappa_stage import load_stage
+
+if TYPE_CHECKING:
+    from mypy_boto3_apigateway.client import APIGatewayClient
+    from mypy_boto3_cloudwatch.client import CloudWatchClient
+
+REGION = "us-east-1"
+CONSUMER = "events_app.lambda_handlers.consume_events"
+
+Provision = Callable[..., str]
+
+
+def stage_settings(stage: str, variables: str = "aws_environment_variables", **extra: Any) -> dict[str, Any]:
+    queue = f"tasks-{stage}-events"
+    return {
+        "project_name": "tasks",
+        "aws_region": REGION,
+        "runtime": "python3.13",
+        "django_settings": "config.settings",
+        variables: {
+            "ENVIRONMENT": "production" if stage == "production" else "staging",
+            "TABLE_NAME": f"tasks-{stage}",
+            "TOPIC_ARN": f"arn:aws:sns:{REGION}:{LOCAL_ACCOUNT}:tasks-{stage}-events",
+            "EVENTS_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/{LOCAL_ACCOUNT}/{queue}",
+        },
+        "events": [{"function": CONSUMER, "event_source": {"arn": f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:{queue}"}}],
+        **extra,
+    }
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    path = tmp_path / "zappa_settings.json"
+    stages = {
+        "dev": stage_settings("dev", variables="environment_variables"),
+        "staging": stage_settings("staging", snap_start="PublishedVersions"),
+        # `extends`, as Zappa reads it: a shallow merge over the staging settings
+        "production": {"extends": "staging", "api_key_required": True, **stage_settings("production")},
+    }
+    path.write_text(json.dumps(stages, indent=2))
+    return path
+
+
+@pytest.fixture
+def run(aws, settings_file: Path) -> Provision:
+    """`provision --stage` against an empty local AWS; returns what it printed."""
+    aws.server.reset()
+
+    def provision(stage: str = "production", *args: str) -> str:
+        out = StringIO()
+        options = ["--stage", stage, "--settings-file", str(settings_file), "--endpoint-url", aws.server.url]
+        call_command("provision", *options, *args, stdout=out)
+        return out.getvalue()
+
+    return provision
+
+
+def zappa_deploy(aws, stage: str = "production", *, with_key: bool = False, with_trigger: bool = True) -> str:
+    """What `zappa deploy <stage>` creates that provisioning builds on; returns the REST API's id."""
+    iam, lambdas, apigateway = aws.target.client("iam"), aws.target.client("lambda"), _apigateway(aws)
+    role = iam.create_role(RoleName=f"tasks-{stage}-ZappaLambdaExecutionRole", AssumeRolePolicyDocument="{}")
+    lambdas.create_function(
+        FunctionName=f"tasks-{stage}",
+        Runtime="python3.13",
+        Role=role["Role"]["Arn"],
+        Handler="handler.lambda_handler",
+        Code={"ZipFile": _handler_zip()},
+    )
+    if with_trigger:
+        lambdas.create_event_source_mapping(
+            EventSourceArn=f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-{stage}-events",
+            FunctionName=f"tasks-{stage}",
+            BatchSize=10,
+        )
+    api_id = apigateway.create_rest_api(name=f"tasks-{stage}")["id"]
+    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
+    apigateway.put_method(
+        restApiId=api_id, resourceId=root, httpMethod="ANY", authorizationType="NONE", apiKeyRequired=True
+    )
+    apigateway.put_integration(restApiId=api_id, resourceId=root, httpMethod="ANY", type="MOCK")
+    apigateway.create_deployment(restApiId=api_id, stageName=stage)
+    if with_key:  # as Zappa's create_api_key makes it
+        apigateway.create_api_key(
+            name=f"{stage}_{api_id}",
+            description=f"Api Key for {api_id}",
+            enabled=True,
+            stageKeys=[{"restApiId": api_id, "stageName": stage}],
+        )
+    return api_id
+
+
+def test_before_the_first_deploy_it_provisions_what_it_can_and_says_to_run_again(run, aws):
+    output = run("production")
+    assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("absent")
+    assert "run again after zappa deploy" in output
+    assert "run `python manage.py provision --stage production` again after `zappa deploy production`" in output
+    backups = aws.target.client("dynamodb").describe_continuous_backups(TableName="tasks-production")
+    recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
+    assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
+    assert len(_alarms(aws)) == 4  # metrics need no deployed function or API
+
+
+def test_after_deploy_production_gets_the_usage_plan_key_alarms_and_batch_failure_reporting(run, aws):
+    run("production")
+    api_id = zappa_deploy(aws)
+    output = run("production")
+
+    apigateway = _apigateway(aws)
+    [plan] = apigateway.get_usage_plans()["items"]
+    assert plan["name"] == "tasks-production-usage-plan"
+    assert plan["throttle"] == {"rateLimit": 1000.0, "burstLimit": 2000}
+    assert (plan["quota"]["limit"], plan["quota"]["period"]) == (10_000, "DAY")
+    assert plan["apiStages"] == [{"apiId": api_id, "stage": "production"}]
+    [key] = apigateway.get_api_keys()["items"]
+    assert key["name"] == f"production_{api_id}"  # Zappa's name, so `zappa undeploy` removes it
+    assert key["enabled"]
+    assert [k["id"] for k in apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]] == [key["id"]]
+    assert outcome(output, "api key", f"production_{api_id}").startswith("created")
+    assert key.get("value", "not printed") not in output
+
+    [mapping] = aws.target.client("lambda").list_event_source_mappings(FunctionName="tasks-production")[
+        "EventSourceMappings"
+    ]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+    alarms = _alarms(aws)
+    assert _shape(alarms["tasks-production-lambda-errors"]) == (
+        "AWS/Lambda", "Errors", {"FunctionName": "tasks-production"}, 5.0, 2, "GreaterThanOrEqualToThreshold"
+    )  # fmt: skip
+    assert _shape(alarms["tasks-production-api-5xx"]) == (
+        "AWS/ApiGateway", "5XXError", {"ApiName": "tasks-production", "Stage": "production"}, 10.0, 2,
+        "GreaterThanOrEqualToThreshold",
+    )  # fmt: skip
+    for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
+        [throttles] = [alarm for alarm in alarms.values() if alarm["MetricName"] == metric]
+        assert _shape(throttles) == (
+            "AWS/DynamoDB", metric, {"TableName": "tasks-production"}, 1.0, 1, "GreaterThanOrEqualToThreshold"
+        )  # fmt: skip
+    assert {alarm["Statistic"] for alarm in alarms.values()} == {"Sum"}
+    assert {alarm["TreatMissingData"] for alarm in alarms.values()} == {"notBreaching"}
+
+
+def test_the_key_zappa_created_is_the_one_put_in_the_plan(run, aws):
+    run("production")
+    api_id = zappa_deploy(aws, with_key=True)
+    apigateway = _apigateway(aws)
+    [zappa_key] = apigateway.get_api_keys()["items"]
+    output = run("production")
+    assert outcome(output, "api key", f"production_{api_id}") == (
+        f"updated (id {zappa_key['id']}, added to the usage plan)"
+    )
+    assert len(apigateway.get_api_keys()["items"]) == 1
+    [plan] = apigateway.get_usage_plans()["items"]
+    assert [k["id"] for k in apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]] == [zappa_key["id"]]
+
+
+def test_a_second_run_changes_nothing_and_says_so(run, aws):
+    run("production")
+    zappa_deploy(aws)
+    run("production")
+    before = _deployed_state(aws)
+    with aws.server.recording() as calls:
+        output = run("production")
+    lines = [line for line in output.splitlines() if line.startswith("  ")]
+    assert len(lines) == 14, output  # table (3 lines), 2 queues, topic, subscription, trigger, plan, key, 4 alarms
+    assert all(" unchanged" in line for line in lines), output
+    assert "Nothing to change: everything was already in place." in output
+    # The recorder names the operations of DynamoDB, SNS, SQS and CloudWatch; API Gateway's and
+    # Lambda's REST calls it cannot name, so their state is compared instead.
+    writes = [c.operation for c in calls if re.match(r"(Create|Update|Put|Set|Subscribe)", c.operation)]
+    assert writes == []
+    assert _deployed_state(aws) == before
+
+
+def test_drift_in_the_usage_plan_and_an_alarm_is_put_back(run, aws):
+    run("production")
+    zappa_deploy(aws)
+    run("production")
+    apigateway, cloudwatch = _apigateway(aws), _cloudwatch(aws)
+    [plan] = apigateway.get_usage_plans()["items"]
+    apigateway.update_usage_plan(
+        usagePlanId=plan["id"],
+        patchOperations=[
+            {"op": "replace", "path": "/throttle/rateLimit", "value": "5"},
+            {"op": "replace", "path": "/quota/limit", "value": "99"},
+        ],
+    )
+    cloudwatch.put_metric_alarm(
+        **{**_alarms(aws)["tasks-production-lambda-errors"], "Threshold": 50.0, "EvaluationPeriods": 1}
+    )
+    output = run("production")
+    assert outcome(output, "usage plan", "tasks-production-usage-plan") == "updated (throttle/rateLimit, quota/limit)"
+    assert outcome(output, "alarm", "tasks-production-lambda-errors") == "updated (EvaluationPeriods, Threshold)"
+    [plan] = apigateway.get_usage_plans()["items"]
+    assert (plan["throttle"]["rateLimit"], plan["quota"]["limit"]) == (1000.0, 10_000)
+    alarm = _alarms(aws)["tasks-production-lambda-errors"]
+    assert (alarm["Threshold"], alarm["EvaluationPeriods"]) == (5.0, 2)
+
+
+def test_a_dry_run_on_an_empty_account_creates_nothing(run, aws):
+    api_id = zappa_deploy(aws, with_trigger=False)
+    output = run("production", "--dry-run")
+    assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("would be created")
+    assert outcome(output, "api key", f"production_{api_id}") == "would be created (in the usage plan)"
+    assert output.count("  alarm ") == 4
+    assert output.count("would be created") == 5 + 4 + 2  # resources, alarms, plan and key
+    assert "Dry run:" in output
+    assert aws.target.client("dynamodb").list_tables()["TableNames"] == []
+    assert aws.target.client("sqs").list_queues().get("QueueUrls", []) == []
+    assert aws.target.client("sns").list_topics()["Topics"] == []
+    assert _apigateway(aws).get_usage_plans()["items"] == []
+    assert _apigateway(aws).get_api_keys()["items"] == []
+    assert _alarms(aws) == {}
+
+
+def test_a_dry_run_after_drift_changes_nothing(run, aws):
+    run("production")
+    zappa_deploy(aws)  # its trigger lacks ReportBatchItemFailures
+    alarm = _alarms(aws)["tasks-production-api-5xx"]
+    _cloudwatch(aws).put_metric_alarm(**{**alarm, "Threshold": 1.0})
+    output = run("production", "--dry-run")
+    assert outcome(output, "event source", "tasks-production") == "would be updated (ReportBatchItemFailures)"
+    assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("would be created")
+    assert outcome(output, "alarm", "tasks-production-api-5xx") == "would be updated (Threshold)"
+    mappings = aws.target.client("lambda").list_event_source_mappings(FunctionName="tasks-production")
+    assert mappings["EventSourceMappings"][0].get("FunctionResponseTypes", []) == []
+    assert _apigateway(aws).get_usage_plans()["items"] == []
+    assert _alarms(aws)["tasks-production-api-5xx"]["Threshold"] == 1.0
+
+
+def test_staging_without_api_key_required_gets_no_usage_plan(run, aws):
+    run("staging")
+    zappa_deploy(aws, "staging")
+    output = run("staging")
+    assert (
+        outcome(output, "usage plan", "tasks-staging-usage-plan") == "skipped (api_key_required is off for this stage)"
+    )
+    assert _apigateway(aws).get_usage_plans()["items"] == []
+    assert "tasks-staging-lambda-errors" in _alarms(aws, "staging")
+
+
+def test_alarms_notify_the_alarm_topic_when_one_is_given(run, aws, monkeypatch):
+    monkeypatch.delenv("ALARM_TOPIC_ARN", raising=False)
+    topic = f"arn:aws:sns:{REGION}:{LOCAL_ACCOUNT}:tasks-alarms"
+    run("production", "--alarm-topic-arn", topic)
+    assert {tuple(alarm["AlarmActions"]) for alarm in _alarms(aws).values()} == {(topic,)}
+    assert {tuple(alarm["OKActions"]) for alarm in _alarms(aws).values()} == {(topic,)}
+    assert "Nothing to change" in run("production")  # a run without the topic does not silence the alarms
+    assert {tuple(alarm["AlarmActions"]) for alarm in _alarms(aws).values()} == {(topic,)}
+    monkeypatch.setenv("ALARM_TOPIC_ARN", f"{topic}-2")
+    assert run("production").count("updated (AlarmActions, OKActions)") == 4
+
+
+def test_an_unknown_stage_names_the_stages_that_exist(run):
+    with pytest.raises(CommandError, match=r"no stage 'prod'; its stages are: dev, production, staging\."):
+        run("prod")
+
+
+def test_a_missing_settings_file_says_how_to_point_at_one(aws, tmp_path):
+    missing = tmp_path / "nowhere.json"
+    with pytest.raises(CommandError, match="does not exist: pass --settings-file"):
+        call_command("provision", "--stage", "dev", "--settings-file", str(missing), stdout=StringIO())
+
+
+def test_a_stage_is_not_provisioned_in_aws_with_the_local_aws_credentials(aws, settings_file):
+    with pytest.raises(CommandError, match=r"run with AWS_ENDPOINT_URL= \(empty\)"):
+        call_command("provision", "--stage", "production", "--settings-file", str(settings_file), stdout=StringIO())
+
+
+def test_zappa_names_the_function_after_the_project_and_stage(settings_file):
+    production = load_stage(settings_file, "production")
+    assert (production.function_name, production.api_name) == ("tasks-production", "tasks-production")
+    assert production.api_key_required
+    assert production.environment["TABLE_NAME"] == "tasks-production"
+    assert not load_stage(settings_file, "staging").api_key_required
+    assert load_stage(settings_file, "dev").resources().table_name == "tasks-dev"
+
+
+@pytest.mark.parametrize("stage", ["dev", "staging", "production"])
+def test_the_project_zappa_settings_name_every_resource_provisioning_needs(settings, stage):
+    path = Path(settings.BASE_DIR) / "zappa_settings.json"
+    if not path.exists() or stage not in json.loads(path.read_text()):
+        pytest.skip(f"{path} has no stage {stage} yet")
+    zappa_stage = load_stage(path, stage)
+    resources = zappa_stage.resources()
+    assert resources.point_in_time_recovery
+    assert resources.lambda_consumers, "the stage's events should include the SQS trigger of consume_events"
+    assert resources.queue_name in " ".join(zappa_stage.sqs_event_sources)
+
+
+def outcome(output: str, kind: str, name: str) -> str:
+    """What `provision` printed for one resource: its action and detail."""
+    for line in output.splitlines():
+        if line[2:15].rstrip() == kind and line[16:].startswith(f"{name} "):
+            return line[16 + len(name) :].strip()
+    raise AssertionError(f"no line for {kind} {name} in:\n{output}")
+
+
+def _deployed_state(aws) -> tuple[Any, ...]:
+    apigateway = _apigateway(aws)
+    plans = apigateway.get_usage_plans()["items"]
+    plan_keys = [apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"] for plan in plans]
+    mappings = aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    return plans, apigateway.get_api_keys()["items"], plan_keys, mappings
+
+
+def _apigateway(aws) -> APIGatewayClient:
+    return boto3.session.Session().client("apigateway", region_name=REGION, endpoint_url=aws.server.url)
+
+
+def _cloudwatch(aws) -> CloudWatchClient:
+    return boto3.session.Session().client("cloudwatch", region_name=REGION, endpoint_url=aws.server.url)
+
+
+def _alarms(aws, stage: str = "production") -> dict[str, Any]:
+    found = _cloudwatch(aws).describe_alarms(AlarmNamePrefix=f"tasks-{stage}-")["MetricAlarms"]
+    keep = {"AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
+            "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
+            "AlarmActions", "OKActions"}  # fmt: skip
+    return {alarm["AlarmName"]: {k: v for k, v in alarm.items() if k in keep} for alarm in found}
+
+
+def _shape(alarm: dict[str, Any]) -> tuple[Any, ...]:
+    dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+    return (
+        alarm["Namespace"], alarm["MetricName"], dimensions, alarm["Threshold"], alarm["EvaluationPeriods"],
+        alarm["ComparisonOperator"],
+    )  # fmt: skip
+
+
+def _handler_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "def lambda_handler(event, context):\n    return None\n")
+    return buffer.getvalue()
