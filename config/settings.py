@@ -87,7 +87,12 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 
+# Relative, so each page's asset URLs carry the prefix its request came through: `/staging/`
+# on the raw execute-api URL (Zappa sets SCRIPT_NAME), nothing on a custom domain.
 STATIC_URL = "static/"
+# Where WhiteNoise finds them: API Gateway strips the stage from the path before Django sees it.
+WHITENOISE_STATIC_PREFIX = "/static/"
+STORAGES = {"staticfiles": {"BACKEND": "config.static_files.PrefixFollowingStaticFilesStorage"}}
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Development serves straight from the apps' static folders; deployed stages serve what
 # `collectstatic` gathered into STATIC_ROOT, indexed once at start-up.

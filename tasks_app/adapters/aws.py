@@ -51,3 +51,8 @@ def _client(service: str, region: str, endpoint_url: str | None) -> Any:
         endpoint_url=endpoint_url,
         config=_CLIENT_CONFIG,
     )
+
+
+def forget_clients() -> None:
+    """Drop the shared clients: their connections and cached credentials belong to one process."""
+    _client.cache_clear()
