@@ -7,15 +7,20 @@ only changes the items it names, so backing up those is enough: this replaces th
 with one of the named items, restored if the transaction fails. DynamoDB calls reach moto
 one at a time (see `local_aws`), so nothing else changes the table in between; the fix is
 only correct with that lock, and is installed nowhere else.
+
+moto also lacks Lambda's `ListFunctionUrlConfigs`, which `zappa update` calls: an empty list
+(no function URLs, as Zappa's stages have none) lets the deploy rehearsal run `update`.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 
 def install() -> None:
+    _list_function_url_configs()
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodb.models.table import Table
 
@@ -36,6 +41,23 @@ def install() -> None:
 
     transact_write_items.backs_up_named_items_only = True  # type: ignore[attr-defined]
     setattr(DynamoDBBackend, "transact_write_items", transact_write_items)  # noqa: B010
+
+
+def _list_function_url_configs() -> None:
+    """GET /2021-10-31/functions/{name}/urls answers `{"FunctionUrlConfigs": []}`."""
+    from moto.awslambda import urls
+    from moto.awslambda.responses import LambdaResponse
+
+    if hasattr(LambdaResponse, "list_function_url_configs"):
+        return  # moto has it (a newer moto, or installed already)
+
+    def list_function_url_configs(self: Any) -> str:
+        return json.dumps({"FunctionUrlConfigs": []})
+
+    setattr(LambdaResponse, "list_function_url_configs", list_function_url_configs)  # noqa: B010
+    urls.url_paths[r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/urls/?$"] = (
+        LambdaResponse.dispatch
+    )
 
 
 def _named_items(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any, Any]]:

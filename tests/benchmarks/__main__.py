@@ -1,4 +1,5 @@
-"""`make bench`: the API against bare PynamoDB, then the event pipeline; exits 1 if a target is missed."""
+"""`make bench`: the API against bare PynamoDB, the event pipeline, then the Lambda package; exits 1 if a
+target is missed."""
 
 from __future__ import annotations
 
@@ -15,13 +16,14 @@ def main() -> int:
         from django.core.management import call_command
 
         from tasks_app import bootstrap
-        from tests.benchmarks import api_vs_pynamodb, event_pipeline
+        from tests.benchmarks import api_vs_pynamodb, event_pipeline, lambda_package
 
         targets_met = api_vs_pynamodb.run(aws, rounds)
         aws.reset()  # the pipeline starts from empty queues, not the API benchmark's backlog
         call_command("provision", stdout=io.StringIO())
         bootstrap.reset()
         event_pipeline.run(aws)
+        targets_met &= lambda_package.run(aws, int(os.environ.get("BENCH_COLD_STARTS", "5")))
     return 0 if targets_met else 1
 
 

@@ -1,0 +1,141 @@
+"""What `zappa deploy` and `zappa update` must have left in the (local) AWS for one stage.
+
+Each check returns the problems it found, worded to say what to fix; none means the stage
+looks as zappa_settings.json says it should.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+SNAPSTART_ALIAS = "snapstart"  # Zappa points API Gateway at this alias when snap_start is on
+HANDLER = "handler.lambda_handler"
+
+
+def snap_start_requests(recording: list[dict[str, Any]]) -> list[str]:
+    """The SnapStart setting of each CreateFunction and UpdateFunctionConfiguration call recorded.
+
+    moto accepts SnapStart but always reports it off, so what Zappa asked for is checked instead."""
+    applied = []
+    for entry in recording:
+        path = entry["url"].split("?", 1)[0]
+        creates = entry["method"] == "POST" and path.endswith("/functions")
+        configures = entry["method"] == "PUT" and path.endswith("/configuration")
+        if creates or configures:
+            body = base64.b64decode(entry["body"]) if entry.get("body_encoded") else entry["body"]
+            applied.append(json.loads(body).get("SnapStart", {}).get("ApplyOn", "None"))
+    return applied
+
+
+def check_function(
+    lambda_client: Any, name: str, settings: dict[str, Any], snap_start_requested: list[str]
+) -> list[str]:
+    config = lambda_client.get_function(FunctionName=name)["Configuration"]
+    wanted = {
+        "Handler": HANDLER,
+        "Runtime": settings["runtime"],
+        "MemorySize": settings["memory_size"],
+        "Timeout": settings["timeout_seconds"],
+    }
+    problems = [
+        f"function {name}: {key} is {config.get(key)!r}, zappa_settings.json says {value!r}"
+        for key, value in wanted.items()
+        if config.get(key) != value
+    ]
+    wanted_snap_start = settings.get("snap_start", "None")
+    if len(snap_start_requested) < 2 or set(snap_start_requested) != {wanted_snap_start}:
+        problems.append(
+            f"function {name}: Zappa set SnapStart {snap_start_requested} on create and update, "
+            f"expected {wanted_snap_start!r} each time"
+        )
+    variables = config.get("Environment", {}).get("Variables", {})
+    for key, value in settings["aws_environment_variables"].items():
+        if variables.get(key) != value:
+            problems.append(f"function {name}: environment {key}={variables.get(key)!r}, expected {value!r}")
+    if "DJANGO_SECRET_KEY" in variables:
+        problems.append(f"function {name}: DJANGO_SECRET_KEY is in its configuration; it belongs in remote_env (S3)")
+    return problems + _check_versions(lambda_client, name, settings)
+
+
+def _check_versions(lambda_client: Any, name: str, settings: dict[str, Any]) -> list[str]:
+    """deploy and update each publish a version; with SnapStart the alias follows the newest."""
+    versions = [v["Version"] for v in lambda_client.list_versions_by_function(FunctionName=name)["Versions"]]
+    published = [v for v in versions if v != "$LATEST"]
+    problems = [] if len(published) >= 2 else [f"function {name}: versions {versions}, expected two published"]
+    if settings.get("snap_start", "None") != "None":
+        alias = lambda_client.get_alias(FunctionName=name, Name=SNAPSTART_ALIAS)
+        if alias["FunctionVersion"] != max(published, key=int, default=None):
+            problems.append(f"alias {SNAPSTART_ALIAS} is on version {alias['FunctionVersion']}, not the newest")
+    return problems
+
+
+def check_api(apigateway: Any, name: str, stage: str, settings: dict[str, Any]) -> list[str]:
+    apis = [api for api in apigateway.get_rest_apis()["items"] if api["name"] == name]
+    if not apis:
+        return [f"no REST API named {name}"]
+    api_id = apis[0]["id"]
+    resources = {r["path"]: r for r in apigateway.get_resources(restApiId=api_id, embed=["methods"])["items"]}
+    problems = [
+        f"REST API {name}: no ANY method on {path}"
+        for path in ("/", "/{proxy+}")
+        if "ANY" not in resources.get(path, {}).get("resourceMethods", {})
+    ]
+    stages = [s["stageName"] for s in apigateway.get_stages(restApiId=api_id)["item"]]
+    if stage not in stages:
+        problems.append(f"REST API {name}: no stage {stage} (stages: {stages})")
+    if "/{proxy+}" in resources and not problems:
+        uri = apigateway.get_integration(restApiId=api_id, resourceId=resources["/{proxy+}"]["id"], httpMethod="ANY")[
+            "uri"
+        ]
+        target = f"function:{name}:{SNAPSTART_ALIAS}/" if settings.get("snap_start") else f"function:{name}/"
+        if target not in uri:
+            problems.append(f"REST API {name}: the proxy invokes {uri}, expected ...{target}...")
+    return problems
+
+
+def check_event_source(lambda_client: Any, name: str, queue_arn: str, batch_size: int) -> list[str]:
+    # Filtered by queue, not function: moto's FunctionName filter matches nothing.
+    mappings = lambda_client.list_event_source_mappings(EventSourceArn=queue_arn)["EventSourceMappings"]
+    found = [m for m in mappings if m["FunctionArn"].split(":")[6] == name]
+    if not found:
+        return [f"no event source mapping from {queue_arn} to {name}"]
+    mapping, problems = found[0], []
+    if mapping["BatchSize"] != batch_size:
+        problems.append(f"event source {queue_arn}: batch size {mapping['BatchSize']}, expected {batch_size}")
+    if mapping["State"] != "Enabled":
+        problems.append(f"event source {queue_arn}: state {mapping['State']}, expected Enabled")
+    if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
+        problems.append(f"event source {queue_arn}: no ReportBatchItemFailures; run provision --stage after deploy")
+    return problems
+
+
+def check_schedule(
+    events: Any, lambda_client: Any, name: str, function: str, expression: str
+) -> tuple[list[str], str | None]:
+    """Problems, and the rule's ARN (which Zappa's handler reads the function's name from)."""
+    rules = events.list_rules()["Rules"]
+    keep_warm = [rule["Name"] for rule in rules if "keep-warm" in rule["Name"]]
+    problems = [f"keep_warm is off, but rules {keep_warm} exist"] if keep_warm else []
+    matching = [rule for rule in rules if rule["Name"] == f"{name}-{function}"]
+    if not matching:
+        return [*problems, f"no schedule rule {name}-{function} (rules: {[r['Name'] for r in rules]})"], None
+    rule = matching[0]
+    if rule.get("ScheduleExpression") != expression:
+        problems.append(f"rule {rule['Name']}: {rule.get('ScheduleExpression')}, expected {expression}")
+    targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    if not any(f":function:{name}" in target["Arn"] for target in targets):
+        problems.append(f"rule {rule['Name']} does not target function {name}: {targets}")
+    return problems + _check_invoke_permission(lambda_client, name, rule["Arn"]), str(rule["Arn"])
+
+
+def _check_invoke_permission(lambda_client: Any, name: str, rule_arn: str) -> list[str]:
+    """Zappa logs "Problem creating permission" on moto (which answers 200 where AWS answers 201);
+    the permission must be there all the same, or the schedule could not invoke the function."""
+    policy = json.loads(lambda_client.get_policy(FunctionName=name)["Policy"])
+    for statement in policy.get("Statement", []):
+        source = statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
+        if statement.get("Principal", {}).get("Service") == "events.amazonaws.com" and source == rule_arn:
+            return []
+    return [f"function {name}: no permission for rule {rule_arn} to invoke it"]

@@ -1,0 +1,174 @@
+"""The deploy rehearsal (`make rehearse`, part of `make test`): stage staging released with Zappa
+against the embedded local AWS, then checked.
+
+It runs what a release runs, in the lean venv `make package` builds, with fake credentials and
+AWS_ENDPOINT_URL pointing every AWS call at moto: `provision --stage`, `zappa deploy`, `zappa
+update`, `zappa status`, `provision --stage` again. The only change to zappa_settings.json is
+`"touch": false` (the deployed URL cannot be reached: moto does not run functions). Then it
+checks what Zappa created, and runs the zip `make package` built on its own against the same
+local AWS. Every command has a timeout; the local AWS is stopped by PID whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tasks_app.infrastructure.local_aws import LocalAws
+from tests.deploy import checks
+from tests.deploy.package import FAKE_CREDENTIALS, ROOT, SETTINGS_FILE, package_path, stage_settings
+from tests.deploy.smoke import smoke_package
+
+STAGE = "staging"
+LAMBDA_VENV = ROOT / ".venv-lambda"
+TIMEOUTS = {"provision": 90, "deploy": 300, "update": 300, "status": 60}
+
+
+class RehearsalFailed(Exception):
+    """A step failed; the message says which and shows its output."""
+
+
+def main() -> int:
+    started = time.monotonic()
+    settings = stage_settings(STAGE)
+    with tempfile.TemporaryDirectory(prefix="zappa-rehearsal-") as scratch, LocalAws() as aws:
+        work = Path(scratch)
+        rehearsal_settings = _rehearsal_settings(work)
+        try:
+            recording = _release(aws, work, rehearsal_settings)
+            problems, rule_arn = _check_stage(aws, settings, recording)
+            if not problems:
+                problems = smoke_package(aws, work, settings, rule_arn or "")
+        except RehearsalFailed as failure:
+            problems = [str(failure)]
+    elapsed = time.monotonic() - started
+    if problems:
+        print(f"rehearsal FAILED after {elapsed:.0f} s:", *problems, sep="\n  ")
+        return 1
+    print(f"rehearsal: stage {STAGE} deployed, updated and checked against the local AWS in {elapsed:.0f} s")
+    return 0
+
+
+def _rehearsal_settings(work: Path) -> Path:
+    stages = json.loads(SETTINGS_FILE.read_text())
+    stages[STAGE] = {**stages[STAGE], "touch": False}
+    path = work / "zappa_settings.json"
+    path.write_text(json.dumps(stages, indent=4))
+    return path
+
+
+def _release(aws: LocalAws, work: Path, settings_file: Path) -> list[dict[str, Any]]:
+    """Runs the release; returns moto's record of the calls deploy and update made."""
+    if not package_path(STAGE).exists():
+        raise RehearsalFailed(f"{package_path(STAGE)} is missing: `make rehearse` builds it first.")
+    provision = [sys.executable, "manage.py", "provision", "--stage", STAGE, "--settings-file", str(settings_file)]
+    provision += ["--endpoint-url", aws.url]
+    # Before deploy: the queue must exist for Zappa's event source; after: what needs the function and API.
+    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
+    zappa = str(LAMBDA_VENV / "bin" / "zappa")
+    env = _aws_env(aws, work, VIRTUAL_ENV=str(LAMBDA_VENV), PATH=f"{LAMBDA_VENV / 'bin'}{os.pathsep}{os.defpath}")
+    _moto_api(aws, "recorder/reset-recording")
+    _moto_api(aws, "recorder/start-recording")
+    for command in ("deploy", "update"):
+        _run(command, [zappa, command, STAGE, "--settings_file", str(settings_file)], env)
+    _moto_api(aws, "recorder/stop-recording")
+    recording = _entries(_moto_api(aws, "recorder/download-recording"))
+    _run("status", [zappa, "status", STAGE, "--settings_file", str(settings_file)], env)
+    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
+    return recording
+
+
+def _entries(recording: str) -> list[dict[str, Any]]:
+    """moto's recorder writes one JSON object per call, not always one per line."""
+    decoder, entries, position = json.JSONDecoder(), [], 0
+    while (position := len(recording) - len(recording[position:].lstrip())) < len(recording):
+        entry, position = decoder.raw_decode(recording, position)
+        entries.append(entry)
+    return entries
+
+
+def _moto_api(aws: LocalAws, path: str) -> str:
+    request = urllib.request.Request(f"{aws.url}/moto-api/{path}", method="POST")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return str(response.read().decode())
+
+
+def _aws_env(aws: LocalAws, work: Path, **extra: str) -> dict[str, str]:
+    """Fake credentials and the local endpoint, and nothing from the caller's AWS setup."""
+    return {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(work),  # no ~/.aws or ~/.zappa of the person running it
+        "LANG": "C.UTF-8",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        **FAKE_CREDENTIALS,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": aws.url,
+        # Any HTTPS request fails at once instead of leaving the machine: Zappa's check for a newer
+        # Zappa on pypi.org, and any call that would miss the local AWS (which is plain HTTP).
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+        **extra,
+    }
+
+
+def _run(step: str, command: list[str], env: dict[str, str]) -> str:
+    print(f"rehearsal: {' '.join(Path(command[0]).name if i == 0 else part for i, part in enumerate(command[:4]))}")
+    started = time.monotonic()
+    try:
+        process = subprocess.run(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUTS[step],
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise RehearsalFailed(f"{step} did not finish within {TIMEOUTS[step]} s") from None
+    output = process.stdout + process.stderr
+    if process.returncode != 0:
+        raise RehearsalFailed(f"{step} failed (exit {process.returncode}):\n{output[-3000:]}")
+    print(f"  ok in {time.monotonic() - started:.1f} s")
+    return output
+
+
+def _check_stage(
+    aws: LocalAws, settings: dict[str, Any], recording: list[dict[str, Any]]
+) -> tuple[list[str], str | None]:
+    name = f"{settings['project_name']}-{STAGE}"
+
+    def client(service: str) -> Any:
+        return boto3.session.Session().client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=aws.url,
+            region_name=settings["aws_region"],
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    events = {event["function"]: event for event in settings["events"]}
+    source = events["events_app.lambda_handlers.consume_events"]["event_source"]
+    relay = events["tasks_app.lambda_handlers.relay_outbox"]
+    problems = checks.check_function(client("lambda"), name, settings, checks.snap_start_requests(recording))
+    problems += checks.check_api(client("apigateway"), name, STAGE, settings)
+    problems += checks.check_event_source(client("lambda"), name, source["arn"], source["batch_size"])
+    schedule_problems, rule_arn = checks.check_schedule(
+        client("events"), client("lambda"), name, relay["function"], relay["expression"]
+    )
+    return problems + schedule_problems, rule_arn
+
+
+if __name__ == "__main__":
+    sys.exit(main())
