@@ -54,4 +54,8 @@ def _serve(view: Callable[[], View], request: HttpRequest, *args: Any, **kwargs:
     data = getattr(response, "data", None)  # DRF's Response, before rendering: our envelope
     if not (isinstance(data, dict) and data.get("success") is False):
         data = error_body(code_for_status(response.status_code), HTTPStatus(response.status_code).phrase)
-    return JsonResponse(data, status=response.status_code)
+    envelope = JsonResponse(data, status=response.status_code)
+    for header in ("Retry-After", "WWW-Authenticate", "Allow"):  # what DRF's handler set for the client
+        if header in response:
+            envelope[header] = response[header]
+    return envelope

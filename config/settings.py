@@ -92,7 +92,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 # Where WhiteNoise finds them: API Gateway strips the stage from the path before Django sees it.
 WHITENOISE_STATIC_PREFIX = "/static/"
-STORAGES = {"staticfiles": {"BACKEND": "config.static_files.PrefixFollowingStaticFilesStorage"}}
+STORAGES = {
+    "staticfiles": {
+        "BACKEND": "config.static_files.PrefixFollowingStaticFilesStorage",
+        "OPTIONS": {"relative_url": STATIC_URL},
+    }
+}
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # Development serves straight from the apps' static folders; deployed stages serve what
 # `collectstatic` gathered into STATIC_ROOT, indexed once at start-up.
@@ -132,6 +137,8 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # The per-IP limit runs as an authenticator but is no way to sign in: keep it out of `security`.
     "AUTHENTICATION_WHITELIST": ["tasks_app.api.auth.BearerTokenAuthentication"],
+    # The docs are public: rate limited, but never turned away for a token (or a key outage).
+    "SERVE_AUTHENTICATION": ["tasks_app.api.throttling.ClientIpRateLimitFirst"],
     "PREPROCESSING_HOOKS": ["tasks_app.api.schema.without_trailing_slash"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

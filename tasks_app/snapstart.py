@@ -43,5 +43,7 @@ def refresh() -> None:
 
     random.seed()
     forget_clients()
+    for model in bootstrap.TABLE_MODELS:
+        model._connection = None  # PynamoDB keeps one per model class
     bootstrap.reset()
     logger.info("Restored from a SnapStart snapshot")

@@ -7,6 +7,8 @@ names a key it has not seen, at most every 30 s), or the local development key.
 from __future__ import annotations
 
 import logging
+import math
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,37 +41,62 @@ class KeySource(Protocol):
 
 
 class JwksUrlKeys:
-    """Keys from a JWKS URL (Cognito's `<issuer>/.well-known/jwks.json`), cached for an hour.
+    """Keys from a JWKS URL (Cognito's `<issuer>/.well-known/jwks.json`), kept for an hour.
 
-    A token naming an unknown key id makes it fetch again, but not more than once per
-    `refetch_cooldown` seconds: made-up key ids must not turn each request into a fetch.
+    - A token naming an unknown key id makes it fetch again, but not more than once per
+      `refetch_cooldown` seconds: made-up key ids must not turn each request into a fetch.
+    - A failed fetch (unreachable, not JSON, no keys) pauses fetching for `outage_pause`
+      seconds, so requests do not each wait out a timeout; keys already had stay in use
+      meanwhile, even past their hour. Tokens that need another key cannot be checked
+      until then: `KeysUnavailable`.
     """
 
-    def __init__(self, url: str, *, refetch_cooldown: float = 30, outage_pause: float = 5) -> None:
-        self._client = jwt.PyJWKClient(
-            url, cache_jwk_set=True, lifespan=3600, timeout=5, cooldown_duration=refetch_cooldown
-        )
+    def __init__(
+        self, url: str, *, refetch_cooldown: float = 30, outage_pause: float = 5, lifespan: float = 3600
+    ) -> None:
+        self._client = jwt.PyJWKClient(url, cache_keys=False, cache_jwk_set=False, timeout=5)
+        self._refetch_cooldown = refetch_cooldown
         self._outage_pause = outage_pause
-        self._paused_until = 0.0
+        self._lifespan = lifespan
+        self._keys: dict[str, Any] = {}
+        self._fetched_at: float | None = None
+        self._last_attempt = -math.inf
+        self._paused_until = -math.inf
+        self._lock = threading.Lock()  # one fetch at a time, in threaded servers
 
     def key_for(self, kid: str) -> Any:
-        # After a failed fetch, requests fail fast for a moment instead of each waiting out a timeout.
-        if time.monotonic() < self._paused_until:
-            raise KeysUnavailable
+        with self._lock:
+            if self._should_fetch(kid, time.monotonic()):
+                self._fetch()
+            if kid in self._keys:
+                return self._keys[kid]
+            if not self._keys or time.monotonic() < self._paused_until:
+                raise KeysUnavailable  # the key may be new: it cannot be told for now
+            raise InvalidToken("No trusted key for this token.")
+
+    def _should_fetch(self, kid: str, now: float) -> bool:
+        if now < self._paused_until:
+            return False
+        if self._fetched_at is None or now - self._fetched_at > self._lifespan:
+            return True
+        return kid not in self._keys and now - self._last_attempt >= self._refetch_cooldown
+
+    def _fetch(self) -> None:
+        self._last_attempt = time.monotonic()
         try:
-            self._client.get_signing_keys()  # cached; fails only when the pool's keys cannot be had
+            keys = {
+                key.key_id: key.key
+                for key in jwt.PyJWKSet.from_dict(self._client.fetch_data()).keys
+                if key.key_id and key.public_key_use in {"sig", None}
+            }
+            if not keys:
+                raise ValueError("no signing keys")
         except Exception:
-            # Unreachable, not JSON, no keys: an outage or a wrong JWKS URL, logged for operators.
+            # An outage or a wrong JWKS URL: logged for operators, never shown to callers.
             logger.warning("The JWKS at %s could not be used", self._client.uri, exc_info=True)
             self._paused_until = time.monotonic() + self._outage_pause
-            raise KeysUnavailable from None
-        try:
-            return self._client.get_signing_key(kid).key  # fetched again for an unknown kid
-        except jwt.PyJWKClientConnectionError:
-            logger.warning("The JWKS at %s could not be fetched again", self._client.uri, exc_info=True)
-            raise KeysUnavailable from None
-        except jwt.PyJWKClientError:
-            raise InvalidToken("No trusted key for this token.") from None
+            return
+        self._keys, self._fetched_at = keys, time.monotonic()
 
 
 class StaticKeys:

@@ -96,11 +96,19 @@ class ClientIpRateThrottle(SharedRateThrottle):
 
     def identity(self, request: Request) -> str | None:
         address = client_address(request.META)
+        if address is None:
+            return None
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
-            return address or None
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+            # Not an address (the API Gateway console sends `test-invoke-source-ip`): one shared
+            # count for all such callers, and a bounded key whatever the value.
+            return "unknown"
+        if ip.version == 6:
+            if ip.ipv4_mapped is not None:  # a dual-stack server's view of an IPv4 client
+                return str(ip.ipv4_mapped)
+            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+        return str(ip)
 
 
 class ClientIpRateLimitFirst(BaseAuthentication):
@@ -121,15 +129,22 @@ class ClientIpRateLimitFirst(BaseAuthentication):
         return BearerTokenAuthentication().authenticate_header(request)
 
 
-def client_address(meta: dict[str, Any]) -> str:
+def client_address(meta: dict[str, Any]) -> str | None:
     """The caller's address as API Gateway saw the connection, not as a header claims it.
 
-    Zappa derives REMOTE_ADDR from X-Forwarded-For, whose first entries the client writes, and
-    puts the API Gateway event in the WSGI environ: its `sourceIp` is what to trust. Outside
-    Lambda (runserver, tests), REMOTE_ADDR is the peer address.
+    Zappa derives REMOTE_ADDR from X-Forwarded-For, parts of which the client writes, and puts
+    the Lambda event in the WSGI environ: its `sourceIp` (REST APIs: `identity`; HTTP APIs and
+    function URLs: `http`) is what to trust. An event without one (an ALB) is counted as one
+    unknown caller, never by a forgeable address. Outside Lambda (runserver, tests) REMOTE_ADDR
+    is the peer.
     """
     event = meta.get("lambda.event")
+    if event is None:
+        return str(meta.get("REMOTE_ADDR") or "") or None
     context = event.get("requestContext") if isinstance(event, dict) else None
-    identity = context.get("identity") if isinstance(context, dict) else None
-    source_ip = identity.get("sourceIp") if isinstance(identity, dict) else None
-    return str(source_ip or meta.get("REMOTE_ADDR") or "")
+    for part in ("identity", "http"):
+        source = context.get(part) if isinstance(context, dict) else None
+        source_ip = source.get("sourceIp") if isinstance(source, dict) else None
+        if isinstance(source_ip, str) and source_ip:
+            return source_ip
+    return "unknown"

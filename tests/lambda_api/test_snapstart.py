@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tasks_app import bootstrap, snapstart
+from tasks_app.adapters.dynamodb.models import TaskItem
 
 
 @pytest.fixture
@@ -51,10 +52,14 @@ print(loaded_before, "tasks_app.api.views" in sys.modules)
     assert result.stdout.split() == ["False", "True"], result.stderr
 
 
-def test_a_restored_instance_connects_afresh(runtime: dict[str, list[Any]], aws: Any) -> None:
+def test_a_restored_instance_connects_afresh(runtime: dict[str, list[Any]], api: Any) -> None:
     snapstart.install()
     [after_restore] = runtime["after_restore"]
+    api.created()  # a request before the snapshot: every client and connection in use
     connection, sns = bootstrap.table_connection(), bootstrap.aws_target().client("sns")
+    model_connection = TaskItem._get_connection()
     after_restore()
     assert bootstrap.table_connection() is not connection
     assert bootstrap.aws_target().client("sns") is not sns
+    assert TaskItem._get_connection() is not model_connection
+    assert api.created()["status"] == "pending"  # and the restored instance still works

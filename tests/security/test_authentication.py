@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from tasks_app import bootstrap
-from tasks_app.adapters.tokens import InvalidToken, JwksUrlKeys, TokenVerifier
+from tasks_app.adapters.tokens import InvalidToken, JwksUrlKeys, KeysUnavailable, TokenVerifier
 from tests.tokens import CLIENT_ID, ISSUER, bearer
 
 
@@ -134,6 +134,13 @@ def test_the_docs_and_the_root_stay_open(api, issuer):
     assert api.client.get("/").status_code == 200
 
 
+def test_the_docs_never_check_a_token_even_during_a_key_outage(api, issuer):
+    issuer.outage = (502, b"Bad gateway")
+    for path in ("/api/schema", "/swagger"):
+        assert api.client.get(path, HTTP_AUTHORIZATION="Bearer not-a-token").status_code == 200
+        assert api.client.get(path, **bearer(issuer.token())).status_code == 200
+
+
 @pytest.mark.parametrize(
     "groups",
     [
@@ -203,3 +210,35 @@ def test_keys_already_fetched_outlive_an_outage(api, issuer):
     assert api.client.get("/tasks", **bearer(issuer.token())).status_code == 200
     issuer.outage = (503, b"down")
     assert api.client.get("/tasks", **bearer(issuer.token("bob"))).status_code == 200
+
+
+def test_a_new_key_id_during_an_outage_waits_for_the_pause_instead_of_fetching(issuer):
+    keys = JwksUrlKeys(issuer.jwks_url, refetch_cooldown=0, outage_pause=30)
+    check = TokenVerifier(issuer=ISSUER, audience=CLIENT_ID, token_use="access", keys=keys, leeway_seconds=10)
+    check.verify(issuer.token())
+    issuer.outage = (502, b"Bad gateway")
+    for _ in range(3):
+        kid = issuer.rotate()
+        with pytest.raises(KeysUnavailable):
+            check.verify(issuer.token(kid=kid))
+    assert issuer.fetches == 2  # the first good one, and one failed refetch
+    assert check.verify(issuer.token(kid=next(iter(issuer.keys)))).subject == "alice"  # cached keys still work
+
+
+def test_after_the_pause_the_keys_are_fetched_again(issuer):
+    keys = JwksUrlKeys(issuer.jwks_url, outage_pause=0.2)
+    check = TokenVerifier(issuer=ISSUER, audience=CLIENT_ID, token_use="access", keys=keys, leeway_seconds=10)
+    issuer.outage = (502, b"Bad gateway")
+    with pytest.raises(KeysUnavailable):
+        check.verify(issuer.token())
+    issuer.outage = None
+    time.sleep(0.25)
+    assert check.verify(issuer.token()).subject == "alice"
+
+
+def test_expired_keys_stay_in_use_when_they_cannot_be_fetched_again(issuer):
+    keys = JwksUrlKeys(issuer.jwks_url, lifespan=0, outage_pause=30)
+    check = TokenVerifier(issuer=ISSUER, audience=CLIENT_ID, token_use="access", keys=keys, leeway_seconds=10)
+    check.verify(issuer.token())
+    issuer.outage = (200, b"<html>maintenance</html>")
+    assert check.verify(issuer.token("bob")).subject == "bob"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from rest_framework.test import APIClient
 
 from tests.tokens import bearer
@@ -55,9 +56,10 @@ def test_requests_with_bad_tokens_count_against_the_address(api, issuer, setting
 
 
 def _behind_api_gateway(source_ip: str, forwarded_for: str) -> dict[str, object]:
-    """What Zappa's handler puts in the WSGI environ: REMOTE_ADDR from X-Forwarded-For, and the event."""
+    """What Zappa's handler puts in the WSGI environ: REMOTE_ADDR from X-Forwarded-For (its
+    second-to-last entry: on a regional endpoint, one the client wrote), and the event."""
     return {
-        "REMOTE_ADDR": forwarded_for.split(",")[0],
+        "REMOTE_ADDR": [part.strip() for part in forwarded_for.split(",")][-2],
         "HTTP_X_FORWARDED_FOR": forwarded_for,
         "lambda.event": {"requestContext": {"identity": {"sourceIp": source_ip}}},
     }
@@ -70,7 +72,8 @@ def test_behind_api_gateway_the_address_is_the_connections_source_ip(api, settin
         for n in range(3)
     ]
     assert [response.status_code for response in spoofed] == [200, 200, 429]
-    other = api.client.get("/tasks", {"user_id": "a"}, **_behind_api_gateway("198.51.100.10", "10.0.0.1"))
+    elsewhere = _behind_api_gateway("198.51.100.10", "10.0.0.1, 198.51.100.10")
+    other = api.client.get("/tasks", {"user_id": "a"}, **elsewhere)
     assert other.status_code == 200
 
 
@@ -82,6 +85,39 @@ def test_an_ipv6_client_is_counted_by_its_64_prefix(api, settings):
     ]
     assert statuses == [200, 200, 429]
     assert api.client.get("/tasks", {"user_id": "a"}, REMOTE_ADDR="2001:db8:1:3::1").status_code == 200
+
+
+def test_ipv4_clients_seen_through_a_dual_stack_server_keep_their_own_counts(api, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "1/min"}
+    statuses = [
+        api.client.get("/tasks", {"user_id": "a"}, REMOTE_ADDR=f"::ffff:198.51.100.{n}").status_code for n in range(3)
+    ]
+    assert statuses == [200, 200, 200]
+
+
+def test_an_http_api_events_source_ip_is_trusted_too(api, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    event = {"version": "2.0", "requestContext": {"http": {"sourceIp": "198.51.100.30"}}}
+    statuses = [
+        api.client.get("/tasks", {"user_id": "a"}, REMOTE_ADDR=f"10.0.0.{n}", **{"lambda.event": event}).status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        pytest.param(
+            lambda n: {"lambda.event": {"requestContext": {"elb": {}}}, "REMOTE_ADDR": f"10.0.0.{n}"}, id="ALB"
+        ),
+        pytest.param(lambda n: {"REMOTE_ADDR": f"{n}" + "x" * 3000}, id="not an address"),
+    ],
+)
+def test_callers_without_a_trustworthy_address_share_one_count(api, settings, environ):
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    statuses = [api.client.get("/tasks", {"user_id": "a"}, **environ(n)).status_code for n in range(3)]
+    assert statuses == [200, 200, 429]
 
 
 def test_when_dynamodb_throttles_the_counter_the_request_is_throttled(api, settings, monkeypatch):
@@ -100,3 +136,12 @@ def test_when_dynamodb_throttles_the_counter_the_request_is_throttled(api, setti
     assert response.status_code == 429
     assert response.json()["error"]["code"] == "THROTTLED"
     assert response["Retry-After"] == "1"
+
+
+def test_the_docs_are_rate_limited_with_retry_after_too(api, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "1/min"}
+    assert api.client.get("/api/schema").status_code == 200
+    throttled = api.client.get("/api/schema")
+    assert throttled.status_code == 429
+    assert throttled.json()["error"]["code"] == "THROTTLED"
+    assert int(throttled["Retry-After"]) >= 1
