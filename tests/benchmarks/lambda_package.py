@@ -23,6 +23,7 @@ from tests.deploy.jwks import HttpsJwks
 from tests.deploy.package import (
     BARE_BOTO3_INIT,
     ROOT,
+    SNAPSTART_INIT,
     ChildRun,
     api_event,
     package_path,
@@ -64,48 +65,61 @@ def _cold_starts(aws: Any, package: Path, task_id: str, rounds: int) -> None:
         jwks = HttpsJwks(issuer, Path(scratch))
         try:
             directory = unpack(package, Path(scratch) / "package")
-            env = {**package_env(settings, aws, jwks), "TABLE_NAME": os.environ["TABLE_NAME"]}
+            env = {
+                **package_env(settings, aws, jwks),
+                "TABLE_NAME": os.environ["TABLE_NAME"],
+                "AWS_LAMBDA_FUNCTION_NAME": f"tasks-api-{STAGE}",  # Lambda sets it; SnapStart hooks need it
+            }
             get = {
                 "kind": "event",
                 "event": api_event("GET", f"/tasks/{task_id}", stage=STAGE, token=issuer.token(USER)),
             }
             zappa: list[ChildRun] = []
+            restored: list[ChildRun] = []
             bare: list[ChildRun] = []
-            for _ in range(rounds):  # alternating, so both see the same machine load
+            for _ in range(rounds):  # alternating, so all three see the same machine load
                 zappa.append(run_in_package(directory, env, [get, get]))
+                restored.append(run_in_package(directory, env, [get, get], init=SNAPSTART_INIT))
                 read = {"key": f"TASK#{task_id}"}
                 bare.append(run_in_package(directory, env, [read, read], init=BARE_BOTO3_INIT))
         finally:
             jwks.stop()
             issuer.stop()
-    _report(zappa, bare, rounds)
+    _report(zappa, restored, bare, rounds)
 
 
-def _report(zappa: list[ChildRun], bare: list[ChildRun], rounds: int) -> None:
-    statuses = {run.steps[0]["result"]["statusCode"] for run in zappa}
+def _report(zappa: list[ChildRun], restored: list[ChildRun], bare: list[ChildRun], rounds: int) -> None:
+    statuses = {run.steps[0]["result"]["statusCode"] for run in (*zappa, *restored)}
     if statuses != {200} or not all(run.steps[0]["result"] for run in bare):
         raise RuntimeError(f"Cold-start runs did not read the task: Zappa statuses {statuses}")
 
     def median_ms(values: list[float]) -> float:
         return statistics.median(values) * 1000
 
-    zappa_total = median_ms([run.first_response_seconds for run in zappa])
-    bare_total = median_ms([run.first_response_seconds for run in bare])
-    ratio = zappa_total / bare_total
     header = (
-        f"{'fresh process, median of ' + str(rounds):<34} {'init ms':>8} {'1st request ms':>15} {'total ms':>9}"
+        f"{'fresh process, median of ' + str(rounds):<40} {'init ms':>8} {'1st request ms':>15} {'total ms':>9}"
         f" {'2nd request ms':>15}"
     )
     print(f"\n  {header}\n  {'-' * len(header)}")
-    for label, runs in (("Zappa handler, GET /tasks/{id}", zappa), ("bare boto3 handler, GetItem", bare)):
+    rows = (
+        ("Zappa handler, GET /tasks/{id}", zappa),
+        ("  the same, restored from SnapStart", restored),
+        ("bare boto3 handler, GetItem", bare),
+    )
+    for label, runs in rows:
         init = median_ms([run.init_seconds for run in runs])
         first = median_ms([float(run.steps[0]["seconds"]) for run in runs])
         total = median_ms([run.first_response_seconds for run in runs])
         second = median_ms([float(run.steps[1]["seconds"]) for run in runs])
-        print(f"  {label:<34} {init:>8.0f} {first:>15.0f} {total:>9.0f} {second:>15.1f}")
-    verdict = "met" if ratio <= MAX_RATIO else "MISSED"
+        print(f"  {label:<40} {init:>8.0f} {first:>15.0f} {total:>9.0f} {second:>15.1f}")
+    bare_total = median_ms([run.first_response_seconds for run in bare])
+    without = median_ms([run.first_response_seconds for run in zappa]) / bare_total
+    # A restored instance skips init: it pays the after-restore hooks and the first request.
+    with_snapstart = median_ms([float(run.steps[0]["seconds"]) for run in restored]) / bare_total
+    verdict = "met" if with_snapstart <= MAX_RATIO else "MISSED"
     print(
-        f"\n  Cold start, Zappa against bare: {ratio:.2f}x (target {MAX_RATIO}x: {verdict}"
-        "; reported, not enforced).\n  SnapStart snapshots the init column; after a restore, the first request remains:"
-        "\n  it builds the DynamoDB client and fetches the token keys, which the bare handler does not."
+        f"\n  Cold start against the bare handler's: {without:.2f}x without SnapStart, {with_snapstart:.2f}x restored"
+        f" from SnapStart\n  (target {MAX_RATIO}x: {verdict}; reported, not enforced). A restored instance skips"
+        " init and pays the\n  after-restore hooks and its first request (new AWS clients, the token keys' fetch,"
+        " the rate-limit\n  write), plus Lambda's own restore, which cannot be measured here."
     )

@@ -144,6 +144,32 @@ def run(step):
     raise ValueError(kind)
 """
 
+# As SnapStart runs it: the runtime's hook module, Django set up and the before-snapshot hooks
+# run in init (what the snapshot holds); the after-restore hooks run first in the first step.
+SNAPSTART_INIT = (
+    r"""
+import types
+_hooks = {"before": [], "after": []}
+_runtime = types.ModuleType("snapshot_restore_py")
+_runtime.register_before_snapshot = _hooks["before"].append
+_runtime.register_after_restore = _hooks["after"].append
+sys.modules["snapshot_restore_py"] = _runtime
+"""
+    + ZAPPA_INIT
+    + r"""
+for _hook in _hooks["before"]:
+    _hook()
+_zappa_run, _restored = run, []
+
+def run(step):
+    if not _restored:
+        for hook in _hooks["after"]:
+            hook()
+        _restored.append(True)
+    return _zappa_run(step)
+"""
+)
+
 BARE_BOTO3_INIT = r"""
 import os
 import boto3
