@@ -145,3 +145,23 @@ def test_the_docs_are_rate_limited_with_retry_after_too(api, settings):
     assert throttled.status_code == 429
     assert throttled.json()["error"]["code"] == "THROTTLED"
     assert int(throttled["Retry-After"]) >= 1
+
+
+def test_every_api_view_counts_the_address_before_anything_else():
+    """The per-IP limit rides on DRF's authenticators: a view with its own list would lose it."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+    from tasks_app.api.throttling import ClientIpRateLimitFirst
+
+    def views(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and hasattr(pattern.callback, "cls"):
+                yield pattern.callback.cls
+
+    drf_views = {*views(get_resolver().url_patterns), SpectacularAPIView, SpectacularSwaggerView}
+    assert len(drf_views) >= 4
+    for view in drf_views:
+        assert view().get_authenticators()[0].__class__ is ClientIpRateLimitFirst, view
