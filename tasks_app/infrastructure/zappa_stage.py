@@ -27,6 +27,10 @@ class ZappaStage:
     api_key_required: bool
     api_key_id: str | None  # Zappa's `api_key`: an existing key it attaches instead of creating one
     sqs_event_sources: tuple[str, ...]
+    role_arn: str | None = None  # with manage_roles off, the execution role provisioning makes
+    manage_roles: bool = True  # Zappa's own role, with its broad default policy
+    remote_env: str | None = None  # s3://bucket/key the handler reads secrets from at start-up
+    xray_tracing: bool = False
 
     @property
     def api_name(self) -> str:
@@ -77,6 +81,10 @@ def load_stage(path: Path, stage: str) -> ZappaStage:
         sqs_event_sources=tuple(
             arn for event in events if ":sqs:" in (arn := str(event.get("event_source", {}).get("arn", "")))
         ),
+        role_arn=config.get("role_arn") or None,
+        manage_roles=bool(config.get("manage_roles", True)),
+        remote_env=config.get("remote_env") or None,
+        xray_tracing=bool(config.get("xray_tracing", False)),
     )
 
 

@@ -54,6 +54,10 @@ def check_function(
     for key, value in settings["aws_environment_variables"].items():
         if variables.get(key) != value:
             problems.append(f"function {name}: environment {key}={variables.get(key)!r}, expected {value!r}")
+    if settings.get("role_arn") and config.get("Role") != settings["role_arn"]:
+        problems.append(
+            f"function {name}: runs as {config.get('Role')}, zappa_settings.json says {settings['role_arn']}"
+        )
     if "DJANGO_SECRET_KEY" in variables:
         problems.append(f"function {name}: DJANGO_SECRET_KEY is in its configuration; it belongs in remote_env (S3)")
     return problems + _check_versions(lambda_client, name, settings)

@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_FILE = ROOT / "zappa_settings.json"
 API_HOST = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# What Lambda hands the function: its execution role's credentials (told apart in moto's recorder).
+ROLE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIAEXECUTIONROLE", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 def package_path(stage: str) -> Path:

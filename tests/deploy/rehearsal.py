@@ -20,12 +20,14 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import boto3
 
+from tasks_app.infrastructure.execution_role import POLICY_NAME
 from tasks_app.infrastructure.local_aws import LocalAws
-from tests.deploy import checks
-from tests.deploy.package import FAKE_CREDENTIALS, ROOT, SETTINGS_FILE, package_path, stage_settings
+from tests.deploy import checks, permissions
+from tests.deploy.package import FAKE_CREDENTIALS, ROLE_CREDENTIALS, ROOT, SETTINGS_FILE, package_path, stage_settings
 from tests.deploy.smoke import smoke_package
 
 STAGE = "staging"
@@ -47,7 +49,12 @@ def main() -> int:
             recording = _release(aws, work, rehearsal_settings)
             problems, rule_arn = _check_stage(aws, settings, recording)
             if not problems:
+                _moto_api(aws, "recorder/reset-recording")
+                _moto_api(aws, "recorder/start-recording")
                 problems = smoke_package(aws, work, settings, rule_arn or "")
+                _moto_api(aws, "recorder/stop-recording")
+                package_calls = _entries(_moto_api(aws, "recorder/download-recording"))
+                problems += _check_permissions(aws, settings, package_calls)
         except RehearsalFailed as failure:
             problems = [str(failure)]
     elapsed = time.monotonic() - started
@@ -142,6 +149,60 @@ def _run(step: str, command: list[str], env: dict[str, str]) -> str:
         raise RehearsalFailed(f"{step} failed (exit {process.returncode}):\n{output[-3000:]}")
     print(f"  ok in {time.monotonic() - started:.1f} s")
     return output
+
+
+def _check_permissions(aws: LocalAws, settings: dict[str, Any], recording: list[dict[str, Any]]) -> list[str]:
+    """Every call the zip made in the smoke, allowed by the role `provision --stage` made for it."""
+    role_name = settings["role_arn"].rsplit("/", 1)[-1]
+    iam = boto3.session.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    ).client("iam", endpoint_url=aws.url, region_name=settings["aws_region"])
+    document = iam.get_role_policy(RoleName=role_name, PolicyName=POLICY_NAME)["PolicyDocument"]
+    policy = json.loads(unquote(document)) if isinstance(document, str) else dict(document)
+    account = settings["role_arn"].split(":")[4]
+    calls = permissions.calls_by(
+        recording, ROLE_CREDENTIALS["AWS_ACCESS_KEY_ID"], region=settings["aws_region"], account=account
+    )
+    if not calls:
+        return ["the package's calls to AWS were not recorded, so its role's permissions went unchecked"]
+    print(f"rehearsal: role {role_name} checked against the {len(calls)} AWS calls the zip made", end="")
+    # API Gateway invokes the function with the same role: it must trust API Gateway and allow that.
+    document = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    trust: dict[str, Any] = json.loads(unquote(document)) if isinstance(document, str) else dict(document)
+    principals = [p for statement in trust["Statement"] for p in _as_list(statement["Principal"]["Service"])]
+    problems = [] if "apigateway.amazonaws.com" in principals else [f"role {role_name} does not trust API Gateway"]
+    invocations, integration_problems = _integration_targets(aws, settings, role_name)
+    problems += integration_problems
+    print(f", and API Gateway's {len(invocations)} invocations of the function")
+    refused = permissions.denied([*calls, *(("lambda:InvokeFunction", target) for target in invocations)], policy)
+    return problems + [f"role {role_name} does not allow {action} on {resource}" for action, resource in refused]
+
+
+def _integration_targets(aws: LocalAws, settings: dict[str, Any], role_name: str) -> tuple[list[str], list[str]]:
+    """The functions API Gateway's integrations invoke, and integrations not using the stage's role.
+
+    Read from the CloudFormation template Zappa deployed: moto keeps the template whole but
+    drops an integration's credentials when it builds the API from it."""
+    cloudformation = boto3.session.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    ).client("cloudformation", endpoint_url=aws.url, region_name=settings["aws_region"])
+    body = cloudformation.get_template(StackName=f"{settings['project_name']}-{STAGE}")["TemplateBody"]
+    template = json.loads(body) if isinstance(body, str) else dict(body)
+    targets, problems = [], []
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::ApiGateway::Method":
+            continue
+        integration = resource["Properties"]["Integration"]
+        if not str(integration.get("Credentials", "")).endswith(f"/{role_name}"):
+            problems.append(f"API method {name} invokes the function with {integration.get('Credentials')}")
+        targets.append(str(integration["Uri"]).split("/functions/", 1)[1].removesuffix("/invocations"))
+    return targets, problems
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
 
 
 def _check_stage(

@@ -12,7 +12,7 @@ import boto3
 
 from tasks_app.infrastructure.local_aws import LocalAws
 from tests.deploy.jwks import HttpsJwks
-from tests.deploy.package import FAKE_CREDENTIALS, api_event, package_path, run_in_package, unpack
+from tests.deploy.package import FAKE_CREDENTIALS, ROLE_CREDENTIALS, api_event, package_path, run_in_package, unpack
 from tests.tokens import CLIENT_ID, ISSUER, TokenIssuer
 
 STAGE = "staging"
@@ -27,7 +27,7 @@ def package_env(settings: dict[str, Any], aws: LocalAws, jwks: HttpsJwks) -> dic
     _store_remote_env(aws, settings["remote_env"])
     return {
         **settings["aws_environment_variables"],
-        **FAKE_CREDENTIALS,
+        **ROLE_CREDENTIALS,
         "AWS_REGION": settings["aws_region"],  # Lambda sets these two
         "AWS_DEFAULT_REGION": settings["aws_region"],
         "AWS_ENDPOINT_URL": aws.url,

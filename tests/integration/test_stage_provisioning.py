@@ -27,6 +27,7 @@ REGION = "us-east-1"
 CONSUMER = "events_app.lambda_handlers.consume_events"
 
 Provision = Callable[..., str]
+ROLE_ARN = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/tasks-production-lambda"
 
 
 def stage_settings(stage: str, variables: str = "aws_environment_variables", **extra: Any) -> dict[str, Any]:
@@ -54,7 +55,14 @@ def settings_file(tmp_path: Path) -> Path:
         "dev": stage_settings("dev", variables="environment_variables"),
         "staging": stage_settings("staging", snap_start="PublishedVersions"),
         # `extends`, as Zappa reads it: a shallow merge over the staging settings
-        "production": {"extends": "staging", "api_key_required": True, **stage_settings("production")},
+        "production": {
+            "extends": "staging",
+            "api_key_required": True,
+            **stage_settings("production"),
+            "manage_roles": False,
+            "role_arn": ROLE_ARN,
+            "remote_env": "s3://tasks-config/production.json",
+        },
     }
     path.write_text(json.dumps(stages, indent=2))
     return path
@@ -181,7 +189,9 @@ def test_a_second_run_changes_nothing_and_says_so(run, aws):
     with aws.server.recording() as calls:
         output = run("production")
     lines = [line for line in output.splitlines() if line.startswith("  ")]
-    assert len(lines) == 14, output  # table (3 lines), 2 queues, topic, subscription, trigger, plan, key, 4 alarms
+    assert len(lines) == 15, (
+        output
+    )  # role, table (3 lines), 2 queues, topic, subscription, trigger, plan, key, 4 alarms
     assert all(" unchanged" in line for line in lines), output
     assert "Nothing to change: everything was already in place." in output
     # The recorder names the operations of DynamoDB, SNS, SQS and CloudWatch; API Gateway's and
@@ -189,6 +199,58 @@ def test_a_second_run_changes_nothing_and_says_so(run, aws):
     writes = [c.operation for c in calls if re.match(r"(Create|Update|Put|Set|Subscribe)", c.operation)]
     assert writes == []
     assert _deployed_state(aws) == before
+
+
+def test_a_stage_that_brings_its_own_role_gets_one_limited_to_its_resources(run, aws):
+    output = run("production")
+    assert outcome(output, "role", "tasks-production-lambda").startswith("created")
+    iam = aws.target.client("iam")
+    trust = iam.get_role(RoleName="tasks-production-lambda")["Role"]["AssumeRolePolicyDocument"]
+    # Zappa runs the function with it, and has API Gateway invoke the function with it.
+    assert set(trust["Statement"][0]["Principal"]["Service"]) == {"lambda.amazonaws.com", "apigateway.amazonaws.com"}
+    policy = iam.get_role_policy(RoleName="tasks-production-lambda", PolicyName="least-privilege")["PolicyDocument"]
+    granted = {action: statement["Resource"] for statement in policy["Statement"] for action in statement["Action"]}
+    table = f"arn:aws:dynamodb:{REGION}:{LOCAL_ACCOUNT}:table/tasks-production"
+    assert granted["dynamodb:PutItem"] == [table, f"{table}/index/*"]
+    assert granted["sns:Publish"] == [f"arn:aws:sns:{REGION}:{LOCAL_ACCOUNT}:tasks-production-events"]
+    assert granted["sqs:ReceiveMessage"] == [f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-events"]
+    assert granted["s3:GetObject"] == ["arn:aws:s3:::tasks-config/production.json"]
+    function = f"arn:aws:lambda:{REGION}:{LOCAL_ACCOUNT}:function:tasks-production"
+    assert granted["lambda:InvokeFunction"] == [function, f"{function}:*"]
+    assert not any("*" in action for action in granted), "no wildcard actions"
+    everything = [resource for resources in granted.values() for resource in resources]
+    # Every resource is the stage's own: its log group, table, topic, queue, or its secrets object.
+    assert all(
+        "tasks-production" in resource or resource.startswith("arn:aws:s3:::tasks-config/") for resource in everything
+    )
+
+
+def test_a_changed_role_policy_is_put_back(run, aws):
+    run("production")
+    iam = aws.target.client("iam")
+    iam.put_role_policy(
+        RoleName="tasks-production-lambda",
+        PolicyName="least-privilege",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        ),
+    )
+    assert outcome(run("production"), "role", "tasks-production-lambda") == "updated (policy least-privilege)"
+    policy = iam.get_role_policy(RoleName="tasks-production-lambda", PolicyName="least-privilege")["PolicyDocument"]
+    assert all(statement["Action"] != "*" for statement in policy["Statement"])
+
+
+def test_a_stage_zappa_makes_the_role_for_is_left_to_zappa(run, aws):
+    output = run("staging")
+    assert outcome(output, "role", "tasks-staging").startswith("skipped")
+    assert aws.target.client("iam").list_roles()["Roles"] == []
+
+
+def test_turning_off_zappas_role_without_naming_one_is_refused(aws, tmp_path):
+    path = tmp_path / "zappa_settings.json"
+    path.write_text(json.dumps({"staging": stage_settings("staging", manage_roles=False)}))
+    with pytest.raises(CommandError, match="manage_roles false but no role_arn"):
+        call_command("provision", "--stage", "staging", "--settings-file", str(path), "--endpoint-url", aws.server.url)
 
 
 def test_drift_in_the_usage_plan_and_an_alarm_is_put_back(run, aws):
@@ -222,7 +284,10 @@ def test_a_dry_run_on_an_empty_account_creates_nothing(run, aws):
     assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("would be created")
     assert outcome(output, "api key", f"production_{api_id}") == "would be created (in the usage plan)"
     assert output.count("  alarm ") == 4
-    assert output.count("would be created") == 5 + 4 + 2  # resources, alarms, plan and key
+    assert output.count("would be created") == 5 + 4 + 2 + 1  # resources, alarms, plan and key, role
+    assert [role["RoleName"] for role in aws.target.client("iam").list_roles()["Roles"]] == [
+        "tasks-production-ZappaLambdaExecutionRole"  # zappa_deploy's, not provisioning's
+    ]
     assert "Dry run:" in output
     assert aws.target.client("dynamodb").list_tables()["TableNames"] == []
     assert aws.target.client("sqs").list_queues().get("QueueUrls", []) == []
