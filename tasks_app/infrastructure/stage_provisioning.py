@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import boto3
+from botocore.exceptions import ClientError
 
 from tasks_app.adapters.aws import AwsTarget
 from tasks_app.infrastructure.alarms import ensure_alarms, stage_alarms
@@ -31,13 +32,63 @@ def provision_stage(
     target: AwsTarget, stage: ZappaStage, *, alarm_actions: Sequence[str] = (), dry_run: bool = False
 ) -> list[Change]:
     resources = stage.resources()
+    refuse_placeholders(stage, caller_account=_account(target))
     changes = [role_change(target.client("iam"), stage, dry_run=dry_run)]
-    changes += provision(target, resources, dry_run=dry_run)
+    changes += _explained(provision(target, resources, dry_run=dry_run), target, stage)
     changes += usage_plan_changes(_apigateway(target), stage, dry_run=dry_run)
     alarms = stage_alarms(
         function_name=stage.function_name, api_name=stage.api_name, stage=stage.name, table_name=resources.table_name
     )
     return changes + ensure_alarms(_cloudwatch(target), alarms, actions=alarm_actions, dry_run=dry_run)
+
+
+def refuse_placeholders(stage: ZappaStage, *, caller_account: str) -> None:
+    """Settings still holding the examples' placeholders, or naming another account or region than
+    the credentials and the stage, would deploy a stage that cannot work: stop before anything."""
+    for name, value in stage.environment.items():
+        if "REPLACE" in value.upper():
+            raise InfrastructureError(
+                f"Stage {stage.name}: {name} is still the placeholder {value!r} in zappa_settings.json."
+            )
+    named = [("TOPIC_ARN", stage.environment.get("TOPIC_ARN", "")), ("role_arn", stage.role_arn or "")]
+    named += [("the SQS event_source arn", arn) for arn in stage.sqs_event_sources]
+    for setting, arn in named:
+        parts = arn.split(":")
+        if len(parts) < 6:
+            continue
+        if parts[4] != caller_account:
+            raise InfrastructureError(
+                f"Stage {stage.name}: {setting} names account {parts[4]}, but these credentials are for account "
+                f"{caller_account}. Replace the account id in zappa_settings.json (or use that account's credentials)."
+            )
+        if parts[3] and parts[3] != stage.region:
+            raise InfrastructureError(
+                f"Stage {stage.name}: {setting} is in region {parts[3]}, but the stage's aws_region is {stage.region}."
+            )
+    queue = stage.resources().queue_name
+    for arn in stage.sqs_event_sources:
+        if arn.rsplit(":", 1)[-1] != queue:
+            raise InfrastructureError(
+                f"Stage {stage.name}: the SQS event source {arn} is not EVENTS_QUEUE_URL's queue {queue}."
+            )
+
+
+def _explained(changes: list[Change], target: AwsTarget, stage: ZappaStage) -> list[Change]:
+    """A missing trigger after the deploy means Zappa could not make it (it logs that and goes on)."""
+    if not any(change.kind == "event source" and change.action == "absent" for change in changes):
+        return changes
+    try:
+        target.client("lambda").get_function(FunctionName=stage.function_name)
+    except ClientError:
+        return changes  # not deployed yet: "deploy, then provision again" stands
+    why = (
+        f"{stage.function_name} exists but has no trigger on the queue: "
+        f"fix the event_source arn, then zappa schedule {stage.name}"
+    )
+    return [
+        Change(c.kind, c.name, c.action, why) if c.kind == "event source" and c.action == "absent" else c
+        for c in changes
+    ]
 
 
 def role_change(client: IAMClient, stage: ZappaStage, *, dry_run: bool) -> Change:
@@ -73,6 +124,11 @@ def usage_plan_changes(client: APIGatewayClient, stage: ZappaStage, *, dry_run: 
 
 def _apigateway(target: AwsTarget) -> APIGatewayClient:
     return boto3.session.Session().client("apigateway", region_name=target.region, endpoint_url=target.endpoint_url)
+
+
+def _account(target: AwsTarget) -> str:
+    sts = boto3.session.Session().client("sts", region_name=target.region, endpoint_url=target.endpoint_url)
+    return str(sts.get_caller_identity()["Account"])
 
 
 def _cloudwatch(target: AwsTarget) -> CloudWatchClient:

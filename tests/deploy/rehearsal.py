@@ -1,12 +1,14 @@
 """The deploy rehearsal (`make rehearse`, part of `make test`): stage staging released with Zappa
 against the embedded local AWS, then checked.
 
-It runs what a release runs, in the lean venv `make package` builds, with fake credentials and
-AWS_ENDPOINT_URL pointing every AWS call at moto: `provision --stage`, `zappa deploy`, `zappa
-update`, `zappa status`, `provision --stage` again. The only change to zappa_settings.json is
+It runs what a release runs, in the README's order, in the lean venv `make package` builds, with
+fake credentials and AWS_ENDPOINT_URL pointing every AWS call at moto: `provision --stage`,
+`zappa deploy`, `provision --stage` again, `zappa update`, `zappa status`. The changes to
+zappa_settings.json are what a user makes (the user pool instead of the placeholders) and
 `"touch": false` (the deployed URL cannot be reached: moto does not run functions). Then it
-checks what Zappa created, and runs the zip `make package` built on its own against the same
-local AWS. Every command has a timeout; the local AWS is stopped by PID whatever happens.
+checks what Zappa created, runs the zip `make package` built on its own against the same local
+AWS, and checks the stage's role allows every call the zip made. Every command has a timeout;
+the local AWS is stopped by PID whatever happens.
 """
 
 from __future__ import annotations
@@ -41,10 +43,10 @@ class RehearsalFailed(Exception):
 
 def main() -> int:
     started = time.monotonic()
-    settings = stage_settings(STAGE)
     with tempfile.TemporaryDirectory(prefix="zappa-rehearsal-") as scratch, LocalAws() as aws:
         work = Path(scratch)
         rehearsal_settings = _rehearsal_settings(work)
+        settings = stage_settings(STAGE, rehearsal_settings)
         try:
             recording = _release(aws, work, rehearsal_settings)
             problems, rule_arn = _check_stage(aws, settings, recording)
@@ -65,32 +67,42 @@ def main() -> int:
     return 0
 
 
+# What a user puts in place of the placeholders before deploying (provision refuses them).
+USER_POOL = {
+    "JWT_ISSUER": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Rehearsal",
+    "JWT_AUDIENCE": "rehearsal-app-client",
+}
+
+
 def _rehearsal_settings(work: Path) -> Path:
     stages = json.loads(SETTINGS_FILE.read_text())
-    stages[STAGE] = {**stages[STAGE], "touch": False}
+    variables = {**stages[STAGE]["aws_environment_variables"], **USER_POOL}
+    stages[STAGE] = {**stages[STAGE], "touch": False, "aws_environment_variables": variables}
     path = work / "zappa_settings.json"
     path.write_text(json.dumps(stages, indent=4))
     return path
 
 
 def _release(aws: LocalAws, work: Path, settings_file: Path) -> list[dict[str, Any]]:
-    """Runs the release; returns moto's record of the calls deploy and update made."""
+    """Runs the release; returns moto's record of the calls it made."""
     if not package_path(STAGE).exists():
         raise RehearsalFailed(f"{package_path(STAGE)} is missing: `make rehearse` builds it first.")
     provision = [sys.executable, "manage.py", "provision", "--stage", STAGE, "--settings-file", str(settings_file)]
     provision += ["--endpoint-url", aws.url]
-    # Before deploy: the queue must exist for Zappa's event source; after: what needs the function and API.
-    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
+    # In the README's order. Before deploy: the role, and the queue Zappa's event source needs;
+    # after it: what needs the function and API. The update comes last, so the checks see that a
+    # release keeps what provision set (batch failure reporting on the trigger).
     zappa = str(LAMBDA_VENV / "bin" / "zappa")
     env = _aws_env(aws, work, VIRTUAL_ENV=str(LAMBDA_VENV), PATH=f"{LAMBDA_VENV / 'bin'}{os.pathsep}{os.defpath}")
     _moto_api(aws, "recorder/reset-recording")
     _moto_api(aws, "recorder/start-recording")
-    for command in ("deploy", "update"):
-        _run(command, [zappa, command, STAGE, "--settings_file", str(settings_file)], env)
+    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
+    _run("deploy", [zappa, "deploy", STAGE, "--settings_file", str(settings_file)], env)
+    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
+    _run("update", [zappa, "update", STAGE, "--settings_file", str(settings_file)], env)
     _moto_api(aws, "recorder/stop-recording")
     recording = _entries(_moto_api(aws, "recorder/download-recording"))
     _run("status", [zappa, "status", STAGE, "--settings_file", str(settings_file)], env)
-    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
     return recording
 
 

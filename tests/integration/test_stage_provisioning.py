@@ -417,3 +417,55 @@ def _handler_zip() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("handler.py", "def lambda_handler(event, context):\n    return None\n")
     return buffer.getvalue()
+
+
+def _provision_with(aws, tmp_path: Path, **stage: Any) -> None:
+    path = tmp_path / "zappa_settings.json"
+    path.write_text(json.dumps({"staging": stage}))
+    call_command("provision", "--stage", "staging", "--settings-file", str(path), "--endpoint-url", aws.server.url)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(
+            {"JWT_AUDIENCE": "REPLACE-WITH-THE-APP-CLIENT-ID"},
+            "JWT_AUDIENCE is still the placeholder",
+            id="placeholder",
+        ),
+        pytest.param(
+            {"TOPIC_ARN": f"arn:aws:sns:{REGION}:111122223333:tasks-staging-events"},
+            f"TOPIC_ARN names account 111122223333, but these credentials are for account {LOCAL_ACCOUNT}",
+            id="another account",
+        ),
+        pytest.param(
+            {"TOPIC_ARN": f"arn:aws:sns:eu-west-1:{LOCAL_ACCOUNT}:tasks-staging-events"},
+            "TOPIC_ARN is in region eu-west-1, but the stage's aws_region is us-east-1",
+            id="another region",
+        ),
+    ],
+)
+def test_settings_that_cannot_work_are_refused_before_anything_is_made(aws, tmp_path, change, message):
+    aws.server.reset()
+    stage = stage_settings("staging")
+    stage["aws_environment_variables"] |= change
+    with pytest.raises(CommandError, match=re.escape(message)):
+        _provision_with(aws, tmp_path, **stage)
+    assert aws.target.client("dynamodb").list_tables()["TableNames"] == []
+
+
+def test_an_event_source_on_another_queue_is_refused(aws, tmp_path):
+    aws.server.reset()
+    stage = stage_settings("staging")
+    stage["events"][0]["event_source"]["arn"] = f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-old-events"
+    with pytest.raises(CommandError, match="is not EVENTS_QUEUE_URL's queue tasks-staging-events"):
+        _provision_with(aws, tmp_path, **stage)
+
+
+def test_a_deployed_function_without_its_trigger_is_explained(run, aws):
+    """Zappa logs a failed trigger and carries on; "deploy, then provision again" would mislead."""
+    run("production")
+    zappa_deploy(aws, with_trigger=False)
+    detail = outcome(run("production"), "event source", "tasks-production-events")
+    assert detail.startswith("absent (tasks-production exists but has no trigger on the queue")
+    assert "zappa schedule production" in detail
