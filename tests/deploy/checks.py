@@ -143,3 +143,40 @@ def _check_invoke_permission(lambda_client: Any, name: str, rule_arn: str) -> li
         if statement.get("Principal", {}).get("Service") == "events.amazonaws.com" and source == rule_arn:
             return []
     return [f"function {name}: no permission for rule {rule_arn} to invoke it"]
+
+
+def check_api_key(apigateway: Any, cloudformation: Any, name: str, stage: str) -> list[str]:
+    """Every method needs the key (read from the template Zappa deployed: moto drops the flag when
+    it builds the API), and the key is in a usage plan with SPEC §6's limits on this stage."""
+    body = cloudformation.get_template(StackName=name)["TemplateBody"]
+    template = json.loads(body) if isinstance(body, str) else body
+    methods = {
+        key: r["Properties"] for key, r in template["Resources"].items() if r["Type"] == "AWS::ApiGateway::Method"
+    }
+    problems = [
+        f"API {name}: method {key} does not require the API key"
+        for key, m in methods.items()
+        if not m.get("ApiKeyRequired")
+    ]
+    if not methods:
+        problems.append(f"API {name}: the deployed template has no methods")
+    [api_id] = [api["id"] for api in apigateway.get_rest_apis()["items"] if api["name"] == name]
+    plans = [
+        plan
+        for plan in apigateway.get_usage_plans()["items"]
+        if {"apiId": api_id, "stage": stage}
+        in [{"apiId": s["apiId"], "stage": s["stage"]} for s in plan.get("apiStages", [])]
+    ]
+    if len(plans) != 1:
+        return [*problems, f"API {name}: {len(plans)} usage plans on stage {stage}, expected 1"]
+    [plan] = plans
+    limits = (plan.get("throttle", {}).get("rateLimit"), plan.get("throttle", {}).get("burstLimit"))
+    quota = (plan.get("quota", {}).get("limit"), plan.get("quota", {}).get("period"))
+    if limits != (1000, 2000) or quota != (10000, "DAY"):
+        problems.append(
+            f"usage plan {plan['name']}: throttle {limits}, quota {quota}; SPEC §6 wants (1000, 2000), (10000, DAY)"
+        )
+    keys = apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
+    if not keys:
+        problems.append(f"usage plan {plan['name']} has no API key: nobody could call production")
+    return problems

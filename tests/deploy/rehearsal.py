@@ -57,13 +57,18 @@ def main() -> int:
                 _moto_api(aws, "recorder/stop-recording")
                 package_calls = _entries(_moto_api(aws, "recorder/download-recording"))
                 problems += _check_permissions(aws, settings, package_calls)
+            if not problems:
+                problems = _rehearse_production(aws, work, rehearsal_settings)
         except RehearsalFailed as failure:
             problems = [str(failure)]
     elapsed = time.monotonic() - started
     if problems:
         print(f"rehearsal FAILED after {elapsed:.0f} s:", *problems, sep="\n  ")
         return 1
-    print(f"rehearsal: stage {STAGE} deployed, updated and checked against the local AWS in {elapsed:.0f} s")
+    print(
+        f"rehearsal: stage {STAGE} deployed, updated and checked, and production's API key checked,"
+        f" against the local AWS in {elapsed:.0f} s"
+    )
     return 0
 
 
@@ -76,8 +81,9 @@ USER_POOL = {
 
 def _rehearsal_settings(work: Path) -> Path:
     stages = json.loads(SETTINGS_FILE.read_text())
-    variables = {**stages[STAGE]["aws_environment_variables"], **USER_POOL}
-    stages[STAGE] = {**stages[STAGE], "touch": False, "aws_environment_variables": variables}
+    for name, stage in stages.items():
+        variables = {**stage["aws_environment_variables"], **USER_POOL}
+        stages[name] = {**stage, "touch": False, "aws_environment_variables": variables}
     path = work / "zappa_settings.json"
     path.write_text(json.dumps(stages, indent=4))
     return path
@@ -104,6 +110,29 @@ def _release(aws: LocalAws, work: Path, settings_file: Path) -> list[dict[str, A
     recording = _entries(_moto_api(aws, "recorder/download-recording"))
     _run("status", [zappa, "status", STAGE, "--settings_file", str(settings_file)], env)
     return recording
+
+
+def _rehearse_production(aws: LocalAws, work: Path, settings_file: Path) -> list[str]:
+    """Production's difference: every route needs the API key, which the usage plan meters."""
+    provision = [sys.executable, "manage.py", "provision", "--stage", "production", "--settings-file"]
+    provision += [str(settings_file), "--endpoint-url", aws.url]
+    zappa = str(LAMBDA_VENV / "bin" / "zappa")
+    env = _aws_env(aws, work, VIRTUAL_ENV=str(LAMBDA_VENV), PATH=f"{LAMBDA_VENV / 'bin'}{os.pathsep}{os.defpath}")
+    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
+    _run("deploy", [zappa, "deploy", "production", "--settings_file", str(settings_file)], env)
+    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
+    settings = stage_settings("production", settings_file)
+    session = boto3.session.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=settings["aws_region"],
+    )
+    return checks.check_api_key(
+        session.client("apigateway", endpoint_url=aws.url),
+        session.client("cloudformation", endpoint_url=aws.url),
+        f"{settings['project_name']}-production",
+        "production",
+    )
 
 
 def _entries(recording: str) -> list[dict[str, Any]]:
