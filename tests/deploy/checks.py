@@ -180,3 +180,36 @@ def check_api_key(apigateway: Any, cloudformation: Any, name: str, stage: str) -
     if not keys:
         problems.append(f"usage plan {plan['name']} has no API key: nobody could call production")
     return problems
+
+
+def check_provisioned(
+    dynamodb: Any, sqs: Any, sns: Any, cloudwatch: Any, name: str, settings: dict[str, Any]
+) -> list[str]:
+    """What `provision --stage` made around the function: table, queues, subscription, alarms."""
+    variables = settings["aws_environment_variables"]
+    table = variables["TABLE_NAME"]
+    problems = []
+    described = dynamodb.describe_table(TableName=table)["Table"]
+    if [index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])] != ["GSI1"]:
+        problems.append(f"table {table}: no GSI1")
+    backups = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    if backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] != "ENABLED":
+        problems.append(f"table {table}: point-in-time recovery is off")
+    if dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"].get("TimeToLiveStatus") != "ENABLED":
+        problems.append(f"table {table}: TTL is off")
+    queue_name = variables["EVENTS_QUEUE_URL"].rsplit("/", 1)[-1]
+    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes.get("RedrivePolicy", "{}"))
+    if (
+        not str(redrive.get("deadLetterTargetArn", "")).endswith(f":{queue_name}-dlq")
+        or int(redrive.get("maxReceiveCount", 0)) != 3
+    ):
+        problems.append(f"queue {queue_name}: redrive policy {redrive}, expected 3 receives then {queue_name}-dlq")
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=variables["TOPIC_ARN"])["Subscriptions"]
+    if not any(sub["Endpoint"] == attributes["QueueArn"] for sub in subscriptions):
+        problems.append(f"topic {variables['TOPIC_ARN']} is not subscribed by queue {queue_name}")
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
+    if len(alarms) != 4:
+        problems.append(f"{len(alarms)} CloudWatch alarms named {name}-*, expected 4 (SPEC §6)")
+    return problems

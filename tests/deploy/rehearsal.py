@@ -269,6 +269,9 @@ def _check_stage(
     schedule_problems, rule_arn = checks.check_schedule(
         client("events"), client("lambda"), name, relay["function"], relay["expression"]
     )
+    problems += checks.check_provisioned(
+        client("dynamodb"), client("sqs"), client("sns"), client("cloudwatch"), name, settings
+    )
     return problems + schedule_problems, rule_arn
 
 

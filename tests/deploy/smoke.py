@@ -18,7 +18,18 @@ from tests.tokens import CLIENT_ID, ISSUER, TokenIssuer
 STAGE = "staging"
 ACCOUNT = "123456789012"
 # Only the Celery worker and Zappa's command line use these: the trimmed zip must not hold them.
-ABSENT = ("celery", "kombu", "billiard", "pycurl", "click", "troposphere", "pip", "setuptools", "jsonschema", "requests")
+ABSENT = (
+    "celery",
+    "kombu",
+    "billiard",
+    "pycurl",
+    "click",
+    "troposphere",
+    "pip",
+    "setuptools",
+    "jsonschema",
+    "requests",
+)
 STATIC_FILE = "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css"
 
 
