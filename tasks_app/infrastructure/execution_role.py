@@ -23,14 +23,15 @@ if TYPE_CHECKING:
     from mypy_boto3_iam.client import IAMClient
 
 POLICY_NAME = "least-privilege"
-# Zappa uses the one role twice: as the function's execution role, and as the credentials
-# API Gateway's integration invokes the function with.
+# Zappa uses the one role three ways: as the function's execution role, as the credentials
+# API Gateway's integration invokes the function with, and as the RoleArn of the schedule's
+# EventBridge rule (which EventBridge refuses unless it may assume the role).
 ASSUME_ROLE_POLICY = {
     "Version": "2012-10-17",
     "Statement": [
         {
             "Effect": "Allow",
-            "Principal": {"Service": ["apigateway.amazonaws.com", "lambda.amazonaws.com"]},
+            "Principal": {"Service": ["apigateway.amazonaws.com", "events.amazonaws.com", "lambda.amazonaws.com"]},
             "Action": "sts:AssumeRole",
         }
     ],
@@ -67,13 +68,19 @@ def execution_role(
     *, role_arn: str, function_name: str, environment: Mapping[str, str], remote_env: str | None, xray: bool
 ) -> ExecutionRole:
     """The role named by `role_arn`, allowed exactly what the stage's function needs."""
-    _, _, _, region, account, topic = (environment["TOPIC_ARN"].split(":", 5) + [""] * 6)[:6]
-    if not (region and account and topic):
+    _, partition, _, region, account, topic = (environment["TOPIC_ARN"].split(":", 5) + [""] * 6)[:6]
+    if not (partition and region and account and topic):
         raise InfrastructureError(f"TOPIC_ARN={environment['TOPIC_ARN']!r} is not an SNS topic ARN.")
-    table = f"arn:aws:dynamodb:{region}:{account}:table/{environment['TABLE_NAME']}"
-    queue = f"arn:aws:sqs:{region}:{account}:{environment['EVENTS_QUEUE_URL'].rstrip('/').rsplit('/', 1)[-1]}"
-    log_group = f"arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function_name}"
-    function = f"arn:aws:lambda:{region}:{account}:function:{function_name}"
+    role_path, _, name = role_arn.partition(":role/")[2].rpartition("/")
+    if role_path or not name:
+        raise InfrastructureError(
+            f"role_arn={role_arn!r}: name a role without a path, like arn:aws:iam::<account>:role/<name>."
+        )
+    table = f"arn:{partition}:dynamodb:{region}:{account}:table/{environment['TABLE_NAME']}"
+    queue_name = environment["EVENTS_QUEUE_URL"].rstrip("/").rsplit("/", 1)[-1]
+    queue = f"arn:{partition}:sqs:{region}:{account}:{queue_name}"
+    log_group = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{function_name}"
+    function = f"arn:{partition}:lambda:{region}:{account}:function:{function_name}"
     statements: list[dict[str, Any]] = [
         _allow(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], [log_group, f"{log_group}:*"]),
         # For API Gateway: the function, its versions and the `snapstart` alias.
@@ -84,10 +91,10 @@ def execution_role(
     ]
     if remote_env:
         bucket, _, key = remote_env.removeprefix("s3://").partition("/")
-        statements.append(_allow(["s3:GetObject"], [f"arn:aws:s3:::{bucket}/{unquote(key)}"]))
+        statements.append(_allow(["s3:GetObject"], [f"arn:{partition}:s3:::{bucket}/{unquote(key)}"]))
     if xray:
         statements.append(_allow(["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"]))
-    return ExecutionRole(name=role_arn.rsplit("/", 1)[-1], policy={"Version": "2012-10-17", "Statement": statements})
+    return ExecutionRole(name=name, policy={"Version": "2012-10-17", "Statement": statements})
 
 
 def ensure_execution_role(client: IAMClient, role: ExecutionRole, *, dry_run: bool) -> Change:

@@ -8,6 +8,7 @@ reported `absent`, and the operator runs `provision --stage` again after deployi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,9 @@ def provision_stage(
     resources = stage.resources()
     refuse_placeholders(stage, caller_account=_account(target))
     changes = [role_change(target.client("iam"), stage, dry_run=dry_run)]
+    if changes[0].action == "created" and target.endpoint_url is None:
+        # A new role is not assumable by Lambda for a few seconds; a deploy right after would fail.
+        time.sleep(IAM_PROPAGATION_SECONDS)
     changes += _explained(provision(target, resources, dry_run=dry_run), target, stage)
     changes += usage_plan_changes(_apigateway(target), stage, dry_run=dry_run)
     alarms = stage_alarms(
@@ -42,14 +46,27 @@ def provision_stage(
     return changes + ensure_alarms(_cloudwatch(target), alarms, actions=alarm_actions, dry_run=dry_run)
 
 
+IAM_PROPAGATION_SECONDS = 10
+# zappa_settings.json's examples: the placeholders of the user pool, and the account id.
+PLACEHOLDERS = ("REPLACEME", "REPLACE-WITH-")
+EXAMPLE_ACCOUNT = "123456789012"
+
+
 def refuse_placeholders(stage: ZappaStage, *, caller_account: str) -> None:
     """Settings still holding the examples' placeholders, or naming another account or region than
     the credentials and the stage, would deploy a stage that cannot work: stop before anything."""
     for name, value in stage.environment.items():
-        if "REPLACE" in value.upper():
+        if any(placeholder in value for placeholder in PLACEHOLDERS):
             raise InfrastructureError(
                 f"Stage {stage.name}: {name} is still the placeholder {value!r} in zappa_settings.json."
             )
+    if caller_account != EXAMPLE_ACCOUNT:
+        # Bucket names are global: the example account's would be somebody else's bucket.
+        for setting, value in (("s3_bucket", stage.s3_bucket or ""), ("remote_env", stage.remote_env or "")):
+            if EXAMPLE_ACCOUNT in value:
+                raise InfrastructureError(
+                    f"Stage {stage.name}: {setting} {value!r} still names the example account {EXAMPLE_ACCOUNT}."
+                )
     named = [("TOPIC_ARN", stage.environment.get("TOPIC_ARN", "")), ("role_arn", stage.role_arn or "")]
     named += [("the SQS event_source arn", arn) for arn in stage.sqs_event_sources]
     for setting, arn in named:

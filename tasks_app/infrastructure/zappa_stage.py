@@ -30,6 +30,7 @@ class ZappaStage:
     role_arn: str | None = None  # with manage_roles off, the execution role provisioning makes
     manage_roles: bool = True  # Zappa's own role, with its broad default policy
     remote_env: str | None = None  # s3://bucket/key the handler reads secrets from at start-up
+    s3_bucket: str | None = None  # where Zappa uploads the package
     xray_tracing: bool = False
 
     @property
@@ -84,6 +85,7 @@ def load_stage(path: Path, stage: str) -> ZappaStage:
         role_arn=config.get("role_arn") or None,
         manage_roles=bool(config.get("manage_roles", True)),
         remote_env=config.get("remote_env") or None,
+        s3_bucket=config.get("s3_bucket") or None,
         xray_tracing=bool(config.get("xray_tracing", False)),
     )
 

@@ -213,3 +213,22 @@ def check_provisioned(
     if len(alarms) != 4:
         problems.append(f"{len(alarms)} CloudWatch alarms named {name}-*, expected 4 (SPEC §6)")
     return problems
+
+
+def roles_zappa_named(recording: list[dict[str, Any]], role_arn: str) -> list[str]:
+    """Every role Zappa handed AWS in the release (the function's, the schedule rule's) is the stage's."""
+    named = []
+    for entry in recording:
+        target = {k.lower(): v for k, v in entry["headers"].items()}.get("x-amz-target", "")
+        creates_function = entry["method"] == "POST" and entry["url"].split("?", 1)[0].endswith("/functions")
+        if target != "AWSEvents.PutRule" and not creates_function:
+            continue  # (package uploads are binary)
+        raw = entry.get("body") or ""
+        request = json.loads(base64.b64decode(raw) if entry.get("body_encoded") else raw or "{}")
+        if creates_function:
+            named.append(("the function", request["Role"]))
+        elif "RoleArn" in request:
+            named.append(("the schedule's rule", request["RoleArn"]))
+    if not any(what == "the schedule's rule" for what, _ in named):
+        return ["the release recorded no EventBridge rule naming a role: the trust check above proves less"]
+    return [f"{what} runs as {arn}, not the stage's role {role_arn}" for what, arn in named if arn != role_arn]

@@ -3,6 +3,9 @@
 moto does not enforce IAM, so the rehearsal records the calls the zip made while serving its
 smoke invocations (told apart by their access key) and evaluates each against the role's
 policy: action and resource, as IAM would match them (wildcards included, no conditions).
+A call it cannot name counts as refused. What it cannot see: calls AWS makes with the role on
+its own (the SQS poller, log delivery, EventBridge's check of the rule's role; the rehearsal
+checks the trust policy and Zappa's requests for those) and code paths the smoke does not run.
 """
 
 from __future__ import annotations

@@ -57,6 +57,7 @@ def main() -> int:
                 _moto_api(aws, "recorder/stop-recording")
                 package_calls = _entries(_moto_api(aws, "recorder/download-recording"))
                 problems += _check_permissions(aws, settings, package_calls)
+                problems += checks.roles_zappa_named(recording, settings["role_arn"])
             if not problems:
                 problems = _rehearse_production(aws, work, rehearsal_settings)
         except RehearsalFailed as failure:
@@ -212,7 +213,12 @@ def _check_permissions(aws: LocalAws, settings: dict[str, Any], recording: list[
     document = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
     trust: dict[str, Any] = json.loads(unquote(document)) if isinstance(document, str) else dict(document)
     principals = [p for statement in trust["Statement"] for p in _as_list(statement["Principal"]["Service"])]
-    problems = [] if "apigateway.amazonaws.com" in principals else [f"role {role_name} does not trust API Gateway"]
+    # Zappa has Lambda run as the role, API Gateway invoke with it, and EventBridge's rule name it.
+    problems = [
+        f"role {role_name} does not trust {service}, which Zappa has use it"
+        for service in ("lambda.amazonaws.com", "apigateway.amazonaws.com", "events.amazonaws.com")
+        if service not in principals
+    ]
     invocations, integration_problems = _integration_targets(aws, settings, role_name)
     problems += integration_problems
     print(f", and API Gateway's {len(invocations)} invocations of the function")

@@ -17,6 +17,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from config.environment import LOCAL_ACCOUNT
+from tasks_app.infrastructure.errors import InfrastructureError
+from tasks_app.infrastructure.execution_role import execution_role
+from tasks_app.infrastructure.stage_provisioning import refuse_placeholders
 from tasks_app.infrastructure.zappa_stage import load_stage
 
 if TYPE_CHECKING:
@@ -206,8 +209,13 @@ def test_a_stage_that_brings_its_own_role_gets_one_limited_to_its_resources(run,
     assert outcome(output, "role", "tasks-production-lambda").startswith("created")
     iam = aws.target.client("iam")
     trust = iam.get_role(RoleName="tasks-production-lambda")["Role"]["AssumeRolePolicyDocument"]
-    # Zappa runs the function with it, and has API Gateway invoke the function with it.
-    assert set(trust["Statement"][0]["Principal"]["Service"]) == {"lambda.amazonaws.com", "apigateway.amazonaws.com"}
+    # Zappa runs the function with it, has API Gateway invoke the function with it, and names it
+    # as the schedule's rule role, which EventBridge refuses unless it may assume it.
+    assert set(trust["Statement"][0]["Principal"]["Service"]) == {
+        "lambda.amazonaws.com",
+        "apigateway.amazonaws.com",
+        "events.amazonaws.com",
+    }
     policy = iam.get_role_policy(RoleName="tasks-production-lambda", PolicyName="least-privilege")["PolicyDocument"]
     granted = {action: statement["Resource"] for statement in policy["Statement"] for action in statement["Action"]}
     table = f"arn:aws:dynamodb:{REGION}:{LOCAL_ACCOUNT}:table/tasks-production"
@@ -469,3 +477,51 @@ def test_a_deployed_function_without_its_trigger_is_explained(run, aws):
     detail = outcome(run("production"), "event source", "tasks-production-events")
     assert detail.startswith("absent (tasks-production exists but has no trigger on the queue")
     assert "zappa schedule production" in detail
+
+
+def test_the_role_follows_the_partition_and_refuses_a_path():
+    china = {
+        "TOPIC_ARN": "arn:aws-cn:sns:cn-north-1:123456789012:tasks-events",
+        "TABLE_NAME": "tasks",
+        "EVENTS_QUEUE_URL": "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/tasks-events",
+    }
+    role = execution_role(
+        role_arn="arn:aws-cn:iam::123456789012:role/tasks-lambda",
+        function_name="tasks-prod",
+        environment=china,
+        remote_env=None,
+        xray=False,
+    )
+    resources = [r for statement in role.policy["Statement"] for r in statement["Resource"]]
+    assert all(resource.startswith("arn:aws-cn:") for resource in resources), resources
+    with pytest.raises(InfrastructureError, match="without a path"):
+        execution_role(
+            role_arn="arn:aws:iam::123456789012:role/service/tasks-lambda",
+            function_name="tasks-prod",
+            environment=china,
+            remote_env=None,
+            xray=False,
+        )
+
+
+def test_only_the_examples_placeholders_are_refused(tmp_path):
+    stage = stage_settings("staging")
+    stage["aws_environment_variables"]["API_DOMAIN"] = "replacement-parts.example.com"  # a real name
+    path = tmp_path / "zappa_settings.json"
+    path.write_text(json.dumps({"staging": stage}))
+    refuse_placeholders(load_stage(path, "staging"), caller_account=LOCAL_ACCOUNT)
+
+
+def test_buckets_named_after_the_example_account_are_refused_in_another_account(tmp_path):
+    account = "999999999999"
+    stage = stage_settings("staging", s3_bucket=f"tasks-deploy-{LOCAL_ACCOUNT}")
+    variables = stage["aws_environment_variables"]
+    for name in ("TOPIC_ARN", "EVENTS_QUEUE_URL"):
+        variables[name] = variables[name].replace(LOCAL_ACCOUNT, account)
+    stage["events"][0]["event_source"]["arn"] = stage["events"][0]["event_source"]["arn"].replace(
+        LOCAL_ACCOUNT, account
+    )
+    path = tmp_path / "zappa_settings.json"
+    path.write_text(json.dumps({"staging": stage}))
+    with pytest.raises(InfrastructureError, match=f"s3_bucket 'tasks-deploy-{LOCAL_ACCOUNT}' still names the example"):
+        refuse_placeholders(load_stage(path, "staging"), caller_account=account)
