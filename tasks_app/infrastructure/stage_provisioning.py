@@ -12,7 +12,6 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import boto3
 from botocore.exceptions import ClientError
 
 from tasks_app.adapters.aws import AwsTarget
@@ -25,7 +24,6 @@ from tasks_app.infrastructure.zappa_stage import ZappaStage
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway.client import APIGatewayClient
-    from mypy_boto3_cloudwatch.client import CloudWatchClient
     from mypy_boto3_iam.client import IAMClient
 
 
@@ -33,17 +31,17 @@ def provision_stage(
     target: AwsTarget, stage: ZappaStage, *, alarm_actions: Sequence[str] = (), dry_run: bool = False
 ) -> list[Change]:
     resources = stage.resources()
-    refuse_placeholders(stage, caller_account=_account(target))
+    refuse_placeholders(stage, caller_account=target.client("sts").get_caller_identity()["Account"])
     changes = [role_change(target.client("iam"), stage, dry_run=dry_run)]
     if changes[0].action == "created" and target.endpoint_url is None:
         # A new role is not assumable by Lambda for a few seconds; a deploy right after would fail.
         time.sleep(IAM_PROPAGATION_SECONDS)
     changes += _explained(provision(target, resources, dry_run=dry_run), target, stage)
-    changes += usage_plan_changes(_apigateway(target), stage, dry_run=dry_run)
+    changes += usage_plan_changes(target.client("apigateway"), stage, dry_run=dry_run)
     alarms = stage_alarms(
         function_name=stage.function_name, api_name=stage.api_name, stage=stage.name, table_name=resources.table_name
     )
-    return changes + ensure_alarms(_cloudwatch(target), alarms, actions=alarm_actions, dry_run=dry_run)
+    return changes + ensure_alarms(target.client("cloudwatch"), alarms, actions=alarm_actions, dry_run=dry_run)
 
 
 IAM_PROPAGATION_SECONDS = 10
@@ -135,18 +133,3 @@ def usage_plan_changes(client: APIGatewayClient, stage: ZappaStage, *, dry_run: 
         return [Change("usage plan", api.plan_name, "skipped", why)]
     return ensure_usage_plan(client, api, dry_run=dry_run)
 
-
-# AwsTarget hands out the clients the API itself uses; these two only provisioning needs.
-
-
-def _apigateway(target: AwsTarget) -> APIGatewayClient:
-    return boto3.session.Session().client("apigateway", region_name=target.region, endpoint_url=target.endpoint_url)
-
-
-def _account(target: AwsTarget) -> str:
-    sts = boto3.session.Session().client("sts", region_name=target.region, endpoint_url=target.endpoint_url)
-    return str(sts.get_caller_identity()["Account"])
-
-
-def _cloudwatch(target: AwsTarget) -> CloudWatchClient:
-    return boto3.session.Session().client("cloudwatch", region_name=target.region, endpoint_url=target.endpoint_url)
