@@ -11,7 +11,7 @@ from pynamodb.connection import Connection
 
 from events_app.dynamodb import READ_MODELS, DynamoReadModels
 from events_app.ports import ReadModels
-from tasks_app.adapters.aws import AwsTarget
+from tasks_app.adapters.aws import AwsTarget, forget_clients
 from tasks_app.adapters.cursor import CursorCodec
 from tasks_app.adapters.dynamodb.models import OutboxItem, TableModel, TaskItem, bind_table
 from tasks_app.adapters.dynamodb.outbox import DynamoOutbox
@@ -129,3 +129,12 @@ def reset() -> None:
         token_verifier,
     ):
         wired.cache_clear()
+
+
+def disconnect() -> None:
+    """Forget every AWS client and connection too, not only the adapters: a process restored
+    from a SnapStart snapshot must make its own, with the credentials it was given."""
+    forget_clients()
+    for model in TABLE_MODELS:
+        model._connection = None  # PynamoDB keeps one per model class
+    reset()

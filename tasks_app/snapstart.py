@@ -39,11 +39,7 @@ def refresh() -> None:
     """Every restored instance starts from the same memory: new random state, and AWS clients
     made afresh with the credentials this instance was given."""
     from tasks_app import bootstrap
-    from tasks_app.adapters.aws import forget_clients
 
     random.seed()
-    forget_clients()
-    for model in bootstrap.TABLE_MODELS:
-        model._connection = None  # PynamoDB keeps one per model class
-    bootstrap.reset()
+    bootstrap.disconnect()
     logger.info("Restored from a SnapStart snapshot")
