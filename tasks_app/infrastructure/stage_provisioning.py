@@ -132,4 +132,3 @@ def usage_plan_changes(client: APIGatewayClient, stage: ZappaStage, *, dry_run: 
             why += ": SPEC §6 wants production behind an API key, set it in zappa_settings.json"
         return [Change("usage plan", api.plan_name, "skipped", why)]
     return ensure_usage_plan(client, api, dry_run=dry_run)
-

@@ -58,13 +58,7 @@ class ZappaStage:
 
 
 def load_stage(path: Path, stage: str) -> ZappaStage:
-    """The stage's settings with its `extends` chain applied (a shallow merge, as Zappa does)."""
-    stages = _read(path)
-    if stage not in stages:
-        raise InfrastructureError(
-            f"{path} has no stage {stage!r}; its stages are: {', '.join(sorted(stages)) or 'none'}."
-        )
-    config = _merged(stages, stage, seen=())
+    config = stage_settings(path, stage)
     project = config.get("project_name")
     if not project:
         raise InfrastructureError(f"Stage {stage} in {path} has no project_name: Zappa names the function after it.")
@@ -88,6 +82,18 @@ def load_stage(path: Path, stage: str) -> ZappaStage:
         s3_bucket=config.get("s3_bucket") or None,
         xray_tracing=bool(config.get("xray_tracing", False)),
     )
+
+
+def stage_settings(path: Path, stage: str) -> dict[str, Any]:
+    """The stage's settings with its `extends` chain applied (a shallow merge, as Zappa does)."""
+    stages = _read(path)
+    if stage not in stages:
+        raise InfrastructureError(
+            f"{path} has no stage {stage!r}; its stages are: {', '.join(sorted(stages)) or 'none'}."
+        )
+    merged = _merged(stages, stage, seen=())
+    merged.pop("extends", None)
+    return merged
 
 
 def zappa_slug(text: str) -> str:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tasks_app.infrastructure import zappa_stage
+
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS_FILE = ROOT / "zappa_settings.json"
 API_HOST = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
@@ -35,15 +37,8 @@ def package_path(stage: str) -> Path:
 
 
 def stage_settings(stage: str, settings_file: Path = SETTINGS_FILE) -> dict[str, Any]:
-    """The stage with its `extends` chain applied: each level's keys replace its parent's, as in Zappa."""
-    stages = json.loads(settings_file.read_text())
-    merged: dict[str, Any] = {}
-    name: str | None = stage
-    while name:
-        merged = {**stages[name], **merged}
-        name = stages[name].get("extends")
-    merged.pop("extends", None)
-    return merged
+    """The stage with its `extends` chain applied, as Zappa and `provision --stage` read it."""
+    return zappa_stage.stage_settings(settings_file, stage)
 
 
 def unpack(package: Path, into: Path) -> Path:
