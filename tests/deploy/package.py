@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from tasks_app.infrastructure import zappa_stage
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,16 @@ API_HOST = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # What Lambda hands the function: its execution role's credentials (told apart in moto's recorder).
 ROLE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "ASIAEXECUTIONROLE", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def local_client(aws_url: str, service: str, region: str = "us-east-1") -> Any:
+    """A boto3 client for the local AWS, with the fake credentials, whatever the caller's setup."""
+    session = boto3.session.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=region,
+    )
+    return session.client(service, endpoint_url=aws_url)  # type: ignore[call-overload]
 
 
 def package_path(stage: str) -> Path:

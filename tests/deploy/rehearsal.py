@@ -24,12 +24,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import boto3
-
 from tasks_app.infrastructure.execution_role import POLICY_NAME
 from tasks_app.infrastructure.local_aws import LocalAws
 from tests.deploy import checks, permissions
-from tests.deploy.package import FAKE_CREDENTIALS, ROLE_CREDENTIALS, ROOT, SETTINGS_FILE, package_path, stage_settings
+from tests.deploy.package import (
+    FAKE_CREDENTIALS,
+    ROLE_CREDENTIALS,
+    ROOT,
+    SETTINGS_FILE,
+    local_client,
+    package_path,
+    stage_settings,
+)
 from tests.deploy.smoke import smoke_package
 
 STAGE = "staging"
@@ -123,14 +129,10 @@ def _rehearse_production(aws: LocalAws, work: Path, settings_file: Path) -> list
     _run("deploy", [zappa, "deploy", "production", "--settings_file", str(settings_file)], env)
     _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
     settings = stage_settings("production", settings_file)
-    session = boto3.session.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        region_name=settings["aws_region"],
-    )
+    region = settings["aws_region"]
     return checks.check_api_key(
-        session.client("apigateway", endpoint_url=aws.url),
-        session.client("cloudformation", endpoint_url=aws.url),
+        local_client(aws.url, "apigateway", region),
+        local_client(aws.url, "cloudformation", region),
         f"{settings['project_name']}-production",
         "production",
     )
@@ -196,10 +198,7 @@ def _run(step: str, command: list[str], env: dict[str, str]) -> str:
 def _check_permissions(aws: LocalAws, settings: dict[str, Any], recording: list[dict[str, Any]]) -> list[str]:
     """Every call the zip made in the smoke, allowed by the role `provision --stage` made for it."""
     role_name = settings["role_arn"].rsplit("/", 1)[-1]
-    iam = boto3.session.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    ).client("iam", endpoint_url=aws.url, region_name=settings["aws_region"])
+    iam = local_client(aws.url, "iam", settings["aws_region"])
     document = iam.get_role_policy(RoleName=role_name, PolicyName=POLICY_NAME)["PolicyDocument"]
     policy = json.loads(unquote(document)) if isinstance(document, str) else dict(document)
     account = settings["role_arn"].split(":")[4]
@@ -231,10 +230,7 @@ def _integration_targets(aws: LocalAws, settings: dict[str, Any], role_name: str
 
     Read from the CloudFormation template Zappa deployed: moto keeps the template whole but
     drops an integration's credentials when it builds the API from it."""
-    cloudformation = boto3.session.Session(
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    ).client("cloudformation", endpoint_url=aws.url, region_name=settings["aws_region"])
+    cloudformation = local_client(aws.url, "cloudformation", settings["aws_region"])
     body = cloudformation.get_template(StackName=f"{settings['project_name']}-{STAGE}")["TemplateBody"]
     template = json.loads(body) if isinstance(body, str) else dict(body)
     targets, problems = [], []
@@ -258,13 +254,7 @@ def _check_stage(
     name = f"{settings['project_name']}-{STAGE}"
 
     def client(service: str) -> Any:
-        return boto3.session.Session().client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=aws.url,
-            region_name=settings["aws_region"],
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        )
+        return local_client(aws.url, service, settings["aws_region"])
 
     events = {event["function"]: event for event in settings["events"]}
     source = events["events_app.lambda_handlers.consume_events"]["event_source"]

@@ -8,11 +8,9 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 from tasks_app.infrastructure.local_aws import LocalAws
 from tests.deploy.jwks import HttpsJwks
-from tests.deploy.package import FAKE_CREDENTIALS, ROLE_CREDENTIALS, api_event, package_path, run_in_package, unpack
+from tests.deploy.package import ROLE_CREDENTIALS, api_event, local_client, package_path, run_in_package, unpack
 from tests.tokens import CLIENT_ID, ISSUER, TokenIssuer
 
 STAGE = "staging"
@@ -52,13 +50,7 @@ def package_env(settings: dict[str, Any], aws: LocalAws, jwks: HttpsJwks) -> dic
 def _store_remote_env(aws: LocalAws, remote_env: str) -> None:
     """The secret the stage reads from S3 at start-up (Zappa's remote_env), as an operator stores it."""
     bucket, _, key = remote_env.removeprefix("s3://").partition("/")
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=aws.url,
-        region_name="us-east-1",
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    s3 = local_client(aws.url, "s3")
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}))
 
@@ -103,13 +95,7 @@ def _new_task() -> dict[str, str]:
 
 def _send_poison(aws: LocalAws, queue_url: str) -> str:
     """A message no handler can apply, queued with the real events: only it may come back as failed."""
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=aws.url,
-        region_name="us-east-1",
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    sqs = local_client(aws.url, "sqs")
     return str(sqs.send_message(QueueUrl=queue_url, MessageBody="not an event")["MessageId"])
 
 
