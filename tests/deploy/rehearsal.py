@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -96,38 +97,54 @@ def _rehearsal_settings(work: Path) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class _Commands:
+    """The release's commands, run against the local AWS with the rehearsal's settings."""
+
+    aws: LocalAws
+    work: Path
+    settings_file: Path
+
+    def provision(self, stage: str) -> None:
+        command = [sys.executable, "manage.py", "provision", "--stage", stage]
+        command += ["--settings-file", str(self.settings_file), "--endpoint-url", self.aws.url]
+        env = _aws_env(self.aws, self.work, ENVIRONMENT="development")
+        _run("provision", command, env, label=f"python manage.py provision --stage {stage}")
+
+    def zappa(self, action: str, stage: str) -> None:
+        """Inside the lean venv, as Zappa must run."""
+        path = f"{LAMBDA_VENV / 'bin'}{os.pathsep}{os.defpath}"
+        env = _aws_env(self.aws, self.work, VIRTUAL_ENV=str(LAMBDA_VENV), PATH=path)
+        command = [str(LAMBDA_VENV / "bin" / "zappa"), action, stage, "--settings_file", str(self.settings_file)]
+        _run(action, command, env, label=f"zappa {action} {stage}")
+
+
 def _release(aws: LocalAws, work: Path, settings_file: Path) -> list[dict[str, Any]]:
     """Runs the release; returns moto's record of the calls it made."""
     if not package_path(STAGE).exists():
         raise RehearsalFailed(f"{package_path(STAGE)} is missing: `make rehearse` builds it first.")
-    provision = [sys.executable, "manage.py", "provision", "--stage", STAGE, "--settings-file", str(settings_file)]
-    provision += ["--endpoint-url", aws.url]
+    run = _Commands(aws, work, settings_file)
     # In the README's order. Before deploy: the role, and the queue Zappa's event source needs;
     # after it: what needs the function and API. The update comes last, so the checks see that a
     # release keeps what provision set (batch failure reporting on the trigger).
-    zappa = str(LAMBDA_VENV / "bin" / "zappa")
-    env = _aws_env(aws, work, VIRTUAL_ENV=str(LAMBDA_VENV), PATH=f"{LAMBDA_VENV / 'bin'}{os.pathsep}{os.defpath}")
     _moto_api(aws, "recorder/reset-recording")
     _moto_api(aws, "recorder/start-recording")
-    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
-    _run("deploy", [zappa, "deploy", STAGE, "--settings_file", str(settings_file)], env)
-    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
-    _run("update", [zappa, "update", STAGE, "--settings_file", str(settings_file)], env)
+    run.provision(STAGE)
+    run.zappa("deploy", STAGE)
+    run.provision(STAGE)
+    run.zappa("update", STAGE)
     _moto_api(aws, "recorder/stop-recording")
     recording = _entries(_moto_api(aws, "recorder/download-recording"))
-    _run("status", [zappa, "status", STAGE, "--settings_file", str(settings_file)], env)
+    run.zappa("status", STAGE)
     return recording
 
 
 def _rehearse_production(aws: LocalAws, work: Path, settings_file: Path) -> list[str]:
     """Production's difference: every route needs the API key, which the usage plan meters."""
-    provision = [sys.executable, "manage.py", "provision", "--stage", "production", "--settings-file"]
-    provision += [str(settings_file), "--endpoint-url", aws.url]
-    zappa = str(LAMBDA_VENV / "bin" / "zappa")
-    env = _aws_env(aws, work, VIRTUAL_ENV=str(LAMBDA_VENV), PATH=f"{LAMBDA_VENV / 'bin'}{os.pathsep}{os.defpath}")
-    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
-    _run("deploy", [zappa, "deploy", "production", "--settings_file", str(settings_file)], env)
-    _run("provision", provision, _aws_env(aws, work, ENVIRONMENT="development"))
+    run = _Commands(aws, work, settings_file)
+    run.provision("production")
+    run.zappa("deploy", "production")
+    run.provision("production")
     settings = stage_settings("production", settings_file)
     region = settings["aws_region"]
     return checks.check_api_key(
@@ -172,8 +189,8 @@ def _aws_env(aws: LocalAws, work: Path, **extra: str) -> dict[str, str]:
     }
 
 
-def _run(step: str, command: list[str], env: dict[str, str]) -> str:
-    print(f"rehearsal: {' '.join(Path(command[0]).name if i == 0 else part for i, part in enumerate(command[:4]))}")
+def _run(step: str, command: list[str], env: dict[str, str], *, label: str) -> str:
+    print(f"rehearsal: {label}")
     started = time.monotonic()
     try:
         process = subprocess.run(
