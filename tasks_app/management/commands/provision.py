@@ -33,9 +33,10 @@ class Command(AwsCommand):
     help = (
         "Create or update the DynamoDB table, SNS topic, SQS queue, dead-letter queue and "
         "subscription named by the settings, at the configured AWS endpoint. With --stage, do it "
-        "for that stage of zappa_settings.json in AWS, and add what Zappa does not create: "
-        "point-in-time recovery, batch failure reporting on the queue's Lambda trigger, the API's "
-        "usage plan and key, and the CloudWatch alarms. Safe to run again: it changes only what "
+        "for that stage of zappa_settings.json in AWS, and add what Zappa does not create: the "
+        "stage's least-privilege role, point-in-time recovery, batch failure reporting on the queue's "
+        "Lambda trigger, the API's usage plan and key, and the CloudWatch alarms. It refuses settings "
+        "that still hold placeholders or name another account. Safe to run again: it changes only what "
         "differs and prints what it did."
     )
 
