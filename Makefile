@@ -13,11 +13,12 @@ STAGE ?= staging
 PACKAGE := dist/tasks-api-$(STAGE).zip
 
 .DEFAULT_GOAL := help
-.PHONY: help run test check audit bench clean package rehearse
+.PHONY: help run test test-fast check audit bench clean package rehearse
 
 help:
 	@echo "make run    start the local AWS, the API, the worker and the relay on 127.0.0.1 (Ctrl-C stops all)"
-	@echo "make test   lint, type-check and run every test"
+	@echo "make test   lint, type-check and run every test, then the deploy rehearsal (what CI runs)"
+	@echo "make test-fast  unit, integration and API tests only: the edit-run loop"
 	@echo "make bench  measure DynamoDB requests and latency per operation, and the event pipeline"
 	@echo "make package  build the Lambda zip for STAGE (default staging) into dist/, as zappa deploy would"
 	@echo "make rehearse  deploy, update and check stage staging against the local AWS (part of make test)"
@@ -51,10 +52,10 @@ package: $(LAMBDA_STAMP)
 	@mkdir -p dist
 	$(IN_LAMBDA_VENV) zappa package $(STAGE) --output $(PACKAGE)
 
-# Deploys stage staging to moto with Zappa itself, then checks what it created (tests/deploy/).
+# Deploys stage staging to moto with Zappa itself, then checks what it created (ops/rehearsal/).
 rehearse: $(STAMP)
 	$(MAKE) --no-print-directory package STAGE=staging LAMBDA_PLATFORM_CHECK=off
-	$(BIN)/python -m tests.deploy.rehearsal
+	$(BIN)/python -m ops.rehearsal
 
 run: $(STAMP)
 	$(BIN)/python manage.py runlocal
@@ -64,7 +65,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/bandit --quiet --recursive config tasks_app events_app --severity-level high
+	$(BIN)/bandit --quiet --recursive config tasks_app events_app ops --severity-level high
 
 # Not part of `make test`: pip-audit needs PyPI's vulnerability data, which CI machines here cannot
 # reach. --strict fails when a package could not be checked, so a silent pass means a real one.
@@ -75,8 +76,12 @@ test: check
 	$(BIN)/python -m pytest
 	$(MAKE) --no-print-directory rehearse
 
+# No lint, no real processes, no fuzzing, no rehearsal: tests/unit, tests/integration, tests/api.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest tests/unit tests/integration tests/api
+
 bench: $(STAMP)
-	$(BIN)/python -m tests.benchmarks
+	$(BIN)/python -m ops.bench
 
 clean:
 	rm -rf $(VENV) $(LAMBDA_VENV) dist .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .local staticfiles

@@ -18,7 +18,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 
 def _install_consumer() -> None:
-    from events_app.consumer import DomainEventConsumer
+    from events_app.worker import DomainEventConsumer
 
     app.steps["consumer"].add(DomainEventConsumer)
 

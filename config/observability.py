@@ -23,10 +23,6 @@ _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
 
 
-def current_request_id() -> str | None:
-    return _request_id.get()
-
-
 class RequestIdMiddleware:
     """Gives every request an id: the caller's `X-Request-ID` if usable, otherwise a new one."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from importlib.util import find_spec
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,8 +51,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "config.apps.ProjectConfig",
     "tasks_app",
     "events_app",
+    # Operations (provisioning, the local stack, data dumps): their management commands are there
+    # wherever the source tree is, but the Lambda package leaves the package out.
+    *(["ops"] if find_spec("ops") else []),
 ]
 
 MIDDLEWARE = [
@@ -107,7 +112,7 @@ WHITENOISE_AUTOREFRESH = CONFIG.is_development
 REST_FRAMEWORK = {
     # Django's defaults use the auth database, which this project does not have.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "tasks_app.api.throttling.ClientIpRateLimitFirst",  # counts requests whose tokens then fail too
+        "tasks_app.api.throttling.ClientIpThrottleAuthentication",  # counts requests whose tokens then fail too
         "tasks_app.api.auth.BearerTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["tasks_app.api.auth.AuthModePermission"],
@@ -138,14 +143,14 @@ SPECTACULAR_SETTINGS = {
     # The per-IP limit runs as an authenticator but is no way to sign in: keep it out of `security`.
     "AUTHENTICATION_WHITELIST": ["tasks_app.api.auth.BearerTokenAuthentication"],
     # The docs are public: rate limited, but never turned away for a token (or a key outage).
-    "SERVE_AUTHENTICATION": ["tasks_app.api.throttling.ClientIpRateLimitFirst"],
-    "PREPROCESSING_HOOKS": ["tasks_app.api.schema.without_trailing_slash"],
+    "SERVE_AUTHENTICATION": ["tasks_app.api.throttling.ClientIpThrottleAuthentication"],
+    "PREPROCESSING_HOOKS": ["tasks_app.api.openapi.without_trailing_slash"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "tasks_app.api.schema.security_follows_auth_mode",
+        "tasks_app.api.openapi.security_follows_auth_mode",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "ErrorCode": "tasks_app.api.serializers.ERROR_CODES",
+        "ErrorCode": "tasks_app.api.errors.ErrorCode",
         "TaskStatus": "tasks_app.domain.values.TaskStatus",
     },
 }

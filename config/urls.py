@@ -1,13 +1,13 @@
-"""Top-level URLs: the task API, its schema and Swagger UI, and JSON errors for everything else."""
+"""Top-level URLs: the task API, its read models, the schema and Swagger UI, and JSON errors for the rest."""
 
 from django.urls import include, path, re_path
 
-from config import docs
-from tasks_app.api import errors
+from tasks_app.api import docs, errors
 from tasks_app.api.root import api_root
 
 urlpatterns = [
     path("", api_root, name="api-root"),
+    path("", include("events_app.api.urls")),  # before the task routes: see events_app/api/urls.py
     path("", include("tasks_app.api.urls")),
     re_path(r"^api/schema/?$", docs.schema, name="openapi-schema"),
     re_path(r"^swagger/?$", docs.swagger_ui, name="swagger-ui"),

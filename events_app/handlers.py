@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from events_app.events import ReceivedEvent, parse_message
+from events_app.messages import ReceivedEvent, parse_message
 from events_app.ports import ReadModels
 
 logger = logging.getLogger(__name__)

@@ -6,9 +6,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
 
-from events_app.events import ReceivedEvent
+from events_app.messages import ReceivedEvent
+from tasks_app.domain.values import TaskStatus
 
-STATUSES = ("pending", "in_progress", "completed", "cancelled")
+
+def no_counts() -> dict[str, int]:
+    """A count of zero for every status of SPEC §1, in the order the statistics show them."""
+    return dict.fromkeys((status.value for status in TaskStatus), 0)
 
 
 @dataclass(frozen=True)
@@ -17,7 +21,7 @@ class UserStats:
 
     user_id: str
     day: date
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+    counts: dict[str, int] = field(default_factory=no_counts)
     created_on_day: int = 0
     completed_on_day: int = 0
 

@@ -1,4 +1,5 @@
-"""The one place that wires real adapters to the services, lazily: nothing connects at import."""
+"""The one place that wires the task API's real adapters to its services, lazily: nothing
+connects at import. `events_app.bootstrap` wires the read models the same way, on the same table."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from functools import cache
 from django.conf import settings
 from pynamodb.connection import Connection
 
-from events_app.dynamodb import READ_MODELS, DynamoReadModels
-from events_app.ports import ReadModels
 from tasks_app.adapters.aws import AwsTarget, forget_clients
 from tasks_app.adapters.cursor import CursorCodec
 from tasks_app.adapters.dynamodb.models import OutboxItem, TableModel, TaskItem, bind_table
@@ -18,15 +17,14 @@ from tasks_app.adapters.dynamodb.outbox import DynamoOutbox
 from tasks_app.adapters.dynamodb.rate_counter import DynamoRateCounter, RateCounterItem
 from tasks_app.adapters.dynamodb.repository import DynamoTaskRepository
 from tasks_app.adapters.sns import SnsEventPublisher
-from tasks_app.adapters.tokens import JwksUrlKeys, KeySource, StaticKeys, TokenVerifier
+from tasks_app.adapters.tokens import LOCAL_JWKS_FILE, JwksFileKeys, JwksUrlKeys, KeySource, TokenVerifier
 from tasks_app.application.ports import EventPublisher, Outbox, TaskRepository
 from tasks_app.application.relay import RelayResult, relay_outbox
 from tasks_app.domain.values import TaskId
-from tasks_app.infrastructure import local_tokens
 
 logger = logging.getLogger(__name__)
 
-TABLE_MODELS: tuple[type[TableModel], ...] = (TaskItem, OutboxItem, RateCounterItem, *READ_MODELS)
+TABLE_MODELS: tuple[type[TableModel], ...] = (TaskItem, OutboxItem, RateCounterItem)
 
 
 def aws_target() -> AwsTarget:
@@ -63,11 +61,6 @@ def event_publisher() -> EventPublisher:
 
 
 @cache
-def read_models() -> ReadModels:
-    return DynamoReadModels(table_connection())
-
-
-@cache
 def rate_counter() -> DynamoRateCounter:
     table_connection()
     return DynamoRateCounter()
@@ -79,7 +72,7 @@ def token_verifier() -> TokenVerifier:
     if jwt is None:
         raise RuntimeError("Tokens are only verified with AUTH_MODE=jwt.")
     keys: KeySource = (
-        JwksUrlKeys(jwt.jwks_url) if jwt.jwks_url else StaticKeys(local_tokens.public_jwks(settings.LOCAL_STATE_DIR))
+        JwksUrlKeys(jwt.jwks_url) if jwt.jwks_url else JwksFileKeys(settings.LOCAL_STATE_DIR / LOCAL_JWKS_FILE)
     )
     return TokenVerifier(
         issuer=jwt.issuer, audience=jwt.audience, token_use=jwt.token_use, keys=keys, leeway_seconds=jwt.leeway_seconds
@@ -124,7 +117,6 @@ def reset() -> None:
         task_repository,
         outbox,
         event_publisher,
-        read_models,
         rate_counter,
         token_verifier,
     ):

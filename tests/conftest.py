@@ -12,18 +12,18 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.environment import LOCAL_ACCOUNT, JwtConfig
+from events_app import bootstrap as events_wiring
 from events_app.handlers import handle_message
+from ops.local.embedded_aws import EmbeddedAws
+from ops.local.user_pool import CLIENT_ID, ISSUER, TokenIssuer
+from ops.provisioning.resources import Resources, configured_resources, provision
 from tasks_app import bootstrap
 from tasks_app.adapters.aws import AwsTarget
-from tasks_app.infrastructure.local_aws import LocalAws
-from tasks_app.infrastructure.provisioning import Resources, provision
-from tasks_app.management.commands.provision import configured_resources
-from tests.tokens import CLIENT_ID, ISSUER, TokenIssuer
 
 
 @pytest.fixture(scope="session")
-def local_aws() -> Iterator[LocalAws]:
-    with LocalAws() as server:
+def local_aws() -> Iterator[EmbeddedAws]:
+    with EmbeddedAws() as server:
         yield server
 
 
@@ -31,7 +31,7 @@ def local_aws() -> Iterator[LocalAws]:
 class AwsStack:
     """The local AWS with the API's resources provisioned, and ways to look inside it."""
 
-    server: LocalAws
+    server: EmbeddedAws
     target: AwsTarget
     resources: Resources
 
@@ -59,21 +59,23 @@ class AwsStack:
         messages = self.drain()
         for message in messages:
             message.pop("_attributes")
-            handle_message(json.dumps(message), read_models=bootstrap.read_models())
+            handle_message(json.dumps(message), read_models=events_wiring.read_models())
         return len(messages)
 
 
 @pytest.fixture
-def aws(local_aws: LocalAws, settings: Any) -> Iterator[AwsStack]:
+def aws(local_aws: EmbeddedAws, settings: Any) -> Iterator[AwsStack]:
     local_aws.reset()
     settings.AWS_ENDPOINT_URL = local_aws.url
     settings.EVENTS_QUEUE_URL = f"{local_aws.url}/{LOCAL_ACCOUNT}/tasks-test-events"
     settings.EVENTS_DLQ_URL = f"{settings.EVENTS_QUEUE_URL}-dlq"
     bootstrap.reset()
+    events_wiring.reset()
     stack = AwsStack(local_aws, bootstrap.aws_target(), configured_resources())
     provision(stack.target, stack.resources)
     yield stack
     bootstrap.reset()
+    events_wiring.reset()
 
 
 class TaskApi:
@@ -114,6 +116,8 @@ def issuer(aws: Any, settings: Any) -> Iterator[TokenIssuer]:
         issuer=ISSUER, audience=CLIENT_ID, token_use="access", jwks_url=token_issuer.jwks_url, leeway_seconds=10
     )
     bootstrap.reset()
+    events_wiring.reset()
     yield token_issuer
     token_issuer.stop()
     bootstrap.reset()
+    events_wiring.reset()

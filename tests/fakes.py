@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from events_app.events import ReceivedEvent
-from events_app.ports import STATUSES, UserStats
+from events_app.messages import ReceivedEvent
+from events_app.ports import UserStats, no_counts
 from tasks_app.adapters.cursor import CursorCodec
 from tasks_app.application.ports import ConcurrentUpdate, OutboxEntry, Page
 from tasks_app.domain.errors import TaskNotFound
@@ -119,7 +119,7 @@ class FakeReadModels:
             return False
         self.events[key] = event.message
         user = event.text("user_id")
-        counts = self.counts.setdefault(user, dict.fromkeys(STATUSES, 0))
+        counts = self.counts.setdefault(user, no_counts())
         day = self.days.setdefault((user, event.day), {"created": 0, "completed": 0})
         if event.event_type == "TaskCreated":
             counts["pending"] += 1
@@ -136,7 +136,7 @@ class FakeReadModels:
         return [message for (task, _), message in sorted(self.events.items()) if task == task_id]
 
     def stats(self, user_id: str, day: date) -> UserStats:
-        counts = self.counts.get(user_id, dict.fromkeys(STATUSES, 0))
+        counts = self.counts.get(user_id, no_counts())
         on_day = self.days.get((user_id, day), {"created": 0, "completed": 0})
         return UserStats(
             user_id=user_id,

@@ -8,15 +8,13 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tasks_app.application.ports import OutboxEntry
+from tasks_app.application.ports import PUBLISH_BATCH_MAX, OutboxEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_sns.client import SNSClient
     from mypy_boto3_sns.type_defs import PublishBatchRequestEntryTypeDef
 
 logger = logging.getLogger(__name__)
-
-BATCH_SIZE = 10  # the most PublishBatch accepts
 
 
 class SnsEventPublisher:
@@ -27,8 +25,8 @@ class SnsEventPublisher:
         self._topic_arn = topic_arn
 
     def publish(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
-        if len(entries) > BATCH_SIZE:
-            raise ValueError(f"PublishBatch takes at most {BATCH_SIZE} entries, not {len(entries)}.")
+        if len(entries) > PUBLISH_BATCH_MAX:
+            raise ValueError(f"PublishBatch takes at most {PUBLISH_BATCH_MAX} entries, not {len(entries)}.")
         if not entries:
             return []
         request = [sns_entry(str(index), entry) for index, entry in enumerate(entries)]

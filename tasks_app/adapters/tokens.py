@@ -6,18 +6,20 @@ names a key it has not seen, at most every 30 s), or the local development key.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import jwt
 
 logger = logging.getLogger(__name__)
 
+LOCAL_JWKS_FILE = "jwt-public-keys.json"  # in LOCAL_STATE_DIR: development's trusted keys
 ALGORITHM = "RS256"  # pinned: `none` and the HMAC family are refused before any key is looked up
 
 
@@ -99,16 +101,31 @@ class JwksUrlKeys:
         self._keys, self._fetched_at = keys, time.monotonic()
 
 
-class StaticKeys:
-    """Keys from a JWKS document at hand (the local development key)."""
+class JwksFileKeys:
+    """Keys from a JWKS document in a file: development's local key, which
+    `python manage.py issue_token` (or `make run` with AUTH_MODE=jwt) writes to
+    `<LOCAL_STATE_DIR>/jwt-public-keys.json`. The file is read again for a key id not seen yet,
+    so a key made after the server started is trusted without a restart. A missing or unreadable
+    file trusts no key: every token is refused as `InvalidToken`.
+    """
 
-    def __init__(self, jwks: Mapping[str, Any]) -> None:
-        self._keys = {key.key_id: key.key for key in jwt.PyJWKSet.from_dict(dict(jwks)).keys}
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._keys: dict[str, Any] = {}
 
     def key_for(self, kid: str) -> Any:
         if kid not in self._keys:
+            self._keys = self._read()
+        if kid not in self._keys:
             raise InvalidToken("No trusted key for this token.")
         return self._keys[kid]
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            document = json.loads(self._path.read_text())
+            return {key.key_id: key.key for key in jwt.PyJWKSet.from_dict(document).keys if key.key_id}
+        except (OSError, ValueError, jwt.PyJWTError):
+            return {}
 
 
 class TokenVerifier:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -21,41 +22,66 @@ logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR_MESSAGE = "Something went wrong on our side. Quote the X-Request-ID header if you report it."
 
+
+class ErrorCode(StrEnum):
+    """The `error.code` of the envelope (SPEC §2): the one list, with each code's HTTP status."""
+
+    VALIDATION_ERROR = "VALIDATION_ERROR"
+    NOT_AUTHENTICATED = "NOT_AUTHENTICATED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    NOT_FOUND = "NOT_FOUND"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    INVALID_TRANSITION = "INVALID_TRANSITION"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    THROTTLED = "THROTTLED"
+    SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
+
+    @property
+    def status(self) -> int:
+        """The HTTP status this code is sent with."""
+        return _STATUS_OF[self]
+
+
+_STATUS_OF = {
+    ErrorCode.VALIDATION_ERROR: 400,
+    ErrorCode.NOT_AUTHENTICATED: 401,
+    ErrorCode.PERMISSION_DENIED: 403,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.INVALID_TRANSITION: 409,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.THROTTLED: 429,
+    ErrorCode.INTERNAL_ERROR: 500,
+    ErrorCode.SERVICE_UNAVAILABLE: 503,
+}
+_CODE_OF = {status: code for code, status in _STATUS_OF.items()}
+
 # DRF's exceptions in the order they are matched; `ValidationError` before its base class.
-_DRF_CODES: list[tuple[type[exceptions.APIException], str]] = [
-    (exceptions.ValidationError, "VALIDATION_ERROR"),
-    (exceptions.ParseError, "VALIDATION_ERROR"),
-    (exceptions.NotAuthenticated, "NOT_AUTHENTICATED"),
-    (exceptions.AuthenticationFailed, "NOT_AUTHENTICATED"),
-    (exceptions.PermissionDenied, "PERMISSION_DENIED"),
-    (exceptions.NotFound, "NOT_FOUND"),
-    (exceptions.MethodNotAllowed, "METHOD_NOT_ALLOWED"),
-    (exceptions.UnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"),
-    (exceptions.Throttled, "THROTTLED"),
+_DRF_CODES: list[tuple[type[exceptions.APIException], ErrorCode]] = [
+    (exceptions.ValidationError, ErrorCode.VALIDATION_ERROR),
+    (exceptions.ParseError, ErrorCode.VALIDATION_ERROR),
+    (exceptions.NotAuthenticated, ErrorCode.NOT_AUTHENTICATED),
+    (exceptions.AuthenticationFailed, ErrorCode.NOT_AUTHENTICATED),
+    (exceptions.PermissionDenied, ErrorCode.PERMISSION_DENIED),
+    (exceptions.NotFound, ErrorCode.NOT_FOUND),
+    (exceptions.MethodNotAllowed, ErrorCode.METHOD_NOT_ALLOWED),
+    (exceptions.UnsupportedMediaType, ErrorCode.UNSUPPORTED_MEDIA_TYPE),
+    (exceptions.Throttled, ErrorCode.THROTTLED),
 ]
 
 
-_STATUS_CODES = {
-    400: "VALIDATION_ERROR",
-    401: "NOT_AUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
-    409: "INVALID_TRANSITION",
-    413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE",
-    429: "THROTTLED",
-    503: "SERVICE_UNAVAILABLE",
-}
+def code_for_status(status_code: int) -> ErrorCode:
+    """The code for an HTTP error status; one without its own code is a validation error (4xx) or internal (5xx)."""
+    default = ErrorCode.INTERNAL_ERROR if status_code >= 500 else ErrorCode.VALIDATION_ERROR
+    return _CODE_OF.get(status_code, default)
 
 
-def code_for_status(status_code: int) -> str:
-    default = "INTERNAL_ERROR" if status_code >= 500 else "VALIDATION_ERROR"
-    return _STATUS_CODES.get(status_code, default)
-
-
-def error_body(code: str, message: str, details: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"message": message, "code": code}
+def error_body(code: ErrorCode, message: str, details: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """The SPEC §2 error envelope: `{"success": false, "error": {"message", "code", "details"?}}`."""
+    error: dict[str, Any] = {"message": message, "code": code.value}
     if details:
         error["details"] = details
     return {"success": False, "error": error}
@@ -83,16 +109,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
 def _domain_error_response(exc: DomainError) -> Response:
     if isinstance(exc, InvalidValue):
-        body = error_body("VALIDATION_ERROR", "The request is not valid.", {exc.field: [exc.message]})
+        body = error_body(ErrorCode.VALIDATION_ERROR, "The request is not valid.", {exc.field: [exc.message]})
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, InvalidCursor):
-        return Response(error_body("VALIDATION_ERROR", str(exc), {"cursor": [str(exc)]}), status=400)
+        return Response(error_body(ErrorCode.VALIDATION_ERROR, str(exc), {"cursor": [str(exc)]}), status=400)
     if isinstance(exc, AccessDenied):
-        return Response(error_body("PERMISSION_DENIED", str(exc)), status=status.HTTP_403_FORBIDDEN)
+        return Response(error_body(ErrorCode.PERMISSION_DENIED, str(exc)), status=status.HTTP_403_FORBIDDEN)
     if isinstance(exc, TaskNotFound):
-        return Response(error_body("NOT_FOUND", str(exc)), status=status.HTTP_404_NOT_FOUND)
+        return Response(error_body(ErrorCode.NOT_FOUND, str(exc)), status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, (InvalidTransition, ConcurrentUpdate)):
-        return Response(error_body("INVALID_TRANSITION", str(exc)), status=status.HTTP_409_CONFLICT)
+        return Response(error_body(ErrorCode.INVALID_TRANSITION, str(exc)), status=status.HTTP_409_CONFLICT)
     logger.error("Domain error without an HTTP mapping", exc_info=exc)
     return Response(_internal_error(), status=500)
 
@@ -100,17 +126,17 @@ def _domain_error_response(exc: DomainError) -> Response:
 def _suspicious_request_response(exc: SuspiciousOperation) -> Response:
     """Requests Django refuses to parse (too many fields, too large, bad host) are the client's doing."""
     if isinstance(exc, RequestDataTooBig):
-        return Response(error_body("PAYLOAD_TOO_LARGE", "The body is over the size limit."), status=413)
+        return Response(error_body(ErrorCode.PAYLOAD_TOO_LARGE, "The body is over the size limit."), status=413)
     logger.warning("Refused a suspicious request: %s", exc)
     if isinstance(exc, TooManyFieldsSent):
         message = "The request has too many query or form parameters."
     else:
         message = "The request is not valid."
-    return Response(error_body("VALIDATION_ERROR", message), status=400)
+    return Response(error_body(ErrorCode.VALIDATION_ERROR, message), status=400)
 
 
 def _internal_error() -> dict[str, Any]:
-    return error_body("INTERNAL_ERROR", INTERNAL_ERROR_MESSAGE)
+    return error_body(ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)
 
 
 def _api_exception_body(exc: exceptions.APIException) -> dict[str, Any]:
@@ -147,15 +173,15 @@ def _view_name(context: dict[str, Any]) -> str:
 
 @csrf_exempt  # the catch-all route: a POST to an unknown path is a 404, not a CSRF failure
 def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body("NOT_FOUND", f"There is nothing at {request.path}."), status=404)
+    return JsonResponse(error_body(ErrorCode.NOT_FOUND, f"There is nothing at {request.path}."), status=404)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body("VALIDATION_ERROR", "The request is not valid."), status=400)
+    return JsonResponse(error_body(ErrorCode.VALIDATION_ERROR, "The request is not valid."), status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body("PERMISSION_DENIED", "You may not do this."), status=403)
+    return JsonResponse(error_body(ErrorCode.PERMISSION_DENIED, "You may not do this."), status=403)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:

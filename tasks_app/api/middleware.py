@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
-from tasks_app.api.errors import error_body
+from tasks_app.api.errors import ErrorCode, error_body
 
 
 class RequestBodyLimitMiddleware:
@@ -22,9 +22,9 @@ class RequestBodyLimitMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return JsonResponse(
-                error_body("VALIDATION_ERROR", "The Content-Length header is not a number."), status=400
+                error_body(ErrorCode.VALIDATION_ERROR, "The Content-Length header is not a number."), status=400
             )
         if length > self.limit:
             message = f"The body is {length} bytes; the limit is {self.limit}."
-            return JsonResponse(error_body("PAYLOAD_TOO_LARGE", message), status=413)
+            return JsonResponse(error_body(ErrorCode.PAYLOAD_TOO_LARGE, message), status=413)
         return self.get_response(request)

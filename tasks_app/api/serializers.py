@@ -7,23 +7,10 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from tasks_app.api.errors import ErrorCode
 from tasks_app.application.services import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from tasks_app.domain.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
 from tasks_app.domain.values import USER_ID_MAX_LENGTH, TaskStatus
-
-ERROR_CODES = [
-    "VALIDATION_ERROR",
-    "NOT_AUTHENTICATED",
-    "PERMISSION_DENIED",
-    "NOT_FOUND",
-    "METHOD_NOT_ALLOWED",
-    "INVALID_TRANSITION",
-    "PAYLOAD_TOO_LARGE",
-    "UNSUPPORTED_MEDIA_TYPE",
-    "THROTTLED",
-    "SERVICE_UNAVAILABLE",
-    "INTERNAL_ERROR",
-]
 
 
 class StrictCharField(serializers.CharField):
@@ -35,7 +22,7 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-_OWNER_HELP = (
+OWNER_HELP = (
     "Whose: with authentication on, the caller unless given (an admin may name anyone in "
     "listings and statistics); with authentication off, required."
 )
@@ -64,7 +51,7 @@ class TaskCreateRequest(serializers.Serializer[Any]):
 class TaskListQuery(serializers.Serializer[Any]):
     """The query parameters of GET /tasks."""
 
-    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=_OWNER_HELP)
+    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=OWNER_HELP)
     limit = serializers.IntegerField(
         min_value=1, max_value=PAGE_SIZE_MAX, default=PAGE_SIZE_DEFAULT, help_text="Tasks per page."
     )
@@ -74,12 +61,6 @@ class TaskListQuery(serializers.Serializer[Any]):
         max_length=512,
         help_text="`pagination.next_cursor` of the previous page; leave out for the first page.",
     )
-
-
-class StatsQuery(serializers.Serializer[Any]):
-    """The query parameters of GET /tasks/stats."""
-
-    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=_OWNER_HELP)
 
 
 class TaskResponse(serializers.Serializer[Any]):
@@ -127,7 +108,7 @@ class ErrorBody(serializers.Serializer[Any]):
     """What went wrong: a message for people, a code for programs."""
 
     message = serializers.CharField()
-    code = serializers.ChoiceField(choices=ERROR_CODES)
+    code = serializers.ChoiceField(choices=[code.value for code in ErrorCode])
     details = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
@@ -140,53 +121,3 @@ class ErrorEnvelope(serializers.Serializer[Any]):
 
     success = serializers.BooleanField(default=False)
     error = ErrorBody()
-
-
-class StatusCounts(serializers.Serializer[Any]):
-    """How many of the user's tasks are in each status."""
-
-    pending = serializers.IntegerField()
-    in_progress = serializers.IntegerField()
-    completed = serializers.IntegerField()
-    cancelled = serializers.IntegerField()
-
-
-class DayCounts(serializers.Serializer[Any]):
-    """Tasks created and completed on one UTC day."""
-
-    date = serializers.DateField(source="day")
-    created = serializers.IntegerField(source="created_on_day")
-    completed = serializers.IntegerField(source="completed_on_day")
-
-
-class UserStatsResponse(serializers.Serializer[Any]):
-    """A user's statistics, as the event consumers have counted them so far."""
-
-    user_id = serializers.CharField()
-    counts = StatusCounts()
-    today = DayCounts(source="*")
-
-
-class UserStatsEnvelope(serializers.Serializer[Any]):
-    """The success envelope around a user's statistics."""
-
-    success = serializers.BooleanField(default=True)
-    data = UserStatsResponse()  # type: ignore[assignment]
-
-
-class EventMessage(serializers.Serializer[Any]):
-    """One domain event, exactly as subscribers receive it (SPEC §4)."""
-
-    event_type = serializers.CharField()
-    event_id = serializers.CharField()
-    aggregate_id = serializers.CharField()
-    timestamp = serializers.DateTimeField()
-    data = serializers.DictField(help_text="Every field of the event, `sequence` (1, 2, ...) among them.")  # type: ignore[assignment]
-
-
-@extend_schema_serializer(many=False)
-class TaskHistoryEnvelope(serializers.Serializer[Any]):
-    """The success envelope around a task's history."""
-
-    success = serializers.BooleanField(default=True)
-    data = EventMessage(many=True)  # type: ignore[assignment]

@@ -18,7 +18,7 @@ from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 from tasks_app import bootstrap
 from tasks_app.adapters.dynamodb.rate_counter import CounterBusy
@@ -26,44 +26,35 @@ from tasks_app.api.auth import BearerTokenAuthentication, TokenUser
 
 logger = logging.getLogger(__name__)
 
-_WINDOWS = {
-    "s": 1,
-    "sec": 1,
-    "second": 1,
-    "m": 60,
-    "min": 60,
-    "minute": 60,
-    "h": 3600,
-    "hour": 3600,
-    "d": 86400,
-    "day": 86400,
-}
 
+class SharedRateThrottle(SimpleRateThrottle):
+    """DRF's fixed-rate throttle (its `rate`, `parse_rate`, `scope`), counted in the table
+    instead of a per-process cache, so every Lambda instance sees the same count."""
 
-def parse_rate(rate: str) -> tuple[int, int]:
-    """`600/min` as (600, 60)."""
-    count, unit = rate.split("/")
-    return int(count), _WINDOWS[unit]
-
-
-class SharedRateThrottle(BaseThrottle):
     scope = ""
+    num_requests: int | None  # set by SimpleRateThrottle.__init__ from `rate`
+    duration: int | None  # seconds
 
     def __init__(self) -> None:
+        super().__init__()  # reads the rate through get_rate() and parses it with DRF's parse_rate
         self._wait: float | None = None
+
+    def get_rate(self) -> str | None:
+        """THROTTLE_USER_RATE / THROTTLE_IP_RATE, already checked by `config.environment`; None is off."""
+        return settings.THROTTLE_RATES.get(self.scope)
 
     def identity(self, request: Request) -> str | None:
         raise NotImplementedError
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        rate = settings.THROTTLE_RATES.get(self.scope)
         identity = self.identity(request)
-        if rate is None or identity is None:
+        if self.rate is None or identity is None or self.num_requests is None or self.duration is None:
             return True
-        limit, window = parse_rate(rate)
         now = time.time()
         try:
-            hits, window_end = bootstrap.rate_counter().hit(f"{self.scope}#{identity}", window_seconds=window, now=now)
+            hits, window_end = bootstrap.rate_counter().hit(
+                f"{self.scope}#{identity}", window_seconds=self.duration, now=now
+            )
         except CounterBusy:
             logger.warning("DynamoDB throttled the rate counter; throttling the request", extra={"scope": self.scope})
             self._wait = 1.0
@@ -72,7 +63,7 @@ class SharedRateThrottle(BaseThrottle):
             logger.warning("The rate counter could not be reached; letting the request through", exc_info=True)
             return True
         self._wait = max(1.0, math.ceil(window_end - now))
-        return hits <= limit
+        return bool(hits <= self.num_requests)
 
     def wait(self) -> float | None:
         return self._wait
@@ -111,7 +102,7 @@ class ClientIpRateThrottle(SharedRateThrottle):
         return str(ip)
 
 
-class ClientIpRateLimitFirst(BaseAuthentication):
+class ClientIpThrottleAuthentication(BaseAuthentication):
     """The per-IP limit, run as the first authenticator.
 
     DRF checks throttles after authentication, so a request with a bad token would be answered

@@ -9,12 +9,11 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from events_app import queries
 from tasks_app import bootstrap
 from tasks_app.api import schema
 from tasks_app.api.after_response import relay_after_response
 from tasks_app.api.auth import caller_of
-from tasks_app.api.serializers import StatsQuery, TaskCreateRequest, TaskListQuery, TaskResponse, UserStatsResponse
+from tasks_app.api.serializers import TaskCreateRequest, TaskListQuery, TaskResponse
 from tasks_app.application import services
 from tasks_app.domain.task import Task
 
@@ -24,7 +23,8 @@ def _task_envelope(task: Task) -> dict[str, Any]:
 
 
 class TaskViewSet(viewsets.ViewSet):
-    """Tasks: create, list a user's, get one, complete one; a task's history; a user's statistics."""
+    """Tasks: create, list a user's, get one, complete one. A task's history and a user's
+    statistics are the read models' (`events_app.api`), on paths under `/tasks` too."""
 
     lookup_field = "task_id"
     lookup_value_regex = "[^/]+"
@@ -80,30 +80,6 @@ class TaskViewSet(viewsets.ViewSet):
             now=bootstrap.utc_now(),
         )
         return Response(_task_envelope(task))
-
-    @schema.events
-    @action(detail=True, methods=["get"])
-    def events(self, request: Request, task_id: str) -> Response:
-        history = queries.task_history(
-            task_id=task_id,
-            caller=caller_of(request),
-            read_models=bootstrap.read_models(),
-            tasks=bootstrap.task_repository(),
-        )
-        return Response({"success": True, "data": history})
-
-    @schema.stats
-    @action(detail=False, methods=["get"])
-    def stats(self, request: Request) -> Response:
-        query = StatsQuery(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        stats = queries.user_stats(
-            user_id=query.validated_data.get("user_id"),
-            caller=caller_of(request),
-            read_models=bootstrap.read_models(),
-            today=bootstrap.utc_today(),
-        )
-        return Response({"success": True, "data": UserStatsResponse(stats).data})
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.Serializer[Any]:
         """Only for the browsable API, which uses it to pre-fill the raw JSON form."""

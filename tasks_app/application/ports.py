@@ -90,11 +90,15 @@ class Outbox(Protocol):
         """Forget entries that were published."""
 
 
+PUBLISH_BATCH_MAX = 10  # entries per publish: the most one SNS PublishBatch accepts
+
+
 class EventPublisher(Protocol):
     """Sends events to subscribers."""
 
     def publish(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
-        """Publish up to ten entries; returns those accepted. The rest were not published."""
+        """Publish up to `PUBLISH_BATCH_MAX` entries; returns those accepted. The rest were not
+        published. More entries than that raise `ValueError`."""
 
 
 # Called with a task's id once its changes are committed, so its events go out soon.

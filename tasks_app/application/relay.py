@@ -13,12 +13,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from tasks_app.application.ports import EventPublisher, Outbox, OutboxEntry
+from tasks_app.application.ports import PUBLISH_BATCH_MAX, EventPublisher, Outbox, OutboxEntry
 from tasks_app.domain.values import TaskId
 
 logger = logging.getLogger(__name__)
-
-BATCH_SIZE = 10  # what one PublishBatch takes
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ def _next_batch(waiting: list[OutboxEntry], stopped_tasks: set[str]) -> tuple[li
     for entry in waiting:
         if entry.task_id in stopped_tasks:
             continue
-        if len(batch) < BATCH_SIZE and entry.task_id not in in_batch:
+        if len(batch) < PUBLISH_BATCH_MAX and entry.task_id not in in_batch:
             batch.append(entry)
             in_batch.add(entry.task_id)
         else:

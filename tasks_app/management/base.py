@@ -14,7 +14,6 @@ from pynamodb.exceptions import PynamoDBException
 from tasks_app.api.serializers import TaskResponse
 from tasks_app.domain.errors import DomainError
 from tasks_app.domain.task import Task, isoformat_utc
-from tasks_app.infrastructure.errors import InfrastructureError
 
 
 class AwsCommand(BaseCommand):
@@ -27,8 +26,6 @@ class AwsCommand(BaseCommand):
             raise CommandError(str(error)) from error
         except (BotoCoreError, ClientError, PynamoDBException) as error:
             raise CommandError(describe_aws_error(error)) from error
-        except InfrastructureError as error:
-            raise CommandError(str(error)) from error
 
 
 def describe_aws_error(error: Exception) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from events_app import bootstrap as events_wiring
 from events_app.handlers import handle_message
-from tasks_app import bootstrap
 
 
 def test_a_tasks_history_lists_its_events_oldest_first(api, aws):
@@ -60,7 +60,7 @@ def test_processing_the_same_events_twice_changes_no_count(api, aws):
     messages = aws.drain()
     for message in messages + messages:
         message.pop("_attributes", None)
-        handle_message(json.dumps(message), read_models=bootstrap.read_models())
+        handle_message(json.dumps(message), read_models=events_wiring.read_models())
     assert api.client.get("/tasks/stats", {"user_id": "alice"}).json()["data"]["counts"]["pending"] == 1
 
 

@@ -13,8 +13,9 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIClient
 
+from events_app import bootstrap as events_wiring
+from ops.local.worker_process import Worker
 from tasks_app import bootstrap
-from tests.workers import Worker
 
 pytestmark = pytest.mark.e2e
 
@@ -51,11 +52,11 @@ def eventually(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def history_length(task_id: str) -> int:
-    return len(bootstrap.read_models().history(task_id))
+    return len(events_wiring.read_models().history(task_id))
 
 
 def pending_for(user: str) -> int:
-    return bootstrap.read_models().stats(user, bootstrap.utc_today()).counts["pending"]
+    return events_wiring.read_models().stats(user, bootstrap.utc_today()).counts["pending"]
 
 
 def queue_depth(aws, queue: str | None = None) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from config.environment import load_config
+from events_app import bootstrap as events_wiring
 from tasks_app import bootstrap
 
 
@@ -114,6 +115,7 @@ def test_issue_token_makes_a_token_development_accepts(api, settings, tmp_path):
     settings.AUTH_MODE = "jwt"
     settings.JWT = load_config({"AUTH_MODE": "jwt"}).jwt
     bootstrap.reset()
+    events_wiring.reset()
     response = api.client.get("/tasks", {"user_id": "bob"}, HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200  # an admin may list bob's tasks
     assert (tmp_path / "jwt-signing-key.pem").stat().st_mode & 0o777 == 0o600

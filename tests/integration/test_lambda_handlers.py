@@ -7,9 +7,8 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from events_app.lambda_handlers import consume_events
-from tasks_app import bootstrap
-from tasks_app.lambda_handlers import relay_outbox
+from config.lambda_handlers import consume_events, relay_outbox
+from events_app import bootstrap as events_wiring
 
 
 def sqs_event(bodies: list[str]) -> dict:
@@ -27,7 +26,7 @@ def test_a_batch_is_applied_and_only_the_poison_message_is_reported_failed(api, 
     bodies = [json.dumps({k: v for k, v in m.items() if k != "_attributes"}) for m in aws.drain()]
     response = consume_events(sqs_event([*bodies[:2], "not an event", *bodies[2:]]), None)
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
-    history = bootstrap.read_models().history(task["task_id"])
+    history = events_wiring.read_models().history(task["task_id"])
     assert [m["data"]["sequence"] for m in history] == [1, 2, 3]
 
 

@@ -8,7 +8,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from tasks_app.infrastructure.provisioning import MAX_RECEIVE_COUNT, provision
+from ops.provisioning.resources import provision
+from ops.provisioning.sqs import MAX_RECEIVE_COUNT
 
 
 def run_provision(*args: str) -> str:
@@ -111,7 +112,7 @@ def test_lambda_consumers_get_batch_item_failure_reporting(aws):
         FunctionName="tasks-staging-consumer",
         Runtime="python3.13",
         Role=role,
-        Handler="events_app.lambda_handlers.consume_events",
+        Handler="config.lambda_handlers.consume_events",
         Code={"ZipFile": _empty_zip()},
     )
     queue_arn = aws.target.client("sqs").get_queue_attributes(QueueUrl=aws.queue_url(), AttributeNames=["QueueArn"])

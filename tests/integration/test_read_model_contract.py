@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from events_app.events import parse_message
-from tasks_app import bootstrap
+from events_app import bootstrap as events_wiring
+from events_app.messages import parse_message
 from tasks_app.domain.task import Task
 from tasks_app.domain.values import UserId
 from tests.fakes import FakeReadModels
@@ -22,7 +22,7 @@ def read_models(request):
     if request.param == "fake":
         return FakeReadModels()
     request.getfixturevalue("aws")
-    return bootstrap.read_models()
+    return events_wiring.read_models()
 
 
 def events_of(user: str = "alice", *, complete: bool = True, title: str = "Ship"):

@@ -17,17 +17,17 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from config.environment import LOCAL_ACCOUNT
-from tasks_app.infrastructure.errors import InfrastructureError
-from tasks_app.infrastructure.execution_role import execution_role
-from tasks_app.infrastructure.stage_provisioning import refuse_placeholders
-from tasks_app.infrastructure.zappa_stage import load_stage
+from ops.errors import OperationsError
+from ops.provisioning.iam import execution_role
+from ops.provisioning.stage import refuse_placeholders
+from ops.provisioning.zappa_stage import load_stage
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway.client import APIGatewayClient
     from mypy_boto3_cloudwatch.client import CloudWatchClient
 
 REGION = "us-east-1"
-CONSUMER = "events_app.lambda_handlers.consume_events"
+CONSUMER = "config.lambda_handlers.consume_events"
 
 Provision = Callable[..., str]
 ROLE_ARN = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/tasks-production-lambda"
@@ -494,7 +494,7 @@ def test_the_role_follows_the_partition_and_refuses_a_path():
     )
     resources = [r for statement in role.policy["Statement"] for r in statement["Resource"]]
     assert all(resource.startswith("arn:aws-cn:") for resource in resources), resources
-    with pytest.raises(InfrastructureError, match="without a path"):
+    with pytest.raises(OperationsError, match="without a path"):
         execution_role(
             role_arn="arn:aws:iam::123456789012:role/service/tasks-lambda",
             function_name="tasks-prod",
@@ -523,5 +523,5 @@ def test_buckets_named_after_the_example_account_are_refused_in_another_account(
     )
     path = tmp_path / "zappa_settings.json"
     path.write_text(json.dumps({"staging": stage}))
-    with pytest.raises(InfrastructureError, match=f"s3_bucket 'tasks-deploy-{LOCAL_ACCOUNT}' still names the example"):
+    with pytest.raises(OperationsError, match=f"s3_bucket 'tasks-deploy-{LOCAL_ACCOUNT}' still names the example"):
         refuse_placeholders(load_stage(path, "staging"), caller_account=account)

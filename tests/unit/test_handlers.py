@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from events_app.events import InvalidEventMessage, parse_message
 from events_app.handlers import handle_message
+from events_app.messages import InvalidEventMessage, parse_message
 from tasks_app.domain.task import Task
 from tasks_app.domain.values import UserId
 from tests.fakes import FakeReadModels

@@ -1,0 +1,47 @@
+"""Lambda SnapStart: what goes into the snapshot, and what each restored instance redoes.
+
+Zappa sets Django up while the module loads when INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT is set
+(zappa_settings.json sets it), which is Lambda's init phase, the part SnapStart snapshots. The
+snapshot should hold the deterministic, expensive work, and nothing one instance must not share
+with another: no open connections, no cached credentials, no random state.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+
+logger = logging.getLogger(__name__)
+
+
+def install() -> None:
+    """Register the hooks, when the runtime offers them (Lambda's Python runtimes do)."""
+    try:
+        from snapshot_restore_py import (  # type: ignore[import-not-found]
+            register_after_restore,
+            register_before_snapshot,
+        )
+    except ImportError:  # not on Lambda
+        return
+    register_before_snapshot(warm_up)
+    register_after_restore(refresh)
+
+
+def warm_up() -> None:
+    """Import what the first request would: Django loads the URLconf, and with it the views,
+    serializers and DRF, only when it first resolves a path."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - the import is the point
+
+
+def refresh() -> None:
+    """Every restored instance starts from the same memory: new random state, and AWS clients
+    made afresh with the credentials this instance was given."""
+    from events_app import bootstrap as events_wiring
+    from tasks_app import bootstrap as tasks_wiring
+
+    random.seed()
+    events_wiring.disconnect()
+    tasks_wiring.disconnect()
+    logger.info("Restored from a SnapStart snapshot")

@@ -1,0 +1,84 @@
+"""Events through the whole pipeline: outbox relay, SNS, SQS, a Celery worker, the read models.
+
+Throughput: a backlog of events waits in the outbox; the clock runs from the relay starting
+to the last one counted in the statistics. Latency: from an API response (whose events are
+relayed when the server closes it) to the task's first history entry being readable.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ops.bench.harness import call_wsgi
+from ops.local.worker_process import Worker
+
+BACKLOG = 500
+LATENCY_SAMPLES = 60
+
+
+def run(aws: Any) -> None:
+    with tempfile.TemporaryDirectory() as logs:
+        worker = Worker(aws.url, Path(logs) / "worker.log")
+        try:
+            _throughput(BACKLOG)
+            _latency(LATENCY_SAMPLES)
+        finally:
+            worker.stop()
+
+
+def _throughput(count: int) -> None:
+    from events_app import bootstrap as events_wiring
+    from tasks_app import bootstrap
+    from tasks_app.domain.task import Task
+    from tasks_app.domain.values import UserId
+
+    repository, read_models = bootstrap.task_repository(), events_wiring.read_models()
+    for _ in range(count):
+        repository.add(Task.create(user_id=UserId("bench-backlog"), title="t", now=datetime.now(UTC)))
+    started = time.perf_counter()
+    relayed = bootstrap.relay_all(settle=timedelta(0))
+    relay_seconds = time.perf_counter() - started
+    _wait(lambda: read_models.stats("bench-backlog", bootstrap.utc_today()).counts["pending"] >= count)
+    total = time.perf_counter() - started
+    print("\nEvent pipeline, one Celery worker (solo pool), local AWS (moto)\n")
+    rate = relayed.published / relay_seconds
+    print(f"  backlog of {count} events: relayed to SNS in {relay_seconds:.2f} s ({rate:.0f}/s)")
+    print(f"  end to end, relay -> SNS -> SQS -> worker -> history and stats: {total:.2f} s ({count / total:.0f}/s)")
+
+
+def _latency(samples: int) -> None:
+    from events_app import bootstrap as events_wiring
+
+    read_models = events_wiring.read_models()
+    latencies = []
+    for n in range(samples):
+        body, close = call_wsgi("POST", "/tasks", {"user_id": "bench-latency", "title": f"t{n}"})
+        responded = time.perf_counter()
+        close()
+        _wait(partial(_has_history, read_models, body["data"]["task_id"]), poll=0.002)
+        latencies.append((time.perf_counter() - responded) * 1000)
+    latencies.sort()
+    p95 = latencies[int(len(latencies) * 0.95) - 1]
+    print(
+        f"  API response -> history entry, {samples} creates: p50 {statistics.median(latencies):.0f} ms, "
+        f"p95 {p95:.0f} ms"
+    )
+
+
+def _has_history(read_models: Any, task_id: str) -> bool:
+    return bool(read_models.history(task_id))
+
+
+def _wait(done: Callable[[], bool], *, poll: float = 0.05, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Gave up after {timeout:.0f} s: is the worker running? Are events in the DLQ?")
+        time.sleep(poll)

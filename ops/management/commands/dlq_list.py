@@ -1,0 +1,35 @@
+"""`dlq_list`: the events that failed too often and wait in the dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from argparse import ArgumentParser
+from typing import Any
+
+from django.conf import settings
+
+from ops import queues
+from ops.management.base import OpsCommand
+from tasks_app import bootstrap
+
+
+class Command(OpsCommand):
+    help = (
+        "List the messages in the events dead-letter queue without removing them: id, deliveries, "
+        "and the event. `dlq_redrive` puts them back on the events queue."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--most", type=int, default=100, help="List at most this many.")
+        parser.add_argument("--json", action="store_true", help="One JSON object per message.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        sqs = bootstrap.aws_target().client("sqs")
+        letters = queues.dead_letters(sqs, settings.EVENTS_DLQ_URL, most=options["most"])
+        for letter in letters:
+            if options["json"]:
+                self.stdout.write(json.dumps(letter.__dict__, ensure_ascii=False))
+            else:
+                self.stdout.write(f"{letter.message_id}  delivered {letter.receive_count}x  {letter.body[:200]}")
+        if not options["json"]:
+            self.stdout.write(f"{len(letters)} dead letters.")

@@ -1,0 +1,88 @@
+"""`provision`: create or update what the API needs: locally from the settings, or for a Zappa stage."""
+
+from __future__ import annotations
+
+import os
+from argparse import ArgumentParser
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import CommandError
+
+from ops.management.base import OpsCommand
+from ops.provisioning.changes import Change
+from ops.provisioning.resources import configured_resources, provision
+from ops.provisioning.stage import provision_stage
+from ops.provisioning.zappa_stage import load_stage
+from tasks_app import bootstrap
+from tasks_app.adapters.aws import AwsTarget
+
+
+class Command(OpsCommand):
+    help = (
+        "Create or update the DynamoDB table, SNS topic, SQS queue, dead-letter queue and "
+        "subscription named by the settings, at the configured AWS endpoint. With --stage, do it "
+        "for that stage of zappa_settings.json in AWS, and add what Zappa does not create: the "
+        "stage's least-privilege role, point-in-time recovery, batch failure reporting on the queue's "
+        "Lambda trigger, the API's usage plan and key, and the CloudWatch alarms. It refuses settings "
+        "that still hold placeholders or name another account. Safe to run again: it changes only what "
+        "differs and prints what it did."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="Print what would change; change nothing.")
+        parser.add_argument("--stage", help="A stage of zappa_settings.json (dev, staging, production).")
+        parser.add_argument(
+            "--settings-file",
+            type=Path,
+            default=Path(settings.BASE_DIR) / "zappa_settings.json",
+            help="The Zappa settings to read the stage from (default: zappa_settings.json at the project root).",
+        )
+        parser.add_argument(
+            "--endpoint-url",
+            help="With --stage: provision at this AWS endpoint (a local AWS) instead of AWS itself.",
+        )
+        parser.add_argument(
+            "--alarm-topic-arn",
+            default=os.environ.get("ALARM_TOPIC_ARN") or None,
+            help="With --stage: an SNS topic the alarms notify (default: $ALARM_TOPIC_ARN; none if unset).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        dry_run: bool = options["dry_run"]
+        if options["stage"] is None:
+            target = bootstrap.aws_target()
+            self.stdout.write(f"Provisioning at {target.endpoint_url or f'AWS {target.region}'}:")
+            self._report(provision(target, configured_resources(), dry_run=dry_run), dry_run=dry_run)
+            return
+        stage = load_stage(options["settings_file"], options["stage"])
+        endpoint_url: str | None = options["endpoint_url"]
+        if endpoint_url is None and settings.AWS_ENDPOINT_URL:
+            raise CommandError(
+                f"These settings point at a local AWS ({settings.AWS_ENDPOINT_URL}) and give boto3 its fake "
+                f"credentials. To provision stage {stage.name} in AWS, run with AWS_ENDPOINT_URL= (empty); "
+                "to provision it at a local AWS, pass --endpoint-url."
+            )
+        target = AwsTarget(region=stage.region, endpoint_url=endpoint_url)
+        self.stdout.write(f"Provisioning stage {stage.name} at {endpoint_url or f'AWS {stage.region}'}:")
+        alarm_actions = [options["alarm_topic_arn"]] if options["alarm_topic_arn"] else []
+        changes = provision_stage(target, stage, alarm_actions=alarm_actions, dry_run=dry_run)
+        self._report(changes, dry_run=dry_run)
+        if any(change.action == "absent" for change in changes):
+            self.stdout.write(
+                f"Some resources need the deployed stage: run `python manage.py provision --stage {stage.name}` "
+                f"again after `zappa deploy {stage.name}`."
+            )
+
+    def _report(self, changes: list[Change], *, dry_run: bool) -> None:
+        width = max([28, *(len(change.name) for change in changes)])
+        for change in changes:
+            self.stdout.write(f"  {change.line(width)}")
+        changed = sum(change.action.removeprefix("would be ") in {"created", "updated"} for change in changes)
+        if dry_run:
+            self.stdout.write(f"Dry run: {changed} change(s) planned, none made.")
+        elif changed:
+            self.stdout.write(f"Done: {changed} change(s) made.")
+        else:
+            self.stdout.write("Nothing to change: everything was already in place.")

@@ -1,0 +1,251 @@
+"""What `zappa deploy` and `zappa update` must have left in the (local) AWS for one stage.
+
+Each check returns the problems it found, worded to say what to fix; none means the stage
+looks as zappa_settings.json says it should.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+SNAPSTART_ALIAS = "snapstart"  # Zappa points API Gateway at this alias when snap_start is on
+HANDLER = "handler.lambda_handler"
+# Top-level folders of the source tree that must never ship: operations code (provisioning, the
+# local stack, this rehearsal) and the tests. The serving apps import neither (import-linter).
+NOT_SHIPPED = ("ops/", "tests/")
+
+
+def check_package_contents(package: Path) -> list[str]:
+    """The zip holds none of the `NOT_SHIPPED` folders."""
+    with zipfile.ZipFile(package) as archive:
+        names = archive.namelist()
+    return [
+        f"{package.name} holds {folder} ({sum(name.startswith(folder) for name in names)} files): "
+        "exclude it in zappa_settings.json"
+        for folder in NOT_SHIPPED
+        if any(name.startswith(folder) for name in names)
+    ]
+
+
+def snap_start_requests(recording: list[dict[str, Any]]) -> list[str]:
+    """The SnapStart setting of each CreateFunction and UpdateFunctionConfiguration call recorded.
+
+    moto accepts SnapStart but always reports it off, so what Zappa asked for is checked instead."""
+    applied = []
+    for entry in recording:
+        path = entry["url"].split("?", 1)[0]
+        creates = entry["method"] == "POST" and path.endswith("/functions")
+        configures = entry["method"] == "PUT" and path.endswith("/configuration")
+        if creates or configures:
+            body = base64.b64decode(entry["body"]) if entry.get("body_encoded") else entry["body"]
+            applied.append(json.loads(body).get("SnapStart", {}).get("ApplyOn", "None"))
+    return applied
+
+
+def check_function(
+    lambda_client: Any, name: str, settings: dict[str, Any], snap_start_requested: list[str]
+) -> list[str]:
+    config = lambda_client.get_function(FunctionName=name)["Configuration"]
+    wanted = {
+        "Handler": HANDLER,
+        "Runtime": settings["runtime"],
+        "MemorySize": settings["memory_size"],
+        "Timeout": settings["timeout_seconds"],
+    }
+    problems = [
+        f"function {name}: {key} is {config.get(key)!r}, zappa_settings.json says {value!r}"
+        for key, value in wanted.items()
+        if config.get(key) != value
+    ]
+    wanted_snap_start = settings.get("snap_start", "None")
+    if len(snap_start_requested) < 2 or set(snap_start_requested) != {wanted_snap_start}:
+        problems.append(
+            f"function {name}: Zappa set SnapStart {snap_start_requested} on create and update, "
+            f"expected {wanted_snap_start!r} each time"
+        )
+    variables = config.get("Environment", {}).get("Variables", {})
+    for key, value in settings["aws_environment_variables"].items():
+        if variables.get(key) != value:
+            problems.append(f"function {name}: environment {key}={variables.get(key)!r}, expected {value!r}")
+    if settings.get("role_arn") and config.get("Role") != settings["role_arn"]:
+        problems.append(
+            f"function {name}: runs as {config.get('Role')}, zappa_settings.json says {settings['role_arn']}"
+        )
+    if "DJANGO_SECRET_KEY" in variables:
+        problems.append(f"function {name}: DJANGO_SECRET_KEY is in its configuration; it belongs in remote_env (S3)")
+    return problems + _check_versions(lambda_client, name, settings)
+
+
+def _check_versions(lambda_client: Any, name: str, settings: dict[str, Any]) -> list[str]:
+    """deploy and update each publish a version; with SnapStart the alias follows the newest."""
+    versions = [v["Version"] for v in lambda_client.list_versions_by_function(FunctionName=name)["Versions"]]
+    published = [v for v in versions if v != "$LATEST"]
+    problems = [] if len(published) >= 2 else [f"function {name}: versions {versions}, expected two published"]
+    if settings.get("snap_start", "None") != "None":
+        alias = lambda_client.get_alias(FunctionName=name, Name=SNAPSTART_ALIAS)
+        if alias["FunctionVersion"] != max(published, key=int, default=None):
+            problems.append(f"alias {SNAPSTART_ALIAS} is on version {alias['FunctionVersion']}, not the newest")
+    return problems
+
+
+def check_api(apigateway: Any, name: str, stage: str, settings: dict[str, Any]) -> list[str]:
+    apis = [api for api in apigateway.get_rest_apis()["items"] if api["name"] == name]
+    if not apis:
+        return [f"no REST API named {name}"]
+    api_id = apis[0]["id"]
+    resources = {r["path"]: r for r in apigateway.get_resources(restApiId=api_id, embed=["methods"])["items"]}
+    problems = [
+        f"REST API {name}: no ANY method on {path}"
+        for path in ("/", "/{proxy+}")
+        if "ANY" not in resources.get(path, {}).get("resourceMethods", {})
+    ]
+    stages = [s["stageName"] for s in apigateway.get_stages(restApiId=api_id)["item"]]
+    if stage not in stages:
+        problems.append(f"REST API {name}: no stage {stage} (stages: {stages})")
+    if "/{proxy+}" in resources and not problems:
+        uri = apigateway.get_integration(restApiId=api_id, resourceId=resources["/{proxy+}"]["id"], httpMethod="ANY")[
+            "uri"
+        ]
+        target = f"function:{name}:{SNAPSTART_ALIAS}/" if settings.get("snap_start") else f"function:{name}/"
+        if target not in uri:
+            problems.append(f"REST API {name}: the proxy invokes {uri}, expected ...{target}...")
+    return problems
+
+
+def check_event_source(lambda_client: Any, name: str, queue_arn: str, batch_size: int) -> list[str]:
+    # Filtered by queue, not function: moto's FunctionName filter matches nothing.
+    mappings = lambda_client.list_event_source_mappings(EventSourceArn=queue_arn)["EventSourceMappings"]
+    found = [m for m in mappings if m["FunctionArn"].split(":")[6] == name]
+    if not found:
+        return [f"no event source mapping from {queue_arn} to {name}"]
+    mapping, problems = found[0], []
+    if mapping["BatchSize"] != batch_size:
+        problems.append(f"event source {queue_arn}: batch size {mapping['BatchSize']}, expected {batch_size}")
+    if mapping["State"] != "Enabled":
+        problems.append(f"event source {queue_arn}: state {mapping['State']}, expected Enabled")
+    if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
+        problems.append(f"event source {queue_arn}: no ReportBatchItemFailures; run provision --stage after deploy")
+    return problems
+
+
+def check_schedule(
+    events: Any, lambda_client: Any, name: str, function: str, expression: str
+) -> tuple[list[str], str | None]:
+    """Problems, and the rule's ARN (which Zappa's handler reads the function's name from)."""
+    rules = events.list_rules()["Rules"]
+    keep_warm = [rule["Name"] for rule in rules if "keep-warm" in rule["Name"]]
+    problems = [f"keep_warm is off, but rules {keep_warm} exist"] if keep_warm else []
+    matching = [rule for rule in rules if rule["Name"] == f"{name}-{function}"]
+    if not matching:
+        return [*problems, f"no schedule rule {name}-{function} (rules: {[r['Name'] for r in rules]})"], None
+    rule = matching[0]
+    if rule.get("ScheduleExpression") != expression:
+        problems.append(f"rule {rule['Name']}: {rule.get('ScheduleExpression')}, expected {expression}")
+    targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    if not any(f":function:{name}" in target["Arn"] for target in targets):
+        problems.append(f"rule {rule['Name']} does not target function {name}: {targets}")
+    return problems + _check_invoke_permission(lambda_client, name, rule["Arn"]), str(rule["Arn"])
+
+
+def _check_invoke_permission(lambda_client: Any, name: str, rule_arn: str) -> list[str]:
+    """Zappa logs "Problem creating permission" on moto (which answers 200 where AWS answers 201);
+    the permission must be there all the same, or the schedule could not invoke the function."""
+    policy = json.loads(lambda_client.get_policy(FunctionName=name)["Policy"])
+    for statement in policy.get("Statement", []):
+        source = statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
+        if statement.get("Principal", {}).get("Service") == "events.amazonaws.com" and source == rule_arn:
+            return []
+    return [f"function {name}: no permission for rule {rule_arn} to invoke it"]
+
+
+def check_api_key(apigateway: Any, cloudformation: Any, name: str, stage: str) -> list[str]:
+    """Every method needs the key (read from the template Zappa deployed: moto drops the flag when
+    it builds the API), and the key is in a usage plan with SPEC §6's limits on this stage."""
+    body = cloudformation.get_template(StackName=name)["TemplateBody"]
+    template = json.loads(body) if isinstance(body, str) else body
+    methods = {
+        key: r["Properties"] for key, r in template["Resources"].items() if r["Type"] == "AWS::ApiGateway::Method"
+    }
+    problems = [
+        f"API {name}: method {key} does not require the API key"
+        for key, m in methods.items()
+        if not m.get("ApiKeyRequired")
+    ]
+    if not methods:
+        problems.append(f"API {name}: the deployed template has no methods")
+    [api_id] = [api["id"] for api in apigateway.get_rest_apis()["items"] if api["name"] == name]
+    plans = [
+        plan
+        for plan in apigateway.get_usage_plans()["items"]
+        if {"apiId": api_id, "stage": stage}
+        in [{"apiId": s["apiId"], "stage": s["stage"]} for s in plan.get("apiStages", [])]
+    ]
+    if len(plans) != 1:
+        return [*problems, f"API {name}: {len(plans)} usage plans on stage {stage}, expected 1"]
+    [plan] = plans
+    limits = (plan.get("throttle", {}).get("rateLimit"), plan.get("throttle", {}).get("burstLimit"))
+    quota = (plan.get("quota", {}).get("limit"), plan.get("quota", {}).get("period"))
+    if limits != (1000, 2000) or quota != (10000, "DAY"):
+        problems.append(
+            f"usage plan {plan['name']}: throttle {limits}, quota {quota}; SPEC §6 wants (1000, 2000), (10000, DAY)"
+        )
+    keys = apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
+    if not keys:
+        problems.append(f"usage plan {plan['name']} has no API key: nobody could call production")
+    return problems
+
+
+def check_provisioned(
+    dynamodb: Any, sqs: Any, sns: Any, cloudwatch: Any, name: str, settings: dict[str, Any]
+) -> list[str]:
+    """What `provision --stage` made around the function: table, queues, subscription, alarms."""
+    variables = settings["aws_environment_variables"]
+    table = variables["TABLE_NAME"]
+    problems = []
+    described = dynamodb.describe_table(TableName=table)["Table"]
+    if [index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])] != ["GSI1"]:
+        problems.append(f"table {table}: no GSI1")
+    backups = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
+    if backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] != "ENABLED":
+        problems.append(f"table {table}: point-in-time recovery is off")
+    if dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"].get("TimeToLiveStatus") != "ENABLED":
+        problems.append(f"table {table}: TTL is off")
+    queue_name = variables["EVENTS_QUEUE_URL"].rsplit("/", 1)[-1]
+    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    redrive = json.loads(attributes.get("RedrivePolicy", "{}"))
+    if (
+        not str(redrive.get("deadLetterTargetArn", "")).endswith(f":{queue_name}-dlq")
+        or int(redrive.get("maxReceiveCount", 0)) != 3
+    ):
+        problems.append(f"queue {queue_name}: redrive policy {redrive}, expected 3 receives then {queue_name}-dlq")
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=variables["TOPIC_ARN"])["Subscriptions"]
+    if not any(sub["Endpoint"] == attributes["QueueArn"] for sub in subscriptions):
+        problems.append(f"topic {variables['TOPIC_ARN']} is not subscribed by queue {queue_name}")
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
+    if len(alarms) != 4:
+        problems.append(f"{len(alarms)} CloudWatch alarms named {name}-*, expected 4 (SPEC §6)")
+    return problems
+
+
+def roles_zappa_named(recording: list[dict[str, Any]], role_arn: str) -> list[str]:
+    """Every role Zappa handed AWS in the release (the function's, the schedule rule's) is the stage's."""
+    named = []
+    for entry in recording:
+        target = {k.lower(): v for k, v in entry["headers"].items()}.get("x-amz-target", "")
+        creates_function = entry["method"] == "POST" and entry["url"].split("?", 1)[0].endswith("/functions")
+        if target != "AWSEvents.PutRule" and not creates_function:
+            continue  # (package uploads are binary)
+        raw = entry.get("body") or ""
+        request = json.loads(base64.b64decode(raw) if entry.get("body_encoded") else raw or "{}")
+        if creates_function:
+            named.append(("the function", request["Role"]))
+        elif "RoleArn" in request:
+            named.append(("the schedule's rule", request["RoleArn"]))
+    if not any(what == "the schedule's rule" for what, _ in named):
+        return ["the release recorded no EventBridge rule naming a role: the trust check above proves less"]
+    return [f"{what} runs as {arn}, not the stage's role {role_arn}" for what, arn in named if arn != role_arn]

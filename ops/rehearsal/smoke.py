@@ -1,0 +1,125 @@
+"""The zip `make package` built, run on its own against the local AWS through Zappa's handler:
+HTTP requests, the outbox schedule and the SQS consumer, as Lambda would invoke them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from ops.local.embedded_aws import EmbeddedAws
+from ops.local.user_pool import CLIENT_ID, ISSUER, TokenIssuer
+from ops.rehearsal.jwks import HttpsJwks
+from ops.rehearsal.package import ROLE_CREDENTIALS, api_event, local_client, package_path, run_in_package, unpack
+
+STAGE = "staging"
+ACCOUNT = "123456789012"
+# Only the Celery worker and Zappa's command line use these: the trimmed zip must not hold them.
+ABSENT = (
+    "celery",
+    "kombu",
+    "billiard",
+    "pycurl",
+    "click",
+    "troposphere",
+    "pip",
+    "setuptools",
+    "jsonschema",
+    "requests",
+)
+STATIC_FILE = "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css"
+
+
+def package_env(settings: dict[str, Any], aws: EmbeddedAws, jwks: HttpsJwks) -> dict[str, str]:
+    """What the function's configuration gives it, plus the local AWS and a local token issuer."""
+    _store_remote_env(aws, settings["remote_env"])
+    return {
+        **settings["aws_environment_variables"],
+        **ROLE_CREDENTIALS,
+        "AWS_REGION": settings["aws_region"],  # Lambda sets these two
+        "AWS_DEFAULT_REGION": settings["aws_region"],
+        "AWS_ENDPOINT_URL": aws.url,
+        "JWT_ISSUER": ISSUER,
+        "JWT_AUDIENCE": CLIENT_ID,
+        "JWT_JWKS_URL": jwks.url,
+        "SSL_CERT_FILE": str(jwks.certificate),  # OpenSSL's own variable: -I does not drop it
+    }
+
+
+def _store_remote_env(aws: EmbeddedAws, remote_env: str) -> None:
+    """The secret the stage reads from S3 at start-up (Zappa's remote_env), as an operator stores it."""
+    bucket, _, key = remote_env.removeprefix("s3://").partition("/")
+    s3 = local_client(aws.url, "s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}))
+
+
+def smoke_package(aws: EmbeddedAws, work: Path, settings: dict[str, Any], rule_arn: str) -> list[str]:
+    directory = unpack(package_path(STAGE), work / "package")
+    queue = settings["aws_environment_variables"]["EVENTS_QUEUE_URL"].rsplit("/", 1)[-1]
+    issuer = TokenIssuer()
+    jwks = HttpsJwks(issuer, work)
+    try:
+        token = issuer.token("alice")
+        steps: list[dict[str, Any]] = [{"kind": "import", "module": module} for module in ABSENT]
+        steps += [
+            {"kind": "event", "event": api_event("POST", "/tasks", stage=STAGE, token=token, body=_new_task())},
+            {"kind": "event", "event": api_event("GET", "/tasks/{task_id}", stage=STAGE, token=token)},
+            {"kind": "event", "event": api_event("GET", "/api/schema", stage=STAGE)},
+            {"kind": "event", "event": api_event("GET", f"/static/{STATIC_FILE}", stage=STAGE)},
+            {
+                "kind": "event",
+                "event": {"detail-type": "Scheduled Event", "source": "aws.events", "resources": [rule_arn]},
+            },
+            {
+                "kind": "sqs",
+                "queue_url": f"{aws.url}/{ACCOUNT}/{queue}",
+                "queue_arn": f"arn:aws:sqs:{settings['aws_region']}:{ACCOUNT}:{queue}",
+            },
+        ]
+        env = package_env(settings, aws, jwks)
+        poison = _send_poison(aws, f"{aws.url}/{ACCOUNT}/{queue}")
+        run = run_in_package(directory, env, steps)
+    finally:
+        jwks.stop()
+        issuer.stop()
+    results = [step["result"] for step in run.steps]
+    print(f"rehearsal: the zip alone served {len(results) - len(ABSENT)} invocations (init {run.init_seconds:.2f} s)")
+    return _problems(results, run.log, poison)
+
+
+def _new_task() -> dict[str, str]:
+    return {"user_id": "alice", "title": "Rehearse the release"}
+
+
+def _send_poison(aws: EmbeddedAws, queue_url: str) -> str:
+    """A message no handler can apply, queued with the real events: only it may come back as failed."""
+    sqs = local_client(aws.url, "sqs")
+    return str(sqs.send_message(QueueUrl=queue_url, MessageBody="not an event")["MessageId"])
+
+
+def _problems(results: list[Any], log: str, poison: str) -> list[str]:
+    imports, (create, get, schema, static, relay, consume) = results[: len(ABSENT)], results[len(ABSENT) :]
+    problems = [
+        f"the zip holds {name}, which the Lambda never imports"
+        for name, found in zip(ABSENT, imports, strict=False)
+        if found != "absent"
+    ]
+    for label, response, status in (
+        ("POST /tasks", create, 201),
+        ("GET /tasks/{id}", get, 200),
+        ("GET /api/schema", schema, 200),
+        (f"GET /static/{STATIC_FILE}", static, 200),
+    ):
+        if response.get("statusCode") != status:
+            body = str(response.get("body"))[:300]
+            problems.append(f"{label} through the zip: {response.get('statusCode')}, expected {status}: {body}")
+    if not isinstance(relay, dict) or "published" not in relay:
+        problems.append(f"the relay_outbox schedule returned {relay!r}")
+    # Zappa's handler must hand Lambda the consumer's answer as it is: only the poison failed.
+    if consume["records"] < 2 or consume["response"] != {"batchItemFailures": [{"itemIdentifier": poison}]}:
+        problems.append(f"consume_events on the queued events and one poison message ({poison}): {consume}")
+    if problems:
+        problems.append(f"the package's log ends:\n{log[-2000:]}")
+    return problems

@@ -1,1 +1,0 @@
-"""Managing AWS resources and the local stack: provisioning, table dumps, the embedded local AWS."""

@@ -1,0 +1,167 @@
+"""Rate limits shared through DynamoDB: per caller and per client IP, 429 with Retry-After."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from ops.local.user_pool import bearer
+
+
+def test_a_caller_over_their_rate_gets_429_with_retry_after(api, issuer, settings):
+    settings.THROTTLE_RATES = {"user": "3/min", "ip": None}
+    alice, bob = bearer(issuer.token("alice")), bearer(issuer.token("bob"))
+    statuses = [api.client.get("/tasks", **alice).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    throttled = api.client.get("/tasks", **alice)
+    assert throttled.json()["error"]["code"] == "THROTTLED"
+    assert 1 <= int(throttled["Retry-After"]) <= 60
+    assert api.client.get("/tasks", **bob).status_code == 200  # bob has his own count
+
+
+def test_the_count_is_shared_by_every_client_of_the_same_caller(api, issuer, settings):
+    """Two API instances count in the same DynamoDB item, as separate clients do here."""
+    settings.THROTTLE_RATES = {"user": "4/min", "ip": None}
+    alice = bearer(issuer.token("alice"))
+    first, second = APIClient(), APIClient()
+    assert [first.get("/tasks", **alice).status_code for _ in range(2)] == [200, 200]
+    assert [second.get("/tasks", **alice).status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_a_client_address_over_its_rate_is_throttled_whoever_it_claims_to_be(api, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    statuses = [
+        api.client.get("/tasks", {"user_id": "a"}, HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]  # X-Forwarded-For is not believed
+    assert api.client.get("/tasks", {"user_id": "a"}, REMOTE_ADDR="192.0.2.7").status_code == 200
+
+
+def test_the_counters_expire(api, aws, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "100/min"}
+    api.client.get("/tasks", {"user_id": "a"})
+    items = aws.target.client("dynamodb").scan(TableName=aws.resources.table_name)["Items"]
+    [counter] = [item for item in items if item["PK"]["S"].startswith("RATE#ip#")]
+    assert "ExpiresAt" in counter
+    assert counter["Hits"] == {"N": "1"}
+
+
+def test_requests_with_bad_tokens_count_against_the_address(api, issuer, settings):
+    """Throttles run after authentication in DRF; a flood of forged tokens must still be limited."""
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    statuses = [api.client.get("/tasks", HTTP_AUTHORIZATION="Bearer not-a-token").status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+
+
+def _behind_api_gateway(source_ip: str, forwarded_for: str) -> dict[str, object]:
+    """What Zappa's handler puts in the WSGI environ: REMOTE_ADDR from X-Forwarded-For (its
+    second-to-last entry: on a regional endpoint, one the client wrote), and the event."""
+    return {
+        "REMOTE_ADDR": [part.strip() for part in forwarded_for.split(",")][-2],
+        "HTTP_X_FORWARDED_FOR": forwarded_for,
+        "lambda.event": {"requestContext": {"identity": {"sourceIp": source_ip}}},
+    }
+
+
+def test_behind_api_gateway_the_address_is_the_connections_source_ip(api, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    spoofed = [
+        api.client.get("/tasks", {"user_id": "a"}, **_behind_api_gateway("198.51.100.9", f"10.0.0.{n}, 198.51.100.9"))
+        for n in range(3)
+    ]
+    assert [response.status_code for response in spoofed] == [200, 200, 429]
+    elsewhere = _behind_api_gateway("198.51.100.10", "10.0.0.1, 198.51.100.10")
+    other = api.client.get("/tasks", {"user_id": "a"}, **elsewhere)
+    assert other.status_code == 200
+
+
+def test_an_ipv6_client_is_counted_by_its_64_prefix(api, settings):
+    """One subscriber gets a whole /64; rotating through it must not multiply the limit."""
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    statuses = [
+        api.client.get("/tasks", {"user_id": "a"}, REMOTE_ADDR=f"2001:db8:1:2::{n:x}").status_code for n in range(1, 4)
+    ]
+    assert statuses == [200, 200, 429]
+    assert api.client.get("/tasks", {"user_id": "a"}, REMOTE_ADDR="2001:db8:1:3::1").status_code == 200
+
+
+def test_ipv4_clients_seen_through_a_dual_stack_server_keep_their_own_counts(api, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "1/min"}
+    statuses = [
+        api.client.get("/tasks", {"user_id": "a"}, REMOTE_ADDR=f"::ffff:198.51.100.{n}").status_code for n in range(3)
+    ]
+    assert statuses == [200, 200, 200]
+
+
+def test_an_http_api_events_source_ip_is_trusted_too(api, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    event = {"version": "2.0", "requestContext": {"http": {"sourceIp": "198.51.100.30"}}}
+    statuses = [
+        api.client.get("/tasks", {"user_id": "a"}, REMOTE_ADDR=f"10.0.0.{n}", **{"lambda.event": event}).status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 429]
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        pytest.param(
+            lambda n: {"lambda.event": {"requestContext": {"elb": {}}}, "REMOTE_ADDR": f"10.0.0.{n}"}, id="ALB"
+        ),
+        pytest.param(lambda n: {"REMOTE_ADDR": f"{n}" + "x" * 3000}, id="not an address"),
+    ],
+)
+def test_callers_without_a_trustworthy_address_share_one_count(api, settings, environ):
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    statuses = [api.client.get("/tasks", {"user_id": "a"}, **environ(n)).status_code for n in range(3)]
+    assert statuses == [200, 200, 429]
+
+
+def test_when_dynamodb_throttles_the_counter_the_request_is_throttled(api, settings, monkeypatch):
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import UpdateError
+
+    from tasks_app.adapters.dynamodb.rate_counter import RateCounterItem
+
+    def throttled(*args: object, **kwargs: object) -> None:
+        error: Any = {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}}
+        raise UpdateError("Failed to update item", cause=ClientError(error, "UpdateItem"))
+
+    settings.THROTTLE_RATES = {"user": None, "ip": "100/min"}
+    monkeypatch.setattr(RateCounterItem, "update", throttled)
+    response = api.client.get("/tasks", {"user_id": "a"})
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "THROTTLED"
+    assert response["Retry-After"] == "1"
+
+
+def test_the_docs_are_rate_limited_with_retry_after_too(api, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "1/min"}
+    assert api.client.get("/api/schema").status_code == 200
+    throttled = api.client.get("/api/schema")
+    assert throttled.status_code == 429
+    assert throttled.json()["error"]["code"] == "THROTTLED"
+    assert int(throttled["Retry-After"]) >= 1
+
+
+def test_every_api_view_counts_the_address_before_anything_else():
+    """The per-IP limit rides on DRF's authenticators: a view with its own list would lose it."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+    from tasks_app.api.throttling import ClientIpThrottleAuthentication
+
+    def views(patterns):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern.url_patterns)
+            elif isinstance(pattern, URLPattern) and hasattr(pattern.callback, "cls"):
+                yield pattern.callback.cls
+
+    drf_views = {*views(get_resolver().url_patterns), SpectacularAPIView, SpectacularSwaggerView}
+    assert len(drf_views) >= 4
+    for view in drf_views:
+        assert view().get_authenticators()[0].__class__ is ClientIpThrottleAuthentication, view

@@ -1,0 +1,67 @@
+"""zappa_settings.json says what SPEC §6 asks for; the rehearsal (`make rehearse`) proves Zappa does it."""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+
+import botocore
+import pytest
+
+from ops.rehearsal.package import stage_settings
+
+STAGES = ("dev", "staging", "production")
+# The services the function calls: the table, the topic, the queues (dlq commands), remote_env, STS.
+KEPT_SERVICES = {"dynamodb", "s3", "sns", "sqs", "sts"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_stage_sets_django_up_at_init_and_configures_spec_variables(stage):
+    variables = stage_settings(stage)["aws_environment_variables"]
+    assert variables["INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT"] == "true", "SnapStart snapshots only what init does"
+    for name in ("ENVIRONMENT", "AUTH_MODE", "TABLE_NAME", "TOPIC_ARN", "EVENTS_QUEUE_URL", "JWT_ISSUER"):
+        assert variables.get(name), f"stage {stage}: set {name} in aws_environment_variables"
+    assert variables["AUTH_MODE"] == "jwt"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_secret_key_is_never_in_the_settings_but_in_remote_env(stage):
+    settings = stage_settings(stage)
+    for section in ("aws_environment_variables", "environment_variables"):
+        assert "DJANGO_SECRET_KEY" not in settings.get(section, {}), "keep the key in the remote_env S3 object"
+    assert settings["remote_env"].startswith("s3://")
+
+
+@pytest.mark.parametrize(
+    ("stage", "snap_start", "api_key"),
+    [("dev", None, False), ("staging", "PublishedVersions", False), ("production", "PublishedVersions", True)],
+)
+def test_snap_start_and_api_keys_are_on_where_the_spec_says(stage, snap_start, api_key):
+    settings = stage_settings(stage)
+    assert settings.get("snap_start") == snap_start
+    assert settings.get("api_key_required", False) is api_key
+    assert settings["runtime"] == "python3.13"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_queue_trigger_and_the_relay_schedule_are_the_stages_own(stage):
+    settings = stage_settings(stage)
+    events = {event["function"]: event for event in settings["events"]}
+    assert events["config.lambda_handlers.relay_outbox"]["expression"] == "rate(1 minute)"
+    source = events["config.lambda_handlers.consume_events"]["event_source"]
+    queue = settings["aws_environment_variables"]["EVENTS_QUEUE_URL"].rsplit("/", 1)[-1]
+    assert source["arn"].endswith(f":{queue}")
+    assert source["enabled"]
+    # Lambda wants the queue's visibility timeout (5 minutes) at least six times the function's.
+    assert settings["timeout_seconds"] * 6 <= 300
+
+
+def test_the_package_keeps_the_api_models_of_the_services_the_function_calls_and_no_others():
+    services = [path.name for path in (Path(botocore.__file__).parent / "data").iterdir() if path.is_dir()]
+    patterns = [
+        pattern.removeprefix("botocore/data/").rstrip("/")
+        for pattern in stage_settings("staging")["exclude_glob"]
+        if pattern.startswith("botocore/data/")
+    ]
+    kept = {service for service in services if not any(fnmatch.fnmatchcase(service, p) for p in patterns)}
+    assert kept == KEPT_SERVICES, "adjust the botocore/data patterns in exclude_glob"
