@@ -118,11 +118,17 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["tasks_app.api.auth.AuthModePermission"],
     "DEFAULT_THROTTLE_CLASSES": ["tasks_app.api.throttling.CallerRateThrottle"],
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_PARSER_CLASSES": ["tasks_app.api.parsers.SafeJSONParser"],
+    # JSON for everyone; form bodies only from the browsable API's own HTML forms (a 415 otherwise).
+    "DEFAULT_PARSER_CLASSES": [
+        "tasks_app.api.parsers.SafeJSONParser",
+        "tasks_app.api.parsers.BrowserMultiPartParser",
+        "tasks_app.api.parsers.BrowserUrlEncodedParser",
+    ],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "tasks_app.api.renderers.TaskBrowsableAPIRenderer",
     ],
+    "DEFAULT_METADATA_CLASS": "tasks_app.api.parsers.JsonOnlyMetadata",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tasks_app.api.negotiation.JsonFallbackNegotiation",
     "EXCEPTION_HANDLER": "tasks_app.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -140,6 +146,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # API clients send JSON; the browsable API's form parsers are for its own pages only.
+    "PARSER_WHITELIST": ["tasks_app.api.parsers.SafeJSONParser"],
     # The per-IP limit runs as an authenticator but is no way to sign in: keep it out of `security`.
     "AUTHENTICATION_WHITELIST": ["tasks_app.api.auth.BearerTokenAuthentication"],
     # The docs are public: rate limited, but never turned away for a token (or a key outage).
@@ -148,6 +156,8 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tasks_app.api.openapi.security_follows_auth_mode",
+        "tasks_app.api.openapi.examples_follow_auth_mode",
+        "tasks_app.api.openapi.links_between_operations",
     ],
     "ENUM_NAME_OVERRIDES": {
         "ErrorCode": "tasks_app.api.errors.ErrorCode",

@@ -13,9 +13,11 @@ logger = logging.getLogger(__name__)
 
 
 def handle_message(body: str | bytes | Mapping[str, Any], *, read_models: ReadModels) -> ReceivedEvent:
-    """Parse a queue message and apply its event; raises `InvalidEventMessage` for a poison message.
+    """Parse a queue message (SPEC §4) and apply its event; returns the event.
 
-    Applying is idempotent, so a redelivered message changes nothing.
+    Raises `InvalidEventMessage` for a poison message (retrying cannot help: reject it), and lets
+    storage errors through (retrying can: the queue delivers the message again). Applying is
+    idempotent and independent of order, so a redelivered or late message is safe.
     """
     event = parse_message(body)
     applied = read_models.apply(event)

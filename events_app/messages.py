@@ -5,19 +5,33 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from tasks_app.domain.events import TaskCompleted, TaskCreated, TaskStatusChanged
+from tasks_app.domain.events import (
+    TaskCompleted,
+    TaskCreated,
+    TaskDeleted,
+    TaskRestored,
+    TaskStatusChanged,
+    TaskUpdated,
+)
+from tasks_app.domain.values import TaskStatus
 
-# The text fields each event type must carry to be applied: the domain's event classes say
-# which types exist and what they hold; a message from anywhere else is checked against them.
-_REQUIRED_DATA = {
+# The text fields each event type must carry to be applied (SPEC §1): the domain's event classes
+# say which types exist and what they hold; a message from anywhere else is checked against them.
+# `TaskCreated`'s `priority`, `due_at` and `tags` are not required: nothing here acts on them,
+# and creations recorded before they existed (still in an outbox or a DLQ) carry none.
+_REQUIRED_TEXT = {
     TaskCreated.__name__: ("user_id", "task_title"),
+    TaskUpdated.__name__: ("user_id",),
     TaskStatusChanged.__name__: ("user_id", "old_status", "new_status"),
     TaskCompleted.__name__: ("user_id", "task_title"),
+    TaskDeleted.__name__: ("user_id", "task_title"),
+    TaskRestored.__name__: ("user_id", "task_title"),
 }
-KNOWN_EVENT_TYPES = frozenset(_REQUIRED_DATA)
+KNOWN_EVENT_TYPES = frozenset(_REQUIRED_TEXT)
+_STATUSES = frozenset(status.value for status in TaskStatus)
 
 
 class InvalidEventMessage(ValueError):
@@ -39,14 +53,17 @@ class ReceivedEvent:
     @property
     def day(self) -> date:
         """The UTC day the event happened on, which is the day it counts for in statistics."""
-        return self.timestamp.date()
+        return self.timestamp.astimezone(UTC).date()
 
     def text(self, field: str) -> str:
+        """A text field of `data`; `parse_message` has checked the ones its event type requires."""
         return str(self.data[field])
 
 
 def parse_message(body: str | bytes | Mapping[str, Any]) -> ReceivedEvent:
-    """The event in a queue message body; raises `InvalidEventMessage` for anything else."""
+    """The event in a queue message body (SPEC §4); raises `InvalidEventMessage` for anything
+    else: not a JSON object, an unknown event type, a required field missing or malformed, a
+    status that SPEC §1 does not have, a `sequence` that is not a positive whole number."""
     try:
         message = json.loads(body) if isinstance(body, (str, bytes)) else dict(body)
     except ValueError as error:
@@ -59,8 +76,9 @@ def parse_message(body: str | bytes | Mapping[str, Any]) -> ReceivedEvent:
     data = message.get("data")
     if not isinstance(data, dict):
         raise InvalidEventMessage("`data` is not an object.")
-    for field in _REQUIRED_DATA[event_type]:
+    for field in _REQUIRED_TEXT[event_type]:
         _text(data, field)
+    _check_specific_fields(event_type, data)
     sequence = data.get("sequence")
     if not isinstance(sequence, int) or isinstance(sequence, bool) or sequence < 1:
         raise InvalidEventMessage("`data.sequence` is not a positive whole number.")
@@ -80,6 +98,22 @@ def parse_message(body: str | bytes | Mapping[str, Any]) -> ReceivedEvent:
         data=data,
         message=message,
     )
+
+
+def _check_specific_fields(event_type: str, data: Mapping[str, Any]) -> None:
+    """The checks beyond "is text": statuses the statistics count by, an update's changes."""
+    if event_type == TaskStatusChanged.__name__:
+        for field in ("old_status", "new_status"):
+            if data[field] not in _STATUSES:
+                raise InvalidEventMessage(f"`data.{field}` {data[field]!r} is not a status of SPEC §1.")
+    if event_type == TaskUpdated.__name__:
+        changes = data.get("changes")
+        # An update records only fields that changed, so it has at least one (SPEC §1).
+        if not isinstance(changes, dict) or not changes:
+            raise InvalidEventMessage("`data.changes` is missing or not a non-empty object.")
+        for field, change in changes.items():
+            if not isinstance(change, dict) or set(change) != {"old", "new"}:
+                raise InvalidEventMessage(f"`data.changes.{field}` is not an object of `old` and `new`.")
 
 
 def _text(container: Mapping[str, Any], field: str) -> str:

@@ -1,4 +1,4 @@
-"""Reading the read models: a task's history and a user's statistics."""
+"""Reading the read models: a task's history and a user's statistics (SPEC §2)."""
 
 from __future__ import annotations
 
@@ -28,4 +28,7 @@ def task_history(
 
 
 def user_stats(*, user_id: str | None, caller: Caller | None = None, read_models: ReadModels, today: date) -> UserStats:
+    """The statistics of `user_id` (the caller's own when None) for `today` (SPEC §2): live tasks
+    by status, created and completed today. Raises `InvalidValue` for no or a bad user, and
+    `AccessDenied` for another user's statistics without the admin group (`acting_user`)."""
     return read_models.stats(str(acting_user(caller, user_id)), today)

@@ -12,6 +12,7 @@ from pynamodb.connection import Connection
 
 from tasks_app.adapters.aws import AwsTarget, forget_clients
 from tasks_app.adapters.cursor import CursorCodec
+from tasks_app.adapters.dynamodb.idempotency import IdempotencyItem
 from tasks_app.adapters.dynamodb.models import OutboxItem, TableModel, TaskItem, bind_table
 from tasks_app.adapters.dynamodb.outbox import DynamoOutbox
 from tasks_app.adapters.dynamodb.rate_counter import DynamoRateCounter, RateCounterItem
@@ -24,7 +25,7 @@ from tasks_app.domain.values import TaskId
 
 logger = logging.getLogger(__name__)
 
-TABLE_MODELS: tuple[type[TableModel], ...] = (TaskItem, OutboxItem, RateCounterItem)
+TABLE_MODELS: tuple[type[TableModel], ...] = (TaskItem, OutboxItem, IdempotencyItem, RateCounterItem)
 
 
 def aws_target() -> AwsTarget:

@@ -3,6 +3,7 @@ and the Task API as a client sees it."""
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -100,6 +101,43 @@ class TaskApi:
 
     def complete(self, task_id: str) -> Any:
         return self.client.post(f"/tasks/{task_id}/complete")
+
+    def signed_in(self, token: str) -> TaskApi:
+        """The same API on a client of its own that sends this bearer token (see the `issuer` fixture)."""
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return TaskApi(client)
+
+    def patch(self, task_id: str, body: Any, headers: dict[str, str] | None = None) -> Any:
+        return self.client.patch(f"/tasks/{task_id}", body, format="json", headers=headers or {})
+
+    def act(self, task_id: str, action: str, headers: dict[str, str] | None = None) -> Any:
+        """POST /tasks/{id}/<action>: start, complete, cancel, reopen or restore."""
+        return self.client.post(f"/tasks/{task_id}/{action}", headers=headers or {})
+
+    def delete(self, task_id: str, headers: dict[str, str] | None = None) -> Any:
+        return self.client.delete(f"/tasks/{task_id}", headers=headers or {})
+
+    def trash(self, **params: Any) -> Any:
+        return self.client.get("/tasks/trash", params)
+
+    def history(self, task_id: str) -> builtins.list[str]:
+        """The event types of the task's history (call `aws.process_events()` first)."""
+        response = self.client.get(f"/tasks/{task_id}/events")
+        assert response.status_code == 200, response.content
+        return [event["event_type"] for event in response.json()["data"]]
+
+    def listed_ids(self, **params: Any) -> builtins.list[str]:
+        """The ids of every page of a listing, following `next_cursor` (at most 50 pages)."""
+        ids: builtins.list[str] = []
+        cursor = None
+        for _ in range(50):
+            response = self.list(**params, **({"cursor": cursor} if cursor else {}))
+            assert response.status_code == 200, response.content
+            ids += [task["task_id"] for task in response.json()["data"]]
+            if (cursor := response.json()["pagination"]["next_cursor"]) is None:
+                return ids
+        raise AssertionError(f"The listing {params} still had a next_cursor after 50 pages: cursors must end.")
 
 
 @pytest.fixture

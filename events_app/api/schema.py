@@ -31,21 +31,48 @@ CREATED_EVENT_EXAMPLE = {
         "sequence": 1,
         "task_title": EXAMPLE_TASK["title"],
         "user_id": EXAMPLE_TASK["user_id"],
+        "priority": EXAMPLE_TASK["priority"],
+        "due_at": EXAMPLE_TASK["due_at"],
+        "tags": EXAMPLE_TASK["tags"],
+    },
+}
+STARTED_EVENT_EXAMPLE = {
+    "event_type": "TaskStatusChanged",
+    "event_id": "5c8e2f1a-7b3d-4e9a-8c6f-0d1e2f3a4b5c",
+    "aggregate_id": EXAMPLE_TASK["task_id"],
+    "timestamp": "2026-11-25T10:00:00.000000Z",
+    "data": {
+        "event_id": "5c8e2f1a-7b3d-4e9a-8c6f-0d1e2f3a4b5c",
+        "aggregate_id": EXAMPLE_TASK["task_id"],
+        "timestamp": "2026-11-25T10:00:00.000000Z",
+        "sequence": 2,
+        "old_status": "pending",
+        "new_status": "in_progress",
+        "user_id": EXAMPLE_TASK["user_id"],
     },
 }
 
 events = extend_schema(
     summary="A task's history",
     description=(
-        "Every event of the task, oldest first, as the event consumers recorded them. Events are "
-        "processed asynchronously, so a change shows here within moments of its response, not with it."
+        "Every event of the task, oldest first (by `data.sequence`), each once however often it was "
+        "delivered: `TaskCreated`, `TaskUpdated`, `TaskStatusChanged`, `TaskCompleted`, `TaskDeleted` "
+        "(moved to the trash) and `TaskRestored`, as SPEC §1 and §4 describe them. A trashed task keeps "
+        "its history. Events are processed asynchronously, so a change shows here within moments of "
+        "its response, not with it."
     ),
     parameters=[TASK_ID_PARAMETER],
     responses={
         200: OpenApiResponse(
             TaskHistoryEnvelope,
             "The task's events.",
-            [OpenApiExample("History", {"success": True, "data": [CREATED_EVENT_EXAMPLE]}, response_only=True)],
+            [
+                OpenApiExample(
+                    "History",
+                    {"success": True, "data": [CREATED_EVENT_EXAMPLE, STARTED_EVENT_EXAMPLE]},
+                    response_only=True,
+                )
+            ],
         ),
         404: NOT_FOUND,
         401: NOT_AUTHENTICATED,
@@ -58,8 +85,11 @@ events = extend_schema(
 stats = extend_schema(
     summary="A user's statistics",
     description=(
-        "The user's tasks by status, and the tasks they created and completed today (UTC), as the "
-        "event consumers have counted them so far."
+        "The user's live tasks by status (tasks in the trash are not counted; a restored task "
+        "counts again), and the tasks they created and completed today (UTC). The event consumers "
+        "keep these counts asynchronously: a change shows within moments of its response, and the "
+        "counts are exact once its events are applied, whatever their order or redeliveries. A "
+        "task completed today counts as completed today even if it was reopened or trashed since."
     ),
     parameters=[StatsQuery],
     responses={

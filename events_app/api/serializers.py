@@ -7,7 +7,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from tasks_app.api.serializers import OWNER_HELP, StrictCharField
+from tasks_app.api.fields import StrictCharField
+from tasks_app.api.serializers import OWNER_HELP
 from tasks_app.domain.values import USER_ID_MAX_LENGTH
 
 

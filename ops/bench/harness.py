@@ -6,7 +6,7 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -36,9 +36,11 @@ def local_stack(table: str) -> Iterator[EmbeddedAws]:
         yield aws
 
 
-def call_wsgi(method: str, path: str, body: dict[str, Any] | None = None) -> tuple[dict[str, Any], Callable[[], None]]:
+def call_wsgi(
+    method: str, path: str, body: dict[str, Any] | None = None, headers: Mapping[str, str] | None = None
+) -> tuple[dict[str, Any], Callable[[], None]]:
     """What a WSGI server does: the client has the whole response before the server closes it,
-    which is when the request's events are relayed. Returns the body and that close."""
+    which is when the request's events are relayed. Returns the body ({} for a 204) and that close."""
     from config.wsgi import application
 
     raw = json.dumps(body).encode() if body is not None else b""
@@ -49,10 +51,11 @@ def call_wsgi(method: str, path: str, body: dict[str, Any] | None = None) -> tup
         "wsgi.input": io.BytesIO(raw), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
         "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(raw)),
     }  # fmt: skip
+    environ.update({f"HTTP_{name.upper().replace('-', '_')}": value for name, value in (headers or {}).items()})
     status: list[str] = []
     result = application(environ, lambda s, headers, exc_info=None: status.append(s))  # type: ignore[arg-type]
     payload = b"".join(result)
     if not status[0].startswith("2"):
         result.close()
         raise RuntimeError(f"{method} {path}: {status[0]} {payload!r}")
-    return dict(json.loads(payload)), result.close
+    return (dict(json.loads(payload)) if payload else {}), result.close

@@ -1,9 +1,18 @@
-"""The single table (SPEC §3): on demand, GSI1, TTL on `ExpiresAt`, point-in-time recovery when deployed."""
+"""The single table (SPEC §3): on demand, GSI1-GSI3, TTL on `ExpiresAt`, point-in-time recovery when deployed.
+
+The indexes serve the listings (`tasks_app.adapters.dynamodb.listing`): GSI1 a user's tasks by
+creation (and the trash by deletion), GSI2 by status, GSI3 by due date. DynamoDB adds one GSI
+per `UpdateTable`, and refuses the next while one is still being built, so a table that lacks
+several gets them one at a time, each waited for until ACTIVE.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ops.errors import OperationsError
 from ops.provisioning.changes import Change, act
 
 if TYPE_CHECKING:
@@ -13,16 +22,40 @@ if TYPE_CHECKING:
     from ops.provisioning.resources import Resources
 
 EXPIRY_ATTRIBUTE = "ExpiresAt"
-_KEY_ATTRIBUTES = ["PK", "SK", "GSI1PK", "GSI1SK"]
-_GSI1: GlobalSecondaryIndexTypeDef = {
-    "IndexName": "GSI1",
-    "KeySchema": [{"AttributeName": "GSI1PK", "KeyType": "HASH"}, {"AttributeName": "GSI1SK", "KeyType": "RANGE"}],
-    "Projection": {"ProjectionType": "ALL"},
-}
+INDEX_NAMES = ("GSI1", "GSI2", "GSI3")
+# Building an index over a large table takes minutes to hours; past this, provisioning stops
+# with an error saying so (running it again resumes: it waits for the index being built).
+INDEX_WAIT_SECONDS = 2 * 3600
+INDEX_POLL_SECONDS = 10
 
 
-def ensure_table(client: DynamoDBClient, resources: Resources, *, dry_run: bool) -> list[Change]:
-    """Create the table, or bring billing and GSI1 in line; then its TTL and backups."""
+def _index(name: str) -> GlobalSecondaryIndexTypeDef:
+    return {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": f"{name}PK", "KeyType": "HASH"},
+            {"AttributeName": f"{name}SK", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+
+
+def _key_attributes(*index_names: str) -> list[str]:
+    return [attribute for name in index_names for attribute in (f"{name}PK", f"{name}SK")]
+
+
+def ensure_table(
+    client: DynamoDBClient,
+    resources: Resources,
+    *,
+    dry_run: bool,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Change]:
+    """Create the table, or bring billing and the indexes in line; then its TTL and backups.
+
+    Raises `OperationsError` when an index is not ACTIVE within `INDEX_WAIT_SECONDS`, and
+    botocore's `ClientError` when AWS refuses a call.
+    """
     name = resources.table_name
     try:
         table = client.describe_table(TableName=name)["Table"]
@@ -31,12 +64,14 @@ def ensure_table(client: DynamoDBClient, resources: Resources, *, dry_run: bool)
             client.create_table(
                 TableName=name,
                 BillingMode="PAY_PER_REQUEST",
-                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in _KEY_ATTRIBUTES],
+                AttributeDefinitions=[
+                    {"AttributeName": a, "AttributeType": "S"} for a in ["PK", "SK", *_key_attributes(*INDEX_NAMES)]
+                ],
                 KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-                GlobalSecondaryIndexes=[_GSI1],
+                GlobalSecondaryIndexes=[_index(index) for index in INDEX_NAMES],
             )
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        changes = [Change("table", name, act("created", dry_run), "PAY_PER_REQUEST, GSI1")]
+        changes = [Change("table", name, act("created", dry_run), f"PAY_PER_REQUEST, {', '.join(INDEX_NAMES)}")]
         changes += _ensure_expiry(client, name, dry_run=dry_run, table_exists=not dry_run)
         return changes + _ensure_recovery(client, resources, dry_run=dry_run, table_exists=not dry_run)
 
@@ -45,14 +80,19 @@ def ensure_table(client: DynamoDBClient, resources: Resources, *, dry_run: bool)
         updates.append("billing PAY_PER_REQUEST")
         if not dry_run:
             client.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")
-    if not any(index["IndexName"] == "GSI1" for index in table.get("GlobalSecondaryIndexes", [])):
-        updates.append("index GSI1 added")
+    existing = {index["IndexName"] for index in table.get("GlobalSecondaryIndexes", [])}
+    for index in INDEX_NAMES:
+        if index in existing:
+            continue
+        updates.append(f"index {index} added")
         if not dry_run:
+            _wait_for_indexes(client, name, sleep=sleep)  # DynamoDB builds one index at a time
             client.update_table(
                 TableName=name,
-                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in _KEY_ATTRIBUTES],
-                GlobalSecondaryIndexUpdates=[{"Create": _GSI1}],
+                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in _key_attributes(index)],
+                GlobalSecondaryIndexUpdates=[{"Create": _index(index)}],
             )
+            _wait_for_indexes(client, name, sleep=sleep)
     action = act("updated", dry_run) if updates else "unchanged"
     return [
         Change("table", name, action, ", ".join(updates)),
@@ -61,8 +101,37 @@ def ensure_table(client: DynamoDBClient, resources: Resources, *, dry_run: bool)
     ]
 
 
+def _wait_for_indexes(
+    client: DynamoDBClient,
+    name: str,
+    *,
+    sleep: Callable[[float], None],
+    timeout_seconds: float = INDEX_WAIT_SECONDS,
+    poll_seconds: float = INDEX_POLL_SECONDS,
+) -> None:
+    """Return once the table and every index are ACTIVE; `OperationsError` after `timeout_seconds`."""
+    waited = 0.0
+    while True:
+        table = client.describe_table(TableName=name)["Table"]
+        building = [
+            index["IndexName"]
+            for index in table.get("GlobalSecondaryIndexes", [])
+            if index.get("IndexStatus", "ACTIVE") != "ACTIVE"
+        ]
+        if table.get("TableStatus", "ACTIVE") == "ACTIVE" and not building:
+            return
+        if waited >= timeout_seconds:
+            raise OperationsError(
+                f"Table {name}: index {', '.join(building) or '(table update)'} still not ACTIVE after "
+                f"{timeout_seconds:.0f} s. DynamoDB is still building it; run provision again later to go on."
+            )
+        sleep(poll_seconds)
+        waited += poll_seconds
+
+
 def _ensure_expiry(client: DynamoDBClient, name: str, *, dry_run: bool, table_exists: bool = True) -> list[Change]:
-    """Items with `ExpiresAt` (rate-limit counters) are deleted by DynamoDB once it has passed."""
+    """Items with `ExpiresAt` (rate-limit counters, idempotency records, trashed tasks) are
+    deleted by DynamoDB once it has passed."""
     if table_exists:
         description = client.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         if description.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"} and description.get("AttributeName") == (

@@ -207,8 +207,9 @@ def check_provisioned(
     table = variables["TABLE_NAME"]
     problems = []
     described = dynamodb.describe_table(TableName=table)["Table"]
-    if [index["IndexName"] for index in described.get("GlobalSecondaryIndexes", [])] != ["GSI1"]:
-        problems.append(f"table {table}: no GSI1")
+    indexes = sorted(index["IndexName"] for index in described.get("GlobalSecondaryIndexes", []))
+    if indexes != ["GSI1", "GSI2", "GSI3"]:
+        problems.append(f"table {table}: indexes {indexes}, not GSI1 (by user), GSI2 (by status), GSI3 (by due date)")
     backups = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     if backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] != "ENABLED":
         problems.append(f"table {table}: point-in-time recovery is off")

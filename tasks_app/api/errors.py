@@ -15,8 +15,16 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from tasks_app.application.access import AccessDenied
+from tasks_app.application.idempotency import IdempotencyKeyReused
 from tasks_app.application.ports import ConcurrentUpdate
-from tasks_app.domain.errors import DomainError, InvalidCursor, InvalidTransition, InvalidValue, TaskNotFound
+from tasks_app.domain.errors import (
+    DomainError,
+    InvalidCursor,
+    InvalidTransition,
+    InvalidValue,
+    TaskNotFound,
+    VersionMismatch,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,8 +40,10 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "NOT_FOUND"
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     INVALID_TRANSITION = "INVALID_TRANSITION"
+    PRECONDITION_FAILED = "PRECONDITION_FAILED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     THROTTLED = "THROTTLED"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
     INTERNAL_ERROR = "INTERNAL_ERROR"
@@ -51,8 +61,10 @@ _STATUS_OF = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.INVALID_TRANSITION: 409,
+    ErrorCode.PRECONDITION_FAILED: 412,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
     ErrorCode.THROTTLED: 429,
     ErrorCode.INTERNAL_ERROR: 500,
     ErrorCode.SERVICE_UNAVAILABLE: 503,
@@ -71,6 +83,21 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], ErrorCode]] = [
     (exceptions.UnsupportedMediaType, ErrorCode.UNSUPPORTED_MEDIA_TYPE),
     (exceptions.Throttled, ErrorCode.THROTTLED),
 ]
+
+
+# The application's refusals, by class (SPEC §2's table).
+_DOMAIN_CODES: list[tuple[type[DomainError], ErrorCode]] = [
+    (AccessDenied, ErrorCode.PERMISSION_DENIED),
+    (TaskNotFound, ErrorCode.NOT_FOUND),
+    (InvalidTransition, ErrorCode.INVALID_TRANSITION),
+    (ConcurrentUpdate, ErrorCode.INVALID_TRANSITION),
+    (IdempotencyKeyReused, ErrorCode.IDEMPOTENCY_KEY_REUSED),
+]
+
+
+def entity_tag(version: int) -> str:
+    """A task's ETag (SPEC §2): its version, quoted, as a strong entity tag."""
+    return f'"{version}"'
 
 
 def code_for_status(status_code: int) -> ErrorCode:
@@ -113,12 +140,13 @@ def _domain_error_response(exc: DomainError) -> Response:
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, InvalidCursor):
         return Response(error_body(ErrorCode.VALIDATION_ERROR, str(exc), {"cursor": [str(exc)]}), status=400)
-    if isinstance(exc, AccessDenied):
-        return Response(error_body(ErrorCode.PERMISSION_DENIED, str(exc)), status=status.HTTP_403_FORBIDDEN)
-    if isinstance(exc, TaskNotFound):
-        return Response(error_body(ErrorCode.NOT_FOUND, str(exc)), status=status.HTTP_404_NOT_FOUND)
-    if isinstance(exc, (InvalidTransition, ConcurrentUpdate)):
-        return Response(error_body(ErrorCode.INVALID_TRANSITION, str(exc)), status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, VersionMismatch):
+        # The current ETag lets the client read, merge and retry without another round trip.
+        headers = {"ETag": entity_tag(exc.current_version)}
+        return Response(error_body(ErrorCode.PRECONDITION_FAILED, str(exc)), status=412, headers=headers)
+    code = next((code for kind, code in _DOMAIN_CODES if isinstance(exc, kind)), None)
+    if code is not None:
+        return Response(error_body(code, str(exc)), status=code.status)
     logger.error("Domain error without an HTTP mapping", exc_info=exc)
     return Response(_internal_error(), status=500)
 

@@ -18,6 +18,10 @@ EXAMPLE_TASK = {
     "title": "Write the quarterly report",
     "description": "Numbers from finance first.",
     "status": "pending",
+    "priority": "high",
+    "due_at": "2026-11-30T17:00:00Z",
+    "tags": ["finance", "q4"],
+    "version": 1,
     "created_at": "2026-11-25T09:30:00.000000Z",
     "updated_at": None,
     "completed_at": None,
@@ -25,6 +29,7 @@ EXAMPLE_TASK = {
 EXAMPLE_COMPLETED_TASK = {
     **EXAMPLE_TASK,
     "status": "completed",
+    "version": 3,
     "updated_at": "2026-11-25T17:05:00.000000Z",
     "completed_at": "2026-11-25T17:05:00.000000Z",
 }
@@ -35,6 +40,47 @@ TASK_ID_PARAMETER = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The task's id: `task-` followed by a UUID4.",
     examples=[OpenApiExample("A task id", value=EXAMPLE_TASK["task_id"])],
+)
+
+
+# The request headers show their example values in their descriptions only: Swagger UI would
+# fill an example in and send it, and a fixed version or key is wrong for nearly every request.
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='Only change the task if its ETag (version) is this one, e.g. `"3"`; otherwise 412 with the '
+    "current ETag. Guards against overwriting a change you have not seen.",
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The ETag of your copy, e.g. `"3"`: if the task is still at that version the answer is 304, no body.',
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="1 to 255 printable ASCII characters, e.g. a UUID. Repeating the same request with the same key "
+    "within 24 hours returns the first response again (with `Idempotent-Replayed: true`) and changes nothing; "
+    "the same key with a different request is a 422.",
+)
+ETAG_HEADER = OpenApiParameter(
+    "ETag",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=True,
+    description='The task\'s version, e.g. `"3"`.',
+    examples=[OpenApiExample("Version 3", value='"3"')],
+)
+REPLAYED_HEADER = OpenApiParameter(
+    "Idempotent-Replayed",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    response=True,
+    description="`true` when this is the stored first response to an earlier request with the same Idempotency-Key.",
+    examples=[OpenApiExample("Replayed", value="true")],
 )
 
 
@@ -65,6 +111,39 @@ def security_follows_auth_mode(result: dict[str, Any], **_: Any) -> dict[str, An
     return result
 
 
+# With AUTH_MODE=none a request names its user; the README's examples and `issue_token` use alice.
+LOCAL_EXAMPLE_USER = "alice"
+
+
+def examples_follow_auth_mode(result: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: examples that work as they are in the mode served.
+
+    With authentication on, the examples name no user: a request acts for the token's, and
+    naming anyone else is a 403. With it off, a request must name its user, so the examples
+    name the local one: bodies that take a `user_id` get one, and so do `user_id` parameters
+    (which Swagger UI fills in from their example).
+    """
+    from django.conf import settings
+
+    if settings.AUTH_MODE != "none":
+        return result
+    schemas = result.get("components", {}).get("schemas", {})
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("name") == "user_id" and parameter.get("in") == "query":
+                    parameter["example"] = LOCAL_EXAMPLE_USER
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                ref = content.get("schema", {}).get("$ref", "")
+                if "user_id" not in schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}):
+                    continue
+                for example in content.get("examples", {}).values():
+                    example["value"] = {"user_id": LOCAL_EXAMPLE_USER, **example.get("value", {})}
+    return result
+
+
 def without_trailing_slash(endpoints: list[tuple[str, str, str, Any]]) -> list[tuple[str, str, str, Any]]:
     """drf-spectacular preprocessing hook: document `/tasks`, not the router's `/tasks/`."""
     return [(path.rstrip("/") or "/", regex, method, view) for path, regex, method, view in endpoints]
@@ -82,8 +161,15 @@ def error_response(description: str, *examples: OpenApiExample) -> OpenApiRespon
     return OpenApiResponse(ErrorEnvelope, description=description, examples=list(examples))
 
 
+_BAD_KEY_EXAMPLE = error_example(
+    "Malformed Idempotency-Key",
+    ErrorCode.VALIDATION_ERROR,
+    "The request is not valid.",
+    {"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]},
+)
 INVALID_BODY = error_response(
-    "The body is malformed JSON, not an object, or a field is missing or invalid.",
+    "The body is malformed JSON, not an object, or a field is missing, unknown or invalid; or the "
+    "Idempotency-Key header is malformed.",
     error_example(
         "Invalid fields",
         ErrorCode.VALIDATION_ERROR,
@@ -93,14 +179,24 @@ INVALID_BODY = error_response(
     error_example(
         "Malformed JSON", ErrorCode.VALIDATION_ERROR, "The body is not valid JSON: JSON parse error - Expecting value."
     ),
+    _BAD_KEY_EXAMPLE,
+)
+BAD_IDEMPOTENCY_KEY = error_response(
+    "The Idempotency-Key header is not 1 to 255 printable ASCII characters.", _BAD_KEY_EXAMPLE
 )
 TOO_LARGE = error_response(
     "The body is over the configured size limit.",
     error_example("Too large", ErrorCode.PAYLOAD_TOO_LARGE, "The body is 70000 bytes; the limit is 65536."),
 )
 NOT_JSON = error_response(
-    "The body is not JSON.",
-    error_example("Form data", ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Unsupported media type "text/plain" in request.'),
+    "The body is not JSON (form bodies are accepted only from the browsable API's own HTML forms).",
+    error_example("Plain text", ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Unsupported media type "text/plain" in request.'),
+    error_example(
+        "Form data",
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        'Unsupported media type "application/x-www-form-urlencoded" in request. Send JSON (application/json): '
+        "form bodies are accepted only from this API's own HTML forms.",
+    ),
 )
 NOT_FOUND = error_response(
     "No task has this id.",
@@ -133,3 +229,68 @@ SERVER_ERROR = error_response(
         "Something went wrong on our side. Quote the X-Request-ID header if you report it.",
     ),
 )
+PRECONDITION_FAILED = error_response(
+    "`If-Match` names another version than the task's; the response's ETag is the current one.",
+    error_example(
+        "Stale version",
+        ErrorCode.PRECONDITION_FAILED,
+        f"Task {EXAMPLE_TASK['task_id']!r} has changed: it is at version 4. Read it again, then retry.",
+    ),
+)
+KEY_REUSED = error_response(
+    "The Idempotency-Key was used with a different request in the last 24 hours.",
+    error_example(
+        "Key reused",
+        ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        "The Idempotency-Key 'k-1' was used with a different request in the last 24 hours: "
+        "use a new key for a new request.",
+    ),
+)
+
+
+# A response whose body is this envelope holds one task, at `data`; its id is at `/data/task_id`.
+_ONE_TASK_ENVELOPE = "#/components/schemas/TaskEnvelope"
+_TASK_ID_IN_BODY = "$response.body#/data/task_id"
+_TASK_ID_IN_PATH = "$request.path.task_id"
+
+
+def links_between_operations(result: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: OpenAPI links that pass a task's id on.
+
+    From every response holding one task (the 201 of a create; the 200 of a read, an update or
+    an action) to every other operation on `/tasks/{task_id}`, with the id from the body; and
+    from a bodiless success on a task (the 204 of a delete) to the others, with the id from the
+    request's path, so that a restore can follow a delete. Clients and schemathesis's stateful
+    tests follow them to chain requests. The operation ids are the generated ones, looked up here.
+    """
+    operations = [
+        operation
+        for path_item in result.get("paths", {}).values()
+        for operation in path_item.values()
+        if isinstance(operation, dict) and "operationId" in operation
+    ]
+    on_a_task = {
+        operation["operationId"]
+        for operation in operations
+        if any(p.get("in") == "path" and p.get("name") == "task_id" for p in operation.get("parameters", []))
+    }
+    for operation in operations:
+        for status, response in operation.get("responses", {}).items():
+            if status not in ("200", "201", "204") or not isinstance(response, dict):
+                continue
+            schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+            if schema.get("$ref") == _ONE_TASK_ENVELOPE:
+                task_id = _TASK_ID_IN_BODY
+            elif status == "204" and not response.get("content") and operation["operationId"] in on_a_task:
+                task_id = _TASK_ID_IN_PATH
+            else:
+                continue
+            response["links"] = {
+                target: {
+                    "operationId": target,
+                    "parameters": {"task_id": task_id},
+                    "description": f"`{target}` on the same task.",
+                }
+                for target in sorted(on_a_task - {operation["operationId"]})
+            }
+    return result

@@ -8,27 +8,31 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from tasks_app.api.errors import ErrorCode
+from tasks_app.api.fields import (
+    CommaSeparatedChoiceField,
+    OffsetDateTimeField,
+    StrictBodySerializer,
+    StrictCharField,
+    TagsField,
+    UtcDateTimeField,
+)
+from tasks_app.application.ports import TaskSort
 from tasks_app.application.services import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from tasks_app.domain.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
-from tasks_app.domain.values import USER_ID_MAX_LENGTH, TaskStatus
+from tasks_app.domain.values import TAG_MAX_LENGTH, USER_ID_MAX_LENGTH, Priority, TaskStatus
 
-
-class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers and booleans instead of quietly turning them into text."""
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
+PRIORITIES = [priority.value for priority in Priority]
+STATUSES = [status.value for status in TaskStatus]
 
 
 OWNER_HELP = (
     "Whose: with authentication on, the caller unless given (an admin may name anyone in "
     "listings and statistics); with authentication off, required."
 )
+_CURSOR_HELP = "`pagination.next_cursor` of the previous page; leave out for the first page."
 
 
-class TaskCreateRequest(serializers.Serializer[Any]):
+class TaskCreateRequest(StrictBodySerializer):
     """The body of POST /tasks."""
 
     user_id = StrictCharField(
@@ -46,21 +50,59 @@ class TaskCreateRequest(serializers.Serializer[Any]):
         default="",
         help_text="At most 1000 characters.",
     )
+    priority = serializers.ChoiceField(choices=PRIORITIES, default=Priority.NORMAL.value)
+    due_at = OffsetDateTimeField(
+        required=False, allow_null=True, default=None, help_text="When it is due, with an offset; null for never."
+    )
+    tags = TagsField(
+        required=False,
+        default=list,
+        help_text=f"Up to 20 labels of 1 to {TAG_MAX_LENGTH} characters, no commas; stored lower-case, unique.",
+    )
+
+
+class TaskUpdateRequest(StrictBodySerializer):
+    """The body of PATCH /tasks/{task_id}: any of the editable fields; the others stay as they are."""
+
+    title = StrictCharField(max_length=TITLE_MAX_LENGTH, required=False, help_text="Trimmed; 1 to 200 characters.")
+    description = StrictCharField(
+        max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=False
+    )
+    priority = serializers.ChoiceField(choices=PRIORITIES, required=False)
+    due_at = OffsetDateTimeField(required=False, allow_null=True, help_text="null removes the due date.")
+    tags = TagsField(required=False, help_text="The whole new list; [] removes every tag.")
 
 
 class TaskListQuery(serializers.Serializer[Any]):
-    """The query parameters of GET /tasks."""
+    """The query parameters of GET /tasks (SPEC §2 listing)."""
 
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=OWNER_HELP)
     limit = serializers.IntegerField(
         min_value=1, max_value=PAGE_SIZE_MAX, default=PAGE_SIZE_DEFAULT, help_text="Tasks per page."
     )
-    cursor = StrictCharField(
-        required=False,
-        allow_blank=True,
-        max_length=512,
-        help_text="`pagination.next_cursor` of the previous page; leave out for the first page.",
+    cursor = StrictCharField(required=False, allow_blank=True, max_length=1024, help_text=_CURSOR_HELP)
+    status = CommaSeparatedChoiceField(
+        choices=STATUSES, required=False, help_text="One or more statuses, comma-separated."
     )
+    priority = serializers.ChoiceField(choices=PRIORITIES, required=False)
+    tag = StrictCharField(max_length=TAG_MAX_LENGTH, required=False, help_text="Tasks with this tag.")
+    due_before = OffsetDateTimeField(required=False, help_text="Tasks due before this time (tasks with a due date).")
+    due_after = OffsetDateTimeField(required=False, help_text="Tasks due after this time (tasks with a due date).")
+    sort = serializers.ChoiceField(
+        choices=[sort.value for sort in TaskSort],
+        default=TaskSort.NEWEST_FIRST.value,
+        help_text="`-created_at`: newest first; `due_at`: soonest due first, tasks without a due date last.",
+    )
+
+
+class TrashQuery(serializers.Serializer[Any]):
+    """The query parameters of GET /tasks/trash."""
+
+    user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=OWNER_HELP)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=PAGE_SIZE_MAX, default=PAGE_SIZE_DEFAULT, help_text="Tasks per page."
+    )
+    cursor = StrictCharField(required=False, allow_blank=True, max_length=1024, help_text=_CURSOR_HELP)
 
 
 class TaskResponse(serializers.Serializer[Any]):
@@ -70,10 +112,14 @@ class TaskResponse(serializers.Serializer[Any]):
     user_id = serializers.CharField(source="user_id.value")
     title = serializers.CharField()
     description = serializers.CharField()
-    status = serializers.ChoiceField(choices=[s.value for s in TaskStatus])
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField(allow_null=True)
-    completed_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.ChoiceField(choices=STATUSES)
+    priority = serializers.ChoiceField(choices=PRIORITIES)
+    due_at = UtcDateTimeField(allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    version = serializers.IntegerField(help_text="Raised by every change; the task's ETag.")
+    created_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField(allow_null=True)
+    completed_at = UtcDateTimeField(allow_null=True)
 
 
 # DRF moves declared fields off the class, so a field named `data` does not hide `.data`.

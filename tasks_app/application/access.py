@@ -40,7 +40,12 @@ def acting_user(caller: Caller | None, requested: str | None, *, field: str = "u
 
 
 def require_own(caller: Caller | None, task: Task, *, may_read_others: bool) -> None:
-    """Someone else's task is not found, so its existence does not leak; admins may read it."""
-    if caller is None or task.user_id == caller.user_id or (may_read_others and caller.is_admin):
+    """Someone else's task is not found (`TaskNotFound`), so its existence does not leak.
+    Admins may read it, and get `AccessDenied` (SPEC §2: 403) when they try to change it."""
+    if caller is None or task.user_id == caller.user_id:
         return
+    if caller.is_admin:
+        if may_read_others:
+            return
+        raise AccessDenied(f"Admins may read {task.user_id}'s tasks, but only {task.user_id} may change them.")
     raise TaskNotFound(str(task.task_id))

@@ -6,12 +6,14 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
+from tasks_app.application.idempotency import IdempotencyRecord
 from tasks_app.domain.errors import DomainError
 from tasks_app.domain.events import DomainEvent
-from tasks_app.domain.task import Task
-from tasks_app.domain.values import TaskId, UserId
+from tasks_app.domain.task import Task, isoformat_utc
+from tasks_app.domain.values import Priority, TaskId, TaskStatus, UserId
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +22,40 @@ class Page:
 
     items: list[Task]
     next_cursor: str | None
+
+
+class TaskSort(StrEnum):
+    """The orders of a listing (SPEC §2): newest first, or soonest due with undated tasks last."""
+
+    NEWEST_FIRST = "-created_at"
+    DUE_SOONEST = "due_at"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilters:
+    """What a listing keeps (SPEC §2): any of `statuses`, and the other filters all at once.
+
+    `due_before` and `due_after` are exclusive bounds; a task without a due date matches
+    neither.
+    """
+
+    statuses: tuple[TaskStatus, ...] = ()
+    priority: Priority | None = None
+    tag: str | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+
+    def fingerprint(self) -> str:
+        """Canonical text of the filters, which a cursor is bound to."""
+        return json.dumps(
+            [
+                sorted(status.value for status in self.statuses),
+                self.priority.value if self.priority else None,
+                self.tag,
+                isoformat_utc(self.due_before) if self.due_before else None,
+                isoformat_utc(self.due_after) if self.due_after else None,
+            ]
+        )
 
 
 class ConcurrentUpdate(DomainError):
@@ -33,28 +69,55 @@ class ConcurrentUpdate(DomainError):
 class TaskRepository(Protocol):
     """Where tasks live, with the events they record (the outbox) written in the same transaction.
 
-    Implementations: DynamoDB (production) and an in-memory fake (tests).
+    Implementations: DynamoDB (production) and an in-memory fake (tests). Every write is one
+    transaction holding the task, its new events and, when given, the idempotency record.
     """
 
-    def add(self, task: Task) -> None:
-        """Store a new task and the events it recorded, atomically; never overwrites a task."""
+    def add(self, task: Task, *, idempotency: IdempotencyRecord | None = None) -> None:
+        """Store a new task and the events it recorded, atomically; never overwrites a task.
+
+        Raises `IdempotencyKeyInUse` when another request stored the same key first.
+        """
 
     def get(self, task_id: TaskId) -> Task:
-        """The task with this id, read after any write that returned; raises `TaskNotFound`."""
+        """The live task with this id, read after any write that returned; raises `TaskNotFound`
+        for an unknown or trashed task."""
 
-    def list_for_user(self, user_id: UserId, *, limit: int, cursor: str | None) -> Page:
-        """The user's tasks, newest first, `limit` at a time.
+    def get_trashed(self, task_id: TaskId) -> Task:
+        """The task with this id if it is in the trash; raises `TaskNotFound` otherwise."""
 
-        `cursor` is a `Page.next_cursor` this repository issued for the same user; anything
-        else raises `InvalidCursor`.
+    def list_for_user(
+        self,
+        user_id: UserId,
+        *,
+        limit: int,
+        cursor: str | None,
+        filters: TaskFilters = TaskFilters(),
+        sort: TaskSort = TaskSort.NEWEST_FIRST,
+    ) -> Page:
+        """The user's live tasks that pass `filters`, in `sort` order, at most `limit` at a time.
+
+        A page may hold fewer than `limit` tasks and still have a `next_cursor` (filters read a
+        bounded number of items per page). `cursor` is a `Page.next_cursor` this repository
+        issued for the same user, filters and sort; anything else raises `InvalidCursor`.
         """
 
-    def update(self, task: Task) -> None:
-        """Store a read task's changes and the events it recorded, atomically.
+    def list_trash(self, user_id: UserId, *, limit: int, cursor: str | None) -> Page:
+        """The user's trashed tasks, latest deletion first; cursors as in `list_for_user`."""
+
+    def update(self, task: Task, *, idempotency: IdempotencyRecord | None = None) -> None:
+        """Store a read task's changes (edits, status, trash) and the events it recorded, atomically.
 
         Raises `ConcurrentUpdate` if the stored task is no longer the version that was read, so
-        of two racing changes exactly one is stored.
+        of two racing changes exactly one is stored; `IdempotencyKeyInUse` as in `add`.
         """
+
+    def record_response(self, record: IdempotencyRecord) -> None:
+        """Store an idempotency record alone, for a request that changed nothing; raises
+        `IdempotencyKeyInUse` when another request stored the key first."""
+
+    def find_response(self, scope: str, key: str, *, now: datetime) -> IdempotencyRecord | None:
+        """The unexpired record of `scope`'s key, or None."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,13 +25,25 @@ class TaskNotFound(DomainError):
 
 
 class InvalidTransition(DomainError):
-    """The task's current status does not allow the requested change."""
+    """The task's current state does not allow the requested action (SPEC §1: a 409, never a
+    silent success)."""
 
-    def __init__(self, task_id: str, current: str, requested: str) -> None:
-        super().__init__(f"Task {task_id!r} is {current} and cannot become {requested}.")
+    def __init__(self, task_id: str, current: str, action: str) -> None:
+        super().__init__(f"Task {task_id!r} is {current}, so it cannot be {action}.")
         self.task_id = task_id
         self.current = current
-        self.requested = requested
+        self.action = action
+
+
+class VersionMismatch(DomainError):
+    """The caller's `If-Match` names another version than the task's (SPEC §2: 412)."""
+
+    def __init__(self, task_id: str, current_version: int) -> None:
+        super().__init__(
+            f"Task {task_id!r} has changed: it is at version {current_version}. Read it again, then retry."
+        )
+        self.task_id = task_id
+        self.current_version = current_version
 
 
 class InvalidCursor(DomainError):

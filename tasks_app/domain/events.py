@@ -43,10 +43,22 @@ class DomainEvent:
 
 @dataclass(frozen=True, kw_only=True)
 class TaskCreated(DomainEvent):
-    """A task was created."""
+    """A task was created; `due_at` is UTC ISO 8601 or None, `tags` as stored."""
 
     task_title: str
     user_id: str
+    priority: str
+    due_at: str | None
+    tags: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskUpdated(DomainEvent):
+    """Fields of a task were edited: `changes` is `{field: {"old": ..., "new": ...}}` for each
+    field that changed, with wire values (ISO 8601 times, lists of tags)."""
+
+    user_id: str
+    changes: dict[str, dict[str, Any]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +73,22 @@ class TaskStatusChanged(DomainEvent):
 @dataclass(frozen=True, kw_only=True)
 class TaskCompleted(DomainEvent):
     """A task became completed (recorded after its `TaskStatusChanged`)."""
+
+    task_title: str
+    user_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskDeleted(DomainEvent):
+    """A task was moved to the trash (restorable for 30 days, then purged)."""
+
+    task_title: str
+    user_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskRestored(DomainEvent):
+    """A task was taken out of the trash, exactly as it was."""
 
     task_title: str
     user_id: str

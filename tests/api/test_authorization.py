@@ -77,7 +77,7 @@ def test_admins_may_read_anyones_list_stats_task_and_history(as_user, alices_tas
 
 
 def test_admins_may_not_change_someone_elses_task(as_user, alices_task):
-    assert_error(as_user("root", admin=True).post(f"/tasks/{alices_task}/complete"), 404, "NOT_FOUND")
+    assert_error(as_user("root", admin=True).post(f"/tasks/{alices_task}/complete"), 403, "PERMISSION_DENIED")
 
 
 def test_a_task_is_created_for_the_caller_only(as_user):

@@ -19,9 +19,14 @@ def test_the_schema_validates_with_no_warnings(tmp_path):
     assert set(schema["paths"]) == {
         "/tasks",
         "/tasks/{task_id}",
+        "/tasks/{task_id}/start",
         "/tasks/{task_id}/complete",
+        "/tasks/{task_id}/cancel",
+        "/tasks/{task_id}/reopen",
+        "/tasks/{task_id}/restore",
         "/tasks/{task_id}/events",
         "/tasks/stats",
+        "/tasks/trash",
     }
 
 
@@ -34,16 +39,26 @@ def test_the_served_schema_documents_every_action_with_its_errors_and_examples()
     }
     documented = {key: set(operation["responses"]) for key, operation in operations.items()}
     everywhere = {"401", "429", "500", "503"}
+    action = {"200", "400", "403", "404", "409", "412", "413", "422"} | everywhere  # 400: a bad Idempotency-Key
     assert documented == {
         ("/tasks", "get"): {"200", "400", "403"} | everywhere,
-        ("/tasks", "post"): {"201", "400", "403", "413", "415"} | everywhere,
-        ("/tasks/{task_id}", "get"): {"200", "404"} | everywhere,
-        ("/tasks/{task_id}/complete", "post"): {"200", "404", "409", "413"} | everywhere,
+        ("/tasks", "post"): {"201", "400", "403", "413", "415", "422"} | everywhere,
+        ("/tasks/{task_id}", "get"): {"200", "304", "404"} | everywhere,
+        ("/tasks/{task_id}", "patch"): {"200", "400", "403", "404", "412", "413", "415", "422"} | everywhere,
+        ("/tasks/{task_id}", "delete"): {"204", "403", "404", "412"} | everywhere,
+        ("/tasks/{task_id}/start", "post"): action,
+        ("/tasks/{task_id}/complete", "post"): action,
+        ("/tasks/{task_id}/cancel", "post"): action,
+        ("/tasks/{task_id}/reopen", "post"): action,
+        ("/tasks/{task_id}/restore", "post"): action - {"409"},
         ("/tasks/{task_id}/events", "get"): {"200", "404"} | everywhere,
         ("/tasks/stats", "get"): {"200", "400", "403"} | everywhere,
+        ("/tasks/trash", "get"): {"200", "400", "403"} | everywhere,
     }
     for operation in operations.values():
         for status, response_doc in operation["responses"].items():
+            if status in {"204", "304"}:  # no body by definition (RFC 9110 §15.3.5, §15.4.5)
+                continue
             assert response_doc["content"]["application/json"]["examples"], f"no example for {status}"
     assert "examples" in operations[("/tasks", "post")]["requestBody"]["content"]["application/json"]
     code = schema["components"]["schemas"]["ErrorBody"]["properties"]["code"]

@@ -41,8 +41,8 @@ def test_unknown_paths_are_a_json_404(api, path):
     [
         ("put", "/tasks"),
         ("delete", "/tasks"),
-        ("patch", "/tasks/" + UNKNOWN_TASK),
-        ("delete", "/tasks/" + UNKNOWN_TASK),
+        ("post", "/tasks/" + UNKNOWN_TASK),
+        ("patch", "/tasks/trash"),
         ("put", "/tasks/" + UNKNOWN_TASK),
         ("get", f"/tasks/{UNKNOWN_TASK}/complete"),
         ("delete", f"/tasks/{UNKNOWN_TASK}/complete/"),

@@ -1,9 +1,13 @@
-"""Task commands from the shell: create, list, show, complete, with clear errors."""
+"""Task commands from the shell: create, list (filtered and sorted), show, complete, with clear errors.
+
+The lifecycle commands (update, start, cancel, reopen, delete, restore, list_trash) are tested in
+test_lifecycle_commands.py with the helpers defined here."""
 
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 import sys
 from io import StringIO
@@ -21,6 +25,15 @@ def run(*args: str) -> str:
     out = StringIO()
     call_command(*args, stdout=out, stderr=StringIO())
     return out.getvalue()
+
+
+def sh(line: str) -> str:
+    """Run a command written as in the shell."""
+    return run(*shlex.split(line))
+
+
+def ids_in(output: str) -> list[str]:
+    return re.findall(r"task-[0-9a-f-]{36}", output)
 
 
 def created_id(output: str) -> str:
@@ -54,7 +67,7 @@ def test_list_follows_every_page_with_all(aws):
     call_command("list_tasks", "--user", "ops", "--limit", "2", stdout=StringIO(), stderr=err)
     assert "More tasks: --cursor " in err.getvalue()
     listed = run("list_tasks", "--user", "ops", "--limit", "2", "--all")
-    assert set(re.findall(r"task-[0-9a-f-]{36}", listed)) == ids
+    assert set(ids_in(listed)) == ids
 
 
 @pytest.mark.parametrize(
@@ -72,11 +85,88 @@ def test_mistakes_are_clear_command_errors(aws, args, message):
         run(*args)
 
 
-def test_completing_twice_says_why(aws):
+def test_completing_twice_says_why_and_what_to_do_instead(aws):
     task_id = created_id(run("create_task", "--user", "ops", "--title", "Once"))
     run("complete_task", task_id)
-    with pytest.raises(CommandError, match="is completed and cannot become completed"):
+    with pytest.raises(CommandError, match=r"is completed, so it cannot be completed\. .*`reopen_task`"):
         run("complete_task", task_id)
+
+
+def test_create_takes_priority_due_date_and_tags(aws, api):
+    shown = sh("create_task --user ops --title Taxes --priority high --due 2026-12-01T18:00:00+01:00 "
+               "--tag Home --tag admin --tag home")  # fmt: skip
+    assert "priority     high" in shown
+    assert "due          2026-12-01T17:00:00.000000Z" in shown
+    assert "tags         home, admin" in shown
+    assert "version      1" in shown
+    task = api.get(created_id(shown)).json()["data"]
+    assert (task["priority"], task["due_at"], task["tags"]) == (
+        "high",
+        "2026-12-01T17:00:00.000000Z",
+        ["home", "admin"],
+    )
+    assert aws.drain()[0]["data"]["tags"] == ["home", "admin"]
+
+
+def test_create_without_the_new_options_keeps_the_defaults(aws):
+    task = json.loads(run("create_task", "--user", "ops", "--title", "Plain", "--json"))
+    assert (task["priority"], task["due_at"], task["tags"], task["version"]) == ("normal", None, [], 1)
+
+
+def test_list_filters_and_sorts_like_the_api(aws):
+    def create(title: str, *options: str) -> str:
+        return created_id(run("create_task", "--user", "ops", "--title", title, *options))
+
+    late = create("late", "--due", "2026-12-20T00:00:00Z", "--tag", "home")
+    soon = create("soon", "--due", "2026-12-02T00:00:00Z", "--priority", "urgent")
+    undated = create("undated", "--tag", "home")
+    run("start_task", soon)
+
+    def listed(*options: str) -> list[str]:
+        return ids_in(run("list_tasks", "--user", "ops", "--all", *options))
+
+    assert listed() == [undated, soon, late]
+    assert listed("--sort=due_at") == [soon, late, undated]
+    assert listed("--sort=-created_at") == [undated, soon, late]
+    assert listed("--status", "pending") == [undated, late]
+    assert listed("--status", "in_progress,completed") == [soon]
+    assert listed("--priority", "urgent") == [soon]
+    assert listed("--tag", "HOME") == [undated, late]
+    assert listed("--due-before", "2026-12-10T00:00:00Z") == [soon]
+    assert listed("--due-after", "2026-12-10T00:00:00+01:00", "--tag", "home") == [late]
+
+
+def test_list_lines_show_status_priority_due_date_version_and_tags(aws):
+    task_id = created_id(sh("create_task --user ops --title Line --priority low --due 2026-12-01T17:00:00Z --tag x"))
+    line = run("list_tasks", "--user", "ops").strip()
+    assert re.fullmatch(rf"{task_id}  pending +low +due 2026-12-01T17:00:00Z +v1 +Line  #x", line), line
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("create_task --user ops --title t --due 2026-12-01T17:00:00", "has no offset: add Z for UTC or +HH:MM"),
+        ("create_task --user ops --title t --due tomorrow", "is not a time: give RFC 3339 with an offset"),
+        ("create_task --user ops --title t --priority asap", "invalid choice: 'asap'"),
+        ("create_task --user ops --title t --tag a,b", "--tag: A tag must not contain a comma"),
+        ("list_tasks --user ops --status done", "'done': give one or more of pending"),
+        ("list_tasks --user ops --due-after 2026-12-01", "has no offset"),
+        ("list_tasks --user ops --sort title", "invalid choice: 'title'"),
+    ],
+)
+def test_bad_options_are_clear_command_errors(aws, line, message):
+    with pytest.raises(CommandError, match=re.escape(message)):
+        sh(line)
+
+
+def test_a_cursor_belongs_to_its_listing(aws):
+    for i in range(3):
+        run("create_task", "--user", "ops", "--title", f"t{i}")
+    err = StringIO()
+    call_command("list_tasks", "--user", "ops", "--limit", "1", stdout=StringIO(), stderr=err)
+    cursor = err.getvalue().split("--cursor ")[1].strip()
+    with pytest.raises(CommandError, match="cursor is not valid"):
+        run("list_tasks", "--user", "ops", "--cursor", cursor, "--sort=due_at")
 
 
 def test_a_missing_table_says_to_provision(aws):
@@ -91,10 +181,13 @@ def test_an_unreachable_local_aws_says_to_start_it():
         run("show_task", "task-3f1c2b9e-8d4a-4c1e-9b7f-2a6d5e4c3b21")
 
 
+TASK_COMMANDS = ("create_task", "list_tasks", "show_task", "update_task", "start_task", "complete_task",
+                 "cancel_task", "reopen_task", "delete_task", "restore_task", "list_trash")  # fmt: skip
+
+
 def test_every_command_explains_itself_in_help():
-    for command in ("create_task", "list_tasks", "show_task", "complete_task", "provision", "runlocal",
-                    "export_table", "import_table", "issue_token", "relay_outbox", "outbox_list",
-                    "queue_status", "dlq_list", "dlq_redrive"):  # fmt: skip
+    for command in (*TASK_COMMANDS, "provision", "runlocal", "export_table", "import_table", "issue_token",
+                    "relay_outbox", "outbox_list", "queue_status", "dlq_list", "dlq_redrive"):  # fmt: skip
         result = subprocess.run(
             [sys.executable, "manage.py", command, "--help"],
             capture_output=True,
@@ -105,6 +198,9 @@ def test_every_command_explains_itself_in_help():
         )
         assert "usage:" in result.stdout
         assert len(result.stdout.split("\n\n")[1].strip()) > 20, f"{command} has no description"
+        if command in TASK_COMMANDS:
+            examples = result.stdout.partition("\nexamples:\n")[2]
+            assert f"  python manage.py {command} " in examples, f"{command} has no example"
 
 
 def test_issue_token_makes_a_token_development_accepts(api, settings, tmp_path):

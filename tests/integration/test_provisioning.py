@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 from io import StringIO
+from typing import Any
 
 import pytest
 from django.core.management import call_command
 
+from ops.errors import OperationsError
+from ops.provisioning.dynamodb import INDEX_POLL_SECONDS, INDEX_WAIT_SECONDS, ensure_table
 from ops.provisioning.resources import provision
 from ops.provisioning.sqs import MAX_RECEIVE_COUNT
 
@@ -25,9 +28,14 @@ def test_a_fresh_account_gets_every_resource_with_the_spec_settings(aws):
     table = aws.target.client("dynamodb").describe_table(TableName=aws.resources.table_name)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]] == [("PK", "HASH"), ("SK", "RANGE")]
-    [gsi] = table["GlobalSecondaryIndexes"]
-    assert (gsi["IndexName"], gsi["Projection"]["ProjectionType"]) == ("GSI1", "ALL")
-    assert [k["AttributeName"] for k in gsi["KeySchema"]] == ["GSI1PK", "GSI1SK"]
+    indexes = {gsi["IndexName"]: gsi for gsi in table["GlobalSecondaryIndexes"]}
+    assert sorted(indexes) == ["GSI1", "GSI2", "GSI3"]
+    for name, gsi in indexes.items():
+        assert gsi["Projection"]["ProjectionType"] == "ALL"
+        assert [(k["AttributeName"], k["KeyType"]) for k in gsi["KeySchema"]] == [
+            (f"{name}PK", "HASH"),
+            (f"{name}SK", "RANGE"),
+        ]
 
     sqs = aws.target.client("sqs")
     attributes = sqs.get_queue_attributes(QueueUrl=aws.queue_url(), AttributeNames=["All"])["Attributes"]
@@ -76,18 +84,103 @@ def test_drifted_settings_are_put_back(aws):
     assert attributes["Attributes"]["VisibilityTimeout"] == str(aws.resources.visibility_timeout)
 
 
-def test_a_table_without_the_index_gets_it(aws):
+def recreate_table(aws, *indexes: str) -> None:
+    """The table as an older release made it: with only `indexes`."""
     dynamodb = aws.target.client("dynamodb")
     dynamodb.delete_table(TableName=aws.resources.table_name)
+    keys = [("PK", "SK"), *((f"{name}PK", f"{name}SK") for name in indexes)]
     dynamodb.create_table(
         TableName=aws.resources.table_name,
         BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("PK", "SK")],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for pair in keys for a in pair],
         KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        **(
+            {
+                "GlobalSecondaryIndexes": [
+                    {
+                        "IndexName": name,
+                        "KeySchema": [
+                            {"AttributeName": f"{name}PK", "KeyType": "HASH"},
+                            {"AttributeName": f"{name}SK", "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                    for name in indexes
+                ]
+            }
+            if indexes
+            else {}
+        ),
     )
-    assert "updated (index GSI1 added)" in run_provision()
-    table = dynamodb.describe_table(TableName=aws.resources.table_name)["Table"]
-    assert [i["IndexName"] for i in table["GlobalSecondaryIndexes"]] == ["GSI1"]
+
+
+def index_names(aws) -> list[str]:
+    table = aws.target.client("dynamodb").describe_table(TableName=aws.resources.table_name)["Table"]
+    return sorted(i["IndexName"] for i in table.get("GlobalSecondaryIndexes", []))
+
+
+def test_a_table_without_the_indexes_gets_them(aws):
+    recreate_table(aws)
+    assert "updated (index GSI1 added, index GSI2 added, index GSI3 added)" in run_provision()
+    assert index_names(aws) == ["GSI1", "GSI2", "GSI3"]
+
+
+class SlowlyBuiltIndexes:
+    """The local AWS's DynamoDB client, except that a new index stays CREATING for `polls`
+    descriptions, as on AWS while it is backfilled; AWS refuses another index meanwhile."""
+
+    def __init__(self, client: Any, polls: int) -> None:
+        self._client = client
+        self._polls = polls
+        self.building: dict[str, int] = {}
+        self.created: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def update_table(self, **request: Any) -> Any:
+        for update in request.get("GlobalSecondaryIndexUpdates", []):
+            assert not any(self.building.values()), "an index was added while another was still being built"
+            self.building[update["Create"]["IndexName"]] = self._polls
+            self.created.append(update["Create"]["IndexName"])
+        return self._client.update_table(**request)
+
+    def describe_table(self, **request: Any) -> Any:
+        described = self._client.describe_table(**request)
+        for index in described["Table"].get("GlobalSecondaryIndexes", []):
+            if self.building.get(index["IndexName"]):
+                self.building[index["IndexName"]] -= 1
+                index["IndexStatus"] = "CREATING"
+        return described
+
+
+def test_an_older_table_gets_the_missing_indexes_one_at_a_time_each_waited_for(aws):
+    recreate_table(aws, "GSI1")
+    client = SlowlyBuiltIndexes(aws.target.client("dynamodb"), polls=3)
+    sleeps: list[float] = []
+    [change, *_] = ensure_table(client, aws.resources, dry_run=False, sleep=sleeps.append)  # type: ignore[arg-type]
+    assert (change.action, change.detail) == ("updated", "index GSI2 added, index GSI3 added")
+    assert client.created == ["GSI2", "GSI3"]
+    assert sleeps == [INDEX_POLL_SECONDS] * 6
+    assert index_names(aws) == ["GSI1", "GSI2", "GSI3"]
+    [again, *_] = ensure_table(client, aws.resources, dry_run=False, sleep=sleeps.append)  # type: ignore[arg-type]
+    assert again.action == "unchanged"
+
+
+def test_an_index_that_is_never_built_stops_provisioning_with_a_clear_error(aws):
+    recreate_table(aws, "GSI1")
+    client = SlowlyBuiltIndexes(aws.target.client("dynamodb"), polls=10**9)
+    sleeps: list[float] = []
+    with pytest.raises(OperationsError, match=r"index GSI2 still not ACTIVE after 7200 s.*run provision again"):
+        ensure_table(client, aws.resources, dry_run=False, sleep=sleeps.append)  # type: ignore[arg-type]
+    assert sum(sleeps) == INDEX_WAIT_SECONDS
+    assert client.created == ["GSI2"]
+
+
+def test_a_dry_run_on_an_older_table_says_which_indexes_would_be_added(aws):
+    recreate_table(aws, "GSI1")
+    assert "would be updated (index GSI2 added, index GSI3 added)" in run_provision("--dry-run")
+    assert index_names(aws) == ["GSI1"]
 
 
 @pytest.mark.parametrize("dry_run", [False, True])

@@ -5,10 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tasks_app.application import services
+from tasks_app.application import idempotency, services
+from tasks_app.application.access import AccessDenied, Caller
+from tasks_app.application.idempotency import IdempotencyClaim, IdempotencyKeyReused, RecordedResponse
 from tasks_app.application.ports import ConcurrentUpdate
-from tasks_app.domain.errors import InvalidTransition, InvalidValue, TaskNotFound
-from tasks_app.domain.values import TaskStatus
+from tasks_app.domain.errors import InvalidTransition, InvalidValue, TaskNotFound, VersionMismatch
+from tasks_app.domain.values import TaskStatus, UserId
 from tests.fakes import FakeTaskRepository, RecordingRelay
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -28,8 +30,10 @@ def create(repository, relay, title="Task", user_id="alice", now=NOW):
     return services.task_create(user_id=user_id, title=title, repository=repository, relay=relay, now=now)
 
 
-def complete(repository, relay, task, now=NOW):
-    return services.task_complete(task_id=str(task.task_id), repository=repository, relay=relay, now=now)
+def complete(repository, relay, task, now=NOW, **options):
+    return services.task_act(
+        task_id=str(task.task_id), action="complete", repository=repository, relay=relay, now=now, **options
+    )
 
 
 def outbox_types(repository):
@@ -77,13 +81,13 @@ class RacingRepository(FakeTaskRepository):
         super().__init__()
         self.races = races
 
-    def update(self, task):
+    def update(self, task, *, idempotency=None):
         if self.races:
             self.races -= 1
             rival = self.get(task.task_id)
             rival.start(NOW)
             super().update(rival)
-        super().update(task)
+        super().update(task, idempotency=idempotency)
 
 
 def test_a_change_that_lost_a_race_is_retried_on_the_new_state():
@@ -98,7 +102,7 @@ def test_a_change_that_lost_a_race_is_retried_on_the_new_state():
 
 
 class AlwaysLosingRepository(FakeTaskRepository):
-    def update(self, task):
+    def update(self, task, *, idempotency=None):
         raise ConcurrentUpdate(str(task.task_id))
 
 
@@ -115,7 +119,7 @@ def test_unknown_or_impossible_ids_are_not_found(repository, relay, task_id):
     with pytest.raises(TaskNotFound):
         services.task_get(task_id=task_id, repository=repository)
     with pytest.raises(TaskNotFound):
-        services.task_complete(task_id=task_id, repository=repository, relay=relay, now=NOW)
+        services.task_act(task_id=task_id, action="complete", repository=repository, relay=relay, now=NOW)
 
 
 def test_listing_pages_through_a_users_tasks_newest_first(repository, relay):
@@ -134,3 +138,67 @@ def test_page_sizes_outside_1_to_100_are_refused(repository, limit):
     with pytest.raises(InvalidValue) as raised:
         services.task_list(user_id="alice", limit=limit, repository=repository)
     assert raised.value.field == "limit"
+
+
+def test_an_if_match_naming_another_version_changes_nothing_and_says_the_current_one(repository, relay):
+    task = create(repository, relay)
+    with pytest.raises(VersionMismatch) as raised:
+        complete(repository, relay, task, expected_versions=frozenset({7}))
+    assert raised.value.current_version == 1
+    assert repository.get(task.task_id).status is TaskStatus.PENDING
+    assert complete(repository, relay, task, expected_versions=frozenset({1})).version == 3
+
+
+def test_a_patch_to_the_current_values_stores_nothing_and_keeps_the_version(repository, relay):
+    task = create(repository, relay, title="Same")
+    same = services.task_update(
+        task_id=str(task.task_id), changes={"title": "Same"}, repository=repository, relay=relay, now=NOW
+    )
+    assert same.version == 1
+    assert outbox_types(repository) == ["TaskCreated"]
+    assert relay.task_ids == [task.task_id]
+
+
+def test_an_admin_may_read_but_not_change_someone_elses_task(repository, relay):
+    task = create(repository, relay, user_id="bob")
+    admin = Caller(user_id=UserId("root"), is_admin=True)
+    assert services.task_get(task_id=str(task.task_id), caller=admin, repository=repository) == task
+    with pytest.raises(AccessDenied):
+        complete(repository, relay, task, caller=admin)
+    stranger = Caller(user_id=UserId("eve"))
+    with pytest.raises(TaskNotFound):
+        complete(repository, relay, task, caller=stranger)
+
+
+def test_a_deleted_task_is_gone_until_restored_exactly_as_it_was(repository, relay):
+    task = create(repository, relay)
+    ids = {"task_id": str(task.task_id), "repository": repository, "relay": relay, "now": NOW}
+    services.task_delete(**ids)
+    with pytest.raises(TaskNotFound):
+        services.task_get(task_id=str(task.task_id), repository=repository)
+    assert [t.task_id for t in services.task_trash(user_id="alice", repository=repository).items] == [task.task_id]
+    restored = services.task_restore(**ids)
+    assert (restored.title, restored.status, restored.version) == (task.title, task.status, 3)
+    assert outbox_types(repository) == ["TaskCreated", "TaskDeleted", "TaskRestored"]
+    with pytest.raises(TaskNotFound):  # no longer in the trash
+        services.task_restore(**ids)
+
+
+def _claim(key="k-1", fingerprint="request-1"):
+    return IdempotencyClaim(
+        scope="alice",
+        key=key,
+        fingerprint=fingerprint,
+        respond=lambda task: RecordedResponse(status=201, body=str(task.task_id), headers={}),
+    )
+
+
+def test_an_idempotency_key_is_stored_with_the_change_and_replays_its_first_response(repository, relay):
+    task = services.task_create(
+        user_id="alice", title="Once", repository=repository, relay=relay, now=NOW, idempotency=_claim()
+    )
+    first = idempotency.replay(claim=_claim(), store=repository, now=NOW + timedelta(hours=23))
+    assert first == RecordedResponse(status=201, body=str(task.task_id), headers={})
+    with pytest.raises(IdempotencyKeyReused):
+        idempotency.replay(claim=_claim(fingerprint="another request"), store=repository, now=NOW)
+    assert idempotency.replay(claim=_claim(), store=repository, now=NOW + timedelta(hours=25)) is None  # expired

@@ -1,4 +1,4 @@
-"""PynamoDB models of the single table's items (SPEC §3); they never leave the adapters."""
+"""PynamoDB models of the single table's task and outbox items (SPEC §3); they never leave the adapters."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from pynamodb.attributes import Attribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import Attribute, ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.constants import STRING
 from pynamodb.exceptions import TransactWriteError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from tasks_app.adapters.dynamodb import keys
+from tasks_app.adapters.dynamodb.indexes import TasksByDueDateIndex, TasksByStatusIndex, TasksByUserIndex
 from tasks_app.application.ports import OutboxEntry
 from tasks_app.domain.errors import DomainError
-from tasks_app.domain.task import Task, isoformat_utc
-from tasks_app.domain.values import TaskId, TaskStatus, UserId
+from tasks_app.domain.task import TRASH_RETENTION, Task, isoformat_utc
+from tasks_app.domain.values import Priority, TaskId, TaskStatus, UserId
 
 OUTBOX_SHARDS = 8  # outbox partitions, so a busy API does not write all its events to one key
+EXPIRY_ATTRIBUTE = "ExpiresAt"  # the table's TTL attribute: DynamoDB deletes an item once it has passed
 
 
 class CorruptItem(Exception):
@@ -50,67 +52,85 @@ class TableModel(Model):
     sk = UnicodeAttribute(range_key=True, attr_name="SK")
 
 
-class TasksByUserIndex(GlobalSecondaryIndex["TaskItem"]):  # type: ignore[no-untyped-call]
-    """GSI1: a user's tasks, ordered by creation time."""
-
-    class Meta:
-        index_name = "GSI1"
-        projection = AllProjection()
-
-    gsi1pk = UnicodeAttribute(hash_key=True, attr_name="GSI1PK")
-    gsi1sk = UnicodeAttribute(range_key=True, attr_name="GSI1SK")
-
-
 class TaskItem(TableModel):
-    """A task as stored; `from_domain` and `to_domain` are the only ways in and out."""
+    """A task as stored; `from_domain` and `to_domain` are the only ways in and out.
+
+    Index keys follow `keys`: a live task is in GSI1 (`TASK#`), GSI2 and GSI3; a trashed one
+    only in GSI1 (`TRASH#`), with `ExpiresAt` so that DynamoDB purges it after
+    `TRASH_RETENTION` (SPEC §1). `WriteId` names the transaction that wrote the item last, so
+    that a writer can tell its own retried write from another's (see the repository).
+    Attributes added after the first release (`Priority`, `DueAt`, `Tags`, `DeletedAt`,
+    `Version`) may be absent from older items and read as their defaults.
+    """
 
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK")
     gsi1sk = UnicodeAttribute(attr_name="GSI1SK")
+    gsi2pk = UnicodeAttribute(attr_name="GSI2PK", null=True)
+    gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
+    gsi3pk = UnicodeAttribute(attr_name="GSI3PK", null=True)
+    gsi3sk = UnicodeAttribute(attr_name="GSI3SK", null=True)
     item_type = UnicodeAttribute(attr_name="Type", default="Task")
     task_id = UnicodeAttribute(attr_name="TaskId")
     user_id = UnicodeAttribute(attr_name="UserId")
     title = UnicodeAttribute(attr_name="Title")
     description = UnicodeAttribute(attr_name="Description")
     status = UnicodeAttribute(attr_name="Status")
+    priority = UnicodeAttribute(attr_name="Priority", null=True)
+    due_at = UtcTimestampAttribute(attr_name="DueAt", null=True)
+    # A list keeps the order the tags were given in (a string set would not); absent when empty.
+    tags = ListAttribute(of=UnicodeAttribute, attr_name="Tags", null=True)
     created_at = UtcTimestampAttribute(attr_name="CreatedAt")
     updated_at = UtcTimestampAttribute(attr_name="UpdatedAt", null=True)
     completed_at = UtcTimestampAttribute(attr_name="CompletedAt", null=True)
+    deleted_at = UtcTimestampAttribute(attr_name="DeletedAt", null=True)
+    expires_at = TTLAttribute(attr_name=EXPIRY_ATTRIBUTE, null=True)
     version = NumberAttribute(attr_name="Version", null=True)  # absent on tasks stored before versions
+    write_id = UnicodeAttribute(attr_name="WriteId", null=True)
 
     by_user = TasksByUserIndex()
+    by_status = TasksByStatusIndex()
+    by_due_date = TasksByDueDateIndex()
 
     @staticmethod
     def key(task_id: TaskId | str) -> str:
-        return f"TASK#{task_id}"
-
-    @staticmethod
-    def user_key(user_id: UserId) -> str:
-        return f"USER#{user_id}"
-
-    @staticmethod
-    def user_sort_key(created_at: datetime, task_id: TaskId) -> str:
-        return f"TASK#{isoformat_utc(created_at)}#{task_id}"
+        return keys.task_key(task_id)
 
     @classmethod
-    def from_domain(cls, task: Task) -> TaskItem:
+    def from_domain(cls, task: Task, *, write_id: str | None = None) -> TaskItem:
+        """The item of `task`, live or trashed, with the index keys and expiry that state needs."""
         key = cls.key(task.task_id)
-        return cls(
+        item = cls(
             pk=key,
             sk=key,
-            gsi1pk=cls.user_key(task.user_id),
-            gsi1sk=cls.user_sort_key(task.created_at, task.task_id),
+            gsi1pk=keys.user_partition(task.user_id),
+            gsi1sk=keys.created_position(task.created_at, task.task_id),
             task_id=str(task.task_id),
             user_id=str(task.user_id),
             title=task.title,
             description=task.description,
             status=task.status.value,
+            priority=task.priority.value,
+            due_at=task.due_at,
+            tags=list(task.tags) or None,
             created_at=task.created_at,
             updated_at=task.updated_at,
             completed_at=task.completed_at,
+            deleted_at=task.deleted_at,
             version=task.version,
+            write_id=write_id,
         )
+        if task.deleted_at is not None:
+            item.gsi1sk = keys.trash_position(task.deleted_at, task.task_id)
+            item.expires_at = task.deleted_at + TRASH_RETENTION
+        else:
+            item.gsi2pk = keys.status_partition(task.user_id, task.status)
+            item.gsi2sk = item.gsi1sk
+            item.gsi3pk = keys.user_partition(task.user_id)
+            item.gsi3sk = keys.due_position(task.due_at, task.task_id)
+        return item
 
     def to_domain(self) -> Task:
+        """The task; raises `CorruptItem` when the stored values break the domain's rules."""
         try:
             return Task(
                 task_id=TaskId(self.task_id),
@@ -118,9 +138,13 @@ class TaskItem(TableModel):
                 title=self.title,
                 description=self.description,
                 status=TaskStatus(self.status),
+                priority=Priority(self.priority or Priority.NORMAL),
+                due_at=self.due_at,
+                tags=tuple(str(tag) for tag in self.tags or ()),
                 created_at=self.created_at,
                 updated_at=self.updated_at,
                 completed_at=self.completed_at,
+                deleted_at=self.deleted_at,
                 version=int(self.version or 0),
             )
         except (DomainError, ValueError, TypeError) as error:
@@ -181,6 +205,14 @@ class OutboxItem(TableModel):
 def transaction_failed_on(error: TransactWriteError, code: str) -> bool:
     """Whether DynamoDB cancelled the transaction for `code` on any of its items."""
     return any(reason is not None and reason.code == code for reason in error.cancellation_reasons)
+
+
+def item_failed(error: TransactWriteError, index: int, *codes: str) -> bool:
+    """Whether DynamoDB cancelled the transaction for one of `codes` on its `index`-th item
+    (reasons come in the order of the transaction's items)."""
+    reasons = error.cancellation_reasons
+    reason = reasons[index] if index < len(reasons) else None
+    return reason is not None and reason.code in codes
 
 
 def bind_table(

@@ -1,98 +1,178 @@
-"""The `TaskRepository` port on DynamoDB: tasks and their outbox events, written together."""
+"""The `TaskRepository` port on DynamoDB: tasks, their outbox events and idempotency records,
+written together (SPEC §3); listings as index queries (`listing`)."""
 
 from __future__ import annotations
 
-import re
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.constants import ALL_OLD
+from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
-from tasks_app.adapters.cursor import CursorCodec
-from tasks_app.adapters.dynamodb.models import OutboxItem, TaskItem, transaction_failed_on
-from tasks_app.application.ports import ConcurrentUpdate, OutboxEntry, Page
-from tasks_app.domain.errors import InvalidCursor, TaskNotFound
-from tasks_app.domain.task import Task
+from tasks_app.adapters.cursor import TRASH_LISTING, CursorCodec, live_listing
+from tasks_app.adapters.dynamodb import listing
+from tasks_app.adapters.dynamodb.idempotency import IdempotencyItem
+from tasks_app.adapters.dynamodb.models import OutboxItem, TaskItem, item_failed
+from tasks_app.application.idempotency import IdempotencyKeyInUse, IdempotencyRecord
+from tasks_app.application.ports import ConcurrentUpdate, OutboxEntry, Page, TaskFilters, TaskSort
+from tasks_app.domain.errors import TaskNotFound
+from tasks_app.domain.task import TRASH_RETENTION, Task
 from tasks_app.domain.values import TaskId, UserId
 
-_USER_SORT_KEY = re.compile(
-    r"TASK#[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z#(?P<task_id>task-[0-9a-f-]+)"
-)
+# Where each item sits in a write's transaction: DynamoDB's cancellation reasons follow this order.
+_TASK_ITEM, _IDEMPOTENCY_ITEM = 0, 1
+_CONFLICTS = ("ConditionalCheckFailed", "TransactionConflict")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 class DynamoTaskRepository:
-    """Tasks in the single table. A write is one `TransactWriteItems` holding the task and its
-    events as outbox items, so no event of a stored change can be lost before it is published."""
+    """Tasks in the single table. A write is one `TransactWriteItems` holding the task, its
+    events as outbox items and, when given, the idempotency record: no event of a stored change
+    can be lost before it is published, and no change exists without its key (SPEC §2, §4).
 
-    def __init__(self, cursors: CursorCodec, connection: Connection) -> None:
+    A write never conflicts with itself (issue 9): botocore resends a transaction whose response
+    was lost, and where the resend is not recognised by its token (the local AWS ignores it) it
+    fails its own condition. Each write stores a fresh `WriteId` on the task item and asks for
+    the stored item back on a failed condition; finding its own id there, it has succeeded. (If
+    another change lands between the commit and the resend, the writer sees `ConcurrentUpdate`
+    and the service reads again, as for any lost race.)
+
+    `clock` says when "now" is for what expires on its own (the trash after 30 days, records
+    after 24 hours): DynamoDB's TTL deletes such items days late, so reads skip them.
+    """
+
+    def __init__(
+        self, cursors: CursorCodec, connection: Connection, *, clock: Callable[[], datetime] = _utc_now
+    ) -> None:
         self._cursors = cursors
         self._connection = connection
+        self._clock = clock
 
-    def add(self, task: Task) -> None:
-        self._write(task, condition=TaskItem.pk.does_not_exist())
+    def add(self, task: Task, *, idempotency: IdempotencyRecord | None = None) -> None:
+        """Store a new task; `ConcurrentUpdate` if its id is taken, `IdempotencyKeyInUse` (SPEC §2)."""
+        self._write(task, condition=TaskItem.pk.does_not_exist(), idempotency=idempotency)
+
+    def update(self, task: Task, *, idempotency: IdempotencyRecord | None = None) -> None:
+        """Store a change conditioned on the version read (a trashed task leaves the live indexes
+        and gets `ExpiresAt`; a restored one is put back). `ConcurrentUpdate` when the read is
+        stale, `IdempotencyKeyInUse` when the key is taken."""
+        if task.stored_version == 0:  # stored before tasks had versions
+            condition = TaskItem.version.does_not_exist() | (TaskItem.version == 0)
+        else:
+            condition = TaskItem.version == task.stored_version
+        self._write(task, condition=condition, idempotency=idempotency)
 
     def get(self, task_id: TaskId) -> Task:
+        """One consistent `GetItem`; `TaskNotFound` for an unknown or trashed task."""
+        task = self._read(task_id)
+        if task is None or task.in_trash:
+            raise TaskNotFound(str(task_id))
+        return task
+
+    def get_trashed(self, task_id: TaskId) -> Task:
+        """One consistent `GetItem`; `TaskNotFound` unless the task is in the trash and not past
+        its 30 days (SPEC §1: then it is purged, whenever TTL gets to it)."""
+        task = self._read(task_id)
+        if task is None or task.deleted_at is None or task.deleted_at + TRASH_RETENTION <= self._clock():
+            raise TaskNotFound(str(task_id))
+        return task
+
+    def list_for_user(
+        self,
+        user_id: UserId,
+        *,
+        limit: int,
+        cursor: str | None,
+        filters: TaskFilters = TaskFilters(),  # noqa: B008 - frozen, so one shared default is safe
+        sort: TaskSort = TaskSort.NEWEST_FIRST,
+    ) -> Page:
+        """A page of live tasks; the index and request count per listing are in `listing`."""
+        name = live_listing(filters, sort)
+        position = self._position(user_id, name, cursor)
+        query = listing.live_query(user_id, filters, sort)
+        if query is None:
+            return Page(items=[], next_cursor=None)
+        return self._page(query, user_id, name, limit=limit, position=position)
+
+    def list_trash(self, user_id: UserId, *, limit: int, cursor: str | None) -> Page:
+        """A page of the trash, latest deletion first: one Query on GSI1 (`TRASH#...`)."""
+        position = self._position(user_id, TRASH_LISTING, cursor)
+        query = listing.trash_query(user_id, now=self._clock())
+        return self._page(query, user_id, TRASH_LISTING, limit=limit, position=position)
+
+    def record_response(self, record: IdempotencyRecord) -> None:
+        """One conditional `PutItem` of the record; `IdempotencyKeyInUse` if the key is taken."""
+        try:
+            IdempotencyItem.from_record(record).save(condition=IdempotencyItem.claimable(self._clock()))
+        except PutError as error:
+            if error.cause_response_code == "ConditionalCheckFailedException":
+                raise IdempotencyKeyInUse(record.key) from None
+            raise
+
+    def find_response(self, scope: str, key: str, *, now: datetime) -> IdempotencyRecord | None:
+        """One consistent `GetItem`: the record, unless absent or expired (TTL deletes late)."""
+        item_key = IdempotencyItem.key(scope, key)
+        try:
+            item = IdempotencyItem.get(item_key, item_key, consistent_read=True)
+        except IdempotencyItem.DoesNotExist:
+            return None
+        return item.to_record() if item.is_record_of(scope, key, now=now) else None
+
+    def _read(self, task_id: TaskId) -> Task | None:
         key = TaskItem.key(task_id)
         try:
-            # Consistent, so a client that has just created or completed a task reads it back.
+            # Consistent, so a client that has just changed a task reads its change back.
             return TaskItem.get(key, key, consistent_read=True).to_domain()
         except TaskItem.DoesNotExist:
-            raise TaskNotFound(str(task_id)) from None
+            return None
 
-    def list_for_user(self, user_id: UserId, *, limit: int, cursor: str | None) -> Page:
-        # One item more than the page tells whether another page exists, in the same request.
-        results = TaskItem.by_user.query(
-            TaskItem.user_key(user_id),
-            range_key_condition=TaskItem.gsi1sk.startswith("TASK#"),  # other item types may share GSI1
-            scan_index_forward=False,
-            limit=limit + 1,
-            page_size=limit + 1,
-            last_evaluated_key=self._start_key(user_id, cursor),
-        )
-        items = [item.to_domain() for item in results]
-        if len(items) <= limit:
-            return Page(items=items, next_cursor=None)
-        last = items[limit - 1]
-        position = TaskItem.user_sort_key(last.created_at, last.task_id)
-        return Page(items=items[:limit], next_cursor=self._cursors.encode(owner=str(user_id), position=position))
+    def _position(self, user_id: UserId, name: str, cursor: str | None) -> str | None:
+        return None if cursor is None else self._cursors.decode(cursor, owner=str(user_id), listing=name)
 
-    def update(self, task: Task) -> None:
-        if task.stored_version == 0:  # stored before tasks had versions
-            self._write(task, condition=TaskItem.version.does_not_exist())
-        else:
-            self._write(task, condition=TaskItem.version == task.stored_version)
+    def _page(self, query: listing.IndexQuery, user_id: UserId, name: str, *, limit: int, position: str | None) -> Page:
+        items, after = listing.read_page(query, limit=limit, position=position)
+        next_cursor = None if after is None else self._cursors.encode(owner=str(user_id), position=after, listing=name)
+        return Page(items=[item.to_domain() for item in items], next_cursor=next_cursor)
 
-    def _write(self, task: Task, *, condition: Condition) -> None:
+    def _write(self, task: Task, *, condition: Condition, idempotency: IdempotencyRecord | None) -> None:
         events = task.pull_events()
-        # The token makes a retry of a transaction that did commit (a lost response) succeed
-        # instead of failing its own condition.
-        token = str(uuid.uuid4())
+        # One id per write, sent as the transaction's token (AWS then treats botocore's retries
+        # as the same transaction) and stored on the item (so that where a retry is not
+        # recognised, as on the local AWS, the writer can still tell its own write).
+        write_id = str(uuid.uuid4())
         try:
-            with TransactWrite(connection=self._connection, client_request_token=token) as transaction:
-                transaction.save(TaskItem.from_domain(task), condition=condition)
+            with TransactWrite(connection=self._connection, client_request_token=write_id) as transaction:
+                # ALL_OLD: a refused write gets the stored item back in the cancellation reasons.
+                transaction.save(
+                    TaskItem.from_domain(task, write_id=write_id), condition=condition, return_values=ALL_OLD
+                )
+                if idempotency is not None:
+                    item = IdempotencyItem.from_record(idempotency)
+                    transaction.save(item, condition=IdempotencyItem.claimable(self._clock()))
                 for event in events:
                     transaction.save(OutboxItem.from_entry(OutboxEntry.from_event(event)))
         except TransactWriteError as error:
-            # Stale read, or another transaction on the same task at the same moment.
-            if transaction_failed_on(error, "ConditionalCheckFailed") or transaction_failed_on(
-                error, "TransactionConflict"
-            ):
+            if _written_by(error, write_id):
+                return  # a retry of this very write, which had committed: SPEC §2, no self-conflict
+            if idempotency is not None and item_failed(error, _IDEMPOTENCY_ITEM, *_CONFLICTS):
+                raise IdempotencyKeyInUse(idempotency.key) from None
+            if item_failed(error, _TASK_ITEM, *_CONFLICTS):
+                # A stale read, or another transaction on the same task at the same moment.
                 raise ConcurrentUpdate(str(task.task_id)) from None
             raise
 
-    def _start_key(self, user_id: UserId, cursor: str | None) -> dict[str, dict[str, str]] | None:
-        if cursor is None:
-            return None
-        position = self._cursors.decode(cursor, owner=str(user_id))
-        match = _USER_SORT_KEY.fullmatch(position)
-        if match is None or not TaskId.is_valid(match["task_id"]):
-            raise InvalidCursor()
-        key = TaskItem.key(TaskId(match["task_id"]))
-        return {
-            "PK": {"S": key},
-            "SK": {"S": key},
-            "GSI1PK": {"S": TaskItem.user_key(user_id)},
-            "GSI1SK": {"S": position},
-        }
+
+def _written_by(error: TransactWriteError, write_id: str) -> bool:
+    """Whether the task item's condition failed because the write `write_id` had stored it."""
+    if not item_failed(error, _TASK_ITEM, "ConditionalCheckFailed"):
+        return False
+    stored = error.cancellation_reasons[_TASK_ITEM]
+    raw = stored.raw_item if stored is not None else None
+    return raw is not None and raw.get("WriteId") == {"S": write_id}

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from argparse import ArgumentParser
-from typing import Any
-
-from tasks_app import bootstrap
-from tasks_app.application import services
-from tasks_app.management.base import TaskCommand
+from tasks_app.management.base import StatusActionCommand
 
 
-class Command(TaskCommand):
+class Command(StatusActionCommand):
     help = "Complete a pending or in-progress task and publish its TaskStatusChanged and TaskCompleted events."
-
-    def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("task_id", help="The task's id (task-<uuid>).")
-        super().add_arguments(parser)
-
-    def handle(self, *args: Any, **options: Any) -> None:
-        task = services.task_complete(
-            task_id=options["task_id"],
-            repository=bootstrap.task_repository(),
-            relay=bootstrap.relay_quietly,
-            now=bootstrap.utc_now(),
-        )
-        self.show(task, as_json=options["json"])
+    examples = (
+        "python manage.py complete_task task-3f1c2b9e-8d4a-4c1e-9b7f-2a6d5e4c3b21",
+        "python manage.py complete_task task-3f1c2b9e-8d4a-4c1e-9b7f-2a6d5e4c3b21 --if-match 2 --json",
+    )
+    action = "complete"

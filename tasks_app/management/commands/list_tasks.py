@@ -1,43 +1,61 @@
-"""`list_tasks`: print a user's tasks, newest first, one page at a time or all of them."""
+"""`list_tasks`: print a user's tasks, newest first or soonest due, filtered, a page at a time or all."""
 
 from __future__ import annotations
 
-import json
 from argparse import ArgumentParser
 from typing import Any
 
 from tasks_app import bootstrap
-from tasks_app.api.serializers import TaskResponse
 from tasks_app.application import services
-from tasks_app.application.services import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
-from tasks_app.management.base import AwsCommand
+from tasks_app.application.ports import Page, TaskFilters, TaskSort
+from tasks_app.domain.task import Task
+from tasks_app.domain.values import Priority
+from tasks_app.management.base import PRIORITIES, ListingCommand, rfc3339, statuses, task_line
 
 
-class Command(AwsCommand):
-    help = "List a user's tasks, newest first."
+class Command(ListingCommand):
+    help = (
+        "List a user's tasks (not those in the trash), newest first or soonest due, optionally "
+        "filtered by status, priority, tag and due date. Filtered pages may come back short: "
+        "`--all` follows the cursors to the end."
+    )
+    examples = (
+        "python manage.py list_tasks --user alice",
+        "python manage.py list_tasks --user alice --status pending,in_progress --sort due_at",
+        "python manage.py list_tasks --user alice --tag home --due-before 2026-12-01T00:00:00Z --all --json",
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--user", required=True, help="Whose tasks to list.")
+        super().add_arguments(parser)
+        parser.add_argument("--status", type=statuses, help="One or more statuses, comma-separated.")
+        parser.add_argument("--priority", choices=PRIORITIES, help="Only tasks of this priority.")
+        parser.add_argument("--tag", help="Only tasks with this tag.")
+        parser.add_argument("--due-before", type=rfc3339, metavar="AT", help="Only tasks due before this time.")
+        parser.add_argument("--due-after", type=rfc3339, metavar="AT", help="Only tasks due after this time.")
         parser.add_argument(
-            "--limit", type=int, default=PAGE_SIZE_DEFAULT, help=f"Tasks per page, 1 to {PAGE_SIZE_MAX}."
+            "--sort",
+            choices=[sort.value for sort in TaskSort],
+            default=TaskSort.NEWEST_FIRST.value,
+            help="-created_at: newest first (the default); due_at: soonest due first, undated last. "
+            "Write --sort=-created_at, with the =.",
         )
-        parser.add_argument("--cursor", help="Start after this cursor (printed at the end of a page).")
-        parser.add_argument("--all", action="store_true", help="Follow the cursors to the last page.")
-        parser.add_argument("--json", action="store_true", help="Print JSON Lines, one task per line.")
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        cursor: str | None = options["cursor"]
-        while True:
-            page = services.task_list(
-                user_id=options["user"], limit=options["limit"], cursor=cursor, repository=bootstrap.task_repository()
-            )
-            for task in page.items:
-                if options["json"]:
-                    self.stdout.write(json.dumps(TaskResponse(task).data, ensure_ascii=False))
-                else:
-                    self.stdout.write(f"{task.task_id}  {task.status:<11}  {task.title}")
-            cursor = page.next_cursor
-            if cursor is None or not options["all"]:
-                break
-        if cursor is not None:
-            self.stderr.write(f"More tasks: --cursor {cursor}")
+    def page(self, options: dict[str, Any], cursor: str | None) -> Page:
+        filters = TaskFilters(
+            statuses=options["status"] or (),
+            priority=Priority(options["priority"]) if options["priority"] else None,
+            tag=(options["tag"] or "").strip().lower() or None,
+            due_before=options["due_before"],
+            due_after=options["due_after"],
+        )
+        return services.task_list(
+            user_id=options["user"],
+            limit=options["limit"],
+            cursor=cursor,
+            filters=filters,
+            sort=TaskSort(options["sort"]),
+            repository=bootstrap.task_repository(),
+        )
+
+    def line(self, task: Task) -> str:
+        return task_line(task)

@@ -1,0 +1,103 @@
+"""`Idempotency-Key` over HTTP (SPEC §2): the claim a request makes, and the replay of a first response.
+
+A POST or PATCH with the header runs at most once per caller and key for 24 hours. The first
+response is rendered before the write and stored with it, in the same transaction; a repeat of
+the same request gets those bytes back with `Idempotent-Replayed: true`, and the same key with
+another request is a 422.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.http import HttpResponse
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+
+from tasks_app import bootstrap
+from tasks_app.api.conditional import etag_headers
+from tasks_app.application import idempotency
+from tasks_app.application.access import Caller
+from tasks_app.application.idempotency import IdempotencyClaim, RecordedResponse
+from tasks_app.domain.errors import DomainError
+from tasks_app.domain.task import Task
+
+HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+KEY_MAX_LENGTH = 255
+_ANONYMOUS = "-"  # whose keys when authentication is off (development): everyone's, shared
+
+Envelope = Callable[[Task], dict[str, object]]
+Run = Callable[[IdempotencyClaim | None], Task]
+
+
+def claim_of(
+    request: Request, caller: Caller | None, *, status: int, envelope: Envelope, location: bool
+) -> IdempotencyClaim | None:
+    """The request's claim, or None without the header; a malformed key is a 400 (`ValidationError`)."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not 1 <= len(key) <= KEY_MAX_LENGTH or not all(" " <= character <= "~" for character in key):
+        raise serializers.ValidationError({HEADER: ["Must be 1 to 255 printable ASCII characters."]})
+    request_text = json.dumps(
+        [request.method, request.path.rstrip("/"), request.data, request.headers.get("If-Match")],
+        sort_keys=True,
+        default=str,
+    )
+
+    def respond(task: Task) -> RecordedResponse:
+        headers = etag_headers(task)
+        if location:
+            headers["Location"] = location_of(request, task)
+        body = JSONRenderer().render(envelope(task)).decode()
+        return RecordedResponse(status=status, body=body, headers=headers)
+
+    return IdempotencyClaim(
+        scope=str(caller.user_id) if caller else _ANONYMOUS,
+        key=key,
+        fingerprint=hashlib.sha256(request_text.encode()).hexdigest(),
+        respond=respond,
+    )
+
+
+def run_once(claim: IdempotencyClaim | None, run: Run) -> Task | HttpResponse:
+    """Run the change, unless the claim's key already answered: then its first response, replayed.
+
+    Raises `IdempotencyKeyReused` (422) when the key was used with another request.
+    """
+    if claim is None:
+        return run(None)
+    repository = bootstrap.task_repository()
+    first = idempotency.replay(claim=claim, store=repository, now=bootstrap.utc_now())
+    if first is None:
+        try:
+            task = run(claim)
+        except DomainError:
+            # A concurrent repeat may have won: it stored the key (IdempotencyKeyInUse), or its
+            # change made this one stale or invalid (a second complete is a 409). Either way
+            # the client sent one request, so it gets that one's answer if there is one.
+            first = idempotency.replay(claim=claim, store=repository, now=bootstrap.utc_now())
+            if first is None:
+                raise
+        else:
+            return recorded(claim.respond(task), replayed=False)
+    return recorded(first, replayed=True)
+
+
+def recorded(response: RecordedResponse, *, replayed: bool) -> HttpResponse:
+    """The stored response as Django sends it, byte for byte."""
+    sent = HttpResponse(response.body, status=response.status, content_type="application/json")
+    for name, value in response.headers.items():
+        sent[name] = value
+    if replayed:
+        sent[REPLAYED_HEADER] = "true"
+    return sent
+
+
+def location_of(request: Request, task: Task) -> str:
+    """The created task's URL (`Location` of a 201)."""
+    return request.build_absolute_uri(f"{request.path.rstrip('/')}/{task.task_id}")
