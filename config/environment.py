@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from config.local_stack import StackEndpoints
+
 LOCAL_ACCOUNT = "123456789012"  # moto's account id
 LOCAL_REGION = "us-east-1"
 LOCAL_AWS_PORT = 4566
@@ -67,6 +69,7 @@ class Config:
     log_level: str
     aws_region: str
     aws_endpoint_url: str | None
+    aws_endpoint_source: str  # where aws_endpoint_url came from, for messages: a variable or the running stack
     table_name: str
     topic_arn: str
     events_queue_url: str
@@ -83,7 +86,12 @@ class Config:
         return self.environment is Environment.DEVELOPMENT
 
 
-def load_config(env: Mapping[str, str]) -> Config:
+def load_config(env: Mapping[str, str], *, running_stack: StackEndpoints | None = None) -> Config:
+    """The configuration `env` describes; raises ConfigurationError naming the variable that is wrong.
+
+    In development without `AWS_ENDPOINT_URL`, `running_stack` (the stack `make run` started on
+    the state directory, if any) gives the local AWS's endpoint; else its default port.
+    """
     environment = _choice(env, "ENVIRONMENT", Environment, Environment.DEVELOPMENT)
     if environment is Environment.DEVELOPMENT:
         if env.get("AWS_LAMBDA_FUNCTION_NAME"):
@@ -91,7 +99,7 @@ def load_config(env: Mapping[str, str]) -> Config:
             raise ConfigurationError(
                 "ENVIRONMENT is development (or unset) on AWS Lambda; set ENVIRONMENT=staging or production."
             )
-        return _development(env)
+        return _development(env, running_stack)
     return _deployed(env, environment)
 
 
@@ -103,8 +111,15 @@ def local_api_port(env: Mapping[str, str]) -> int:
     return _integer(env, "LOCAL_API_PORT", LOCAL_API_PORT, minimum=1, maximum=65535)
 
 
-def _development(env: Mapping[str, str]) -> Config:
-    endpoint = env.get("AWS_ENDPOINT_URL", f"http://127.0.0.1:{local_aws_port(env)}") or None
+def _development(env: Mapping[str, str], stack: StackEndpoints | None) -> Config:
+    if "AWS_ENDPOINT_URL" in env:
+        endpoint, source = env["AWS_ENDPOINT_URL"] or None, "set by AWS_ENDPOINT_URL"
+    elif stack is not None:
+        endpoint, source = stack.aws_url, f"the local stack running from {stack.state_dir}: {stack.describe()}"
+    else:
+        endpoint = f"http://127.0.0.1:{local_aws_port(env)}"
+        port_from = "LOCAL_AWS_PORT" if "LOCAL_AWS_PORT" in env else "the default port"
+        source = f"{port_from}: no local stack is running from the state directory"
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or LOCAL_REGION
     queue_base = endpoint or f"https://sqs.{region}.amazonaws.com"
     queue_url = env.get("EVENTS_QUEUE_URL") or f"{queue_base}/{LOCAL_ACCOUNT}/{LOCAL_RESOURCE_NAME}-events"
@@ -117,6 +132,7 @@ def _development(env: Mapping[str, str]) -> Config:
         log_level=_log_level(env),
         aws_region=region,
         aws_endpoint_url=endpoint,
+        aws_endpoint_source=source,
         table_name=env.get("TABLE_NAME") or LOCAL_RESOURCE_NAME,
         topic_arn=env.get("TOPIC_ARN") or f"arn:aws:sns:{region}:{LOCAL_ACCOUNT}:{LOCAL_RESOURCE_NAME}-events",
         events_queue_url=queue_url,
@@ -158,6 +174,7 @@ def _deployed(env: Mapping[str, str], environment: Environment) -> Config:
         log_level=_log_level(env),
         aws_region=region,
         aws_endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        aws_endpoint_source="set by AWS_ENDPOINT_URL",
         table_name=_required(env, "TABLE_NAME", environment),
         topic_arn=_required(env, "TOPIC_ARN", environment),
         events_queue_url=queue_url,

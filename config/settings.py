@@ -9,12 +9,20 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config.environment import LOCAL_REGION, ConfigurationError, load_config
+from config import local_stack
+from config.environment import LOCAL_REGION, ConfigurationError, Environment, load_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_STATE_DIR = Path(os.environ.get("LOCAL_STATE_DIR") or BASE_DIR / ".local")
+_RUNNING_STACK = (
+    local_stack.running_stack(LOCAL_STATE_DIR)
+    if os.environ.get("ENVIRONMENT", Environment.DEVELOPMENT) == Environment.DEVELOPMENT
+    and "AWS_ENDPOINT_URL" not in os.environ
+    else None
+)
 
 try:
-    CONFIG = load_config(os.environ)
+    CONFIG = load_config(os.environ, running_stack=_RUNNING_STACK)
 except ConfigurationError as error:
     raise ImproperlyConfigured(str(error)) from None
 
@@ -23,18 +31,21 @@ if CONFIG.aws_endpoint_url and urlsplit(CONFIG.aws_endpoint_url).hostname in {"1
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_DEFAULT_REGION", CONFIG.aws_region or LOCAL_REGION)
+    # Every AWS client names this checkout in its User-Agent, which is how a stack's local AWS
+    # tells its own clients from another checkout's (see ops.local.aws_server).
+    os.environ.setdefault("AWS_SDK_UA_APP_ID", local_stack.client_id(BASE_DIR))
 
 ENVIRONMENT = CONFIG.environment.value
 AUTH_MODE = CONFIG.auth_mode.value
 JWT = CONFIG.jwt
 THROTTLE_RATES = CONFIG.throttle_rates
-LOCAL_STATE_DIR = Path(os.environ.get("LOCAL_STATE_DIR") or BASE_DIR / ".local")
 SECRET_KEY = CONFIG.secret_key
 DEBUG = CONFIG.debug
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 
 AWS_REGION = CONFIG.aws_region
 AWS_ENDPOINT_URL = CONFIG.aws_endpoint_url
+AWS_ENDPOINT_SOURCE = CONFIG.aws_endpoint_source
 TABLE_NAME = CONFIG.table_name
 TOPIC_ARN = CONFIG.topic_arn
 EVENTS_QUEUE_URL = CONFIG.events_queue_url

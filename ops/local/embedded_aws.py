@@ -20,6 +20,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
@@ -30,6 +31,8 @@ from types import FrameType, TracebackType
 from typing import Any
 
 from ops.errors import OperationsError
+from ops.local import persistence
+from ops.local.aws_server import STATE_PATH, Owner, StateKeeper, local_aws_app
 
 _READY = "ready"
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]  # where `python -m ops.local.embedded_aws` finds this module
@@ -42,10 +45,25 @@ class LocalAwsError(OperationsError):
 class EmbeddedAws:
     """A moto server child process; `port=0` lets the system pick a free port."""
 
-    def __init__(self, port: int = 0, *, log_path: Path | None = None) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        *,
+        log_path: Path | None = None,
+        state_dir: Path | None = None,
+        region: str = "us-east-1",
+        owner: Owner | None = None,
+    ) -> None:
         self.requested_port = port
         self.port = port
         self.log_path = log_path
+        self.state_dir = state_dir
+        self._merging = threading.Lock()  # an autosave and the stop's save must not merge the same journals
+        self._options = ["--region", region]
+        if state_dir is not None:
+            self._options += ["--state-dir", str(state_dir)]
+        if owner is not None:
+            self._options += ["--owner-id", owner.client_id, "--owner-checkout", owner.checkout]
         self._process: subprocess.Popen[str] | None = None
         self._recording = Path(tempfile.gettempdir()) / f"local-aws-recording-{os.getpid()}-{id(self)}.jsonl"
 
@@ -57,10 +75,19 @@ class EmbeddedAws:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    def resume(self) -> None:
+        """Continue the server if something paused it (SIGSTOP); nothing if it is running or gone."""
+        if self._process is not None and self._process.poll() is None:
+            os.kill(self._process.pid, signal.SIGCONT)
+
+    def exit_status(self) -> int | None:
+        """The exit status if the server was started and has exited (crashed, or killed); else None."""
+        return self._process.poll() if self._process else None
+
     def start(self, timeout: float = 30.0) -> EmbeddedAws:
         with open(self.log_path or os.devnull, "a") as log:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", __name__, "--port", str(self.requested_port)],
+                [sys.executable, "-m", __name__, "--port", str(self.requested_port), *self._options],
                 cwd=_PROJECT_ROOT,
                 env={**os.environ, "MOTO_RECORDER_FILEPATH": str(self._recording)},
                 stdout=subprocess.PIPE,
@@ -75,6 +102,7 @@ class EmbeddedAws:
         process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
+        os.kill(process.pid, signal.SIGCONT)  # a paused server could not act on SIGTERM
         process.terminate()
         try:
             process.wait(timeout)
@@ -101,6 +129,38 @@ class EmbeddedAws:
             self._moto_api("recorder/stop-recording")
             lines = self._moto_api("recorder/download-recording").splitlines()
             calls.extend(AwsCall.from_entry(json.loads(line)) for line in lines if line.strip())
+
+    def load_state(self, table_name: str, queue_names: list[str]) -> dict[str, Any]:
+        """Restore the table and queues from the state directory (after provisioning), then keep them.
+
+        Returns {"items": n, "messages": {queue: n}}. Raises LocalAwsError with the server's
+        reason (a malformed file, named with its line) if it cannot.
+        """
+        return self._state_call("load", {"table": table_name, "queues": queue_names}, timeout=600)
+
+    def save_state(self, *, compact: bool, timeout: float = 120.0) -> dict[str, Any]:
+        """Save the queues, and merge the table's journal into its snapshot when `compact` or it has grown.
+
+        The server seals the journal; the merge runs here, in the caller's process (see
+        `persistence.merge_journals`). Returns {"items": n, "messages": {queue: n},
+        "lock_held_seconds": s, ...}. Raises LocalAwsError if the server refuses, StateError if a
+        file is malformed, or OSError (a timeout, say) if the server does not answer.
+        """
+        report = self._state_call("save", {"compact": compact}, timeout=timeout)
+        if report["sealed_journals"] and self.state_dir is not None:
+            with self._merging:
+                persistence.merge_journals(self.state_dir, tuple(report["key_names"]), report["sealed_journals"])
+        return report
+
+    def _state_call(self, action: str, body: dict[str, Any], timeout: float) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"{self.url}{STATE_PATH}{action}", data=json.dumps(body).encode(), method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return dict(json.loads(response.read()))
+        except urllib.error.HTTPError as error:
+            raise LocalAwsError(str(json.loads(error.read()).get("error", error))) from None
 
     def _moto_api(self, path: str) -> str:
         request = urllib.request.Request(f"{self.url}/moto-api/{path}", method="POST")
@@ -160,23 +220,7 @@ class AwsCall:
 _CREDENTIAL_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/(?P<service>[^/]+)/aws4_request")
 
 
-def _one_dynamodb_call_at_a_time(app: Any) -> Any:
-    """moto's DynamoDB is not thread-safe: a transaction copies the whole table to roll back, and
-    a write arriving meanwhile fails it with a 500. Real DynamoDB takes concurrent calls, so
-    concurrent callers must work here too; serialising DynamoDB (and only it, not SQS's long
-    polls) makes them."""
-    lock = threading.Lock()
-
-    def serialised(environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
-            with lock:
-                return app(environ, start_response)
-        return app(environ, start_response)
-
-    return serialised
-
-
-def _serve(port: int) -> None:
+def _serve(port: int, keeper: StateKeeper | None, owner: Owner | None) -> None:
     # ThreadedMotoServer binds inside its thread and hangs when the port is taken; binding
     # here, with the same parts, turns that into an immediate error.
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -187,7 +231,8 @@ def _serve(port: int) -> None:
     moto_fixes.install()
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request is too much
-    app = _one_dynamodb_call_at_a_time(DomainDispatcherApplication(create_backend_app))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = local_aws_app(DomainDispatcherApplication(create_backend_app), keeper, owner)
     try:
         server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
     except (OSError, SystemExit) as error:
@@ -207,9 +252,19 @@ def _serve(port: int) -> None:
         if os.getppid() != parent:
             break
     server.shutdown()
+    if keeper is not None and keeper.journal is not None:
+        # The last word on the queues, even when the supervisor was killed before it could save.
+        keeper.save(compact=False)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
-    _serve(parser.parse_args().port)
+    parser.add_argument("--state-dir", type=Path, help="Keep the table and queues here (see ops.local.persistence).")
+    parser.add_argument("--region", default="us-east-1", help="The region whose table and queues are kept.")
+    parser.add_argument("--owner-id", help="Refuse clients of any other checkout (see ops.local.aws_server).")
+    parser.add_argument("--owner-checkout", default="", help="The owner's checkout directory, for messages.")
+    arguments = parser.parse_args()
+    state = StateKeeper(arguments.state_dir, arguments.region) if arguments.state_dir else None
+    owned_by = Owner(arguments.owner_id, arguments.owner_checkout) if arguments.owner_id else None
+    _serve(arguments.port, state, owned_by)

@@ -1,9 +1,12 @@
-"""`make run`: the local AWS, the API, the event worker and the outbox relay, started and stopped together.
+"""`make run`: the local AWS, the API, the event worker and the outbox relay, kept running together.
 
-Children run in their own sessions, so a terminal's Ctrl-C reaches only this supervisor, which
-then stops them in order: the API and the relay, then the worker once it has applied what is
-queued; then it snapshots the table while the local AWS is still up, and stops the local AWS.
-The snapshot is restored on the next start.
+Children run in their own sessions, so a terminal's Ctrl-C reaches only this supervisor. A child
+that crashes (the worker, the relay, even the API) is restarted with backoff while the rest go on
+serving; only the local AWS exiting, Ctrl-C, or the terminal closing stops the stack. It then
+stops the children in order: the API and the relay, then the worker once it has applied what is
+queued, then saves the table and the queues (`ops.local.persistence`) and stops the local AWS.
+The local AWS journals every table write as it happens and the supervisor saves the queues every
+`autosave_seconds`; a failed autosave is reported and tried again, never a reason to stop.
 """
 
 from __future__ import annotations
@@ -12,28 +15,27 @@ import os
 import signal
 import socket
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
 
+from config.local_stack import StackEndpoints, StackLock, StackRunningError, client_id
 from ops import queues
 from ops.errors import OperationsError
+from ops.local.aws_server import Owner
 from ops.local.children import ChildProcesses, child_environment
-from ops.local.embedded_aws import EmbeddedAws
-from ops.local.snapshot import SnapshotError, TableSnapshot
+from ops.local.embedded_aws import EmbeddedAws, LocalAwsError
 from ops.provisioning.resources import Resources, provision
 from tasks_app.adapters.aws import AwsTarget
 
-if TYPE_CHECKING:
-    from mypy_boto3_sqs.client import SQSClient
-
-SNAPSHOT_NAME = "table-snapshot.jsonl"
+DRAIN_SECONDS = 10.0  # how long a stop lets the worker apply what is queued (what is left is kept anyway)
 
 
 class LocalStackError(OperationsError):
@@ -55,85 +57,173 @@ class LocalStackOptions:
 
 
 class LocalStack:
-    """Starts, watches and stops the local AWS and the API; keeps the table across restarts."""
+    """Starts, watches, heals and stops the local AWS and the API; keeps the table and queues across restarts."""
 
     def __init__(self, options: LocalStackOptions, say: Callable[[str], None]) -> None:
         self.options = options
         self.say = say
-        self.aws = EmbeddedAws(options.aws_port, log_path=options.state_dir / "local-aws.log")
-        path, table = options.state_dir / SNAPSHOT_NAME, options.resources.table_name
-        # A client factory, not a client: the local AWS's URL is final only once it has started.
-        self.snapshot = TableSnapshot(path, table, lambda: self._aws_target().client("dynamodb"), say)
+        checkout = options.manage_py.parent
+        self.aws = EmbeddedAws(
+            options.aws_port,
+            log_path=options.state_dir / "local-aws.log",
+            state_dir=options.state_dir,
+            region=options.region,
+            owner=Owner(client_id(checkout), str(checkout)),
+        )
+        self._lock = StackLock(options.state_dir)
         self._children = ChildProcesses()  # the API, the worker, the relay
         self._stop_reason: str | None = None
+        self._loaded = False  # until the state is restored, saving would overwrite it with nothing
+        self._last_save: datetime | None = None
 
     def run(self) -> None:
-        """Start everything, serve until told to stop or a child exits, then stop everything in order.
+        """Start everything, serve (healing crashed children) until told to stop, then stop everything in order.
 
         Returns once all is stopped. Raises LocalStackError (or another OperationsError) when the
-        stack cannot start: a port is taken, the snapshot is unreadable, or a child fails to start.
+        stack cannot start: another stack holds the state directory, a port is taken, the saved
+        state is unreadable, or a child fails to start.
         """
-        for port, variable in ((self.options.aws_port, "LOCAL_AWS_PORT"), (self.options.api_port, "LOCAL_API_PORT")):
-            _require_free_port(port, variable)
         self.options.state_dir.mkdir(parents=True, exist_ok=True)
-        with _stop_signals_call(self._request_stop):
-            try:
-                self._start()
-                self._supervise()
-            finally:
-                self._shutdown()
+        try:
+            self._lock.acquire(
+                StackEndpoints(os.getpid(), self.api_url, self._planned_aws_url, str(self.options.state_dir))
+            )
+        except StackRunningError as error:
+            raise LocalStackError(str(error)) from None
+        try:
+            for port, variable in (
+                (self.options.aws_port, "LOCAL_AWS_PORT"),
+                (self.options.api_port, "LOCAL_API_PORT"),
+            ):
+                _require_free_port(port, variable)
+            with _stop_signals_call(self._request_stop):
+                try:
+                    self._start()
+                    self._supervise()
+                except BaseException as error:
+                    failed = "failed" if self._loaded else "start-up failed"
+                    self._stop_reason = self._stop_reason or f"{failed}: {error or type(error).__name__}"
+                    raise
+                finally:
+                    self._shutdown()
+        finally:
+            self._lock.release()
 
     def _start(self) -> None:
         self.aws.start()
         for change in provision(self._aws_target(), self.options.resources):
             if change.action != "unchanged":
                 self.say(f"  {change}")
+        resources = self.options.resources
         try:
-            self.snapshot.restore()
-        except SnapshotError as error:
-            raise LocalStackError(str(error)) from None
+            restored = self.aws.load_state(
+                resources.table_name, [resources.queue_name, resources.dead_letter_queue_name]
+            )
+        except LocalAwsError as error:
+            raise LocalStackError(
+                f"Could not restore {error}. The file is left as it is: fix or move it, then start again."
+            ) from None
+        self._loaded = True
+        self.say(
+            f"Restored {restored['items']} items, {_messages(restored['messages'], resources)} "
+            f"from {self.options.state_dir}."
+        )
         env = child_environment(self.aws.url, self.options.state_dir)
         for name, command in _child_commands(self.options).items():
             self._children.start(name, command, env)
         _wait_for_api(self.api_url, self._children, stopping=lambda: self._stop_reason is not None)
-        self.say(_banner(self.api_url, self.aws.url, self.options, self.snapshot.path))
+        if self.options.autosave_seconds:
+            threading.Thread(target=self._autosave, name="autosave", daemon=True).start()
+        self.say(_banner(self.api_url, self.aws.url, self.options))
 
     def _supervise(self) -> None:
         parent = os.getppid()
-        next_save = time.monotonic() + self.options.autosave_seconds
         while self._stop_reason is None:
             time.sleep(0.25)
-            if exited := self._children.exited():
-                self._stop_reason = "; ".join(f"{name} exited with status {code}" for name, code in exited)
+            if (code := self.aws.exit_status()) is not None:
+                self._stop_reason = (
+                    f"the local AWS exited with status {code}; see {self.options.state_dir / 'local-aws.log'}"
+                )
             elif os.getppid() != parent:
                 self._stop_reason = "the process that started `make run` is gone"
-            elif self.options.autosave_seconds and time.monotonic() >= next_save:
-                self.snapshot.save(quiet=True)
-                next_save = time.monotonic() + self.options.autosave_seconds
+            else:
+                self._heal()
+
+    def _heal(self) -> None:
+        """Restart crashed children once their backoff has passed, saying so."""
+        try:
+            crashes, restarted = self._children.heal()
+        except OSError as error:
+            self.say(f"Could not restart a process: {error}; trying again.")
+            return
+        for crash in crashes:
+            self.say(
+                f"{_sentence(crash.name)} exited with status {crash.status}; restarting it in {crash.restart_in:g} s."
+            )
+        for child in restarted:
+            self.say(
+                f"Restarted {child.name} (restart {child.restarts}, PID {child.process.pid if child.process else '?'})."
+            )
+
+    def _autosave(self) -> None:
+        """Every `autosave_seconds`, save the queues (and merge the table's journal once it has grown)."""
+        failing = False
+        while self._stop_reason is None:
+            time.sleep(self.options.autosave_seconds)
+            if self._stop_reason is not None:
+                return
+            try:
+                self.aws.save_state(compact=False, timeout=max(30.0, self.options.autosave_seconds))
+            except Exception as error:  # noqa: BLE001 - whatever it is, the stack keeps serving and tries again
+                self.say(f"Autosave failed ({error}); trying again in {self.options.autosave_seconds:g} s.")
+                failing = True
+                continue
+            self._last_save = datetime.now()
+            if failing:
+                self.say("Autosave works again.")
+                failing = False
 
     def _shutdown(self) -> None:
-        """Stop what writes first, let the worker apply what is queued, then save the table."""
-        self.say(f"Stopping ({self._stop_reason or 'start-up failed'})...")
+        """Stop what writes first, let the worker apply what is queued, then save the table and queues."""
+        self.say(f"Stopping ({self._stop_reason})...")
+        self.aws.resume()  # a paused local AWS would hold the stop up for minutes and miss the last save
         self._children.stop("the API")
         self._children.stop("the outbox relay")
         self._let_worker_drain_queue()
         self._children.stop("the worker")
-        if self.aws.pid is not None:  # the snapshot itself refuses to save before it was restored
+        if self._loaded and self.aws.exit_status() is None:
             try:
-                self.snapshot.save(quiet=False)
-            except Exception as error:  # noqa: BLE001 - stopping must go on; the last autosave stays
-                self.say(f"Could not save the snapshot: {error}")
+                saved = self.aws.save_state(compact=True)
+                resources = self.options.resources
+                self.say(
+                    f"Saved {saved['items']} items, {_messages(saved['messages'], resources)} "
+                    f"to {self.options.state_dir}."
+                )
+            except (OSError, LocalAwsError) as error:
+                self.say(
+                    f"Could not save the queues: {error}. Every table write is kept; "
+                    f"the queues are as of {self._described_last_save()}."
+                )
+        elif self._loaded:
+            self.say(f"The table is kept up to its last write; the queues as of {self._described_last_save()}.")
         self.aws.stop()
         self.say("Stopped.")
 
-    def _let_worker_drain_queue(self, timeout: float = 10.0) -> None:
-        """Queued events are not part of the snapshot: give the worker a moment to apply them."""
-        if self.aws.pid is None or not self._children.is_running("the worker"):
+    def _let_worker_drain_queue(self) -> None:
+        """Give the worker a moment to apply what is queued; what it does not get to is saved."""
+        if self.aws.exit_status() is not None or not self._children.is_running("the worker"):
             return
         sqs = self._aws_target().client("sqs")
-        url = sqs.get_queue_url(QueueName=self.options.resources.queue_name)["QueueUrl"]
-        if left := _events_left_after(sqs, url, timeout):
-            self.say(f"{left} events were still on the queue; they are not kept.")
+        try:
+            url = sqs.get_queue_url(QueueName=self.options.resources.queue_name)["QueueUrl"]
+            deadline = time.monotonic() + DRAIN_SECONDS
+            while time.monotonic() < deadline and _unfinished(queues.depth(sqs, url)):
+                time.sleep(0.2)
+        except Exception as error:  # noqa: BLE001 - a stop must go on: what is left is saved anyway
+            self.say(f"Could not watch the queue drain: {error}")
+
+    def _described_last_save(self) -> str:
+        return f"the last autosave at {self._last_save:%H:%M:%S}" if self._last_save else "the start"
 
     def _request_stop(self, signum: int, frame: FrameType | None) -> None:
         self._stop_reason = self._stop_reason or f"received {signal.Signals(signum).name}"
@@ -142,9 +232,28 @@ class LocalStack:
         return AwsTarget(region=self.options.region, endpoint_url=self.aws.url)
 
     @property
+    def _planned_aws_url(self) -> str:
+        return f"http://127.0.0.1:{self.options.aws_port}"
+
+    @property
     def api_url(self) -> str:
         """The API's base URL, with no trailing slash."""
         return f"http://127.0.0.1:{self.options.api_port}"
+
+
+def _sentence(name: str) -> str:
+    """'the API' -> 'The API': a child's name at the start of a sentence (str.capitalize lowercases the rest)."""
+    return name[:1].upper() + name[1:]
+
+
+def _unfinished(depth: queues.QueueDepth) -> int:
+    return depth.waiting + depth.in_flight
+
+
+def _messages(counts: dict[str, int], resources: Resources) -> str:
+    """'3 queued events and 1 dead letter', from messages per queue name."""
+    queued, dead = counts.get(resources.queue_name, 0), counts.get(resources.dead_letter_queue_name, 0)
+    return f"{queued} queued event{'s' * (queued != 1)} and {dead} dead letter{'s' * (dead != 1)}"
 
 
 @contextmanager
@@ -169,7 +278,7 @@ def _wait_for_api(api_url: str, children: ChildProcesses, stopping: Callable[[],
     while time.monotonic() < deadline and not stopping():
         if exited := children.exited():
             name, code = exited[0]
-            raise LocalStackError(f"{name.capitalize()} exited with status {code} while starting.")
+            raise LocalStackError(f"{_sentence(name)} exited with status {code} while starting.")
         try:
             with urllib.request.urlopen(f"{api_url}/", timeout=2):
                 return
@@ -177,18 +286,6 @@ def _wait_for_api(api_url: str, children: ChildProcesses, stopping: Callable[[],
             time.sleep(0.2)
     if not stopping():
         raise LocalStackError(f"The API did not answer on {api_url} within {timeout:.0f} s.")
-
-
-def _events_left_after(sqs: SQSClient, queue_url: str, timeout: float) -> int:
-    """Wait up to `timeout` s for the queue to have nothing waiting or in flight; return how much is left."""
-    left = 0
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        depth = queues.depth(sqs, queue_url)
-        if not (left := depth.waiting + depth.in_flight):
-            return 0
-        time.sleep(0.2)
-    return left
 
 
 def _child_commands(options: LocalStackOptions) -> dict[str, list[str]]:
@@ -202,7 +299,7 @@ def _child_commands(options: LocalStackOptions) -> dict[str, list[str]]:
     }
 
 
-def _banner(api_url: str, aws_url: str, options: LocalStackOptions, snapshot: Path) -> str:
+def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
     """What is running where, shown once the API answers."""
     resources, autosave = options.resources, options.autosave_seconds
     return "\n".join(
@@ -216,7 +313,9 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions, snapshot: Pa
             f"queue {resources.queue_name})",
             f"  Events      a Celery worker applies them (history: {api_url}/tasks/<id>/events); "
             "the outbox relay runs every 2 s",
-            f"  Data        {snapshot}  (saved on stop" + (f" and every {autosave:g} s)" if autosave else ")"),
+            f"  Data        {options.state_dir}  (every table write at once; the queues on stop"
+            + (f" and every {autosave:g} s)" if autosave else ")"),
+            "  Crashes     a crashed worker, relay or API is restarted; the rest keeps serving",
             "Press Ctrl-C to stop.",
             "",
         ]

@@ -9,132 +9,21 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 from django.conf import settings
 
+from tests.e2e import local_stack
+from tests.e2e.local_stack import (
+    eventually,
+    free_port,
+    port_is_open,
+    run_to_failure,
+)
+
 pytestmark = pytest.mark.e2e
-STARTUP_TIMEOUT = 90
-READY_LINE = "Press Ctrl-C to stop."
-RUNLOCAL = [sys.executable, "manage.py", "runlocal", "--autosave", "0"]
-
-
-def eventually(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: nothing within {timeout} s")
-        time.sleep(0.25)
-    return result
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def port_is_open(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(1)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def run_to_failure(*args: str) -> subprocess.CompletedProcess[str]:
-    """runlocal with arguments that should stop it during start-up."""
-    return subprocess.run(
-        [*RUNLOCAL, *args],
-        cwd=settings.BASE_DIR,
-        env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8"},
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
-
-
-class RunningStack:
-    """One `manage.py runlocal` process group, its output, and HTTP helpers."""
-
-    def __init__(self, state_dir: Path, **extra_env: str) -> None:
-        self.api_port, self.aws_port = free_port(), free_port()
-        env = {"PATH": os.environ["PATH"], "HOME": str(state_dir), "LANG": "C.UTF-8", **extra_env}
-        self.process = subprocess.Popen(
-            [*RUNLOCAL, "--port", str(self.api_port), "--aws-port", str(self.aws_port), "--state-dir", str(state_dir)],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        self._wait_for(READY_LINE, STARTUP_TIMEOUT)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def _wait_for(self, text: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.output:
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise AssertionError(f"no {text!r} after {timeout} s; output:\n{self.output}")
-            time.sleep(0.1)
-
-    def request(
-        self, method: str, path: str, body: dict[str, Any] | None = None, token: str | None = None
-    ) -> tuple[int, dict[str, Any]]:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"http://127.0.0.1:{self.api_port}{path}", data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        if token:
-            request.add_header("Authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
-
-    def stop(self, sig: signal.Signals = signal.SIGINT) -> int:
-        """What Ctrl-C does: the signal goes to the foreground process group, the supervisor's."""
-        os.killpg(self.process.pid, sig)
-        return self.process.wait(timeout=30)
-
-    def kill(self) -> None:
-        """Clean up after a failed test: ask nicely first, so the supervisor stops its children."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-
-
-@pytest.fixture
-def start_stack(tmp_path: Path) -> Iterator[Any]:
-    stacks: list[RunningStack] = []
-
-    def start(**env: str) -> RunningStack:
-        stacks.append(RunningStack(tmp_path / "state", **env))
-        return stacks[-1]
-
-    yield start
-    for stack in stacks:
-        stack.kill()
+start_stack = local_stack.start_stack  # the fixture
 
 
 def test_the_local_stack_serves_the_api_and_survives_a_restart(start_stack):
@@ -162,13 +51,16 @@ def test_the_local_stack_serves_the_api_and_survives_a_restart(start_stack):
     assert access_log[0]["request_id"]
 
     assert stack.stop(signal.SIGINT) == 0
-    saved = re.search(r"Saved (\d+) items", stack.output)
+    saved = re.search(r"Saved (\d+) items, (\d+) queued events? and (\d+) dead letters? to (.+)\.$", stack.output, re.M)
     assert saved, stack.output
+    assert saved[4] == str(stack.state_dir.resolve())
     assert not port_is_open(stack.api_port), "the API is still listening"
     assert not port_is_open(stack.aws_port), "the local AWS is still listening"
 
     restarted = start_stack()
-    assert f"Restored {saved[1]} items" in restarted.output
+    restored = re.search(r"Restored (\d+) items, (\d+) queued events? and (\d+) dead letters? from ", restarted.output)
+    assert restored, restarted.output
+    assert restored.groups() == saved.groups()[:3]  # the table, the queue and the dead letters as they were
     status, body = restarted.request("GET", f"/tasks/{task_id}")
     assert (status, body["data"]["title"], body["data"]["status"]) == (200, "Survive a restart ✓", "completed")
     assert restarted.stop(signal.SIGTERM) == 0

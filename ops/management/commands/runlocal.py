@@ -19,18 +19,25 @@ from ops.provisioning.resources import configured_resources
 
 class Command(BaseCommand):
     help = (
-        "Start the embedded local AWS (moto) on 127.0.0.1, create the table, topic and queues, "
-        "restore the last snapshot, and serve the API. Ctrl-C saves the table and stops everything."
+        "Start the embedded local AWS (moto) on 127.0.0.1, create the table, topic and queues, restore "
+        "the saved table and queues, and serve the API, restarting a crashed worker, relay or API. "
+        "Ctrl-C saves the queues and stops everything; table writes are saved as they happen."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--port", type=int, help="API port (default: $LOCAL_API_PORT or 8000).")
         parser.add_argument("--aws-port", type=int, help="Local AWS port (default: $LOCAL_AWS_PORT or 4566).")
         parser.add_argument(
-            "--state-dir", type=Path, help="Where the snapshot and logs go (default: $LOCAL_STATE_DIR or .local)."
+            "--state-dir",
+            type=Path,
+            help="Where the saved table and queues, the logs and the stack's endpoints go "
+            "(default: $LOCAL_STATE_DIR or .local). One stack per state directory.",
         )
         parser.add_argument(
-            "--autosave", type=float, default=30.0, help="Seconds between snapshots; 0 saves only on stop."
+            "--autosave",
+            type=float,
+            default=30.0,
+            help="Seconds between saves of the queues; 0 saves them only on stop (table writes are saved at once).",
         )
         parser.add_argument("--no-reload", action="store_true", help="Do not restart the API when code changes.")
 
