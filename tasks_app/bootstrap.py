@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from pynamodb.connection import Connection
@@ -18,10 +19,12 @@ from tasks_app.adapters.dynamodb.outbox import DynamoOutbox
 from tasks_app.adapters.dynamodb.rate_counter import DynamoRateCounter, RateCounterItem
 from tasks_app.adapters.dynamodb.repository import DynamoTaskRepository
 from tasks_app.adapters.sns import SnsEventPublisher
-from tasks_app.adapters.tokens import LOCAL_JWKS_FILE, JwksFileKeys, JwksUrlKeys, KeySource, TokenVerifier
 from tasks_app.application.ports import EventPublisher, Outbox, TaskRepository
 from tasks_app.application.relay import RelayResult, relay_outbox
 from tasks_app.domain.values import TaskId
+
+if TYPE_CHECKING:
+    from tasks_app.adapters.tokens import TokenVerifier
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ def table_connection() -> Connection:
         connect_timeout_seconds=TableModel.Meta.connect_timeout_seconds,
         read_timeout_seconds=TableModel.Meta.read_timeout_seconds,
         max_retry_attempts=TableModel.Meta.max_retry_attempts,
+        max_pool_connections=TableModel.Meta.max_pool_connections,
     )
 
 
@@ -69,6 +73,11 @@ def rate_counter() -> DynamoRateCounter:
 
 @cache
 def token_verifier() -> TokenVerifier:
+    """The bearer-token verifier of AUTH_MODE=jwt: keys from the user pool's JWKS URL, or the local key's file."""
+    # Imported here: PyJWT and cryptography take a tenth of a second to import, which the API
+    # (whose authentication imports them anyway) pays, but the commands and the worker need not.
+    from tasks_app.adapters.tokens import LOCAL_JWKS_FILE, JwksFileKeys, JwksUrlKeys, KeySource, TokenVerifier
+
     jwt = settings.JWT
     if jwt is None:
         raise RuntimeError("Tokens are only verified with AUTH_MODE=jwt.")

@@ -177,7 +177,10 @@ def test_a_missing_table_says_to_provision(aws):
 
 def test_an_unreachable_local_aws_says_to_start_it():
     # No `aws` fixture: the test settings point at a closed port.
-    with pytest.raises(CommandError, match=re.escape("Cannot reach http://127.0.0.1:9. Is `make run` running?")):
+    with pytest.raises(
+        CommandError,
+        match=re.escape("Cannot reach http://127.0.0.1:9 (set by AWS_ENDPOINT_URL). Is `make run` running?"),
+    ):
         run("show_task", "task-3f1c2b9e-8d4a-4c1e-9b7f-2a6d5e4c3b21")
 
 

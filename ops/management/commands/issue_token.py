@@ -15,6 +15,7 @@ from tasks_app.domain.values import UserId
 
 
 class Command(BaseCommand):
+    requires_system_checks = []  # as AwsCommand: the checks are of what serves HTTP, and slow every start
     help = (
         "Print a bearer token for USER, signed by the local key that development trusts with "
         "AUTH_MODE=jwt (as a Cognito access token would be). Use it as: "

@@ -12,6 +12,7 @@ from pynamodb.constants import STRING
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 
+from tasks_app.adapters.aws import MAX_POOL_CONNECTIONS
 from tasks_app.adapters.dynamodb import keys
 from tasks_app.adapters.dynamodb.indexes import TasksByDueDateIndex, TasksByStatusIndex, TasksByUserIndex
 from tasks_app.application.ports import OutboxEntry
@@ -47,6 +48,7 @@ class TableModel(Model):
         connect_timeout_seconds = 2
         read_timeout_seconds = 10
         max_retry_attempts = 3
+        max_pool_connections = MAX_POOL_CONNECTIONS  # PynamoDB's default is botocore's 10: see the constant
 
     pk = UnicodeAttribute(hash_key=True, attr_name="PK")
     sk = UnicodeAttribute(range_key=True, attr_name="SK")
