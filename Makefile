@@ -115,4 +115,4 @@ bench: $(STAMP)
 	$(BIN)/python -m ops.bench
 
 clean:
-	rm -rf $(VENV) $(LAMBDA_VENV) dist .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .local staticfiles
+	rm -rf $(VENV) $(LAMBDA_VENV) dist .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .local .local-* staticfiles

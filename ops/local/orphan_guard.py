@@ -30,7 +30,8 @@ def main(command: list[str]) -> int:
             child.wait(10)
         except subprocess.TimeoutExpired:
             os.killpg(0, signal.SIGKILL)
-    return child.returncode or 0
+    # Killed by a signal: 128 + its number, as a shell reports it (a negative status would wrap).
+    return 128 - child.returncode if child.returncode < 0 else child.returncode
 
 
 if __name__ == "__main__":

@@ -111,6 +111,7 @@ class LocalStack:
 
     def _start(self) -> None:
         self.aws.start()
+        self.say("Provisioning the local AWS (it starts empty; the saved data is restored next):")
         for change in provision(self._aws_target(), self.options.resources):
             if change.action != "unchanged":
                 self.say(f"  {change}")
@@ -125,7 +126,7 @@ class LocalStack:
             ) from None
         self._loaded = True
         self.say(
-            f"Restored {restored['items']} items, {_messages(restored['messages'], resources)} "
+            f"Restored {_plural(restored['items'], 'item')}, {_messages(restored['messages'], resources)} "
             f"from {self.options.state_dir}."
         )
         env = child_environment(self.aws.url, self.options.state_dir)
@@ -157,13 +158,10 @@ class LocalStack:
             self.say(f"Could not restart a process: {error}; trying again.")
             return
         for crash in crashes:
-            self.say(
-                f"{_sentence(crash.name)} exited with status {crash.status}; restarting it in {crash.restart_in:g} s."
-            )
+            self.say(f"{_sentence(crash.name)} {_exit(crash.status)}; restarting it in {crash.restart_in:g} s.")
         for child in restarted:
-            self.say(
-                f"Restarted {child.name} (restart {child.restarts}, PID {child.process.pid if child.process else '?'})."
-            )
+            group = child.process.pid if child.process else "?"
+            self.say(f"Restarted {child.name} (restart {child.restarts}, process group {group}).")
 
     def _autosave(self) -> None:
         """Every `autosave_seconds`, save the queues (and merge the table's journal once it has grown)."""
@@ -196,7 +194,7 @@ class LocalStack:
                 saved = self.aws.save_state(compact=True)
                 resources = self.options.resources
                 self.say(
-                    f"Saved {saved['items']} items, {_messages(saved['messages'], resources)} "
+                    f"Saved {_plural(saved['items'], 'item')}, {_messages(saved['messages'], resources)} "
                     f"to {self.options.state_dir}."
                 )
             except (OSError, LocalAwsError) as error:
@@ -241,6 +239,17 @@ class LocalStack:
         return f"http://127.0.0.1:{self.options.api_port}"
 
 
+def _exit(status: int) -> str:
+    """How a child ended, from its exit status: 'was killed by SIGKILL' (status 128 + 9) or 'exited with status 1'."""
+    if status > 128 and (status - 128) in {sig.value for sig in signal.Signals}:
+        return f"was killed by {signal.Signals(status - 128).name}"
+    return f"exited with status {status}"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
 def _sentence(name: str) -> str:
     """'the API' -> 'The API': a child's name at the start of a sentence (str.capitalize lowercases the rest)."""
     return name[:1].upper() + name[1:]
@@ -253,7 +262,7 @@ def _unfinished(depth: queues.QueueDepth) -> int:
 def _messages(counts: dict[str, int], resources: Resources) -> str:
     """'3 queued events and 1 dead letter', from messages per queue name."""
     queued, dead = counts.get(resources.queue_name, 0), counts.get(resources.dead_letter_queue_name, 0)
-    return f"{queued} queued event{'s' * (queued != 1)} and {dead} dead letter{'s' * (dead != 1)}"
+    return f"{_plural(queued, 'queued event')} and {_plural(dead, 'dead letter')}"
 
 
 @contextmanager

@@ -82,13 +82,13 @@ def test_a_stop_keeps_queued_events_and_dead_letters_across_a_restart(start_stac
     stack.sqs().send_message(QueueUrl=stack.queue_url(DEAD_LETTER_QUEUE), MessageBody=json.dumps({"marker": marker}))
 
     assert stack.stop(signal.SIGINT) == 0, stack.output
-    saved = re.search(r"Saved (\d+) items, (\d+) queued events? and 1 dead letter to ", stack.output)
+    saved = re.search(r"Saved (\d+) items?, (\d+) queued events? and 1 dead letter to ", stack.output)
     assert saved, stack.output
     assert int(saved[2]) > 0, f"the worker applied every event before the stop: {saved[0]}"
     assert (tmp_path / "state" / "queues-snapshot.json").is_file()
 
     restarted = start_stack(autosave=AUTOSAVE, reload=False, **UNTHROTTLED)
-    restored = re.search(r"Restored (\d+) items, (\d+) queued events? and (\d+) dead letters? from ", restarted.output)
+    restored = re.search(r"Restored (\d+) items?, (\d+) queued events? and (\d+) dead letters? from ", restarted.output)
     assert restored, restarted.output
     print(saved[0], restored[0], sep="\n")
     assert restored.groups() == (saved[1], saved[2], "1")
@@ -163,14 +163,10 @@ def test_a_killed_child_is_restarted_and_nothing_is_lost(stack, role):
     with Load(stack.api_url, f"kill-{role.split()[-1].lower()}-{uuid.uuid4().hex[:6]}", clients=6) as load:
         load.wait_for_creates(15)
         os.kill(victim, signal.SIGKILL)  # the real process, found under the supervisor, not by name
-        # The role's case is not checked: the supervisor says "The api" for "the API" (str.capitalize).
-        crash = stack.wait_for(
-            rf"The (?i:{role}) exited with status (\d+); restarting it in (\d+) s\.", 20, since=since
-        )
-        restart = stack.wait_for(rf"Restarted the {role} \(restart \d+, PID (\d+)\)\.", 40, since=since)
+        stack.wait_for(rf"The {role} was killed by SIGKILL; restarting it in \d+ s\.", 20, since=since)
+        restart = stack.wait_for(rf"Restarted the {role} \(restart \d+, process group (\d+)\)\.", 40, since=since)
         load.wait_for_creates(15)
 
-    assert crash[1] == "247", crash[0]  # the orphan guard exits with its child's -9: 256 - 9
     assert is_alive(int(restart[1]))
     assert stack.pid_of(role) != victim
     assert_still_serving(stack, since)
