@@ -108,8 +108,14 @@ class StackLock:
         self._file = stream
 
     def release(self) -> None:
-        """Delete the file and let the lock go: commands stop finding this stack."""
+        """Empty the file and let the lock go: commands stop finding this stack.
+
+        The file stays: deleting it would let a stack starting at this moment lock the deleted
+        file while a third one creates and locks a new one, both believing they hold the directory.
+        """
         if self._file is not None:
-            self.path.unlink(missing_ok=True)
-            self._file.close()
+            self._file.seek(0)
+            self._file.truncate()
+            self._file.flush()
+            self._file.close()  # closing releases the lock
             self._file = None

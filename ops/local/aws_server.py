@@ -52,6 +52,7 @@ class StateKeeper:
         self.table_name: str | None = None
         self.queue_names: list[str] = []
         self.journal: TableJournal | None = None
+        self.queue_journal: persistence.QueueJournal | None = None
 
     # Journalling, under `dynamodb_lock`
 
@@ -77,7 +78,9 @@ class StateKeeper:
             table = self._dynamodb().get_table(table_name)
             key_names = tuple(name for name in (table.hash_key_attr, table.range_key_attr) if name)
             items = persistence.read_table_state(self.state_dir, key_names)
-            saved_queues = persistence.read_queues(self.state_dir)
+            queues = [self._sqs().get_queue(name) for name in queue_names]
+            dead_letter_queues = {queue.dead_letter_queue.name for queue in queues if queue.dead_letter_queue}
+            saved_queues = persistence.read_queue_state(self.state_dir, dead_letter_queues)
             for item in items.values():
                 _insert(table, item, key_names)
             restored: dict[str, int] = {}
@@ -87,8 +90,12 @@ class StateKeeper:
                 for state in messages:
                     queue.add_message(persistence.restored_message(state))
                 restored[name] = len(messages)
-            # Fold the journals into the snapshot now: the next start then reads one file.
+            # Fold the journals into the snapshots now: the next start then reads one file each.
             persistence.write_snapshot(self.state_dir, items.values(), persistence.journal_numbers(self.state_dir))
+            persistence.write_queues(self.state_dir, {name: saved_queues.get(name, []) for name in queue_names})
+            persistence.delete_queue_journals(self.state_dir, persistence.queue_journal_numbers(self.state_dir))
+            self.queue_journal = persistence.QueueJournal(self.state_dir)
+            _journal_queue_changes(self)
             self.table_name, self.queue_names = table_name, queue_names
             self.journal = TableJournal(self.state_dir, key_names)
         return {"items": len(items), "messages": restored}
@@ -110,8 +117,12 @@ class StateKeeper:
                     locked = time.perf_counter()
                     self.journal.seal()
                     held = time.perf_counter() - locked
+            # Sealed first: a change made meanwhile is in the snapshot, the new journal, or both,
+            # and replaying it again changes nothing.
+            sealed_queue_journals = self.queue_journal.seal() if self.queue_journal else []
             queues = {name: self._queue_messages(name) for name in self.queue_names}
             persistence.write_queues(self.state_dir, queues)
+            persistence.delete_queue_journals(self.state_dir, sealed_queue_journals)
             sealed = [number for number in persistence.journal_numbers(self.state_dir) if number < self.journal.number]
         return SaveReport(
             items=_count_items(table),
@@ -141,6 +152,42 @@ class StateKeeper:
         from moto.sqs.models import sqs_backends
 
         return sqs_backends[DEFAULT_ACCOUNT_ID][self.region]
+
+
+def _journal_queue_changes(keeper: StateKeeper) -> None:
+    """Journal each message added to or deleted from the kept queues, from inside moto's SQS model.
+
+    At the model, not the HTTP API, because SNS delivers to SQS (and SQS moves messages to the
+    dead-letter queue) inside the local AWS, with no request of its own. Installed once per process.
+    """
+    from moto.sqs.models import Queue, SQSBackend
+
+    if getattr(Queue.add_message, "journalled", False):
+        return
+    add_message, delete_message, purge_queue = Queue.add_message, Queue.delete_message, SQSBackend.purge_queue
+
+    def journal(queue_name: str, record: dict[str, Any]) -> None:
+        if keeper.queue_journal is not None and queue_name in keeper.queue_names:
+            keeper.queue_journal.append({"queue": queue_name, **record})
+
+    def journalled_add(queue: Any, message: Any) -> None:
+        add_message(queue, message)
+        journal(queue.name, {"add": persistence.message_state(message)})
+
+    def journalled_delete(queue: Any, receipt_handle: str) -> None:
+        ids = [message.id for message in list(queue._messages) if message.had_receipt_handle(receipt_handle)]
+        delete_message(queue, receipt_handle)
+        if ids:
+            journal(queue.name, {"delete": ids})
+
+    def journalled_purge(backend: Any, queue_name: str) -> None:
+        purge_queue(backend, queue_name)
+        journal(queue_name, {"purge": True})
+
+    journalled_add.journalled = True  # type: ignore[attr-defined]
+    setattr(Queue, "add_message", journalled_add)  # noqa: B010
+    setattr(Queue, "delete_message", journalled_delete)  # noqa: B010
+    setattr(SQSBackend, "purge_queue", journalled_purge)  # noqa: B010
 
 
 def _count_items(table: Any) -> int:

@@ -12,6 +12,8 @@ Runs inside the local AWS process (`ops.local.aws_server`), never in the API or 
   files, outside the lock.
 - **The queues** (events and dead letters) are written whole to `queues-snapshot.json` on each
   save and when the local AWS stops: every message, in flight or not, with its receive count.
+  Between saves, each message added or deleted is appended to `queue-journal-<n>.jsonl`, so a
+  local AWS killed outright loses no event that a relay published before it died.
   On restore every message is visible again, as SQS would make it once the visibility timeout
   of a consumer that vanished ran out; the consumer's idempotency makes a second delivery of an
   already applied event harmless.
@@ -23,6 +25,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -35,6 +38,7 @@ from ops.errors import OperationsError
 SNAPSHOT_NAME = "table-snapshot.jsonl"
 QUEUES_SNAPSHOT_NAME = "queues-snapshot.json"
 _JOURNAL = re.compile(r"table-journal-(?P<number>\d+)\.jsonl")
+_QUEUE_JOURNAL = re.compile(r"queue-journal-(?P<number>\d+)\.jsonl")
 # Merging rewrites the whole snapshot: worth it only once the journal is a fair share of it.
 _COMPACT_SHARE = 0.25
 _COMPACT_MINIMUM = 1_000
@@ -159,10 +163,14 @@ def read_table_state(
     for number in journal_numbers(state_dir) if journals is None else journals:
         path = state_dir / f"table-journal-{number}.jsonl"
         for key, after in _journal_records(path):
+            try:
+                merged_key = key_of(key, key_names)
+            except (KeyError, TypeError) as error:
+                raise StateError(f"{path}: a record's key has no attribute {error}") from None
             if after is None:
-                items.pop(key_of(key, key_names), None)
+                items.pop(merged_key, None)
             else:
-                items[key_of(key, key_names)] = after
+                items[merged_key] = after
     return items
 
 
@@ -269,3 +277,93 @@ def _write_atomically(path: Path, write: Any) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+class QueueJournal:
+    """Messages added to and deleted from the kept queues since the last queue snapshot.
+
+    Thread-safe: SQS calls (and SNS deliveries) run concurrently in the local AWS. Each record is
+    {"queue": name, "add": message_state} or {"queue": name, "delete": [message ids]} or
+    {"queue": name, "purge": true}, flushed to the OS before the call returns.
+    """
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.number = max(queue_journal_numbers(state_dir), default=0) + 1
+        self._file: IO[str] | None = None
+        self._lock = threading.Lock()
+
+    def append(self, record: dict[str, Any]) -> None:
+        line = json.dumps(record, ensure_ascii=False) + "\n"
+        with self._lock:
+            if self._file is None:
+                self._file = (self.state_dir / f"queue-journal-{self.number}.jsonl").open("a", encoding="utf-8")
+            self._file.write(line)
+            self._file.flush()
+
+    def seal(self) -> list[int]:
+        """Close the open journal; returns every journal number before the next one (to delete once saved)."""
+        with self._lock:
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            self.number += 1
+            return [number for number in queue_journal_numbers(self.state_dir) if number < self.number]
+
+
+def queue_journal_numbers(state_dir: Path) -> list[int]:
+    """The queue journals' numbers in `state_dir`, oldest first."""
+    numbers = (_QUEUE_JOURNAL.fullmatch(path.name) for path in state_dir.glob("queue-journal-*.jsonl"))
+    return sorted(int(match["number"]) for match in numbers if match)
+
+
+def read_queue_state(state_dir: Path, dead_letter_queues: set[str]) -> dict[str, list[dict[str, Any]]]:
+    """The queues as the snapshot and the journals after it leave them: message states by queue.
+
+    Replaying is idempotent (an add of a message already there, or a delete of one gone, changes
+    nothing), so a message both in the snapshot and in a journal is counted once. A message that
+    SQS moved to one of `dead_letter_queues` is journalled as added there but not as removed from
+    its queue: the dead-letter copy wins. Raises StateError naming the file if one is malformed.
+    """
+    queues: dict[str, dict[str, dict[str, Any]]] = {
+        name: {message["id"]: message for message in messages} for name, messages in read_queues(state_dir).items()
+    }
+    for number in queue_journal_numbers(state_dir):
+        path = state_dir / f"queue-journal-{number}.jsonl"
+        for line_number, record in _lines(path):
+            try:
+                messages = queues.setdefault(record["queue"], {})
+                if "add" in record:
+                    messages.setdefault(record["add"]["id"], record["add"])
+                elif "delete" in record:
+                    for message_id in record["delete"]:
+                        messages.pop(message_id, None)
+                elif record.get("purge"):
+                    messages.clear()
+            except (KeyError, TypeError):
+                raise StateError(f"{path}: line {line_number} is not a queue journal record") from None
+    dead = {message_id for name in dead_letter_queues for message_id in queues.get(name, {})}
+    return {
+        name: [
+            message for message_id, message in messages.items() if name in dead_letter_queues or message_id not in dead
+        ]
+        for name, messages in queues.items()
+    }
+
+
+def delete_queue_journals(state_dir: Path, numbers: list[int]) -> None:
+    for number in numbers:
+        (state_dir / f"queue-journal-{number}.jsonl").unlink(missing_ok=True)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """The JSON records of a journal file, numbered; the torn last line of a killed writer is skipped."""
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or (number == len(lines) and not text.endswith("\n")):
+            continue
+        try:
+            yield number, json.loads(line)
+        except ValueError:
+            raise StateError(f"{path}: line {number} is not JSON") from None

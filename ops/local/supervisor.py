@@ -5,8 +5,9 @@ that crashes (the worker, the relay, even the API) is restarted with backoff whi
 serving; only the local AWS exiting, Ctrl-C, or the terminal closing stops the stack. It then
 stops the children in order: the API and the relay, then the worker once it has applied what is
 queued, then saves the table and the queues (`ops.local.persistence`) and stops the local AWS.
-The local AWS journals every table write as it happens and the supervisor saves the queues every
-`autosave_seconds`; a failed autosave is reported and tried again, never a reason to stop.
+The local AWS journals every table write and every message sent or deleted as it happens; every
+`autosave_seconds` the supervisor has it write the queues whole and fold the journals into
+snapshots. A failed autosave is reported and tried again, never a reason to stop.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from types import FrameType
 
@@ -74,7 +74,6 @@ class LocalStack:
         self._children = ChildProcesses()  # the API, the worker, the relay
         self._stop_reason: str | None = None
         self._loaded = False  # until the state is restored, saving would overwrite it with nothing
-        self._last_save: datetime | None = None
 
     def run(self) -> None:
         """Start everything, serve (healing crashed children) until told to stop, then stop everything in order.
@@ -83,13 +82,18 @@ class LocalStack:
         stack cannot start: another stack holds the state directory, a port is taken, the saved
         state is unreadable, or a child fails to start.
         """
-        self.options.state_dir.mkdir(parents=True, exist_ok=True)
         try:
+            self.options.state_dir.mkdir(parents=True, exist_ok=True)
             self._lock.acquire(
                 StackEndpoints(os.getpid(), self.api_url, self._planned_aws_url, str(self.options.state_dir))
             )
         except StackRunningError as error:
             raise LocalStackError(str(error)) from None
+        except OSError as error:
+            raise LocalStackError(
+                f"Cannot keep the stack's state in {self.options.state_dir}: {error.strerror}. "
+                "Choose a writable directory with --state-dir or LOCAL_STATE_DIR."
+            ) from None
         try:
             for port, variable in (
                 (self.options.aws_port, "LOCAL_AWS_PORT"),
@@ -142,9 +146,7 @@ class LocalStack:
         while self._stop_reason is None:
             time.sleep(0.25)
             if (code := self.aws.exit_status()) is not None:
-                self._stop_reason = (
-                    f"the local AWS exited with status {code}; see {self.options.state_dir / 'local-aws.log'}"
-                )
+                self._stop_reason = f"the local AWS {_exit(code)}; see {self.options.state_dir / 'local-aws.log'}"
             elif os.getppid() != parent:
                 self._stop_reason = "the process that started `make run` is gone"
             else:
@@ -176,7 +178,6 @@ class LocalStack:
                 self.say(f"Autosave failed ({error}); trying again in {self.options.autosave_seconds:g} s.")
                 failing = True
                 continue
-            self._last_save = datetime.now()
             if failing:
                 self.say("Autosave works again.")
                 failing = False
@@ -199,11 +200,14 @@ class LocalStack:
                 )
             except (OSError, LocalAwsError) as error:
                 self.say(
-                    f"Could not save the queues: {error}. Every table write is kept; "
-                    f"the queues are as of {self._described_last_save()}."
+                    f"Could not save: {error}. Nothing is lost: every table write and every message "
+                    "was journalled as it happened, and the next start replays the journals."
                 )
         elif self._loaded:
-            self.say(f"The table is kept up to its last write; the queues as of {self._described_last_save()}.")
+            self.say(
+                "Every table write and every queued message up to the local AWS's end was journalled; "
+                "the next start replays them."
+            )
         self.aws.stop()
         self.say("Stopped.")
 
@@ -219,9 +223,6 @@ class LocalStack:
                 time.sleep(0.2)
         except Exception as error:  # noqa: BLE001 - a stop must go on: what is left is saved anyway
             self.say(f"Could not watch the queue drain: {error}")
-
-    def _described_last_save(self) -> str:
-        return f"the last autosave at {self._last_save:%H:%M:%S}" if self._last_save else "the start"
 
     def _request_stop(self, signum: int, frame: FrameType | None) -> None:
         self._stop_reason = self._stop_reason or f"received {signal.Signals(signum).name}"
@@ -241,8 +242,9 @@ class LocalStack:
 
 def _exit(status: int) -> str:
     """How a child ended, from its exit status: 'was killed by SIGKILL' (status 128 + 9) or 'exited with status 1'."""
-    if status > 128 and (status - 128) in {sig.value for sig in signal.Signals}:
-        return f"was killed by {signal.Signals(status - 128).name}"
+    number = -status if status < 0 else status - 128  # negative: Popen's own report of a signal
+    if number > 0 and number in {sig.value for sig in signal.Signals}:
+        return f"was killed by {signal.Signals(number).name}"
     return f"exited with status {status}"
 
 
@@ -322,7 +324,7 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
             f"queue {resources.queue_name})",
             f"  Events      a Celery worker applies them (history: {api_url}/tasks/<id>/events); "
             "the outbox relay runs every 2 s",
-            f"  Data        {options.state_dir}  (every table write at once; the queues on stop"
+            f"  Data        {options.state_dir}  (every write and message journalled at once; snapshots on stop"
             + (f" and every {autosave:g} s)" if autosave else ")"),
             "  Crashes     a crashed worker, relay or API is restarted; the rest keeps serving",
             "Press Ctrl-C to stop.",

@@ -192,3 +192,18 @@ def test_a_paused_local_aws_stops_nothing_and_loses_nothing(stack, pause):
     assert_still_serving(stack, since)
     print(load.summary())
     assert_nothing_lost(stack, load.created, uncertain=load.uncertain)
+
+
+def test_a_killed_local_aws_stops_the_stack_and_the_next_start_loses_nothing(start_stack):
+    # The autosave never runs here: what survives is what the local AWS journalled as it went.
+    stack = start_stack(autosave=3600, reload=False, **UNTHROTTLED)
+    with Load(stack.api_url, f"kill-aws-{uuid.uuid4().hex[:6]}", clients=4) as load:
+        load.wait_for_creates(20)
+        os.kill(stack.pid_of("local AWS"), signal.SIGKILL)
+        stack.wait_for(r"Stopping \(the local AWS was killed by SIGKILL", 30)
+    assert stack.process.wait(timeout=60) == 0, stack.output
+    assert "the next start replays them" in stack.output
+
+    restarted = start_stack(autosave=3600, reload=False, **UNTHROTTLED)
+    print(load.summary())
+    assert_nothing_lost(restarted, load.created, uncertain=load.uncertain)

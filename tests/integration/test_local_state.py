@@ -204,3 +204,29 @@ def test_the_local_aws_of_a_stack_refuses_another_checkouts_clients(state_dir, s
         with pytest.raises(ClientError) as refused:
             call()
         assert "another checkout (/home/me/tasks)" in refused.value.response["Error"]["Message"]
+
+
+def test_messages_published_or_deleted_since_the_last_save_survive_killing_the_local_aws(state_dir, servers):
+    aws = started(state_dir)
+    servers.append(aws)
+    aws.load_state(TABLE, [QUEUE, DLQ])
+    sqs, sns = client(aws, "sqs"), client(aws, "sns")
+    queue_url, dlq_url = (sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in (QUEUE, DLQ))
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic = sns.create_topic(Name="events")["TopicArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    aws.save_state(compact=False)  # what the last autosave saw: nothing
+    for body in ("published-1", "published-2", "published-3"):
+        sns.publish(TopicArn=topic, Message=body)  # delivered inside the local AWS, with no SQS call
+    sqs.send_message(QueueUrl=dlq_url, MessageBody="dead")
+    received = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1)["Messages"][0]
+    sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=received["ReceiptHandle"])
+    kill(aws)
+
+    again = started(state_dir)
+    servers.append(again)
+    assert again.load_state(TABLE, [QUEUE, DLQ])["messages"] == {QUEUE: 2, DLQ: 1}
+    sqs = client(again, "sqs")
+    queue_url = sqs.get_queue_url(QueueName=QUEUE)["QueueUrl"]
+    bodies = {m["Body"] for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]}
+    assert bodies == {"published-1", "published-2", "published-3"} - {received["Body"]}

@@ -21,7 +21,7 @@ class Command(BaseCommand):
     help = (
         "Start the embedded local AWS (moto) on 127.0.0.1, create the table, topic and queues, restore "
         "the saved table and queues, and serve the API, restarting a crashed worker, relay or API. "
-        "Ctrl-C saves the queues and stops everything; table writes are saved as they happen."
+        "Ctrl-C saves and stops everything; table writes and queued messages are journalled as they happen."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -37,7 +37,8 @@ class Command(BaseCommand):
             "--autosave",
             type=float,
             default=30.0,
-            help="Seconds between saves of the queues; 0 saves them only on stop (table writes are saved at once).",
+            help="Seconds between snapshots of the queues and the table; 0 takes them only on stop "
+            "(every change is journalled at once either way).",
         )
         parser.add_argument("--no-reload", action="store_true", help="Do not restart the API when code changes.")
 
