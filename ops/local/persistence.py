@@ -175,15 +175,10 @@ def read_table_state(
 
 
 def _journal_records(path: Path) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None]]:
-    text = path.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip() or (number == len(lines) and not text.endswith("\n")):
-            continue  # blank, or the torn last line of a killed writer
+    for number, record in _lines(path):
         try:
-            record = json.loads(line)
             yield record["key"], record["item"]
-        except (ValueError, KeyError, TypeError):
+        except (KeyError, TypeError):
             raise StateError(f"{path}: line {number} is not a journal record") from None
 
 
