@@ -40,6 +40,7 @@ from events_app.messages import ReceivedEvent
 from events_app.ports import UserStats, no_counts
 from events_app.projection import PROJECTED_EVENT_TYPES, TaskProjection, day_steps, status_steps
 from tasks_app.adapters.dynamodb.models import TableModel, transaction_failed_on
+from tasks_app.adapters.outages import reports_outages
 from tasks_app.domain.values import TaskStatus
 
 logger = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ _COUNTERS: dict[str, NumberAttribute] = {
 }
 
 
+@reports_outages("DynamoDB")
 class DynamoReadModels:
     """History and statistics updated together, once per event, exact in any order."""
 

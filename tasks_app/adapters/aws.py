@@ -29,11 +29,40 @@ if TYPE_CHECKING:
 # one request at a time, so there the pool never holds more than a connection or two:
 # connections are opened only when needed, and a larger maximum costs nothing.
 MAX_POOL_CONNECTIONS = 50
-# Short timeouts: a request should fail fast rather than hold a Lambda until its own timeout.
+
+
+@dataclass(frozen=True)
+class RetryBudget:
+    """How long one AWS call may take before it is an outage, all retries included.
+
+    `connect_timeout` and `read_timeout` are seconds per attempt; `attempts` counts the first
+    try. botocore's standard retry mode waits `rand(0, 1) * 2**i` seconds after attempt `i`
+    (0-based, capped at 20 s) before the next one.
+    """
+
+    connect_timeout: float
+    read_timeout: float
+    attempts: int
+
+    @property
+    def worst_case_seconds(self) -> float:
+        """The longest a call can take: every attempt timing out, with the longest backoffs."""
+        backoff = sum(min(2.0**attempt, 20.0) for attempt in range(self.attempts - 1))
+        return self.attempts * (self.connect_timeout + self.read_timeout) + backoff
+
+
+# One budget for every client (boto3's and PynamoDB's). DynamoDB answers in milliseconds and the
+# local AWS under `make bench`'s load in about a second, so 3 s to read is a stall, not a slow
+# answer. A stalled call gives up after at most 15 s and the API answers 503 (SPEC §2), well
+# inside API Gateway's 29 s integration timeout, after which a client would get the gateway's
+# 504 instead. A request stops at its first outage, so it spends one budget, not one per call.
+RETRY_BUDGET = RetryBudget(connect_timeout=1, read_timeout=3, attempts=3)
+API_GATEWAY_TIMEOUT_SECONDS = 29  # the REST API integration timeout (API Gateway quotas)
+
 _CLIENT_CONFIG = Config(
-    connect_timeout=2,
-    read_timeout=10,
-    retries={"mode": "standard", "max_attempts": 3},
+    connect_timeout=RETRY_BUDGET.connect_timeout,
+    read_timeout=RETRY_BUDGET.read_timeout,
+    retries={"mode": "standard", "total_max_attempts": RETRY_BUDGET.attempts},
     max_pool_connections=MAX_POOL_CONNECTIONS,
 )
 

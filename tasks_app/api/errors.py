@@ -16,7 +16,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from tasks_app.application.access import AccessDenied
 from tasks_app.application.idempotency import IdempotencyKeyReused
-from tasks_app.application.ports import ConcurrentUpdate
+from tasks_app.application.ports import ConcurrentUpdate, DependencyUnavailable
 from tasks_app.domain.errors import (
     DomainError,
     InvalidCursor,
@@ -118,6 +118,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every exception a view raises leaves in the error envelope."""
     if isinstance(exc, DomainError):
         return _domain_error_response(exc)
+    if isinstance(exc, DependencyUnavailable):
+        return _unavailable_response(exc)
     if isinstance(exc, SuspiciousOperation):
         return _suspicious_request_response(exc)
     # DRF's own handler knows the headers (Retry-After, WWW-Authenticate) and maps Http404.
@@ -149,6 +151,21 @@ def _domain_error_response(exc: DomainError) -> Response:
         return Response(error_body(code, str(exc)), status=code.status)
     logger.error("Domain error without an HTTP mapping", exc_info=exc)
     return Response(_internal_error(), status=500)
+
+
+def _unavailable_response(exc: DependencyUnavailable) -> Response:
+    """503 `SERVICE_UNAVAILABLE` with `Retry-After` for an outage of DynamoDB or SNS (SPEC §2).
+
+    A write that timed out may still have been applied: the message says how to retry safely.
+    """
+    logger.warning("Answered 503: %s", exc, extra={"dependency": exc.dependency, "retry_after": exc.retry_after})
+    message = (
+        f"The service is unavailable right now; try again in {exc.retry_after} s. "
+        "A POST or PATCH may have been applied: retry it with the same Idempotency-Key to be safe."
+    )
+    return Response(
+        error_body(ErrorCode.SERVICE_UNAVAILABLE, message), status=503, headers={"Retry-After": str(exc.retry_after)}
+    )
 
 
 def _suspicious_request_response(exc: SuspiciousOperation) -> Response:

@@ -2,8 +2,8 @@
 
 Fixed windows: a rate of 600/min allows 600 requests in each calendar minute. Over the limit,
 DRF answers 429 with `Retry-After` (the seconds left in the window). If DynamoDB throttles the
-counter, the request is throttled too; if the counter cannot be reached for another reason the
-request goes through: the rest of the request needs DynamoDB anyway.
+counter's key, the request is throttled too. If DynamoDB is unreachable, stalled or throttling
+the whole table, the request gets the 503 the operation would get, at once (SPEC §2).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from tasks_app import bootstrap
 from tasks_app.adapters.dynamodb.rate_counter import CounterBusy
 from tasks_app.api.auth import BearerTokenAuthentication, TokenUser
+from tasks_app.application.ports import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +60,12 @@ class SharedRateThrottle(SimpleRateThrottle):
             logger.warning("DynamoDB throttled the rate counter; throttling the request", extra={"scope": self.scope})
             self._wait = 1.0
             return False
+        except DependencyUnavailable:
+            # The operation needs the same table: answer 503 now rather than spend a second
+            # retry budget on it and reach API Gateway's 29 s first.
+            raise
         except Exception:
-            logger.warning("The rate counter could not be reached; letting the request through", exc_info=True)
+            logger.exception("The rate counter failed; letting the request through")
             return True
         self._wait = max(1.0, math.ceil(window_end - now))
         return bool(hits <= self.num_requests)

@@ -66,6 +66,21 @@ class ConcurrentUpdate(DomainError):
         self.task_id = task_id
 
 
+class DependencyUnavailable(Exception):
+    """A dependency (DynamoDB, SNS) is unreachable, too slow or throttling: an outage, not a bug.
+
+    Adapters raise it in place of their SDK's errors, so that every path answers 503
+    `SERVICE_UNAVAILABLE` with `Retry-After` (SPEC §2) and consumers retry the message.
+    `retry_after` is in seconds; `reason` says what happened, for the logs.
+    """
+
+    def __init__(self, dependency: str, reason: str, *, retry_after: int) -> None:
+        super().__init__(f"{dependency} is unavailable: {reason}")
+        self.dependency = dependency
+        self.reason = reason
+        self.retry_after = retry_after
+
+
 class TaskRepository(Protocol):
     """Where tasks live, with the events they record (the outbox) written in the same transaction.
 

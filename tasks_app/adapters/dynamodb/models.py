@@ -12,7 +12,7 @@ from pynamodb.constants import STRING
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.models import Model
 
-from tasks_app.adapters.aws import MAX_POOL_CONNECTIONS
+from tasks_app.adapters.aws import MAX_POOL_CONNECTIONS, RETRY_BUDGET
 from tasks_app.adapters.dynamodb import keys
 from tasks_app.adapters.dynamodb.indexes import TasksByDueDateIndex, TasksByStatusIndex, TasksByUserIndex
 from tasks_app.application.ports import OutboxEntry
@@ -45,9 +45,9 @@ class TableModel(Model):
 
     class Meta:
         table_name = "unbound"  # replaced by `bind_table` before first use
-        connect_timeout_seconds = 2
-        read_timeout_seconds = 10
-        max_retry_attempts = 3
+        connect_timeout_seconds = RETRY_BUDGET.connect_timeout
+        read_timeout_seconds = RETRY_BUDGET.read_timeout
+        max_retry_attempts = RETRY_BUDGET.attempts - 1  # PynamoDB counts retries, not attempts
         max_pool_connections = MAX_POOL_CONNECTIONS  # PynamoDB's default is botocore's 10: see the constant
 
     pk = UnicodeAttribute(hash_key=True, attr_name="PK")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from tasks_app.adapters.dynamodb.models import OutboxItem
+from tasks_app.adapters.outages import reports_outages
 from tasks_app.application.ports import OutboxEntry
 from tasks_app.domain.values import TaskId
 
 
+@reports_outages("DynamoDB")
 class DynamoOutbox:
     """Reads pending events by shard (all of a task's are in one, in order) and forgets published ones."""
 

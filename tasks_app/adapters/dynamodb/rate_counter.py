@@ -8,6 +8,7 @@ from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
 
 from tasks_app.adapters.dynamodb.models import TableModel
+from tasks_app.adapters.outages import reports_outages
 
 # What DynamoDB answers when a key or the table gets more requests than it can take.
 _THROTTLING_CODES = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
@@ -25,6 +26,7 @@ class RateCounterItem(TableModel):
     expires_at = TTLAttribute(attr_name="ExpiresAt")
 
 
+@reports_outages("DynamoDB")
 class DynamoRateCounter:
     """Counts with one atomic `ADD` per hit, so concurrent instances never lose a count."""
 

@@ -17,6 +17,7 @@ from tasks_app.adapters.cursor import TRASH_LISTING, CursorCodec, live_listing
 from tasks_app.adapters.dynamodb import listing
 from tasks_app.adapters.dynamodb.idempotency import IdempotencyItem
 from tasks_app.adapters.dynamodb.models import OutboxItem, TaskItem, item_failed
+from tasks_app.adapters.outages import reports_outages
 from tasks_app.application.idempotency import IdempotencyKeyInUse, IdempotencyRecord
 from tasks_app.application.ports import ConcurrentUpdate, OutboxEntry, Page, TaskFilters, TaskSort
 from tasks_app.domain.errors import TaskNotFound
@@ -32,6 +33,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@reports_outages("DynamoDB")
 class DynamoTaskRepository:
     """Tasks in the single table. A write is one `TransactWriteItems` holding the task, its
     events as outbox items and, when given, the idempotency record: no event of a stored change

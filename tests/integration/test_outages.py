@@ -1,0 +1,188 @@
+"""An outage of DynamoDB is a 503 with `Retry-After` on every path, in time for API Gateway (SPEC §2).
+
+Three real faults, through the real boto3 and PynamoDB clients: nothing listening (connection
+refused), a server that answers with AWS's throttling and server errors, and the local AWS
+stopped with SIGSTOP (connections accepted, no answer: read timeouts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from events_app import bootstrap as events_wiring
+from tasks_app import bootstrap
+from tasks_app.adapters.aws import API_GATEWAY_TIMEOUT_SECONDS, RETRY_BUDGET
+from tasks_app.adapters.outages import RETRY_AFTER_THROTTLED, RETRY_AFTER_UNREACHABLE
+from tests.conftest import AwsStack
+
+UNKNOWN = "task-00000000-0000-4000-8000-000000000000"
+
+# Every operation that reaches the table, as (method, path, body).
+OPERATIONS = [
+    ("post", "/tasks", {"user_id": "alice", "title": "During an outage"}),
+    ("get", "/tasks?user_id=alice", None),
+    ("get", f"/tasks/{UNKNOWN}", None),
+    ("patch", f"/tasks/{UNKNOWN}", {"title": "Renamed"}),
+    ("delete", f"/tasks/{UNKNOWN}", None),
+    ("post", f"/tasks/{UNKNOWN}/start", None),
+    ("post", f"/tasks/{UNKNOWN}/complete", None),
+    ("post", f"/tasks/{UNKNOWN}/cancel", None),
+    ("post", f"/tasks/{UNKNOWN}/reopen", None),
+    ("post", f"/tasks/{UNKNOWN}/restore", None),
+    ("get", "/tasks/trash?user_id=alice", None),
+    ("get", f"/tasks/{UNKNOWN}/events", None),
+    ("get", "/tasks/stats?user_id=alice", None),
+]
+
+
+def send(method: str, path: str, body: Any, **headers: str) -> Any:
+    client = APIClient()
+    return getattr(client, method)(path, body, format="json", **headers) if body else getattr(client, method)(path)
+
+
+def assert_unavailable(response: Any, retry_after: int) -> None:
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"] == str(retry_after)
+    assert response.json()["success"] is False
+    assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def aim_at(settings: Any, endpoint: str) -> None:
+    """Point the API's clients at `endpoint` from the next request on."""
+    settings.AWS_ENDPOINT_URL = endpoint
+    bootstrap.reset()
+    events_wiring.reset()
+
+
+@pytest.mark.parametrize(("method", "path", "body"), OPERATIONS, ids=[f"{m} {p}" for m, p, _ in OPERATIONS])
+def test_every_operation_answers_503_when_dynamodb_cannot_be_reached(
+    aws: AwsStack, settings: Any, method: str, path: str, body: Any
+) -> None:
+    aim_at(settings, "http://127.0.0.1:9")  # the discard port: connections are refused
+
+    assert_unavailable(send(method, path, body), RETRY_AFTER_UNREACHABLE)
+
+
+def test_rate_limits_do_not_hide_an_outage(aws: AwsStack, settings: Any) -> None:
+    settings.THROTTLE_RATES = {"user": "100/min", "ip": "100/min"}
+    aim_at(settings, "http://127.0.0.1:9")
+
+    started = time.monotonic()
+    response = send("post", "/tasks", {"user_id": "alice", "title": "Counted"})
+
+    assert_unavailable(response, RETRY_AFTER_UNREACHABLE)
+    # One retry budget (the counter's), not one per counter and another for the write.
+    assert time.monotonic() - started < RETRY_BUDGET.worst_case_seconds
+
+
+class FaultyAws(BaseHTTPRequestHandler):
+    """Answers every AWS JSON request with the error in `server.fault`: (status, body)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, body = self.server.fault  # type: ignore[attr-defined]
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("x-amzn-RequestId", "fault-injected")
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def faulty_aws(aws: AwsStack, settings: Any) -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FaultyAws)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    aim_at(settings, f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def dynamodb_error(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message, **extra}
+
+
+@pytest.mark.parametrize(
+    ("fault", "retry_after"),
+    [
+        ((400, dynamodb_error("ProvisionedThroughputExceededException", "Rate exceeded")), RETRY_AFTER_THROTTLED),
+        ((400, dynamodb_error("ThrottlingException", "Rate of requests exceeded")), RETRY_AFTER_THROTTLED),
+        ((500, dynamodb_error("InternalServerError", "Internal server error")), RETRY_AFTER_UNREACHABLE),
+        ((503, dynamodb_error("ServiceUnavailable", "Service unavailable")), RETRY_AFTER_UNREACHABLE),
+    ],
+    ids=["provisioned-throughput", "throttling", "internal-error", "service-unavailable"],
+)
+@pytest.mark.parametrize(("method", "path", "body"), OPERATIONS[:3], ids=["create", "list", "get"])
+def test_throttling_and_server_errors_answer_503(
+    faulty_aws: ThreadingHTTPServer, fault: Any, retry_after: int, method: str, path: str, body: Any
+) -> None:
+    faulty_aws.fault = fault  # type: ignore[attr-defined]
+
+    assert_unavailable(send(method, path, body), retry_after)
+
+
+def test_a_transaction_cancelled_for_throttling_answers_503(faulty_aws: ThreadingHTTPServer) -> None:
+    reasons = [{"Code": "ThrottlingError", "Message": "Throughput exceeds the current capacity"}, {"Code": "None"}]
+    faulty_aws.fault = (  # type: ignore[attr-defined]
+        400,
+        dynamodb_error(
+            "TransactionCanceledException",
+            "Transaction cancelled, please refer cancellation reasons for specific reasons [ThrottlingError, None]",
+            CancellationReasons=reasons,
+        ),
+    )
+
+    assert_unavailable(send(*OPERATIONS[0]), RETRY_AFTER_THROTTLED)
+
+
+def test_a_validation_error_from_dynamodb_stays_a_500(faulty_aws: ThreadingHTTPServer) -> None:
+    """A request DynamoDB refuses as malformed is our bug, not an outage: retrying cannot help."""
+    faulty_aws.fault = (400, dynamodb_error("ValidationException", "One or more parameter values were invalid"))  # type: ignore[attr-defined]
+
+    response = send(*OPERATIONS[2])
+
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "INTERNAL_ERROR"
+
+
+def test_a_stalled_dynamodb_answers_503_in_time_and_the_retry_creates_one_task(aws: AwsStack, api: Any) -> None:
+    """The issue's case: the local AWS paused while a client creates a task."""
+    pid = aws.server.pid
+    assert pid is not None
+    title = f"Created through a stall {time.time_ns()}"
+    headers = {"HTTP_IDEMPOTENCY_KEY": f"stall-{time.time_ns()}"}
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        response = send("post", "/tasks", {"user_id": "alice", "title": title}, **headers)
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    assert_unavailable(response, RETRY_AFTER_UNREACHABLE)
+    assert RETRY_BUDGET.read_timeout <= elapsed <= RETRY_BUDGET.worst_case_seconds + 1
+    assert elapsed < API_GATEWAY_TIMEOUT_SECONDS
+    # The stalled attempts may have been applied once the local AWS resumed: the retry the
+    # message asks for (same key) must still leave exactly one task.
+    retried = send("post", "/tasks", {"user_id": "alice", "title": title}, **headers)
+    assert retried.status_code == 201, retried.content
+    listing = api.list(user_id="alice").json()
+    assert [task["title"] for task in listing["data"]].count(title) == 1, listing
