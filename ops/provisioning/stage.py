@@ -1,9 +1,10 @@
 """Everything a deployed Zappa stage needs that Zappa does not create; running it twice changes nothing.
 
 The table (with point-in-time recovery), topic, queues and subscription come first, as for
-development; then the usage plan and API key, and the CloudWatch alarms (SPEC §6). The
-usage plan needs the REST API that `zappa deploy` creates, so before the first deploy it is
-reported `absent`, and the operator runs `provision --stage` again after deploying.
+development; then the usage plan and API key, API Gateway's own error answers in SPEC §2's
+envelope, and the CloudWatch alarms (SPEC §6). The usage plan and the error answers need the
+REST API that `zappa deploy` creates, so before the first deploy they are reported `absent`,
+and the operator runs `provision --stage` again after deploying.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ops.errors import OperationsError
 from ops.provisioning.apigateway import ApiStage, ensure_usage_plan
 from ops.provisioning.changes import Change
 from ops.provisioning.cloudwatch import ensure_alarms, stage_alarms
+from ops.provisioning.gateway_responses import ensure_gateway_responses
 from ops.provisioning.iam import ensure_execution_role, execution_role
 from ops.provisioning.resources import provision
 from ops.provisioning.zappa_stage import ZappaStage
@@ -39,6 +41,9 @@ def provision_stage(
         time.sleep(IAM_PROPAGATION_SECONDS)
     changes += _explained(provision(target, resources, dry_run=dry_run), target, stage)
     changes += usage_plan_changes(target.client("apigateway"), stage, dry_run=dry_run)
+    # Every stage, key or not: API Gateway answers unrouted paths and its own throttling anywhere.
+    api = ApiStage(api_name=stage.api_name, stage=stage.name)
+    changes += ensure_gateway_responses(target.client("apigateway"), api, dry_run=dry_run)
     alarms = stage_alarms(
         function_name=stage.function_name, api_name=stage.api_name, stage=stage.name, table_name=resources.table_name
     )

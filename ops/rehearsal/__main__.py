@@ -141,19 +141,18 @@ def _release(aws: EmbeddedAws, work: Path, settings_file: Path) -> list[dict[str
 
 
 def _rehearse_production(aws: EmbeddedAws, work: Path, settings_file: Path) -> list[str]:
-    """Production's difference: every route needs the API key, which the usage plan meters."""
+    """Production's difference: every route needs the API key, which the usage plan meters; and
+    its error answers, the missing key's among them, are SPEC §2's."""
     run = _Commands(aws, work, settings_file)
     run.provision("production")
     run.zappa("deploy", "production")
     run.provision("production")
     settings = stage_settings("production", settings_file)
     region = settings["aws_region"]
-    return checks.check_api_key(
-        local_client(aws.url, "apigateway", region),
-        local_client(aws.url, "cloudformation", region),
-        f"{settings['project_name']}-production",
-        "production",
-    )
+    name = f"{settings['project_name']}-production"
+    apigateway = local_client(aws.url, "apigateway", region)
+    problems = checks.check_api_key(apigateway, local_client(aws.url, "cloudformation", region), name, "production")
+    return problems + checks.check_gateway_responses(apigateway, name, "production")
 
 
 def _entries(recording: str) -> list[dict[str, Any]]:
@@ -279,6 +278,7 @@ def _check_stage(
     relay = events["config.lambda_handlers.relay_outbox"]
     problems = checks.check_function(client("lambda"), name, settings, checks.snap_start_requests(recording))
     problems += checks.check_api(client("apigateway"), name, STAGE, settings)
+    problems += checks.check_gateway_responses(client("apigateway"), name, STAGE)
     problems += checks.check_event_source(client("lambda"), name, source["arn"], source["batch_size"])
     schedule_problems, rule_arn = checks.check_schedule(
         client("events"), client("lambda"), name, relay["function"], relay["expression"]

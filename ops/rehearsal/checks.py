@@ -12,6 +12,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from ops.provisioning.gateway_responses import DEPLOYMENT_DESCRIPTION, GATEWAY_ANSWERS, GatewayAnswer, render
+
 SNAPSTART_ALIAS = "snapstart"  # Zappa points API Gateway at this alias when snap_start is on
 HANDLER = "handler.lambda_handler"
 # Top-level folders of the source tree that must never ship: operations code (provisioning, the
@@ -196,6 +198,56 @@ def check_api_key(apigateway: Any, cloudformation: Any, name: str, stage: str) -
     keys = apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]
     if not keys:
         problems.append(f"usage plan {plan['name']} has no API key: nobody could call production")
+    return problems
+
+
+def check_gateway_responses(apigateway: Any, name: str, stage: str) -> list[str]:
+    """API Gateway's own answers (unknown path, throttling, timeout…) are SPEC §2's envelope with
+    its status, code and headers, as `provision --stage` puts them, and it deployed the stage
+    afterwards (gateway responses answer only once deployed)."""
+    [api_id] = [api["id"] for api in apigateway.get_rest_apis()["items"] if api["name"] == name]
+    found = {item["responseType"]: item for item in apigateway.get_gateway_responses(restApiId=api_id)["items"]}
+    problems = []
+    for answer in GATEWAY_ANSWERS:
+        response = found.get(answer.response_type, {"defaultResponse": True})
+        if response.get("defaultResponse"):
+            problems.append(f"API {name}: {answer.response_type} is API Gateway's default answer, not SPEC §2's")
+        else:
+            problems += [
+                f"API {name}: {answer.response_type} {problem}" for problem in _answer_problems(answer, response)
+            ]
+    descriptions = [d.get("description") for d in apigateway.get_deployments(restApiId=api_id)["items"]]
+    if DEPLOYMENT_DESCRIPTION not in descriptions:
+        problems.append(f"API {name}: provision --stage {stage} put gateway responses but deployed no stage with them")
+    return problems
+
+
+# What API Gateway substitutes for `$context.error.messageString`: quoted, so quotes and newlines stay JSON.
+_GATEWAY_MESSAGE = 'Invalid "signature"\nline two'
+
+
+def _answer_problems(answer: GatewayAnswer, response: dict[str, Any]) -> list[str]:
+    problems = []
+    if response.get("statusCode") != answer.status_code():
+        problems.append(f"answers {response.get('statusCode')}, expected {answer.status_code()}")
+    headers = {
+        key.removeprefix("gatewayresponse.header.").lower(): value
+        for key, value in response.get("responseParameters", {}).items()
+    }
+    if headers.get("content-type") != "'application/json'":
+        problems.append(f"has Content-Type {headers.get('content-type')}, expected 'application/json'")
+    if answer.status in (429, 503) and not str(headers.get("retry-after", "")).strip("'").isdigit():
+        problems.append(f"has no Retry-After in seconds (SPEC §2 wants one with {answer.status})")
+    template = response.get("responseTemplates", {}).get("application/json", "")
+    try:
+        body = json.loads(render(template, request_id="rehearsal-request-id", gateway_message=_GATEWAY_MESSAGE))
+    except ValueError:
+        return [*problems, f"template is not JSON once filled in: {template}"]
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict) or body.get("success") is not False or set(error) != {"message", "code"}:
+        problems.append(f"body is not SPEC §2's error envelope: {body}")
+    elif error["code"] != answer.code or not error["message"]:
+        problems.append(f"says code {error['code']!r} and message {error['message']!r}, expected code {answer.code}")
     return problems
 
 

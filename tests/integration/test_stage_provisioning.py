@@ -192,9 +192,8 @@ def test_a_second_run_changes_nothing_and_says_so(run, aws):
     with aws.server.recording() as calls:
         output = run("production")
     lines = [line for line in output.splitlines() if line.startswith("  ")]
-    assert len(lines) == 15, (
-        output
-    )  # role, table (3 lines), 2 queues, topic, subscription, trigger, plan, key, 4 alarms
+    # role, table (3 lines), 2 queues, topic, subscription, trigger, plan, key, gateway responses, 4 alarms
+    assert len(lines) == 16, output
     assert all(" unchanged" in line for line in lines), output
     assert "Nothing to change: everything was already in place." in output
     # The recorder names the operations of DynamoDB, SNS, SQS and CloudWatch; API Gateway's and
@@ -292,7 +291,8 @@ def test_a_dry_run_on_an_empty_account_creates_nothing(run, aws):
     assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("would be created")
     assert outcome(output, "api key", f"production_{api_id}") == "would be created (in the usage plan)"
     assert output.count("  alarm ") == 4
-    assert output.count("would be created") == 5 + 4 + 2 + 1  # resources, alarms, plan and key, role
+    # resources, alarms, plan and key, role, gateway responses and the deployment that applies them
+    assert output.count("would be created") == 5 + 4 + 2 + 1 + 2
     assert [role["RoleName"] for role in aws.target.client("iam").list_roles()["Roles"]] == [
         "tasks-production-ZappaLambdaExecutionRole"  # zappa_deploy's, not provisioning's
     ]
@@ -393,7 +393,10 @@ def _deployed_state(aws) -> tuple[Any, ...]:
     plans = apigateway.get_usage_plans()["items"]
     plan_keys = [apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"] for plan in plans]
     mappings = aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"]
-    return plans, apigateway.get_api_keys()["items"], plan_keys, mappings
+    apis = [api["id"] for api in apigateway.get_rest_apis()["items"]]
+    responses = [apigateway.get_gateway_responses(restApiId=api)["items"] for api in apis]
+    deployments = [apigateway.get_deployments(restApiId=api)["items"] for api in apis]
+    return plans, apigateway.get_api_keys()["items"], plan_keys, mappings, responses, deployments
 
 
 def _apigateway(aws) -> APIGatewayClient:
