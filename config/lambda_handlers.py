@@ -1,7 +1,9 @@
-"""Every Lambda entry point besides HTTP (which Zappa's own handler serves from `config.settings`).
+"""Every Lambda entry point: HTTP through Zappa's handler, the outbox sweeper, the events consumer.
 
-`zappa_settings.json` names these in each stage's `events`: the outbox sweeper on a schedule,
-and the consumer of the events queue as an SQS event source.
+`zappa_settings.json` names `serve_http` as the function's handler (`lambda_handler`): every
+event goes through it to Zappa's, which serves API Gateway's requests from `config.settings` and
+calls the others, named in each stage's `events`: the outbox sweeper on a schedule, and the
+consumer of the events queue as an SQS event source.
 """
 
 from __future__ import annotations
@@ -9,7 +11,71 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+# Imported here, not on the first event: with INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT set (as
+# zappa_settings.json does) Zappa sets Django up while this module loads, in Lambda's init phase,
+# which is what SnapStart snapshots.
+from zappa import handler as zappa_handler
+
 logger = logging.getLogger(__name__)
+
+
+class _ResponseAsDjangoSentIt(zappa_handler.Response):  # type: ignore[misc] # werkzeug's, untyped through Zappa
+    """The response Zappa reads Django's from, minus the `Content-Type: text/plain` werkzeug gives
+    one that has none: Django sends none with a 204 or a 304 (RFC 9110 §15.4.5), nor does runserver."""
+
+    default_mimetype = None
+
+
+# Zappa builds its answer from the `Response` its module names; this is the only way to choose the class.
+zappa_handler.Response = _ResponseAsDjangoSentIt
+
+
+def serve_http(event: dict[str, Any], context: object) -> Any:
+    """The function's handler: Zappa's `lambda_handler`, its HTTP answers sent as runserver sends them.
+
+    `event` is any event Lambda delivers (API Gateway's, the schedule's, the SQS source's); Zappa's
+    handler dispatches it. An API Gateway REST answer (a dict with `statusCode`) then goes through
+    `as_sent`; anything else is returned as it is. Zappa's own errors propagate as they would
+    from its handler. tests/e2e/test_lambda_parity.py compares the two servers.
+    """
+    result = zappa_handler.lambda_handler(event, context)
+    if isinstance(result, dict) and "statusCode" in result and event.get("httpMethod"):
+        return as_sent(result, method=str(event["httpMethod"]))
+    return result
+
+
+def as_sent(result: dict[str, Any], *, method: str) -> dict[str, Any]:
+    """Zappa's answer to an API Gateway REST proxy event (`result`, changed in place and returned),
+    made what runserver sends for the same response:
+
+    - one list of values per header name, each value once: Zappa's WSGI middleware repeats every
+      `Set-Cookie` under the name `set-cookie` (a workaround from before `multiValueHeaders`,
+      Miserlou/Zappa#1965), and lists each name's values under both spellings, so API Gateway
+      sent every cookie two to four times. `headers` keeps the names with one value; API Gateway
+      takes the rest from `multiValueHeaders`, which wins for a name in both (API Gateway's
+      Lambda proxy output format). Django never sends one line twice (its cookies are by name).
+    - values without surrounding whitespace (RFC 9110 §5.5; Django writes ` csrftoken=…`);
+    - no body for HEAD (RFC 9110 §9.3.2), as runserver; Content-Length stays that of the GET.
+
+    An answer without `multiValueHeaders` (an event without them: the console's test button) keeps
+    Zappa's headers. Raises nothing.
+    """
+    if method == "HEAD":
+        result.pop("body", None)
+        result.pop("isBase64Encoded", None)
+    given = result.get("multiValueHeaders")
+    if not isinstance(given, dict):
+        return result
+    values: dict[str, list[str]] = {}
+    spelling: dict[str, str] = {}  # by lower-case name: the first spelling Django used
+    for name, listed in given.items():
+        kept = values.setdefault(spelling.setdefault(name.lower(), name), [])
+        for value in listed:
+            if (text := str(value).strip()) not in kept:
+                kept.append(text)
+    result["multiValueHeaders"] = values
+    result["headers"] = {name: listed[0] for name, listed in values.items() if len(listed) == 1}
+    return result
 
 
 def relay_outbox(event: dict[str, Any], context: object) -> dict[str, int]:

@@ -15,7 +15,7 @@ from typing import Any
 from ops.provisioning.gateway_responses import DEPLOYMENT_DESCRIPTION, GATEWAY_ANSWERS, GatewayAnswer, render
 
 SNAPSTART_ALIAS = "snapstart"  # Zappa points API Gateway at this alias when snap_start is on
-HANDLER = "handler.lambda_handler"
+DEFAULT_HANDLER = "handler.lambda_handler"  # Zappa's copy at the package root, when a stage names none
 # Top-level folders of the source tree that must never ship: operations code (provisioning, the
 # local stack, this rehearsal) and the tests. The serving apps import neither (import-linter).
 NOT_SHIPPED = ("ops/", "tests/")
@@ -53,7 +53,7 @@ def check_function(
 ) -> list[str]:
     config = lambda_client.get_function(FunctionName=name)["Configuration"]
     wanted = {
-        "Handler": HANDLER,
+        "Handler": settings.get("lambda_handler", DEFAULT_HANDLER),
         "Runtime": settings["runtime"],
         "MemorySize": settings["memory_size"],
         "Timeout": settings["timeout_seconds"],

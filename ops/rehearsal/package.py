@@ -2,7 +2,7 @@
 
 `run_in_package` starts `python -I -S -B` in the unpacked directory: no site-packages, no
 PYTHONPATH, no .pyc written (Lambda's /var/task is read-only), so every import comes from the
-zip or the standard library. The child imports Zappa's `handler` (with
+zip or the standard library. The child imports the function's handler (with
 INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT, which sets Django up: Lambda's init phase, what SnapStart
 snapshots), then hands it the given events and writes the responses and timings to a file.
 """
@@ -124,13 +124,15 @@ json.dump({"init": init, "isolated": isolated, "steps": results}, open(out, "w")
 """
 
 ZAPPA_INIT = r"""
-import handler  # with INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT set, this sets Django up
+# The function's Handler (zappa_settings.json's lambda_handler); with
+# INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT set, importing it sets Django up.
+from config.lambda_handlers import serve_http as lambda_handler
 
 def run(step):
     kind = step["kind"]
     if kind == "event":
         event = json.loads(json.dumps(step["event"]).replace("{task_id}", globals().get("task_id", "")))
-        response = handler.lambda_handler(event, None)
+        response = lambda_handler(event, None)
         if response.get("statusCode") == 201:
             globals()["task_id"] = json.loads(response["body"])["data"]["task_id"]
         return response
@@ -143,7 +145,7 @@ def run(step):
              "receiptHandle": m["ReceiptHandle"], "body": m["Body"], "attributes": {}, "messageAttributes": {}}
             for m in messages.get("Messages", [])
         ]
-        return {"records": len(records), "response": handler.lambda_handler({"Records": records}, None)}
+        return {"records": len(records), "response": lambda_handler({"Records": records}, None)}
     if kind == "import":
         try:
             __import__(step["module"])
