@@ -57,6 +57,11 @@ OUTBOX_SETTLE_SECONDS = 5  # the sweeper leaves younger events to the requests t
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_body_bytes
 
 INSTALLED_APPS = [
+    # Operations (provisioning, the local stack, data dumps): their management commands are there
+    # wherever the source tree is, but the Lambda package leaves the package out. First, because
+    # its `runserver` (chunked bodies, JSON errors) replaces staticfiles' one, which it extends:
+    # of two apps with a command of the same name, Django runs the one listed first.
+    *(["ops"] if find_spec("ops") else []),
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
@@ -65,9 +70,6 @@ INSTALLED_APPS = [
     "config.apps.ProjectConfig",
     "tasks_app",
     "events_app",
-    # Operations (provisioning, the local stack, data dumps): their management commands are there
-    # wherever the source tree is, but the Lambda package leaves the package out.
-    *(["ops"] if find_spec("ops") else []),
 ]
 
 MIDDLEWARE = [
@@ -139,7 +141,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "tasks_app.api.renderers.TaskBrowsableAPIRenderer",
     ],
-    "DEFAULT_METADATA_CLASS": "tasks_app.api.parsers.JsonOnlyMetadata",
+    "DEFAULT_METADATA_CLASS": "tasks_app.api.metadata.EnvelopeMetadata",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "tasks_app.api.negotiation.JsonFallbackNegotiation",
     "EXCEPTION_HANDLER": "tasks_app.api.errors.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

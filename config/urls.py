@@ -1,7 +1,8 @@
-"""Top-level URLs: the task API, its read models, the schema and Swagger UI, and JSON errors for the rest."""
+"""Top-level URLs: the task API, its read models, the schema and Swagger UI, the favicon, and errors for the rest."""
 
 from django.urls import include, path, re_path
 
+from config import static_files
 from tasks_app.api import docs, errors
 from tasks_app.api.root import api_root
 
@@ -11,7 +12,9 @@ urlpatterns = [
     path("", include("tasks_app.api.urls")),
     re_path(r"^api/schema/?$", docs.schema, name="openapi-schema"),
     re_path(r"^swagger/?$", docs.swagger_ui, name="swagger-ui"),
-    # Last: any other path is a JSON 404, whatever DEBUG says.
+    # Browsers ask for it on every page, under the stage prefix too; the browsable API links it.
+    re_path(r"^favicon\.ico$", static_files.favicon, name="favicon"),
+    # Last: any other path is a 404 in the envelope (browsable in a browser), whatever DEBUG says.
     re_path(r"^", errors.not_found),
 ]
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from enum import StrEnum
+from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from tasks_app.application.access import AccessDenied
@@ -214,20 +216,75 @@ def _view_name(context: dict[str, Any]) -> str:
 
 
 # Django's own error views (outside DRF): unknown paths, bad hosts, crashes in middleware.
+# Each answers in the envelope, negotiated like the API's answers: JSON for API clients, DRF's
+# browsable rendering of the same envelope for a browser (SPEC §2: browsers get the browsable API).
+
+
+class _ErrorPage(APIView):
+    """Answers any method with the envelope it is handed (`envelope=`, `status=`), through DRF's
+    content negotiation and renderers. No authentication, permission or throttle: the error is
+    the answer, whoever asks."""
+
+    authentication_classes = ()
+    permission_classes = ()
+    throttle_classes = ()
+    # No method of its own: DRF sends every method to `http_method_not_allowed`, which answers.
+    http_method_names: list[str] = []
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Response:
+        return Response(kwargs["envelope"], status=kwargs["status"])
+
+    def get_view_name(self) -> str:
+        return HTTPStatus(self.kwargs.get("status", 404)).phrase
+
+    def get_view_description(self, html: bool = False) -> str:
+        return ""
+
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        # DRF's, without an empty `Allow`: the path has no methods, and the 404 says so already.
+        return {"Vary": "Accept"}
+
+
+_error_page = _ErrorPage.as_view()
+
+
+def _error_response(request: HttpRequest, code: ErrorCode, message: str) -> HttpResponseBase:
+    """The envelope for `code`, rendered for whoever asked; plain JSON if rendering it fails.
+
+    An error view that raised would turn a 404 into a 500 (and a 500 into Django's bare one), so
+    any failure of the page falls back to the JSON every client can read, and is logged.
+    """
+    body = error_body(code, message)
+    try:
+        response = _error_page(request, envelope=body, status=code.status)
+        response.render()
+    except Exception:  # whatever the page raised: see the docstring
+        logger.exception("The %s error page could not be rendered; answered plain JSON", code.status)
+        return JsonResponse(body, status=code.status)
+    return response
 
 
 @csrf_exempt  # the catch-all route: a POST to an unknown path is a 404, not a CSRF failure
-def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body(ErrorCode.NOT_FOUND, f"There is nothing at {request.path}."), status=404)
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponseBase:
+    """The 404 of an unknown path (the last route) and of Django's `Http404` outside DRF, any method."""
+    return _error_response(request, ErrorCode.NOT_FOUND, f"There is nothing at {request.path}.")
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """Django's 400 (a Host not in ALLOWED_HOSTS, a request it will not parse): JSON only.
+
+    Never the browsable page: drawing it reads the same host and body again, and fails as the
+    request did.
+    """
     return JsonResponse(error_body(ErrorCode.VALIDATION_ERROR, "The request is not valid."), status=400)
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return JsonResponse(error_body(ErrorCode.PERMISSION_DENIED, "You may not do this."), status=403)
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponseBase:
+    """Django's 403 (`PermissionDenied` raised outside DRF)."""
+    return _error_response(request, ErrorCode.PERMISSION_DENIED, "You may not do this.")
 
 
-def server_error(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(_internal_error(), status=500)
+def server_error(request: HttpRequest) -> HttpResponseBase:
+    """Django's 500 (a crash outside DRF's exception handler): the generic message, never the error."""
+    return _error_response(request, ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import IO, Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
@@ -11,14 +11,10 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.datastructures import MultiValueDict
 from rest_framework.authentication import CSRFCheck
 from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
-from rest_framework.metadata import SimpleMetadata
 from rest_framework.parsers import BaseParser, DataAndFiles, FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 
 from tasks_app.api.forms import CSRF_FIELD, form_to_body
-
-if TYPE_CHECKING:  # DRF imports these modules while it defines APIView: no import of it at run time
-    from rest_framework.views import APIView
 
 
 class SafeJSONParser(JSONParser):
@@ -100,17 +96,6 @@ class BrowserUrlEncodedParser(BrowserFormParser):
 
     media_type = "application/x-www-form-urlencoded"
     form_parser = FormParser()
-
-
-class JsonOnlyMetadata(SimpleMetadata):
-    """OPTIONS as DRF answers it, listing only the media types API clients may send: JSON."""
-
-    def determine_metadata(self, request: Request, view: APIView) -> dict[str, Any]:
-        metadata: dict[str, Any] = super().determine_metadata(request, view)
-        metadata["parses"] = [
-            parser.media_type for parser in view.parser_classes if not getattr(parser, "browser_only", False)
-        ]
-        return metadata
 
 
 def _refusal(media_type: str | None) -> UnsupportedMediaType:

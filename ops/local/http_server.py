@@ -1,0 +1,208 @@
+"""The local HTTP server behind `manage.py runserver`: chunked request bodies, and its own errors as JSON.
+
+Django's development server (`django.core.servers.basehttp`) reads a body only by its
+`Content-Length`: a chunked body (RFC 9112 §7.1) reached the application empty, so a create
+sent with `Transfer-Encoding: chunked` was refused for a missing `title` that the client had
+sent. And the errors `http.server` sends itself, before Django sees the request (a request line
+or a header too long, a malformed request line, an HTTP version it does not speak), were HTML
+pages. Here the body is de-chunked before the application sees it, as API Gateway does for the
+deployed API, and every such error leaves as the error envelope of SPEC §2.
+
+Local only: the Lambda package has no `ops`, and API Gateway does its own framing there.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import socketserver
+from http import HTTPStatus
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.core.servers.basehttp import ServerHandler, WSGIRequestHandler, WSGIServer
+
+from tasks_app.api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, code_for_status, error_body
+
+# The longest request line or header line `http.server` reads (Django's handler uses the same).
+MAX_LINE = 65536
+# Trailer fields after the last chunk are read and dropped (RFC 9112 §7.1.2); this many at most.
+MAX_TRAILER_LINES = 100
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+_MESSAGE_LIMIT = 200  # characters of `http.server`'s own reason kept (it quotes the request line)
+
+
+class BodyRefused(Exception):
+    """A request body that cannot be read: the status to answer with, and why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def read_chunked(stream: BinaryIO, limit: int) -> bytes:
+    """The body of a `Transfer-Encoding: chunked` request (RFC 9112 §7.1), read from `stream`.
+
+    Chunk extensions and trailer fields are dropped, as RFC 9112 §7.1.1 and §7.1.2 allow.
+    Raises `BodyRefused`: 413 as soon as the decoded body would exceed `limit` bytes (nothing
+    more is read), 400 for a malformed or truncated body.
+    """
+    body = bytearray()
+    while True:
+        size_field = _line(stream, "chunk size").split(b";", 1)[0].strip(b" \t")
+        if not _CHUNK_SIZE.fullmatch(size_field):
+            raise BodyRefused(400, "The chunked body is malformed: a chunk size is not a hexadecimal number.")
+        size = int(size_field, 16)
+        if size == 0:
+            break
+        if len(body) + size > limit:
+            raise BodyRefused(413, f"The body is over the limit of {limit} bytes.")
+        chunk = stream.read(size)
+        if len(chunk) != size:
+            raise BodyRefused(400, "The chunked body is malformed: it ends inside a chunk.")
+        body += chunk
+        if _line(stream, "chunk end") != b"":
+            raise BodyRefused(400, "The chunked body is malformed: a chunk is longer than its size says.")
+    for _ in range(MAX_TRAILER_LINES):
+        if _line(stream, "trailer") == b"":
+            return bytes(body)
+    raise BodyRefused(400, f"The chunked body has more than {MAX_TRAILER_LINES} trailer fields.")
+
+
+def _line(stream: BinaryIO, what: str) -> bytes:
+    """One line of the chunked framing without its CRLF (a bare LF is accepted: RFC 9112 §2.2)."""
+    raw = stream.readline(MAX_LINE + 1)
+    if len(raw) > MAX_LINE:
+        raise BodyRefused(400, f"The chunked body is malformed: a {what} line is over {MAX_LINE} bytes.")
+    if not raw.endswith(b"\n"):
+        raise BodyRefused(400, "The chunked body is malformed: it ends before its last chunk.")
+    return raw[:-1].removesuffix(b"\r")
+
+
+class EnvelopeServerHandler(ServerHandler):
+    """Django's WSGI server handler, whose answer to an application that raised is the 500 envelope.
+
+    wsgiref's own is a `text/plain` sentence; Django catches nearly everything, so this is the
+    last resort for what escapes it (an exception while the response is iterated).
+    """
+
+    request_handler: WSGIRequestHandler  # set by the request handler: Django's closes the connection through it
+    error_headers = [("Content-Type", "application/json")]
+    error_body = json.dumps(error_body(ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)).encode()
+
+
+class LocalRequestHandler(WSGIRequestHandler):
+    """Django's request handler, with chunked request bodies and every error of its own in the envelope."""
+
+    def handle_one_request(self) -> None:
+        """Django's `handle_one_request`, with the request body framed before the application runs."""
+        self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
+        if len(self.raw_requestline) > MAX_LINE:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+            return
+        if not self.parse_request():  # it has answered already, through `send_error`
+            return
+        try:
+            stdin, length = self._request_body()
+        except BodyRefused as refused:
+            self.send_error(refused.status, refused.message)
+            return
+        environ = self.get_environ()
+        if length is not None:
+            # What API Gateway hands Lambda: the whole body, its length, no transfer coding.
+            environ["CONTENT_LENGTH"] = str(length)
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
+        handler = EnvelopeServerHandler(stdin, self.wfile, self.get_stderr(), environ)
+        handler.request_handler = self
+        handler.run(self.server.get_app())  # type: ignore[attr-defined]
+
+    def _request_body(self) -> tuple[BinaryIO, int | None]:
+        """The stream the application reads the body from, and its length if this server decoded it.
+
+        RFC 9112 §6.1 and §6.3: chunked must be the final transfer coding (400 otherwise, the
+        length being unknowable), an HTTP/1.0 message with Transfer-Encoding is faulty framing
+        (400), and Transfer-Encoding overrides Content-Length, after which the connection closes
+        (the pair is how requests are smuggled past proxies that read the other one).
+        """
+        codings = [
+            coding.strip().lower()
+            for value in self.headers.get_all("Transfer-Encoding", [])
+            for coding in value.split(",")
+            if coding.strip()
+        ]
+        if not codings:
+            return self.rfile, None
+        if self.request_version == "HTTP/1.0":
+            raise BodyRefused(400, "Transfer-Encoding needs HTTP/1.1: send the body with a Content-Length.")
+        if codings[-1] != "chunked":
+            raise BodyRefused(400, "The last Transfer-Encoding must be chunked: send it, or a Content-Length.")
+        if codings != ["chunked"]:
+            unsupported = ", ".join(coding for coding in codings[:-1])
+            raise BodyRefused(501, f"Transfer-Encoding {unsupported} is not supported: send the body chunked only.")
+        if "Content-Length" in self.headers:
+            self.close_connection = True
+            del self.headers["Content-Length"]
+        body = read_chunked(self.rfile, settings.MAX_REQUEST_BODY_BYTES)
+        return io.BytesIO(body), len(body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """`http.server`'s error answer, as the SPEC §2 error envelope in JSON instead of an HTML page.
+
+        The status is kept; the code is the SPEC's for it, and a 5xx that is the request's fault
+        (505 version, 501 transfer coding) is a VALIDATION_ERROR, not an INTERNAL_ERROR (a bug).
+        The connection closes, as `http.server` does: what is left of the request is unread.
+        """
+        status = HTTPStatus(code)
+        reason = (message or status.phrase)[:_MESSAGE_LIMIT]
+        if self.request_version == "HTTP/0.9":
+            # What http.server assumes of a request line it cannot parse: it would then send no
+            # status line and no headers, and the envelope would reach the client as garbage.
+            self.request_version = "HTTP/1.0"
+        self.log_error("code %d, message %s", status.value, reason)
+        body = json.dumps(error_body(_code_for(status), _message_for(status, reason))).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Connection", "close")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and status >= 200 and status not in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
+            self.wfile.write(body)
+
+
+def _code_for(status: HTTPStatus) -> ErrorCode:
+    if status < 500 or status in (HTTPStatus.INTERNAL_SERVER_ERROR, HTTPStatus.SERVICE_UNAVAILABLE):
+        return code_for_status(status)
+    return ErrorCode.VALIDATION_ERROR
+
+
+def _message_for(status: HTTPStatus, reason: str) -> str:
+    """What the client can do about it: http.server's reasons are terse ("Line too long")."""
+    if status == HTTPStatus.REQUEST_URI_TOO_LONG:
+        return f"The request line is over {MAX_LINE} bytes: shorten the URL (long input belongs in a JSON body)."
+    if status == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
+        return f"The request headers are too large ({reason}): at most 100 fields of {MAX_LINE} bytes each."
+    if status == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
+        return f"{reason}: send HTTP/1.1."
+    if status == HTTPStatus.BAD_REQUEST and not reason.startswith("The "):
+        return f"The request is not valid HTTP: {reason}"
+    return reason
+
+
+class LocalWSGIServer(WSGIServer):
+    """Django's development server, serving with `LocalRequestHandler`.
+
+    `django.core.servers.basehttp.run` always passes Django's own handler class; `runserver`'s
+    `server_cls` extension point is the server, so the server picks its handler here.
+    """
+
+    def __init__(
+        self,
+        server_address: tuple[str, int],
+        RequestHandlerClass: type[socketserver.BaseRequestHandler],  # socketserver's name
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(server_address, LocalRequestHandler, *args, **kwargs)

@@ -1,0 +1,211 @@
+"""The local server (`manage.py runserver`) as clients meet it, raw bytes over a socket (issue 11,
+items 3 and 4): chunked bodies reach the API whole (RFC 9112 §7.1), bounded by the body limit,
+and every error the HTTP server sends itself is the SPEC §2 envelope, not an HTML page.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+
+from tests.e2e.local_stack import base_environment, eventually, free_port, port_is_open
+
+pytestmark = pytest.mark.e2e
+
+STARTUP_TIMEOUT = 60
+SOCKET_TIMEOUT = 20
+BODY_LIMIT = 4096
+
+
+@pytest.fixture
+def server(aws: Any) -> Iterator[int]:
+    """`manage.py runserver --noreload` on a free port of 127.0.0.1 and the test's local AWS; stopped by PID."""
+    port = free_port()
+    passed = (
+        *("ENVIRONMENT", "AUTH_MODE", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TABLE_NAME"),
+        *("TOPIC_ARN", "LOG_LEVEL", "THROTTLE_USER_RATE", "THROTTLE_IP_RATE", "LOCAL_STATE_DIR"),
+    )
+    env = base_environment(
+        DJANGO_SETTINGS_MODULE="config.settings",
+        AWS_ENDPOINT_URL=aws.server.url,
+        EVENTS_QUEUE_URL=django_settings.EVENTS_QUEUE_URL,
+        EVENTS_DLQ_URL=django_settings.EVENTS_DLQ_URL,
+        MAX_REQUEST_BODY_BYTES=str(BODY_LIMIT),
+        **{name: os.environ[name] for name in passed},
+    )
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        eventually(lambda: port_is_open(port) or process.poll() is not None, STARTUP_TIMEOUT, "runserver")
+        assert process.poll() is None, f"runserver exited with status {process.returncode}"
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def exchange(connection: socket.socket, request: bytes) -> tuple[http.client.HTTPResponse, bytes]:
+    """Sends `request` as it is and reads one response (status, headers, body)."""
+    connection.sendall(request)
+    response = http.client.HTTPResponse(connection, method=request.split(b" ", 1)[0].decode("latin-1"))
+    response.begin()
+    return response, response.read()
+
+
+def send(port: int, request: bytes) -> tuple[http.client.HTTPResponse, bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=SOCKET_TIMEOUT) as connection:
+        return exchange(connection, request)
+
+
+def chunked(*chunks: bytes, extension: bytes = b"", trailer: bytes = b"") -> bytes:
+    """`chunks` framed as RFC 9112 §7.1 says; `extension` goes on every chunk-size line."""
+    framed = b"".join(b"%x%s\r\n%s\r\n" % (len(chunk), extension, chunk) for chunk in chunks)
+    return framed + b"0\r\n" + trailer + b"\r\n"
+
+
+def chunked_post(body: bytes, *, headers: bytes = b"", target: bytes = b"/tasks") -> bytes:
+    return (
+        b"POST " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n" + headers + b"\r\n" + body
+    )
+
+
+def assert_envelope(response: http.client.HTTPResponse, body: bytes, status: int, code: str) -> str:
+    assert response.status == status, body[:500]
+    assert response.getheader("Content-Type") == "application/json", body[:500]
+    envelope = json.loads(body)
+    assert envelope["success"] is False
+    assert envelope["error"]["code"] == code
+    assert envelope["error"]["message"]
+    return str(envelope["error"]["message"])
+
+
+def task_json(title: str) -> bytes:
+    return json.dumps({"user_id": "u-chunked", "title": title}).encode()
+
+
+# Chunked request bodies -------------------------------------------------------------------------
+
+
+def test_a_task_sent_chunked_is_created_with_what_was_sent(server):
+    response, body = send(server, chunked_post(chunked(task_json("sent chunked"))))
+    assert response.status == 201, body
+    assert json.loads(body)["data"]["title"] == "sent chunked"
+
+
+def test_chunks_extensions_and_trailers_are_framing_not_body(server):
+    payload = task_json("in three chunks")
+    parts = (payload[:5], payload[5:17], payload[17:])
+    request = chunked_post(chunked(*parts, extension=b";name=value", trailer=b"X-Checksum: 1\r\n"))
+    response, body = send(server, request)
+    assert response.status == 201, body
+    assert json.loads(body)["data"]["title"] == "in three chunks"
+
+
+def test_the_connection_stays_usable_after_a_chunked_request(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT) as connection:
+        first, _ = exchange(connection, chunked_post(chunked(task_json("first"))))
+        second, body = exchange(connection, chunked_post(chunked(task_json("second"))))
+    assert (first.status, second.status) == (201, 201)
+    assert json.loads(body)["data"]["title"] == "second"
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(server):
+    big = b'{"user_id": "u", "title": "' + b"x" * BODY_LIMIT + b'"}'
+    response, body = send(server, chunked_post(chunked(big[:1000], big[1000:])))
+    assert "limit" in assert_envelope(response, body, 413, "PAYLOAD_TOO_LARGE")
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"zz\r\n{}\r\n0\r\n\r\n",  # not a hexadecimal size
+        b"2\r\n{}}\r\n0\r\n\r\n",  # a chunk longer than its size
+        b"0x2\r\n{}\r\n0\r\n\r\n",  # Python's int() would take it; RFC 9112 does not
+        b"20\r\n{}\r\n0\r\n\r\n",  # ends inside a chunk (the client closes its side)
+    ],
+)
+def test_a_malformed_chunked_body_is_a_400(server, framing):
+    with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT) as connection:
+        connection.sendall(chunked_post(framing))
+        connection.shutdown(socket.SHUT_WR)
+        response = http.client.HTTPResponse(connection, method="POST")
+        response.begin()
+        message = assert_envelope(response, response.read(), 400, "VALIDATION_ERROR")
+    assert "chunked body is malformed" in message, "the framing is at fault, not a field"
+
+
+def test_a_transfer_coding_other_than_chunked_is_refused_in_the_envelope(server):
+    request = b"POST /tasks HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n" + chunked(b"{}")
+    response, body = send(server, request)
+    assert "gzip" in assert_envelope(response, body, 501, "VALIDATION_ERROR")
+    last_not_chunked = b"POST /tasks HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n"
+    assert_envelope(*send(server, last_not_chunked), 400, "VALIDATION_ERROR")
+
+
+def test_a_content_length_next_to_chunked_is_ignored(server):
+    request = chunked_post(chunked(task_json("framed twice")), headers=b"Content-Length: 3\r\n")
+    response, body = send(server, request)
+    assert response.status == 201, body
+    assert json.loads(body)["data"]["title"] == "framed twice"
+
+
+def test_a_body_with_a_content_length_still_works(server):
+    payload = task_json("plain")
+    request = (
+        b"POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(payload), payload)
+    )
+    response, body = send(server, request)
+    assert response.status == 201, body
+
+
+# The server's own errors ------------------------------------------------------------------------
+
+
+def test_a_url_of_100_kb_is_a_414_in_the_envelope(server):
+    response, body = send(server, b"GET /tasks?user_id=" + b"u" * 100_000 + b" HTTP/1.1\r\nHost: h\r\n\r\n")
+    assert "URL" in assert_envelope(response, body, 414, "VALIDATION_ERROR")
+
+
+def test_a_header_of_100_kb_is_a_431_in_the_envelope(server):
+    response, body = send(server, b"GET /tasks HTTP/1.1\r\nHost: h\r\nX-Big: " + b"b" * 100_000 + b"\r\n\r\n")
+    assert_envelope(response, body, 431, "VALIDATION_ERROR")
+
+
+def test_too_many_headers_are_a_431_in_the_envelope(server):
+    headers = b"".join(b"X-H%d: v\r\n" % number for number in range(150))
+    response, body = send(server, b"GET /tasks HTTP/1.1\r\nHost: h\r\n" + headers + b"\r\n")
+    assert_envelope(response, body, 431, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [
+        (b"GARBAGE\r\n", 400),
+        (b"GET / HTTP/1.1 extra\r\n", 400),
+        (b"GET / HTTP/x.y\r\n", 400),
+        (b"GET / HTTP/2.0\r\n", 505),
+    ],
+)
+def test_a_request_line_the_server_cannot_serve_is_answered_in_the_envelope(server, request_line, status):
+    response, body = send(server, request_line + b"Host: h\r\n\r\n")
+    assert_envelope(response, body, status, "VALIDATION_ERROR")
