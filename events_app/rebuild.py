@@ -44,6 +44,7 @@ from events_app.read_models import TaskEventItem, TaskStateItem, UserStatsItem
 from tasks_app.adapters.dynamodb import keys
 from tasks_app.adapters.dynamodb.models import TaskItem, item_failed, transaction_failed_on
 from tasks_app.domain.values import TaskStatus
+from tasks_app.management.base import counted
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -136,7 +137,8 @@ def rebuild_read_models(
         nonlocal read
         read += 1
         if read % PROGRESS_EVERY == 0:
-            report(f"Read {read} tasks' STATE and history; {summary.users}/{len(scopes)} users rebuilt so far.")
+            users = counted(len(scopes), "user")
+            report(f"Read the STATE and history of {counted(read, 'task')}; {summary.users}/{users} rebuilt so far.")
 
     for user, scope in sorted(scopes.items()):
         if _rebuild_user(user, scope, connection=connection, dry_run=dry_run, summary=summary, tick=tick):
@@ -174,8 +176,9 @@ def _scan(
                 scopes[user].rows.update(row)
         before, scanned = scanned, scanned + page["ScannedCount"]
         if scanned // PROGRESS_EVERY > before // PROGRESS_EVERY:
-            report(f"Scanned {scanned} items: {len(scopes)} users so far.")
-    report(f"Scanned {scanned} items: {sum(len(s.tasks) for s in scopes.values())} tasks of {len(scopes)} users.")
+            report(f"Scanned {counted(scanned, 'item')}: {counted(len(scopes), 'user')} so far.")
+    tasks = sum(len(scope.tasks) for scope in scopes.values())
+    report(f"Scanned {counted(scanned, 'item')}: {counted(tasks, 'task')} of {counted(len(scopes), 'user')}.")
     return dict(scopes)
 
 

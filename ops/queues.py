@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
-    from mypy_boto3_sqs.type_defs import MessageTypeDef
+    from mypy_boto3_sqs.type_defs import ChangeMessageVisibilityBatchRequestEntryTypeDef, MessageTypeDef
 
-_REDRIVE_HOLD_SECONDS = 30  # how long a dead letter stays hidden while it is being moved
+_REDRIVE_HOLD_SECONDS = 30  # how long a dead letter stays hidden while it is being moved or listed
 
 
 @dataclass(frozen=True)
@@ -49,17 +49,28 @@ def depth(sqs: SQSClient, queue_url: str) -> QueueDepth:
 
 
 def dead_letters(sqs: SQSClient, dlq_url: str, *, most: int = 100) -> list[DeadLetter]:
-    """Look at dead letters without taking them: each is received with no visibility timeout."""
+    """Look at up to `most` dead letters without taking them; each one's receive count goes up by one.
+
+    SQS cannot read a message without receiving it, and every receive counts (there is no peek,
+    and a visibility timeout of 0 counts too): a dead letter's count includes the worker's
+    receives, every earlier listing's and this one. Each message is received once: hidden while
+    the rest are read, then made visible again at once. Receiving with no visibility timeout
+    instead returns the same first ten again and again, counting them each time, and never
+    reaches the others.
+    """
     seen: dict[str, DeadLetter] = {}
-    for _ in range(max(1, most // 10) + 2):
-        messages = _receive(sqs, dlq_url, hold_seconds=0)
-        new = [m for m in messages if m["MessageId"] not in seen]
-        if not new:
-            break
-        for message in new:
-            seen[message["MessageId"]] = _dead_letter(message)
-        if len(seen) >= most:
-            break
+    receipts: list[str] = []
+    try:
+        while len(seen) < most:
+            # No more than are still wanted: a message received is a message counted.
+            messages = _receive(sqs, dlq_url, hold_seconds=_REDRIVE_HOLD_SECONDS, at_most=min(10, most - len(seen)))
+            if not messages:
+                break
+            for message in messages:
+                receipts.append(message["ReceiptHandle"])
+                seen.setdefault(message["MessageId"], _dead_letter(message))
+    finally:
+        _show_again(sqs, dlq_url, receipts)
     return list(seen.values())[:most]
 
 
@@ -90,14 +101,26 @@ def redrive(sqs: SQSClient, dlq_url: str, queue_url: str, *, message_ids: Collec
             if message_ids is not None and set(message_ids) <= set(moved):
                 return moved
     finally:
-        for _, receipt in passed_over:  # make the others visible again at once
-            sqs.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=receipt, VisibilityTimeout=0)
+        _show_again(sqs, dlq_url, [receipt for _, receipt in passed_over])  # the others, visible again at once
 
 
-def _receive(sqs: SQSClient, queue_url: str, *, hold_seconds: int) -> list[MessageTypeDef]:
+def _show_again(sqs: SQSClient, queue_url: str, receipts: list[str]) -> None:
+    """Make received messages visible again now, rather than when their hold ends.
+
+    A message SQS cannot release (its receipt expired) simply reappears when its hold ends.
+    """
+    for start in range(0, len(receipts), 10):  # SQS takes at most ten entries a batch
+        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
+            {"Id": str(number), "ReceiptHandle": receipt, "VisibilityTimeout": 0}
+            for number, receipt in enumerate(receipts[start : start + 10])
+        ]
+        sqs.change_message_visibility_batch(QueueUrl=queue_url, Entries=entries)
+
+
+def _receive(sqs: SQSClient, queue_url: str, *, hold_seconds: int, at_most: int = 10) -> list[MessageTypeDef]:
     return sqs.receive_message(
         QueueUrl=queue_url,
-        MaxNumberOfMessages=10,
+        MaxNumberOfMessages=at_most,
         VisibilityTimeout=hold_seconds,
         WaitTimeSeconds=0,
         AttributeNames=["ApproximateReceiveCount", "ApproximateFirstReceiveTimestamp"],

@@ -13,6 +13,7 @@ snapshots. A failed autosave is reported and tried again, never a reason to stop
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import sys
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
+from django.conf import settings
+
 from config.local_stack import StackEndpoints, StackLock, StackRunningError, client_id
 from ops import queues
 from ops.errors import OperationsError
@@ -34,6 +37,9 @@ from ops.local.children import ChildProcesses, child_environment
 from ops.local.embedded_aws import EmbeddedAws, LocalAwsError
 from ops.provisioning.resources import Resources, provision
 from tasks_app.adapters.aws import AwsTarget
+from tasks_app.api.auth import tokens_are_local
+from tasks_app.api.openapi import LOCAL_EXAMPLE_USER
+from tasks_app.management.base import counted
 
 DRAIN_SECONDS = 10.0  # how long a stop lets the worker apply what is queued (what is left is kept anyway)
 
@@ -130,7 +136,7 @@ class LocalStack:
             ) from None
         self._loaded = True
         self.say(
-            f"Restored {_plural(restored['items'], 'item')}, {_messages(restored['messages'], resources)} "
+            f"Restored {counted(restored['items'], 'item')}, {_messages(restored['messages'], resources)} "
             f"from {self.options.state_dir}."
         )
         env = child_environment(self.aws.url, self.options.state_dir)
@@ -195,7 +201,7 @@ class LocalStack:
                 saved = self.aws.save_state(compact=True)
                 resources = self.options.resources
                 self.say(
-                    f"Saved {_plural(saved['items'], 'item')}, {_messages(saved['messages'], resources)} "
+                    f"Saved {counted(saved['items'], 'item')}, {_messages(saved['messages'], resources)} "
                     f"to {self.options.state_dir}."
                 )
             except (OSError, LocalAwsError) as error:
@@ -248,10 +254,6 @@ def _exit(status: int) -> str:
     return f"exited with status {status}"
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}{'s' * (count != 1)}"
-
-
 def _sentence(name: str) -> str:
     """'the API' -> 'The API': a child's name at the start of a sentence (str.capitalize lowercases the rest)."""
     return name[:1].upper() + name[1:]
@@ -264,7 +266,7 @@ def _unfinished(depth: queues.QueueDepth) -> int:
 def _messages(counts: dict[str, int], resources: Resources) -> str:
     """'3 queued events and 1 dead letter', from messages per queue name."""
     queued, dead = counts.get(resources.queue_name, 0), counts.get(resources.dead_letter_queue_name, 0)
-    return f"{_plural(queued, 'queued event')} and {_plural(dead, 'dead letter')}"
+    return f"{counted(queued, 'queued event')} and {counted(dead, 'dead letter')}"
 
 
 @contextmanager
@@ -311,13 +313,14 @@ def _child_commands(options: LocalStackOptions) -> dict[str, list[str]]:
 
 
 def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
-    """What is running where, shown once the API answers."""
+    """What is running where, shown once the API answers; its first URL opens on a page that works."""
     resources, autosave = options.resources, options.autosave_seconds
     return "\n".join(
         [
             "",
             "Task API is running:",
-            f"  API         {api_url}/tasks",
+            f"  API         {api_url}/  (start here: links to everything, and how to authenticate)",
+            *_access_lines(api_url, options),
             f"  Swagger UI  {api_url}/swagger",
             f"  OpenAPI     {api_url}/api/schema",
             f"  Local AWS   {aws_url}  (table {resources.table_name}, topic {resources.topic_name}, "
@@ -331,6 +334,45 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
             "",
         ]
     )
+
+
+def _access_lines(api_url: str, options: LocalStackOptions) -> list[str]:
+    """The banner's task listing, and how to authenticate, for the AUTH_MODE the API was started with.
+
+    The children inherit this process's environment (`child_environment`), so its settings are theirs.
+    """
+    if settings.AUTH_MODE != "jwt":
+        # With authentication off a listing must name its user: a bare /tasks is a 400.
+        return [
+            f"  Tasks       {api_url}/tasks?user_id={LOCAL_EXAMPLE_USER}  (AUTH_MODE=none: requests name their user)"
+        ]
+    listing = f"  Tasks       {api_url}/tasks  (AUTH_MODE=jwt: every request needs a bearer token)"
+    if not tokens_are_local():
+        return [
+            listing,
+            "  Token       an access token of the user pool JWT_ISSUER names, sent as Authorization: Bearer <token>",
+        ]
+    issue_token = f"{_manage_py(options)} issue_token"
+    return [
+        listing,
+        f"  Token       {issue_token} <user>  (add --admin for the admin group)",
+        "              prints one; send it as Authorization: Bearer <token>, e.g.",
+        f'              curl -H "Authorization: Bearer $({issue_token} {LOCAL_EXAMPLE_USER})" {api_url}/tasks',
+    ]
+
+
+def _manage_py(options: LocalStackOptions) -> str:
+    """How to run this checkout's manage.py from its directory, as the stack does ('.venv/bin/python manage.py').
+
+    With LOCAL_STATE_DIR when the stack's state is not where a plain shell's commands look for it:
+    `issue_token` signs with the key kept there, and the API trusts only that one.
+    """
+    checkout = options.manage_py.parent
+    python = Path(sys.executable)
+    shown = python.relative_to(checkout) if python.is_relative_to(checkout) else python
+    default_state = (checkout / ".local").resolve()
+    state = "" if options.state_dir == default_state else f"LOCAL_STATE_DIR={shlex.quote(str(options.state_dir))} "
+    return f"{state}{shlex.quote(str(shown))} {options.manage_py.name}"
 
 
 def _require_free_port(port: int, variable: str) -> None:

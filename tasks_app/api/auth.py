@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
-from rest_framework.exceptions import APIException, AuthenticationFailed
+from rest_framework.exceptions import APIException, AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -17,6 +17,7 @@ from tasks_app.domain.errors import InvalidValue
 from tasks_app.domain.values import UserId
 
 ADMIN_GROUP = "admin"
+HOW_TO_SEND = "Send the token as: Authorization: Bearer <token>."
 
 
 class AuthenticationUnavailable(APIException):
@@ -48,10 +49,16 @@ class BearerTokenAuthentication(BaseAuthentication):
         if settings.AUTH_MODE != "jwt":
             return None
         parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != b"bearer":
+        if not parts:
             return None  # no credentials: the permission check answers 401
+        # RFC 7235 §2.1: the scheme is case-insensitive, so `bearer` and `BEARER` are Bearer too.
+        if parts[0].lower() != b"bearer":
+            # `Token`, `JWT`, `Basic`...: credentials were sent, just not in the scheme this API
+            # reads; "not provided" would send the caller looking for the wrong mistake.
+            scheme = parts[0].decode("ascii", "replace")[:20]
+            raise AuthenticationFailed(f"The Authorization scheme {scheme!r} is not accepted. {HOW_TO_SEND}")
         if len(parts) != 2:
-            raise AuthenticationFailed("Send the token as: Authorization: Bearer <token>.")
+            raise AuthenticationFailed(HOW_TO_SEND)
         try:
             token = parts[1].decode("ascii")
             verified = bootstrap.token_verifier().verify(token)
@@ -72,7 +79,32 @@ class AuthModePermission(BasePermission):
     """With AUTH_MODE=jwt every request needs a valid token; with none, anyone may ask."""
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return settings.AUTH_MODE != "jwt" or isinstance(request.user, TokenUser)
+        """True with AUTH_MODE=none or a verified token; raises `NotAuthenticated` (401) saying how otherwise."""
+        if settings.AUTH_MODE != "jwt" or isinstance(request.user, TokenUser):
+            return True
+        # DRF's own 401 here says only "credentials were not provided"; say how to provide them.
+        raise NotAuthenticated(f"No token was sent. {HOW_TO_SEND}")
+
+
+def tokens_are_local() -> bool:
+    """Whether tokens come from `python manage.py issue_token` (development trusting the local key)
+    rather than from a Cognito user pool (deployed stages, or JWT_ISSUER naming a pool)."""
+    jwt = settings.JWT
+    return settings.ENVIRONMENT == "development" and (jwt is None or jwt.jwks_url is None)
+
+
+def how_to_authenticate(request: Request) -> str:
+    """One sentence on how requests say who they are, in the mode served, for people exploring."""
+    if settings.AUTH_MODE != "jwt":
+        return "Off (AUTH_MODE=none): each request names its user, as user_id in the query or in the body."
+    if isinstance(request.user, TokenUser):
+        return f"Signed in as {request.user} with a bearer token."
+    source = (
+        "`python manage.py issue_token <user>` prints one."
+        if tokens_are_local()
+        else "Tokens are access tokens of the stage's Cognito user pool."
+    )
+    return f"On (AUTH_MODE=jwt): every request needs a bearer token. {HOW_TO_SEND} {source}"
 
 
 def caller_of(request: Request) -> Caller | None:

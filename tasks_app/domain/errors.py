@@ -28,8 +28,11 @@ class InvalidTransition(DomainError):
     """The task's current state does not allow the requested action (SPEC §1: a 409, never a
     silent success)."""
 
-    def __init__(self, task_id: str, current: str, action: str) -> None:
-        super().__init__(f"Task {task_id!r} is {current}, so it cannot be {action}.")
+    def __init__(self, task_id: str, current: str, action: str, *, already: bool = False) -> None:
+        # `already`: the action would lead where the task is; "is completed, so it cannot be
+        # completed" says nothing the caller can act on.
+        reason = f"is already {current.replace('_', ' ')}" if already else f"is {current}, so it cannot be {action}"
+        super().__init__(f"Task {task_id!r} {reason}.")
         self.task_id = task_id
         self.current = current
         self.action = action

@@ -189,7 +189,9 @@ class Task:
         new = _ACTION_TARGETS[action]
         if self.in_trash or not self.status.can_become(new):
             current = "in the trash" if self.in_trash else self.status.value
-            raise InvalidTransition(str(self.task_id), current, action)
+            raise InvalidTransition(
+                str(self.task_id), current, action, already=not self.in_trash and new is self.status
+            )
         old, self.status, self.updated_at = self.status, new, now
         self._record(TaskStatusChanged, now, old_status=old.value, new_status=new.value, user_id=str(self.user_id))
 

@@ -1,5 +1,5 @@
 """What the task commands share: clear errors instead of tracebacks, the options they parse
-(times, versions, statuses), and how they print one task or pages of tasks."""
+(times, versions, statuses), and how they print one task, pages of tasks, and counts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pynamodb.exceptions import PynamoDBException
 
 from tasks_app import bootstrap
 from tasks_app.application import services
-from tasks_app.application.ports import Page
+from tasks_app.application.ports import DependencyUnavailable, Page
 from tasks_app.application.services import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from tasks_app.domain.errors import DomainError, InvalidTransition, InvalidValue, TaskNotFound, VersionMismatch
 from tasks_app.domain.task import TRASH_RETENTION, Task, isoformat_utc
@@ -84,7 +84,7 @@ class AwsCommand(BaseCommand):
             return super().execute(*args, **options)
         except DomainError as error:
             raise CommandError(self.explain(error)) from error
-        except (BotoCoreError, ClientError, PynamoDBException) as error:
+        except (BotoCoreError, ClientError, PynamoDBException, DependencyUnavailable) as error:
             raise CommandError(describe_aws_error(error)) from error
 
     def explain(self, error: DomainError) -> str:
@@ -114,7 +114,10 @@ def _transition_hint(error: InvalidTransition) -> str:
     return f"From {current.value} it can go on with {' or '.join(allowed)}."
 
 
-def describe_aws_error(error: Exception) -> str:
+def describe_aws_error(error: BaseException) -> str:
+    """What went wrong with AWS (or the local AWS), and what to do about it, in a sentence."""
+    if isinstance(error, DependencyUnavailable) and error.__cause__ is not None:
+        error = error.__cause__  # the adapters' outage, raised from the SDK's error, which says more here
     cause = getattr(error, "cause", None) or error
     where = settings.AWS_ENDPOINT_URL or f"AWS ({settings.AWS_REGION})"
     if isinstance(cause, EndpointConnectionError):
@@ -278,6 +281,14 @@ def task_json(task: Task) -> dict[str, Any]:
     from tasks_app.api.serializers import TaskResponse
 
     return dict(TaskResponse(task).data)
+
+
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """'1 event', '2 events', '0 events': a count with its noun agreeing, for every command's totals.
+
+    `plural` is for nouns that do not just take an s ('1 entry', '2 entries').
+    """
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
 def short_time(moment: datetime) -> str:

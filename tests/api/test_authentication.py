@@ -35,6 +35,28 @@ def test_a_request_without_a_token_is_refused(api, issuer):
     assert_not_authenticated(api.client.get("/tasks", HTTP_AUTHORIZATION="Basic YWxpY2U6c2VjcmV0"))
 
 
+def test_a_request_without_a_token_is_told_how_to_send_one(api, issuer):
+    response = api.client.get("/tasks")
+    assert_not_authenticated(response)
+    assert "Authorization: Bearer <token>" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("scheme", ["Token", "JWT", "Basic"])
+def test_a_valid_token_under_another_scheme_is_a_401_naming_the_expected_one(api, issuer, scheme):
+    response = api.client.get("/tasks", HTTP_AUTHORIZATION=f"{scheme} {issuer.token('alice')}")
+    assert_not_authenticated(response)
+    message = response.json()["error"]["message"]
+    assert f"'{scheme}'" in message, message
+    assert "Authorization: Bearer <token>" in message, message
+    assert "not provided" not in message
+
+
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+def test_the_scheme_is_case_insensitive_as_rfc_7235_says(api, issuer, scheme):
+    response = api.client.get("/tasks", HTTP_AUTHORIZATION=f"{scheme} {issuer.token('alice')}")
+    assert response.status_code == 200, response.content
+
+
 def now() -> int:
     return int(time.time())
 

@@ -9,6 +9,7 @@ Chromium, when one is installed.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -249,7 +250,7 @@ def test_a_form_patch_without_the_csrf_header_is_a_415(api, browser):
 
 
 def test_options_and_the_schema_list_json_only(api):
-    assert _json(api.client.options("/tasks"))["parses"] == ["application/json"]
+    assert _json(api.client.options("/tasks"))["data"]["parses"] == ["application/json"]
     schema = api.client.get("/api/schema", HTTP_ACCEPT="application/json").json()
     assert list(schema["paths"]["/tasks"]["post"]["requestBody"]["content"]) == ["application/json"]
 
@@ -339,6 +340,39 @@ def test_pages_work_with_a_token_too(api, issuer):
     [task] = _json(signed_in.list())["data"]
     assert task["user_id"] == "alice"
     assert browser.press(browser.page(f"/tasks/{task['task_id']}"), "complete").status_code == 200
+
+
+# Authentication -----------------------------------------------------------------------------
+
+
+def _auth_hint(page: str) -> str | None:
+    found = re.search(r"<div[^>]*\bdata-auth-hint\b[^>]*>(.*?)</div>", page, re.S)
+    return found[1] if found else None
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer not-a-jwt", "Token abc"], ids=["none", "bad", "scheme"])
+def test_without_a_valid_token_the_pages_say_how_to_send_one(api, issuer, authorization):
+    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    response = Browser().client.get("/tasks", HTTP_ACCEPT=HTML, **headers)
+    assert response.status_code == 401, response.content
+    hint = _auth_hint(response.content.decode())
+    assert hint is not None, "a 401 page must say how to authenticate"
+    assert "<code>Authorization: Bearer &lt;token&gt;</code>" in hint
+    assert "Cognito user pool" in hint  # the `issuer` fixture trusts a pool, not the local key
+    assert 'href="/swagger"' in hint
+
+
+def test_with_the_local_key_the_pages_name_issue_token(api, issuer, settings):
+    settings.JWT = dataclasses.replace(settings.JWT, jwks_url=None)
+    hint = _auth_hint(Browser().page("/"))
+    assert hint is not None
+    assert "python manage.py issue_token &lt;user&gt;" in hint
+
+
+def test_signed_in_or_with_authentication_off_the_pages_say_nothing_about_tokens(api, issuer, settings):
+    assert _auth_hint(Browser(token=issuer.token("alice")).page("/tasks")) is None
+    settings.AUTH_MODE = "none"
+    assert _auth_hint(Browser().page("/tasks?user_id=alice")) is None
 
 
 # A real browser ----------------------------------------------------------------------------

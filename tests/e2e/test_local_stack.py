@@ -28,6 +28,8 @@ start_stack = local_stack.start_stack  # the fixture
 
 def test_the_local_stack_serves_the_api_and_survives_a_restart(start_stack):
     stack = start_stack()
+    assert f"  API         http://127.0.0.1:{stack.api_port}/  " in stack.output  # the first URL: the root
+    assert f"http://127.0.0.1:{stack.api_port}/tasks?user_id=alice " in stack.output  # not a bare /tasks (a 400)
     assert f"http://127.0.0.1:{stack.api_port}/swagger" in stack.output
     assert f"http://127.0.0.1:{stack.aws_port}" in stack.output
 
@@ -116,6 +118,8 @@ def test_a_corrupt_snapshot_is_reported_and_left_untouched(tmp_path):
 
 def test_the_local_stack_runs_with_authentication_on(start_stack, tmp_path):
     stack = start_stack(AUTH_MODE="jwt")
+    assert "manage.py issue_token <user>" in stack.output  # the banner says how to get a token
+    assert "Authorization: Bearer <token>" in stack.output  # and how to send it
     assert stack.request("GET", "/tasks")[0] == 401
     token = subprocess.run(
         [sys.executable, "manage.py", "issue_token", "alice"],

@@ -88,7 +88,7 @@ def test_mistakes_are_clear_command_errors(aws, args, message):
 def test_completing_twice_says_why_and_what_to_do_instead(aws):
     task_id = created_id(run("create_task", "--user", "ops", "--title", "Once"))
     run("complete_task", task_id)
-    with pytest.raises(CommandError, match=r"is completed, so it cannot be completed\. .*`reopen_task`"):
+    with pytest.raises(CommandError, match=r"is already completed\. From completed .*`reopen_task`"):
         run("complete_task", task_id)
 
 
@@ -224,3 +224,23 @@ def test_issue_token_refuses_outside_development(settings):
     settings.ENVIRONMENT = "staging"
     with pytest.raises(CommandError, match="for development"):
         call_command("issue_token", "alice")
+
+
+def test_issue_token_with_authentication_off_says_on_stderr_that_the_server_ignores_it(settings, tmp_path):
+    settings.LOCAL_STATE_DIR = tmp_path
+    settings.AUTH_MODE = "none"
+    out, err = StringIO(), StringIO()
+    call_command("issue_token", "alice", stdout=out, stderr=err)
+    assert re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+", out.getvalue().strip()), "stdout must stay the token alone"
+    assert "ignores tokens" in err.getvalue()
+    assert "AUTH_MODE=jwt" in err.getvalue()  # what to do about it
+
+
+def test_issue_token_with_authentication_on_prints_the_token_and_nothing_else(settings, tmp_path):
+    settings.LOCAL_STATE_DIR = tmp_path
+    settings.AUTH_MODE = "jwt"
+    settings.JWT = load_config({"AUTH_MODE": "jwt"}).jwt
+    out, err = StringIO(), StringIO()
+    call_command("issue_token", "alice", stdout=out, stderr=err)
+    assert re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+", out.getvalue().strip())
+    assert err.getvalue() == ""

@@ -128,8 +128,8 @@ def test_status_actions_print_the_api_json_and_honour_if_match(aws, api, action)
     ("done", "action", "message"),
     [
         ("complete", "start", "is completed, so it cannot be started. From completed it can go on with `reopen_task`."),
-        ("cancel", "cancel", "cannot be cancelled. From cancelled it can go on with `reopen_task`."),
-        (None, "reopen", "cannot be reopened. From pending it can go on with `start_task` or `complete_task` or "),
+        ("cancel", "cancel", "is already cancelled. From cancelled it can go on with `reopen_task`."),
+        (None, "reopen", "is already pending. From pending it can go on with `start_task` or `complete_task` or "),
     ],
 )
 def test_a_transition_the_status_does_not_allow_says_what_would_work(aws, done, action, message):

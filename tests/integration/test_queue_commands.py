@@ -36,6 +36,37 @@ def test_dead_letters_are_listed_without_being_taken(aws):
     assert "3 dead letters." in run("dlq_list")  # still there
 
 
+def test_every_dead_letter_is_listed_even_past_the_first_ten(aws):
+    ids = {dead_letter(aws, f"m{n}") for n in range(23)}
+    assert {json.loads(line)["message_id"] for line in run("dlq_list", "--json").splitlines()} == ids
+    assert len(run("dlq_list", "--json", "--most", "12").splitlines()) == 12
+
+
+def test_a_listing_counts_one_receive_per_dead_letter_and_says_so(aws):
+    """SQS cannot peek: each listing receives each message once, and the output says it counted."""
+    dead_letter(aws, "poison")
+    counts = [json.loads(run("dlq_list", "--json"))["receive_count"] for _ in range(2)]
+    assert counts == [1, 2]
+    output = run("dlq_list")
+    assert " received 3x  poison" in output
+    assert "SQS counts" in output
+    assert "this one" in output
+
+
+def test_listed_dead_letters_can_be_redriven_at_once(aws):
+    """Listing hides each message while it reads the rest, then shows them all again at once."""
+    ids = {dead_letter(aws, f"m{n}") for n in range(3)}
+    run("dlq_list")
+    assert {m["MessageId"] for m in _peek_dead_letters(aws)} == ids
+
+
+def test_counts_of_one_are_singular(aws):
+    move = dead_letter(aws, "move")
+    assert run("dlq_list").splitlines()[-2] == "1 dead letter."
+    assert "\n1 dead letter moved back to " in run("dlq_redrive", "--message-id", move)
+    assert "0 dead letters." in run("dlq_list")
+
+
 def test_one_dead_letter_can_be_redriven_by_id(aws):
     keep, move = dead_letter(aws, "keep"), dead_letter(aws, "move")
     output = run("dlq_redrive", "--message-id", move)
@@ -62,9 +93,11 @@ def test_the_relay_command_publishes_what_is_left_in_the_outbox(api, aws, settin
     aws.target.client("sns").delete_topic(TopicArn=aws.resources.topic_arn)
     api.created()
     assert "Published 0 events; 1 held back" in run("relay_outbox")
+    assert run("outbox_list").endswith("\n1 event waiting.\n")
     run("provision")
-    assert "Published 1 events; 0 held back" in run("relay_outbox")
+    assert "Published 1 event; 0 held back" in run("relay_outbox")
     assert len(aws.drain()) == 1
+    assert run("outbox_list") == "0 events waiting.\n"
 
 
 def _peek_dead_letters(aws) -> list[dict]:

@@ -47,7 +47,7 @@ def test_backfill_puts_a_task_stored_without_the_new_index_keys_into_listings_by
     task_id = store_as_the_previous_release_did()
     assert api.listed_ids(user_id="alice", status="pending") == []
 
-    assert "Updated 1 tasks" in run("backfill_indexes")
+    assert "Updated 1 task with" in run("backfill_indexes")
     assert api.listed_ids(user_id="alice", status="pending") == [task_id]
     assert api.listed_ids(user_id="alice", sort="due_at") == [task_id]
     assert "Updated 0 tasks" in run("backfill_indexes")
@@ -57,7 +57,7 @@ def test_a_dry_backfill_counts_the_tasks_lacking_keys_and_changes_nothing(aws, a
     store_as_the_previous_release_did()
     api.created()  # stored by this release: it has its keys
     before = table(aws)
-    assert "Dry run: 1 tasks lack their GSI2/GSI3 keys" in run("backfill_indexes", "--dry-run")
+    assert "Dry run: 1 task without GSI2/GSI3 keys" in run("backfill_indexes", "--dry-run")
     assert table(aws) == before
 
 
@@ -182,7 +182,7 @@ def test_a_dry_rebuild_reports_what_would_change_and_writes_nothing(aws, api, up
 
 def test_a_rebuild_for_one_user_leaves_the_others_as_they_were(aws, api, upgraded):
     bob_before = stats(api, "bob")
-    assert "Rebuilt 1 users from the history of 3 tasks" in run("rebuild_read_models", "--user", "alice")
+    assert "Rebuilt 1 user from the history of 3 tasks" in run("rebuild_read_models", "--user", "alice")
     assert stats(api, "alice") == EXACT_ALICE
     assert stats(api, "bob") == bob_before
     assert "Nothing found for user 'dave'" in run("rebuild_read_models", "--user", "dave")

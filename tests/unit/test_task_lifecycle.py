@@ -42,6 +42,9 @@ ALLOWED = {
 }
 MATRIX = [(action, status) for action in ACTIONS for status in TaskStatus]
 REFUSED = [pair for pair in MATRIX if pair not in ALLOWED]
+# Where each action leads: refusing it on a task already there is a repeat, and says so.
+TARGET = {"start": IN_PROGRESS, "complete": COMPLETED, "cancel": CANCELLED, "reopen": PENDING}
+REPEATS = [(action, status) for action, status in REFUSED if TARGET[action] is status]
 # How a new task gets to each status.
 ROUTES = {PENDING: [], IN_PROGRESS: [Task.start], COMPLETED: [Task.complete], CANCELLED: [Task.cancel]}
 
@@ -63,7 +66,7 @@ def pair_id(pair: tuple[str, TaskStatus]) -> str:
 
 
 def test_the_matrix_covers_four_actions_from_four_statuses():
-    assert (len(MATRIX), len(ALLOWED), len(REFUSED)) == (16, 7, 9)
+    assert (len(MATRIX), len(ALLOWED), len(REFUSED), len(REPEATS)) == (16, 7, 9, 4)
 
 
 @pytest.mark.parametrize(("action", "status"), list(ALLOWED), ids=[pair_id(p) for p in ALLOWED])
@@ -95,7 +98,10 @@ def test_a_refused_status_action_is_a_conflict_that_changes_nothing(action, stat
     method, participle = ACTIONS[action]
     with pytest.raises(InvalidTransition) as raised:
         method(task, LATER)
-    assert str(raised.value) == f"Task '{task.task_id}' is {status.value}, so it cannot be {participle}."
+    if (action, status) in REPEATS:
+        assert str(raised.value) == f"Task '{task.task_id}' is already {status.value.replace('_', ' ')}."
+    else:
+        assert str(raised.value) == f"Task '{task.task_id}' is {status.value}, so it cannot be {participle}."
     assert (raised.value.task_id, raised.value.current, raised.value.action) == (
         str(task.task_id), status.value, participle,
     )  # fmt: skip
@@ -117,9 +123,21 @@ def test_a_trashed_task_refuses_every_status_action(action, status):
 
 def test_completing_a_completed_task_is_a_conflict():
     task = task_in(COMPLETED)
-    with pytest.raises(InvalidTransition, match="is completed, so it cannot be completed"):
+    with pytest.raises(InvalidTransition, match="is already completed"):
         task.complete(LATER)
     assert task.completed_at == EARLIER_ACTION
+
+
+@pytest.mark.parametrize(("action", "status"), REPEATS, ids=[pair_id(p) for p in REPEATS])
+def test_asking_for_the_status_a_task_already_has_says_so_without_a_tautology(action, status):
+    """Not "is completed, so it cannot be completed": the message says the task is there already."""
+    task = task_in(status)
+    with pytest.raises(InvalidTransition) as raised:
+        ACTIONS[action][0](task, LATER)
+    message = str(raised.value)
+    assert message == f"Task '{task.task_id}' is already {status.value.replace('_', ' ')}.", message
+    assert "cannot be" not in message
+    assert raised.value.current == status.value  # what the commands' hints are built from
 
 
 def test_a_reopened_task_can_be_completed_again_with_a_new_completion_time():

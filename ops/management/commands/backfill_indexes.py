@@ -14,6 +14,7 @@ from ops.management.base import OpsCommand
 from tasks_app import bootstrap
 from tasks_app.adapters.dynamodb.backfill import SCAN_PAGE_SIZE, backfill_index_keys
 from tasks_app.adapters.dynamodb.models import TaskItem
+from tasks_app.management.base import counted
 
 PROGRESS_EVERY = 500  # items scanned between two progress lines
 
@@ -36,10 +37,10 @@ class Command(OpsCommand):
         with self._progress():
             if options["dry_run"]:
                 count = _count_needing()
-                self.stdout.write(f"Dry run: {count} tasks lack their GSI2/GSI3 keys; nothing was changed.")
+                self.stdout.write(f"Dry run: {counted(count, 'task')} without GSI2/GSI3 keys; nothing was changed.")
                 return
             updated = backfill_index_keys()
-        self.stdout.write(f"Updated {updated} tasks with their GSI2/GSI3 keys in {settings.TABLE_NAME}.")
+        self.stdout.write(f"Updated {counted(updated, 'task')} with their GSI2/GSI3 keys in {settings.TABLE_NAME}.")
 
     @contextmanager
     def _progress(self) -> Iterator[None]:
@@ -54,7 +55,8 @@ class Command(OpsCommand):
             requests[operation_name] += 1
             scanned = requests["Scan"] * SCAN_PAGE_SIZE
             if operation_name == "Scan" and scanned // PROGRESS_EVERY > (scanned - SCAN_PAGE_SIZE) // PROGRESS_EVERY:
-                self.stdout.write(f"Scanned up to {scanned} items; {requests['UpdateItem']} tasks updated so far.")
+                updated_so_far = counted(requests["UpdateItem"], "task")
+                self.stdout.write(f"Scanned up to {counted(scanned, 'item')}; {updated_so_far} updated so far.")
 
         with post_dynamodb_send.connected_to(count):
             yield

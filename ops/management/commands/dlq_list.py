@@ -11,17 +11,30 @@ from django.conf import settings
 from ops import queues
 from ops.management.base import OpsCommand
 from tasks_app import bootstrap
+from tasks_app.management.base import counted
+
+# SQS has no peek: reading a message is receiving it, and that is counted (ops.queues.dead_letters).
+COUNTING_NOTE = (
+    "Listing receives each message once, which SQS counts: the receive counts shown include "
+    "the worker's receives, every earlier listing's, and this one."
+)
 
 
 class Command(OpsCommand):
     help = (
-        "List the messages in the events dead-letter queue without removing them: id, deliveries, "
-        "and the event. `dlq_redrive` puts them back on the events queue."
+        "List the messages in the events dead-letter queue without removing them: id, receive count, "
+        "and the event. SQS cannot read a message without counting a receive, so each listing adds one "
+        "to every count it shows (harmless here: the dead-letter queue sends nothing on). "
+        "`dlq_redrive` puts them back on the events queue."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--most", type=int, default=100, help="List at most this many.")
-        parser.add_argument("--json", action="store_true", help="One JSON object per message.")
+        parser.add_argument(
+            "--json",
+            action="store_true",
+            help="One JSON object per message; its receive_count includes this listing's receive.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         sqs = bootstrap.aws_target().client("sqs")
@@ -30,6 +43,8 @@ class Command(OpsCommand):
             if options["json"]:
                 self.stdout.write(json.dumps(letter.__dict__, ensure_ascii=False))
             else:
-                self.stdout.write(f"{letter.message_id}  delivered {letter.receive_count}x  {letter.body[:200]}")
+                self.stdout.write(f"{letter.message_id}  received {letter.receive_count}x  {letter.body[:200]}")
         if not options["json"]:
-            self.stdout.write(f"{len(letters)} dead letters.")
+            self.stdout.write(f"{counted(len(letters), 'dead letter')}.")
+            if letters:
+                self.stdout.write(COUNTING_NOTE)

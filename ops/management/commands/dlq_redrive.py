@@ -11,6 +11,7 @@ from django.core.management.base import CommandError
 from ops import queues
 from ops.management.base import OpsCommand
 from tasks_app import bootstrap
+from tasks_app.management.base import counted
 
 
 class Command(OpsCommand):
@@ -31,6 +32,6 @@ class Command(OpsCommand):
         moved = queues.redrive(sqs, settings.EVENTS_DLQ_URL, settings.EVENTS_QUEUE_URL, message_ids=wanted)
         for message_id in moved:
             self.stdout.write(f"moved {message_id}")
-        self.stdout.write(f"{len(moved)} dead letters moved back to {settings.EVENTS_QUEUE_NAME}.")
+        self.stdout.write(f"{counted(len(moved), 'dead letter')} moved back to {settings.EVENTS_QUEUE_NAME}.")
         if wanted is not None and (missing := wanted - set(moved)):
             raise CommandError(f"Not in the dead-letter queue: {', '.join(sorted(missing))}")

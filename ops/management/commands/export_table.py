@@ -11,6 +11,7 @@ from django.conf import settings
 from ops.data import table_dump
 from ops.management.base import OpsCommand
 from tasks_app import bootstrap
+from tasks_app.management.base import counted
 
 
 class Command(OpsCommand):
@@ -28,4 +29,4 @@ class Command(OpsCommand):
             table_dump.dump(table_dump.scan_items(client, settings.TABLE_NAME), self.stdout)
             return
         count = table_dump.export_to_file(client, settings.TABLE_NAME, Path(options["output"]))
-        self.stdout.write(f"Exported {count} items from {settings.TABLE_NAME} to {options['output']}.")
+        self.stdout.write(f"Exported {counted(count, 'item')} from {settings.TABLE_NAME} to {options['output']}.")

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from ops.data import table_dump
 from ops.management.base import OpsCommand
 from tasks_app import bootstrap
+from tasks_app.management.base import counted
 
 
 class Command(OpsCommand):
@@ -29,4 +30,4 @@ class Command(OpsCommand):
             raise CommandError(f"{path} does not exist.")
         client = bootstrap.aws_target().client("dynamodb")
         count = table_dump.import_from_file(client, settings.TABLE_NAME, path)
-        self.stdout.write(f"Imported {count} items into {settings.TABLE_NAME} from {path}.")
+        self.stdout.write(f"Imported {counted(count, 'item')} into {settings.TABLE_NAME} from {path}.")

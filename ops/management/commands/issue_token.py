@@ -19,7 +19,8 @@ class Command(BaseCommand):
     help = (
         "Print a bearer token for USER, signed by the local key that development trusts with "
         "AUTH_MODE=jwt (as a Cognito access token would be). Use it as: "
-        "curl -H 'Authorization: Bearer <token>' ..."
+        "curl -H 'Authorization: Bearer <token>' ... With AUTH_MODE=none (the default in development) "
+        "the server ignores tokens; the command says so on stderr and still prints the token."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -39,6 +40,14 @@ class Command(BaseCommand):
             user = UserId.parse(options["user"])
         except InvalidValue as error:
             raise CommandError(str(error)) from None
+        if settings.AUTH_MODE != "jwt":
+            # stderr, so `TOKEN=$(python manage.py issue_token alice)` still gets the token alone.
+            self.stderr.write(
+                "Note: AUTH_MODE is none here, and a server started with AUTH_MODE=none ignores tokens: "
+                'requests name their user instead (?user_id=... or "user_id" in the body). To use '
+                "this token, start the server with AUTH_MODE=jwt (e.g. `AUTH_MODE=jwt make run`).",
+                style_func=self.style.WARNING,  # a caution, not the error colour stderr gets by default
+            )
         self.stdout.write(
             local_tokens.issue(
                 settings.LOCAL_STATE_DIR,

@@ -17,6 +17,7 @@ from ops.provisioning.stage import provision_stage
 from ops.provisioning.zappa_stage import load_stage
 from tasks_app import bootstrap
 from tasks_app.adapters.aws import AwsTarget
+from tasks_app.management.base import counted
 
 
 class Command(OpsCommand):
@@ -81,8 +82,8 @@ class Command(OpsCommand):
             self.stdout.write(f"  {change.line(width)}")
         changed = sum(change.action.removeprefix("would be ") in {"created", "updated"} for change in changes)
         if dry_run:
-            self.stdout.write(f"Dry run: {changed} change(s) planned, none made.")
+            self.stdout.write(f"Dry run: {counted(changed, 'change')} planned, none made.")
         elif changed:
-            self.stdout.write(f"Done: {changed} change(s) made.")
+            self.stdout.write(f"Done: {counted(changed, 'change')} made.")
         else:
             self.stdout.write("Nothing to change: everything was already in place.")

@@ -12,6 +12,7 @@ from events_app import bootstrap as events_wiring
 from events_app.rebuild import USER_ATTEMPTS, RebuildError, RebuildSummary, rebuild_read_models
 from ops.management.base import OpsCommand
 from tasks_app import bootstrap
+from tasks_app.management.base import counted
 
 
 class Command(OpsCommand):
@@ -74,10 +75,12 @@ def _describe(summary: RebuildSummary, *, dry_run: bool, user: str | None) -> st
         return f"Nothing found for user {user!r}: no history, STATE or counter items."
     if dry_run:
         return (
-            f"Dry run: {summary.users} users, {summary.tasks} tasks read; {summary.states_repaired} STATE items "
-            f"and {summary.counters_changed} counter rows would change. Nothing was written."
+            f"Dry run: {counted(summary.users, 'user')}, {counted(summary.tasks, 'task')} read; "
+            f"{counted(summary.states_repaired, 'STATE item')} "
+            f"and {counted(summary.counters_changed, 'counter row')} would change. Nothing was written."
         )
     return (
-        f"Rebuilt {summary.users} users from the history of {summary.tasks} tasks: "
-        f"{summary.states_repaired} STATE items repaired, {summary.counters_changed} counter rows changed."
+        f"Rebuilt {counted(summary.users, 'user')} from the history of {counted(summary.tasks, 'task')}: "
+        f"{counted(summary.states_repaired, 'STATE item')} repaired, "
+        f"{counted(summary.counters_changed, 'counter row')} changed."
     )

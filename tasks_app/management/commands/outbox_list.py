@@ -6,7 +6,7 @@ from argparse import ArgumentParser
 from typing import Any
 
 from tasks_app import bootstrap
-from tasks_app.management.base import AwsCommand
+from tasks_app.management.base import AwsCommand, counted
 
 
 class Command(AwsCommand):
@@ -27,4 +27,4 @@ class Command(AwsCommand):
             self.stdout.write(
                 f"{waited}  {entry.task_id}  #{entry.sequence:<3} {entry.event_type:<18} {entry.event_id}"
             )
-        self.stdout.write(f"{len(entries)} events waiting.")
+        self.stdout.write(f"{counted(len(entries), 'event')} waiting.")

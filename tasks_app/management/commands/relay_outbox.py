@@ -9,7 +9,7 @@ from types import FrameType
 from typing import Any
 
 from tasks_app import bootstrap
-from tasks_app.management.base import AwsCommand
+from tasks_app.management.base import AwsCommand, counted
 
 
 class Command(AwsCommand):
@@ -45,4 +45,6 @@ class Command(AwsCommand):
     def _pass(self, *, verbose: bool) -> None:
         result = bootstrap.relay_all()
         if verbose or result.published or result.held_back:
-            self.stdout.write(f"Published {result.published} events; {result.held_back} held back for a later pass.")
+            self.stdout.write(
+                f"Published {counted(result.published, 'event')}; {result.held_back} held back for a later pass."
+            )
