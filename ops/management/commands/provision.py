@@ -26,7 +26,8 @@ class Command(OpsCommand):
         "subscription named by the settings, at the configured AWS endpoint. With --stage, do it "
         "for that stage of zappa_settings.json in AWS, and add what Zappa does not create: the "
         "stage's least-privilege role, point-in-time recovery, batch failure reporting on the queue's "
-        "Lambda trigger, the API's usage plan and key, and the CloudWatch alarms. It refuses settings "
+        "Lambda trigger, the API's usage plan and key, API Gateway's own error answers in the SPEC envelope "
+        "(then a deployment of the stage), and the CloudWatch alarms. It refuses settings "
         "that still hold placeholders or name another account. Safe to run again: it changes only what "
         "differs and prints what it did."
     )
