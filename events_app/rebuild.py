@@ -42,7 +42,7 @@ from events_app.messages import InvalidEventMessage, ReceivedEvent, parse_messag
 from events_app.projection import TaskProjection, day_steps, status_steps
 from events_app.read_models import TaskEventItem, TaskStateItem, UserStatsItem
 from tasks_app.adapters.dynamodb import keys
-from tasks_app.adapters.dynamodb.models import TaskItem, item_failed, transaction_failed_on
+from tasks_app.adapters.dynamodb.models import TaskItem, item_failed, response_code, transaction_failed_on
 from tasks_app.domain.values import TaskStatus
 from tasks_app.management.base import counted
 
@@ -361,6 +361,6 @@ def _settle(user: str, sk: str, marker: str, held: Counter[str], expected: Count
             actions=[*adds, UserStatsItem.item_type.set(ROW_TYPE)], condition=UserStatsItem.item_type == marker
         )
     except UpdateError as error:
-        if error.cause_response_code != "ConditionalCheckFailedException":
+        if response_code(error) != "ConditionalCheckFailedException":
             raise
         raise _MarkLost from error

@@ -33,6 +33,11 @@ RETRY_AFTER_UNREACHABLE = 5
 # the error's code (TransactWriteItems API reference, "CancellationReasons").
 _THROTTLED_CANCELLATION_CODES = frozenset({"ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"})
 
+# Contention that clears by itself, which botocore does not retry: a write that met a DynamoDB
+# transaction in progress on the same item (DynamoDB developer guide, "Transaction conflict
+# handling"). Any 429 is a rate limit, whatever its body says.
+_CONTENTION_CODES = frozenset({"TransactionConflictException"})
+
 _throttled = ThrottledRetryableChecker()
 _transient = TransientRetryableChecker()
 
@@ -57,9 +62,9 @@ def outage_in(error: BaseException, dependency: str) -> DependencyUnavailable | 
     if isinstance(cause, ClientError):
         context = RetryContext(attempt_number=1, parsed_response=dict(cause.response), caught_exception=cause)
         code = context.get_error_code() or "an error"
-        if _throttled.is_retryable(context):
-            return DependencyUnavailable(dependency, f"throttled ({code})", retry_after=RETRY_AFTER_THROTTLED)
         status = _http_status(cause)
+        if _throttled.is_retryable(context) or code in _CONTENTION_CODES or status == 429:
+            return DependencyUnavailable(dependency, f"throttled ({code})", retry_after=RETRY_AFTER_THROTTLED)
         if _transient.is_retryable(context) or status >= 500:
             return DependencyUnavailable(dependency, f"{code} (HTTP {status})", retry_after=RETRY_AFTER_UNREACHABLE)
     return None

@@ -12,6 +12,8 @@ import os
 import signal
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -85,17 +87,43 @@ def test_rate_limits_do_not_hide_an_outage(aws: AwsStack, settings: Any) -> None
     assert time.monotonic() - started < RETRY_BUDGET.worst_case_seconds
 
 
+STALL = "stall"  # a fault: hold the answer past the read timeout
+
+
 class FaultyAws(BaseHTTPRequestHandler):
-    """Answers every AWS JSON request with the error in `server.fault`: (status, body)."""
+    """A DynamoDB endpoint with faults: `server.fault` is (status, body) for every request, or a
+    dict of them (or `STALL`) by operation, the other operations going on to the local AWS."""
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        status, body = self.server.fault  # type: ignore[attr-defined]
-        payload = json.dumps(body).encode()
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        fault = self.server.fault  # type: ignore[attr-defined]
+        if isinstance(fault, dict):
+            fault = fault.get(operation)
+        if fault == STALL:
+            time.sleep(RETRY_BUDGET.read_timeout + 0.5)
+            return
+        if fault is None:
+            self._forward(body)
+            return
+        status, error = fault
+        self._answer(status, json.dumps(error).encode(), {"x-amzn-RequestId": "fault-injected"})
+
+    def _forward(self, body: bytes) -> None:
+        request = urllib.request.Request(self.server.upstream, data=body, headers=dict(self.headers), method="POST")  # type: ignore[attr-defined]
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                self._answer(answer.status, answer.read(), dict(answer.headers))
+        except urllib.error.HTTPError as refused:
+            self._answer(refused.code, refused.read(), dict(refused.headers))
+
+    def _answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in {"content-length", "connection", "transfer-encoding", "date", "server"}:
+                self.send_header(name, value)
         self.send_header("Content-Type", "application/x-amz-json-1.0")
         self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-amzn-RequestId", "fault-injected")
         self.end_headers()
         self.wfile.write(payload)
 
@@ -106,6 +134,8 @@ class FaultyAws(BaseHTTPRequestHandler):
 @pytest.fixture
 def faulty_aws(aws: AwsStack, settings: Any) -> Iterator[ThreadingHTTPServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), FaultyAws)
+    server.upstream = aws.server.url  # type: ignore[attr-defined]
+    server.fault = {}  # type: ignore[attr-defined] # no fault yet: everything goes on to the local AWS
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     aim_at(settings, f"http://127.0.0.1:{server.server_address[1]}")
@@ -186,3 +216,41 @@ def test_a_stalled_dynamodb_answers_503_in_time_and_the_retry_creates_one_task(a
     assert retried.status_code == 201, retried.content
     listing = api.list(user_id="alice").json()
     assert [task["title"] for task in listing["data"]].count(title) == 1, listing
+
+
+def test_a_stalled_rate_counter_answers_503_within_one_retry_budget(
+    faulty_aws: ThreadingHTTPServer, settings: Any
+) -> None:
+    """A read timeout on the counter is an outage too, not a counter bug to let through: the
+    request would spend a budget per counter and another on its write, past API Gateway's 29 s."""
+    settings.THROTTLE_RATES = {"user": "100/min", "ip": "100/min"}
+    faulty_aws.fault = {"UpdateItem": STALL}  # type: ignore[attr-defined]
+
+    started = time.monotonic()
+    response = send(*OPERATIONS[0])
+
+    assert_unavailable(response, RETRY_AFTER_UNREACHABLE)
+    assert time.monotonic() - started < RETRY_BUDGET.worst_case_seconds
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [STALL, (400, dynamodb_error("TransactionConflictException", "Transaction is ongoing for the item"))],
+    ids=["stalled", "transaction-conflict"],
+)
+def test_recording_a_change_that_changed_nothing_answers_503_when_dynamodb_fails(
+    faulty_aws: ThreadingHTTPServer, api: Any, fault: Any
+) -> None:
+    """A PATCH that changes nothing stores only its idempotency record (one PutItem)."""
+    task = api.created()
+    faulty_aws.fault = {"PutItem": fault}  # type: ignore[attr-defined]
+
+    response = send("patch", f"/tasks/{task['task_id']}", {"title": task["title"]}, HTTP_IDEMPOTENCY_KEY="no-op")
+
+    assert_unavailable(response, RETRY_AFTER_UNREACHABLE if fault == STALL else RETRY_AFTER_THROTTLED)
+
+
+def test_a_rate_limit_answer_without_a_body_is_throttling(faulty_aws: ThreadingHTTPServer) -> None:
+    faulty_aws.fault = (429, {})  # type: ignore[attr-defined]
+
+    assert_unavailable(send(*OPERATIONS[2]), RETRY_AFTER_THROTTLED)

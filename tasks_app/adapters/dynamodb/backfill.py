@@ -12,7 +12,7 @@ from __future__ import annotations
 from pynamodb.exceptions import UpdateError
 
 from tasks_app.adapters.dynamodb import keys
-from tasks_app.adapters.dynamodb.models import TaskItem
+from tasks_app.adapters.dynamodb.models import TaskItem, response_code
 
 SCAN_PAGE_SIZE = 100  # items per Scan request: short requests, so the local AWS's lock is never held long
 
@@ -39,7 +39,7 @@ def backfill_index_keys() -> int:
                 condition=TaskItem.gsi3pk.does_not_exist() & unchanged,
             )
         except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
+            if response_code(error) != "ConditionalCheckFailedException":
                 raise
             continue  # changed meanwhile: that change wrote the keys
         updated += 1

@@ -9,7 +9,7 @@ from typing import Any
 
 from pynamodb.attributes import Attribute, ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.constants import STRING
-from pynamodb.exceptions import TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 
 from tasks_app.adapters.aws import MAX_POOL_CONNECTIONS, RETRY_BUDGET
@@ -207,6 +207,16 @@ class OutboxItem(TableModel):
 def transaction_failed_on(error: TransactWriteError, code: str) -> bool:
     """Whether DynamoDB cancelled the transaction for `code` on any of its items."""
     return any(reason is not None and reason.code == code for reason in error.cancellation_reasons)
+
+
+def response_code(error: PynamoDBException) -> str | None:
+    """DynamoDB's error code behind a PynamoDB error (`ConditionalCheckFailedException`...), or
+    None when there was no answer. PynamoDB's own `cause_response_code` raises AttributeError
+    for a read timeout, whose botocore error carries `response=None`: a stall then looked like a
+    bug (a 500) instead of an outage (a 503).
+    """
+    response = getattr(error.cause, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
 
 
 def item_failed(error: TransactWriteError, index: int, *codes: str) -> bool:

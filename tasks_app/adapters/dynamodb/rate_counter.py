@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBException
 
-from tasks_app.adapters.dynamodb.models import TableModel
+from tasks_app.adapters.dynamodb.models import TableModel, response_code
 from tasks_app.adapters.outages import reports_outages
 
 # What DynamoDB answers when a key or the table gets more requests than it can take.
@@ -44,7 +44,7 @@ class DynamoRateCounter:
                 ]
             )
         except PynamoDBException as error:
-            if error.cause_response_code in _THROTTLING_CODES:
-                raise CounterBusy(error.cause_response_code) from error
+            if response_code(error) in _THROTTLING_CODES:
+                raise CounterBusy(response_code(error)) from error
             raise
         return int(counter.hits), float(window_end)

@@ -16,7 +16,7 @@ from pynamodb.transactions import TransactWrite
 from tasks_app.adapters.cursor import TRASH_LISTING, CursorCodec, live_listing
 from tasks_app.adapters.dynamodb import listing
 from tasks_app.adapters.dynamodb.idempotency import IdempotencyItem
-from tasks_app.adapters.dynamodb.models import OutboxItem, TaskItem, item_failed
+from tasks_app.adapters.dynamodb.models import OutboxItem, TaskItem, item_failed, response_code
 from tasks_app.adapters.outages import reports_outages
 from tasks_app.application.idempotency import IdempotencyKeyInUse, IdempotencyRecord
 from tasks_app.application.ports import ConcurrentUpdate, OutboxEntry, Page, TaskFilters, TaskSort
@@ -114,7 +114,7 @@ class DynamoTaskRepository:
         try:
             IdempotencyItem.from_record(record).save(condition=IdempotencyItem.claimable(self._clock()))
         except PutError as error:
-            if error.cause_response_code == "ConditionalCheckFailedException":
+            if response_code(error) == "ConditionalCheckFailedException":
                 raise IdempotencyKeyInUse(record.key) from None
             raise
 
