@@ -169,6 +169,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "tasks_app.api.openapi.security_follows_auth_mode",
+        "tasks_app.api.openapi.query_parameters_as_served",
         "tasks_app.api.openapi.examples_follow_auth_mode",
         "tasks_app.api.openapi.links_between_operations",
     ],

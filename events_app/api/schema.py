@@ -12,6 +12,8 @@ from tasks_app.api.openapi import (
     FORBIDDEN,
     NOT_AUTHENTICATED,
     NOT_FOUND,
+    REQUEST_ID,
+    REQUEST_ID_HEADER,
     SERVER_ERROR,
     TASK_ID_PARAMETER,
     THROTTLED,
@@ -61,7 +63,7 @@ events = extend_schema(
         "its history. Events are processed asynchronously, so a change shows here within moments of "
         "its response, not with it."
     ),
-    parameters=[TASK_ID_PARAMETER],
+    parameters=[TASK_ID_PARAMETER, REQUEST_ID, REQUEST_ID_HEADER],
     responses={
         200: OpenApiResponse(
             TaskHistoryEnvelope,
@@ -91,7 +93,7 @@ stats = extend_schema(
         "counts are exact once its events are applied, whatever their order or redeliveries. A "
         "task completed today counts as completed today even if it was reopened or trashed since."
     ),
-    parameters=[StatsQuery],
+    parameters=[StatsQuery, REQUEST_ID, REQUEST_ID_HEADER],
     responses={
         200: OpenApiResponse(
             UserStatsEnvelope,

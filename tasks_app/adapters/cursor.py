@@ -16,7 +16,7 @@ import json
 from tasks_app.application.ports import TaskFilters, TaskSort
 from tasks_app.domain.errors import InvalidCursor
 
-_MAX_LENGTH = 512  # a position is an index sort key of about 80 characters: cursors stay near 150
+MAX_LENGTH = 512  # a position is an index sort key of about 80 characters: cursors stay near 150
 _CONTEXT = b"tasks-list-cursor-v1"
 TRASH_LISTING = "trash"
 
@@ -46,7 +46,7 @@ class CursorCodec:
     def decode(self, cursor: str, *, owner: str, listing: str = "") -> str:
         """The position inside `cursor`; raises `InvalidCursor` for anything this codec did not
         issue for `owner`'s `listing`."""
-        if len(cursor) > _MAX_LENGTH or cursor.count(".") != 1:
+        if len(cursor) > MAX_LENGTH or cursor.count(".") != 1:
             raise InvalidCursor()
         encoded_payload, encoded_signature = cursor.split(".")
         try:

@@ -1,4 +1,5 @@
-"""Serializer fields for the task API's inputs: strict text, times with offsets, tags, comma lists."""
+"""Serializer fields for the task API's inputs (strict text, times with offsets, tags, comma lists),
+and how the OpenAPI schema states what each accepts."""
 
 from __future__ import annotations
 
@@ -6,17 +7,35 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.core.validators import MaxLengthValidator
 from django.utils.dateparse import parse_datetime
+from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from tasks_app.adapters.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
 from tasks_app.domain.errors import InvalidValue
 from tasks_app.domain.task import isoformat_utc
 from tasks_app.domain.values import TAG_MAX_LENGTH, TAGS_MAX, normalize_tags, require_unicode_text
 
+# `tasks_app.adapters.cursor` refuses longer cursors; it issues ones of about 150 characters.
+
 
 class StrictCharField(serializers.CharField):
     """A CharField that refuses numbers and booleans instead of quietly turning them into text,
-    and NUL or unpaired surrogates (SPEC §1) with a message instead of a 500."""
+    and NUL or unpaired surrogates (SPEC §1) with a message instead of a 500.
+
+    A trimmed field's `max_length` counts the trimmed text (as DRF does), so it is checked here
+    rather than by DRF's validator, which drf-spectacular would publish as a `maxLength` of the
+    raw text: the schema says the same rule as a pattern instead (`StrictTextFieldSchema`).
+    `excluded` names characters the domain refuses inside the text (for the schema's pattern).
+    """
+
+    excluded: str = ""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self.trim_whitespace and self.max_length is not None:
+            self.validators = [v for v in self.validators if not isinstance(v, MaxLengthValidator)]
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -25,7 +44,28 @@ class StrictCharField(serializers.CharField):
             require_unicode_text(self.field_name or "value", data)
         except InvalidValue as error:
             raise serializers.ValidationError(error.message) from None
-        return super().to_internal_value(data)
+        text = super().to_internal_value(data)
+        if self.trim_whitespace and self.max_length is not None and len(text) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
+        return text
+
+
+class TagLabelField(StrictCharField):
+    """One tag (SPEC §1): trimmed, 1-40 characters, no commas (the domain refuses them)."""
+
+    excluded = ","
+
+
+class CursorField(StrictCharField):
+    """A pagination cursor: opaque, but always URL-safe base64 in two dot-separated parts, at
+    most `CURSOR_MAX_LENGTH` characters (`tasks_app.adapters.cursor` refuses anything longer).
+
+    Not trimmed: a cursor is used exactly as issued. Empty means none (the first page).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs = {"required": False, "allow_blank": True, "trim_whitespace": False, **kwargs}
+        super().__init__(max_length=CURSOR_MAX_LENGTH, **kwargs)
 
 
 class OffsetDateTimeField(serializers.DateTimeField):
@@ -55,7 +95,7 @@ class TagsField(serializers.ListField):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
-            child=StrictCharField(max_length=TAG_MAX_LENGTH, trim_whitespace=True),
+            child=TagLabelField(max_length=TAG_MAX_LENGTH, trim_whitespace=True),
             max_length=TAGS_MAX,
             **kwargs,
         )
@@ -101,3 +141,73 @@ class StrictBodySerializer(serializers.Serializer[Any]):
                     {name: [self.redirects.get(name, "This field is not known here.")] for name in unknown}
                 )
         return super().to_internal_value(data)
+
+
+# Text as Python's `str.strip()` (so DRF's trimming) sees whitespace, spelled so that ECMA 262,
+# Python and Rust regular expressions (Swagger UI, schemathesis, jsonschema-rs) all read it alike.
+_SPACE = r"\t\n\u000b\u000c\r\u001c-\u001f \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"
+
+
+def trimmed_text_pattern(max_length: int | None, *, excluded: str = "", allow_blank: bool = False) -> str:
+    """The pattern of a trimmed text field (SPEC §1 `title`, `user_id`, tags): surrounding
+    whitespace is allowed and dropped, and what remains is 1 to `max_length` characters with no
+    NUL and none of `excluded` (unless `allow_blank`, when it may be empty)."""
+    edge = f"[^{_SPACE}\\u0000{excluded}]"
+    inner = f"[^\\u0000{excluded}]"
+    if max_length == 1:
+        core = edge
+    else:
+        middle = f"{inner}*" if max_length is None else f"{inner}{{0,{max_length - 2}}}"
+        core = f"{edge}(?:{middle}{edge})?"
+    core = f"(?:{core}[{_SPACE}]*)?" if allow_blank else f"{core}[{_SPACE}]*"
+    return f"^[{_SPACE}]*{core}$"
+
+
+def comma_list_pattern(choices: list[str]) -> str:
+    """The pattern of `CommaSeparatedChoiceField`: one or more of `choices` between commas, with
+    whitespace around each and empty items (`a,,b`) ignored."""
+    choice = "(?:" + "|".join(choices) + ")"
+    space = f"[{_SPACE}]*"
+    return f"^(?:{space},)*{space}{choice}{space}(?:,{space}(?:{choice}{space})?)*$"
+
+
+class StrictTextFieldSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
+    """Publishes what `StrictCharField` and `CommaSeparatedChoiceField` accept as a `pattern`,
+    so schema-valid text is accepted and nothing else (SPEC §1: NUL refused, text trimmed)."""
+
+    target_class = "rest_framework.fields.CharField"
+    match_subclasses = True
+
+    @classmethod
+    def _matches(cls, target: Any) -> bool:
+        return isinstance(target, StrictCharField | CommaSeparatedChoiceField)
+
+    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        field = self.target
+        schema: dict[str, Any] = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if isinstance(field, CursorField):
+            schema["pattern"] = CURSOR_PATTERN
+        elif isinstance(field, CommaSeparatedChoiceField):
+            schema["pattern"] = comma_list_pattern(field.choices)
+        elif field.trim_whitespace:
+            schema["pattern"] = trimmed_text_pattern(
+                field.max_length, excluded=field.excluded, allow_blank=field.allow_blank
+            )
+        else:
+            schema["pattern"] = NO_NUL_PATTERN
+        return schema
+
+
+class StrictBodySchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
+    """Says of every `StrictBodySerializer` body what it does: a field it does not know is a 400
+    naming it (SPEC §2), so no additional properties."""
+
+    target_class = "tasks_app.api.fields.StrictBodySerializer"
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
+        schema: dict[str, Any] = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["additionalProperties"] = False
+        return schema

@@ -34,11 +34,13 @@ EXAMPLE_COMPLETED_TASK = {
     "completed_at": "2026-11-25T17:05:00.000000Z",
 }
 
+TASK_ID_PATTERN = "^task-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"  # TaskId's rule
 TASK_ID_PARAMETER = OpenApiParameter(
     "task_id",
     OpenApiTypes.STR,
     OpenApiParameter.PATH,
-    description="The task's id: `task-` followed by a UUID4.",
+    description="The task's id: `task-` followed by a lower-case UUID4. Any other value names no task (404).",
+    pattern=TASK_ID_PATTERN,
     examples=[OpenApiExample("A task id", value=EXAMPLE_TASK["task_id"])],
 )
 
@@ -60,7 +62,7 @@ IF_NONE_MATCH = OpenApiParameter(
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\u0020-\\u007e]*$"},
     OpenApiParameter.HEADER,
     description="1 to 255 printable ASCII characters, e.g. a UUID. Repeating the same request with the same key "
     "within 24 hours returns the first response again (with `Idempotent-Replayed: true`) and changes nothing; "
@@ -81,6 +83,25 @@ REPLAYED_HEADER = OpenApiParameter(
     response=True,
     description="`true` when this is the stored first response to an earlier request with the same Idempotency-Key.",
     examples=[OpenApiExample("Replayed", value="true")],
+)
+
+REQUEST_ID_PATTERN = "^[A-Za-z0-9._:@/+=-]{1,128}$"  # config.observability's _ACCEPTABLE_REQUEST_ID
+REQUEST_ID = OpenApiParameter(
+    "X-Request-ID",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Your id for this request, to find it in our logs: 1 to 128 of `A-Z a-z 0-9 . _ : @ / + = -` "
+    "(no spaces). Any other value is not refused: it is replaced by a new id, which the response's "
+    "`X-Request-ID` carries.",
+)
+REQUEST_ID_HEADER = OpenApiParameter(
+    "X-Request-ID",
+    {"type": "string", "pattern": REQUEST_ID_PATTERN},
+    OpenApiParameter.HEADER,
+    response=True,
+    required=True,
+    description="The request's id in our logs: yours from the request's `X-Request-ID` if it had the accepted "
+    "form, otherwise a new one. Quote it when you report a problem.",
 )
 
 
@@ -121,7 +142,7 @@ def examples_follow_auth_mode(result: dict[str, Any], **_: Any) -> dict[str, Any
     With authentication on, the examples name no user: a request acts for the token's, and
     naming anyone else is a 403. With it off, a request must name its user, so the examples
     name the local one: bodies that take a `user_id` get one, and so do `user_id` parameters
-    (which Swagger UI fills in from their example).
+    (which Swagger UI fills in from their example); those bodies require it then, as the API does.
     """
     from django.conf import settings
 
@@ -136,9 +157,10 @@ def examples_follow_auth_mode(result: dict[str, Any], **_: Any) -> dict[str, Any
                 if parameter.get("name") == "user_id" and parameter.get("in") == "query":
                     parameter["example"] = LOCAL_EXAMPLE_USER
             for content in operation.get("requestBody", {}).get("content", {}).values():
-                ref = content.get("schema", {}).get("$ref", "")
-                if "user_id" not in schemas.get(ref.rsplit("/", 1)[-1], {}).get("properties", {}):
+                body = schemas.get(content.get("schema", {}).get("$ref", "").rsplit("/", 1)[-1], {})
+                if "user_id" not in body.get("properties", {}):
                     continue
+                body["required"] = sorted({*body.get("required", []), "user_id"})
                 for example in content.get("examples", {}).values():
                     example["value"] = {"user_id": LOCAL_EXAMPLE_USER, **example.get("value", {})}
     return result
@@ -293,4 +315,34 @@ def links_between_operations(result: dict[str, Any], **_: Any) -> dict[str, Any]
                 }
                 for target in sorted(on_a_task - {operation["operationId"]})
             }
+    return result
+
+
+_EMPTY_IS_ABSENT = "An empty value is the same as leaving the parameter out."
+
+
+def query_parameters_as_served(result: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: query parameters as DRF reads them and the auth mode decides.
+
+    DRF takes an empty value of an optional parameter (`?user_id=`, as HTML forms send unfilled
+    fields) for no value, so each says `allowEmptyValue` (OpenAPI 3.0). `user_id` names whose
+    data: with AUTH_MODE=none it is required (SPEC §2: there is no caller to default to), and
+    with jwt it defaults to the caller, an empty value included.
+    """
+    from django.conf import settings
+
+    owner_required = settings.AUTH_MODE == "none"
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict):
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "query":
+                    continue
+                if parameter.get("name") == "user_id" and owner_required:
+                    parameter["required"] = True
+                    continue
+                if not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
+                    parameter["description"] = f"{parameter.get('description', '')}\n\n{_EMPTY_IS_ABSENT}".strip()
     return result

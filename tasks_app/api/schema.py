@@ -25,6 +25,8 @@ from tasks_app.api.openapi import (
     NOT_JSON,
     PRECONDITION_FAILED,
     REPLAYED_HEADER,
+    REQUEST_ID,
+    REQUEST_ID_HEADER,
     SERVER_ERROR,
     TASK_ID_PARAMETER,
     THROTTLED,
@@ -43,14 +45,16 @@ from tasks_app.api.serializers import (
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# What any request may meet, whatever it asks.
+# What any request may meet, whatever it asks; and the request id every request may give and every
+# response carries (config.observability).
+_TRACED = [REQUEST_ID, REQUEST_ID_HEADER]
 _ALWAYS = {401: NOT_AUTHENTICATED, 429: THROTTLED, 503: AUTH_UNAVAILABLE, 500: SERVER_ERROR}
 _CONFLICT = error_response(
     "The task's status does not allow the action (SPEC §1); nothing changed.",
     error_example(
         "Already completed",
         ErrorCode.INVALID_TRANSITION,
-        f"Task {EXAMPLE_TASK['task_id']!r} is completed, so it cannot be completed.",
+        f"Task {EXAMPLE_TASK['task_id']!r} is already completed.",
     ),
 )
 _ADMIN_CHANGE = error_response(
@@ -101,7 +105,7 @@ create = extend_schema(
     "`user_id` says whose it is. Unknown fields are a 400 naming them. With `Idempotency-Key`, a retry never "
     "creates a second task.",
     request=TaskCreateRequest,
-    parameters=[IDEMPOTENCY_KEY, ETAG_HEADER, REPLAYED_HEADER],
+    parameters=[IDEMPOTENCY_KEY, ETAG_HEADER, REPLAYED_HEADER, *_TRACED],
     examples=[
         OpenApiExample(
             "A task",
@@ -130,20 +134,20 @@ list_ = extend_schema(
     description="Newest first, or soonest due (`sort=due_at`, undated last). Filters combine; a page may hold "
     "fewer than `limit` tasks and still have a `next_cursor`. Pass `pagination.next_cursor` as `cursor` for the "
     "next page, with the same filters and sort.",
-    parameters=[TaskListQuery],
+    parameters=[TaskListQuery, *_TRACED],
     responses={200: _page("A page of tasks."), 400: _BAD_QUERY, 403: FORBIDDEN, **_ALWAYS},
 )
 
 trash = extend_schema(
     summary="List a user's trash",
     description="Deleted tasks, latest deletion first. Each can be restored for 30 days, then it is purged.",
-    parameters=[TrashQuery],
+    parameters=[TrashQuery, *_TRACED],
     responses={200: _page("A page of trashed tasks."), 400: _BAD_QUERY, 403: FORBIDDEN, **_ALWAYS},
 )
 
 retrieve = extend_schema(
     summary="Get a task",
-    parameters=[TASK_ID_PARAMETER, IF_NONE_MATCH, ETAG_HEADER],
+    parameters=[TASK_ID_PARAMETER, IF_NONE_MATCH, ETAG_HEADER, *_TRACED],
     responses={
         **_task("The task.", EXAMPLE_TASK),
         304: OpenApiResponse(description="`If-None-Match` names the current version: your copy is current."),
@@ -158,7 +162,7 @@ partial_update = extend_schema(
     "the old and new value of each changed field. Sending the current values changes nothing and keeps the version. "
     "The status changes only through the actions.",
     request=TaskUpdateRequest,
-    parameters=[TASK_ID_PARAMETER, IF_MATCH, IDEMPOTENCY_KEY, ETAG_HEADER, REPLAYED_HEADER],
+    parameters=[TASK_ID_PARAMETER, IF_MATCH, IDEMPOTENCY_KEY, ETAG_HEADER, REPLAYED_HEADER, *_TRACED],
     examples=[
         OpenApiExample(
             "Reschedule", value={"due_at": "2026-12-02T09:00:00+01:00", "priority": "urgent"}, request_only=True
@@ -181,7 +185,7 @@ destroy = extend_schema(
     summary="Delete a task (to the trash)",
     description="Moves the task to the trash and publishes `TaskDeleted`: it leaves reads, listings and statistics, "
     "keeps its history, and can be restored for 30 days.",
-    parameters=[TASK_ID_PARAMETER, IF_MATCH],
+    parameters=[TASK_ID_PARAMETER, IF_MATCH, *_TRACED],
     responses={
         204: OpenApiResponse(description="In the trash."),
         403: _ADMIN_CHANGE,
@@ -220,7 +224,7 @@ def action(name: str) -> Callable[[F], F]:
         summary=summary,
         description=f"{description} Any other transition is a 409, never a silent success. No body is needed.",
         request=None,
-        parameters=[TASK_ID_PARAMETER, IF_MATCH, IDEMPOTENCY_KEY, ETAG_HEADER, REPLAYED_HEADER],
+        parameters=[TASK_ID_PARAMETER, IF_MATCH, IDEMPOTENCY_KEY, ETAG_HEADER, REPLAYED_HEADER, *_TRACED],
         responses={
             **_task("The task as it now is.", example),
             400: BAD_IDEMPOTENCY_KEY,
@@ -242,7 +246,7 @@ restore = extend_schema(
     description="Brings the task back exactly as it was, one version later, and publishes `TaskRestored`. "
     "A task not in the trash is a 404.",
     request=None,
-    parameters=[TASK_ID_PARAMETER, IF_MATCH, IDEMPOTENCY_KEY, ETAG_HEADER, REPLAYED_HEADER],
+    parameters=[TASK_ID_PARAMETER, IF_MATCH, IDEMPOTENCY_KEY, ETAG_HEADER, REPLAYED_HEADER, *_TRACED],
     responses={
         **_task("The restored task.", {**EXAMPLE_TASK, "version": 3}),
         400: BAD_IDEMPOTENCY_KEY,

@@ -10,6 +10,7 @@ from rest_framework import serializers
 from tasks_app.api.errors import ErrorCode
 from tasks_app.api.fields import (
     CommaSeparatedChoiceField,
+    CursorField,
     OffsetDateTimeField,
     StrictBodySerializer,
     StrictCharField,
@@ -25,13 +26,21 @@ PRIORITIES = [priority.value for priority in Priority]
 STATUSES = [status.value for status in TaskStatus]
 
 
+# Lone surrogates cannot be written in a pattern every validator compiles (jsonschema-rs
+# refuses them), so the text fields' descriptions say it; their patterns exclude NUL.
+TEXT_RULE = "No NUL character nor unpaired surrogate (a lone `\\ud800` escape): either is a 400."
 OWNER_HELP = (
     "Whose: with authentication on, the caller unless given (an admin may name anyone in "
-    "listings and statistics); with authentication off, required."
+    "listings and statistics); with authentication off, required. Trimmed; at most 128 characters. " + TEXT_RULE
 )
-_CURSOR_HELP = "`pagination.next_cursor` of the previous page; leave out for the first page."
+_CURSOR_HELP = (
+    "Opaque: the `pagination.next_cursor` of the previous page of this same listing (same user, filters and "
+    "sort), exactly as received. Any other value, a cursor of another listing included, is a 400 "
+    "(`VALIDATION_ERROR`); leave it out for the first page."
+)
 
 
+@extend_schema_serializer(component_name="TaskCreate")  # COMPONENT_SPLIT_REQUEST adds "Request"
 class TaskCreateRequest(StrictBodySerializer):
     """The body of POST /tasks."""
 
@@ -39,16 +48,16 @@ class TaskCreateRequest(StrictBodySerializer):
         max_length=USER_ID_MAX_LENGTH,
         required=False,
         help_text="The task's owner: with authentication on, the caller (leave it out or give your own); "
-        "with authentication off, required.",
+        "with authentication off, required. Trimmed; 1 to 128 characters. " + TEXT_RULE,
     )
-    title = StrictCharField(max_length=TITLE_MAX_LENGTH, help_text="Trimmed; 1 to 200 characters.")
+    title = StrictCharField(max_length=TITLE_MAX_LENGTH, help_text="Trimmed; 1 to 200 characters. " + TEXT_RULE)
     description = StrictCharField(
         max_length=DESCRIPTION_MAX_LENGTH,
         required=False,
         allow_blank=True,
         trim_whitespace=False,
         default="",
-        help_text="At most 1000 characters.",
+        help_text="At most 1000 characters, kept as sent. " + TEXT_RULE,
     )
     priority = serializers.ChoiceField(choices=PRIORITIES, default=Priority.NORMAL.value)
     due_at = OffsetDateTimeField(
@@ -57,20 +66,32 @@ class TaskCreateRequest(StrictBodySerializer):
     tags = TagsField(
         required=False,
         default=list,
-        help_text=f"Up to 20 labels of 1 to {TAG_MAX_LENGTH} characters, no commas; stored lower-case, unique.",
+        help_text=f"Up to 20 labels, each trimmed to 1 to {TAG_MAX_LENGTH} characters with no commas; stored "
+        "lower-case, repeats dropped. " + TEXT_RULE,
     )
 
 
+@extend_schema_serializer(component_name="TaskUpdate")  # served as PatchedTaskUpdateRequest
 class TaskUpdateRequest(StrictBodySerializer):
     """The body of PATCH /tasks/{task_id}: any of the editable fields; the others stay as they are."""
 
-    title = StrictCharField(max_length=TITLE_MAX_LENGTH, required=False, help_text="Trimmed; 1 to 200 characters.")
+    title = StrictCharField(
+        max_length=TITLE_MAX_LENGTH, required=False, help_text="Trimmed; 1 to 200 characters. " + TEXT_RULE
+    )
     description = StrictCharField(
-        max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=False
+        max_length=DESCRIPTION_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="At most 1000 characters, kept as sent. " + TEXT_RULE,
     )
     priority = serializers.ChoiceField(choices=PRIORITIES, required=False)
     due_at = OffsetDateTimeField(required=False, allow_null=True, help_text="null removes the due date.")
-    tags = TagsField(required=False, help_text="The whole new list; [] removes every tag.")
+    tags = TagsField(
+        required=False,
+        help_text=f"The whole new list; [] removes every tag. Each trimmed to 1 to {TAG_MAX_LENGTH} characters, "
+        "no commas. " + TEXT_RULE,
+    )
 
 
 class TaskListQuery(serializers.Serializer[Any]):
@@ -80,12 +101,16 @@ class TaskListQuery(serializers.Serializer[Any]):
     limit = serializers.IntegerField(
         min_value=1, max_value=PAGE_SIZE_MAX, default=PAGE_SIZE_DEFAULT, help_text="Tasks per page."
     )
-    cursor = StrictCharField(required=False, allow_blank=True, max_length=1024, help_text=_CURSOR_HELP)
+    cursor = CursorField(help_text=_CURSOR_HELP)
     status = CommaSeparatedChoiceField(
-        choices=STATUSES, required=False, help_text="One or more statuses, comma-separated."
+        choices=STATUSES,
+        required=False,
+        help_text=f"One or more of {', '.join(STATUSES)}, comma-separated (`pending,in_progress`).",
     )
     priority = serializers.ChoiceField(choices=PRIORITIES, required=False)
-    tag = StrictCharField(max_length=TAG_MAX_LENGTH, required=False, help_text="Tasks with this tag.")
+    tag = StrictCharField(
+        max_length=TAG_MAX_LENGTH, required=False, help_text="Tasks with this tag (trimmed, any case). " + TEXT_RULE
+    )
     due_before = OffsetDateTimeField(required=False, help_text="Tasks due before this time (tasks with a due date).")
     due_after = OffsetDateTimeField(required=False, help_text="Tasks due after this time (tasks with a due date).")
     sort = serializers.ChoiceField(
@@ -102,7 +127,7 @@ class TrashQuery(serializers.Serializer[Any]):
     limit = serializers.IntegerField(
         min_value=1, max_value=PAGE_SIZE_MAX, default=PAGE_SIZE_DEFAULT, help_text="Tasks per page."
     )
-    cursor = StrictCharField(required=False, allow_blank=True, max_length=1024, help_text=_CURSOR_HELP)
+    cursor = CursorField(help_text=_CURSOR_HELP)
 
 
 class TaskResponse(serializers.Serializer[Any]):
