@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -55,8 +56,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         if parts[0].lower() != b"bearer":
             # `Token`, `JWT`, `Basic`...: credentials were sent, just not in the scheme this API
             # reads; "not provided" would send the caller looking for the wrong mistake.
-            scheme = parts[0].decode("ascii", "replace")[:20]
-            raise AuthenticationFailed(f"The Authorization scheme {scheme!r} is not accepted. {HOW_TO_SEND}")
+            raise AuthenticationFailed(_wrong_scheme(parts[0]))
         if len(parts) != 2:
             raise AuthenticationFailed(HOW_TO_SEND)
         try:
@@ -73,6 +73,21 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="tasks"'
+
+
+def _wrong_scheme(first: bytes) -> str:
+    """Why the header's first word is not `Bearer`, without echoing any of the token."""
+    leading = _SCHEME_NAME.match(first)
+    name = leading.group().decode("ascii") if leading else ""
+    if name.lower() == "bearer":  # `Bearer,<token>`, `Bearer=<token>`: the scheme, badly separated
+        return HOW_TO_SEND
+    if leading is None or leading.end() != len(first):
+        return f"The Authorization header does not start with a scheme name. {HOW_TO_SEND}"
+    return f"The Authorization scheme {name[:20]!r} is not accepted. {HOW_TO_SEND}"
+
+
+# An auth-scheme is an RFC 9110 §5.6.2 token.
+_SCHEME_NAME = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class AuthModePermission(BasePermission):

@@ -268,7 +268,9 @@ def _error_response(request: HttpRequest, code: ErrorCode, message: str) -> Http
 @csrf_exempt  # the catch-all route: a POST to an unknown path is a 404, not a CSRF failure
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponseBase:
     """The 404 of an unknown path (the last route) and of Django's `Http404` outside DRF, any method."""
-    return _error_response(request, ErrorCode.NOT_FOUND, f"There is nothing at {request.path}.")
+    # The path as asked, cut short: a 64 KB URL need not come back whole in its own 404.
+    path = request.path if len(request.path) <= 200 else f"{request.path[:200]}…"
+    return _error_response(request, ErrorCode.NOT_FOUND, f"There is nothing at {path}.")
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

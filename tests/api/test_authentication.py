@@ -51,6 +51,22 @@ def test_a_valid_token_under_another_scheme_is_a_401_naming_the_expected_one(api
     assert "not provided" not in message
 
 
+@pytest.mark.parametrize("separator", [",", "=", ":"])
+def test_a_badly_separated_bearer_token_is_not_echoed_nor_called_another_scheme(api, issuer, separator):
+    token = issuer.token("alice")
+    response = api.client.get("/tasks", HTTP_AUTHORIZATION=f"Bearer{separator}{token}")
+    assert_not_authenticated(response)
+    message = response.json()["error"]["message"]
+    assert message == "Send the token as: Authorization: Bearer <token>."
+    assert token[:10] not in message
+
+
+def test_a_header_that_does_not_start_with_a_scheme_name_says_so(api, issuer):
+    response = api.client.get("/tasks", HTTP_AUTHORIZATION="Négotiate x".encode().decode("latin-1"))
+    assert_not_authenticated(response)
+    assert response.json()["error"]["message"].startswith("The Authorization header does not start with a scheme name.")
+
+
 @pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
 def test_the_scheme_is_case_insensitive_as_rfc_7235_says(api, issuer, scheme):
     response = api.client.get("/tasks", HTTP_AUTHORIZATION=f"{scheme} {issuer.token('alice')}")

@@ -274,3 +274,10 @@ def test_a_stored_item_that_breaks_the_rules_is_a_500_not_the_clients_fault(api,
         ExpressionAttributeValues={":s": {"S": "archived"}},
     )
     assert_error(api.get(task["task_id"]), 500, "INTERNAL_ERROR")
+
+
+def test_a_404_does_not_echo_a_huge_path_back(api):
+    response = api.client.get("/" + "x" * 20_000)
+    assert response.status_code == 404
+    assert len(response.content) < 1_000
+    assert response.json()["error"]["message"].startswith("There is nothing at /xxxx")
