@@ -76,13 +76,13 @@ MIDDLEWARE = [
     "config.observability.RequestIdMiddleware",
     "tasks_app.api.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "tasks_app.api.middleware.EnvelopeCorsMiddleware",  # corsheaders, its preflight in the envelope
     "django.middleware.common.CommonMiddleware",  # checks the Host header against ALLOWED_HOSTS
     # Bearer tokens are not sent by browsers on their own, so CSRF cannot forge a request here;
     # the middleware guards whatever view might ever read a cookie.
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.static_files.EnvelopeWhiteNoiseMiddleware",  # WhiteNoise, its 405 in the envelope
 ]
 
 ROOT_URLCONF = "config.urls"

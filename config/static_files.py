@@ -1,4 +1,5 @@
-"""Static files for Zappa's two ways in: URLs that follow the request's path prefix, and `/favicon.ico`."""
+"""Static files for Zappa's two ways in: URLs that follow the request's path prefix, `/favicon.ico`,
+and the envelope for every method WhiteNoise does not serve."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.urls import get_script_prefix
 from django.views.decorators.csrf import csrf_exempt
+from whitenoise.middleware import WhiteNoiseMiddleware  # type: ignore[import-untyped]  # WhiteNoise ships no types
+from whitenoise.responders import StaticFile  # type: ignore[import-untyped]
 
 from tasks_app.api.errors import ErrorCode, error_body
 from tasks_app.api.metadata import options_response
@@ -53,8 +56,7 @@ def favicon(request: HttpRequest) -> HttpResponseBase:
             name="Favicon", description="The icon browsers show.", allowed=_FAVICON_METHODS, renders=[_ICON_TYPE]
         )
     if request.method not in _FAVICON_METHODS:
-        body = error_body(ErrorCode.METHOD_NOT_ALLOWED, f'Method "{request.method}" not allowed.')
-        return JsonResponse(body, status=405, headers={"Allow": ", ".join((*_FAVICON_METHODS, "OPTIONS"))})
+        return _method_not_allowed(request, _FAVICON_METHODS)
     # A day: browsers ask again often enough to see a new icon, rarely enough to cost nothing.
     return HttpResponse(_favicon_bytes(), content_type=_ICON_TYPE, headers={"Cache-Control": "public, max-age=86400"})
 
@@ -66,3 +68,38 @@ def _favicon_bytes() -> bytes:
     if not isinstance(path, str):
         raise ImproperlyConfigured(f"The static file {FAVICON} is missing: tasks_app/static/ holds it.")
     return Path(path).read_bytes()
+
+
+_STATIC_METHODS = ("GET", "HEAD")  # what WhiteNoise serves a file to
+
+
+class EnvelopeWhiteNoiseMiddleware(WhiteNoiseMiddleware):  # type: ignore[misc]  # an untyped base
+    """WhiteNoise, whose answer to a method other than GET and HEAD on a static file is an envelope.
+
+    WhiteNoise's own is a bare 405 with no body and no content type; SPEC §2 wants every answer
+    in the envelope. OPTIONS gets the success envelope with `Allow`, as on every other path
+    (`options_response`); any other method the 405 envelope, as on `/favicon.ico`.
+    """
+
+    @staticmethod
+    def serve(static_file: StaticFile, request: HttpRequest) -> HttpResponseBase:
+        if request.method in _STATIC_METHODS:
+            response: HttpResponseBase = WhiteNoiseMiddleware.serve(static_file, request)
+            return response
+        if request.method == "OPTIONS":
+            # The file's own headers, without the request's conditionals (no 304 to an OPTIONS).
+            headers = dict(static_file.get_response("HEAD", {}).headers)
+            renders = [headers.get("Content-Type", "application/octet-stream")]
+            return options_response(
+                name="Static file",
+                description="An asset of the browsable API.",
+                allowed=_STATIC_METHODS,
+                renders=renders,
+            )
+        return _method_not_allowed(request, _STATIC_METHODS)
+
+
+def _method_not_allowed(request: HttpRequest, allowed: tuple[str, ...]) -> JsonResponse:
+    """The 405 envelope (SPEC §2) of a resource served outside DRF, with `Allow` (RFC 9110 §15.5.6)."""
+    body = error_body(ErrorCode.METHOD_NOT_ALLOWED, f'Method "{request.method}" not allowed.')
+    return JsonResponse(body, status=405, headers={"Allow": ", ".join((*allowed, "OPTIONS"))})

@@ -8,6 +8,11 @@ or a header too long, a malformed request line, an HTTP version it does not spea
 pages. Here the body is de-chunked before the application sees it, as API Gateway does for the
 deployed API, and every such error leaves as the error envelope of SPEC §2.
 
+Framing that could be read two ways is refused with a 400 and a closed connection (RFC 9112 §5.1,
+§6.3, §3.2): whitespace before a header's colon, an empty Transfer-Encoding, Content-Length
+values that differ, an HTTP/1.1 request without exactly one Host. Empty lines before a request
+line are skipped (§2.2), and a request not received whole within `READ_TIMEOUT_SECONDS` is a 408.
+
 Local only: the Lambda package has no `ops`, and API Gateway does its own framing there.
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import socketserver
 from http import HTTPStatus
@@ -31,6 +37,13 @@ MAX_LINE = 65536
 MAX_TRAILER_LINES = 100
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 _MESSAGE_LIMIT = 200  # characters of `http.server`'s own reason kept (it quotes the request line)
+# Empty lines skipped before a request line (RFC 9112 §2.2 asks for at least one): a bound, so a
+# client cannot keep a connection busy with nothing but line ends.
+MAX_EMPTY_LINES = 8
+# How long a connection may take to send a whole request, and stay idle between two: a partial
+# request is otherwise held open forever. The environment variable is for the server's tests.
+READ_TIMEOUT_SECONDS = float(os.environ.get("LOCAL_HTTP_READ_TIMEOUT_SECONDS", "30"))
+_CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")
 
 
 class BodyRefused(Exception):
@@ -96,20 +109,32 @@ class EnvelopeServerHandler(ServerHandler):
 class LocalRequestHandler(WSGIRequestHandler):
     """Django's request handler, with chunked request bodies and every error of its own in the envelope."""
 
+    timeout = READ_TIMEOUT_SECONDS  # `StreamRequestHandler.setup` sets it on the socket
+
     def handle_one_request(self) -> None:
-        """Django's `handle_one_request`, with the request body framed before the application runs."""
-        self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
-        if len(self.raw_requestline) > MAX_LINE:
-            self.requestline = self.request_version = self.command = ""
-            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
-            return
-        if not self.parse_request():  # it has answered already, through `send_error`
+        """Django's `handle_one_request`, with the request framed and its body read before the application runs."""
+        self.requestline, self.command, self.request_version = "", "", self.default_request_version
+        try:
+            if not self.rfile.peek(1):  # type: ignore[attr-defined]  # a BufferedReader (rbufsize -1)
+                self.close_connection = True  # the client closed: nothing to answer
+                return
+        except TimeoutError:
+            # Idle between two requests, nothing started: closed without an answer (RFC 9112 §9.5).
+            self.close_connection = True
             return
         try:
-            stdin, length = self._request_body()
+            request = self._read_request()
+        except TimeoutError:
+            self.send_error(
+                HTTPStatus.REQUEST_TIMEOUT, f"The request was not received whole within {self.timeout:g} seconds."
+            )
+            return
         except BodyRefused as refused:
             self.send_error(refused.status, refused.message)
             return
+        if request is None:  # `http.server` has answered already, through `send_error`
+            return
+        stdin, length = request
         environ = self.get_environ()
         if length is not None:
             # What API Gateway hands Lambda: the whole body, its length, no transfer coding.
@@ -118,6 +143,49 @@ class LocalRequestHandler(WSGIRequestHandler):
         handler = EnvelopeServerHandler(stdin, self.wfile, self.get_stderr(), environ)
         handler.request_handler = self
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
+
+    def _read_request(self) -> tuple[BinaryIO, int | None] | None:
+        """The request line, the headers and the body; None once `http.server` has refused them."""
+        for _ in range(MAX_EMPTY_LINES + 1):
+            self.raw_requestline = self.rfile.readline(MAX_LINE + 1)
+            if self.raw_requestline not in (b"\r\n", b"\n"):  # RFC 9112 §2.2: skip empty lines first
+                break
+        else:
+            raise BodyRefused(400, f"The request line is missing: more than {MAX_EMPTY_LINES} empty lines came first.")
+        if len(self.raw_requestline) > MAX_LINE:
+            self.requestline = self.request_version = self.command = ""
+            self.send_error(HTTPStatus.REQUEST_URI_TOO_LONG)
+            return None
+        if not self.parse_request():
+            return None
+        self._check_header_framing()
+        return self._request_body()
+
+    def _check_header_framing(self) -> None:
+        """Raises `BodyRefused` (400) for headers a proxy might read otherwise than this server.
+
+        RFC 9112 §5.1: no whitespace between a field name and its colon (the parser would stop
+        there, and the rest, Transfer-Encoding included, be read as the next request); §5.2: no
+        line folding; §3.2: an HTTP/1.1 request has exactly one Host; §6.3: Content-Length values
+        that differ, or are not a number, leave the body's length unknown.
+        """
+        if self.headers.defects or self.headers.get_payload():
+            raise BodyRefused(
+                400, "A header line is malformed: a name followed by whitespace, or no colon (RFC 9112 §5.1)."
+            )
+        if any("\n" in value for value in self.headers.values()):
+            raise BodyRefused(400, "A header value is folded over lines: send it on one line (RFC 9112 §5.2).")
+        hosts = self.headers.get_all("Host", [])
+        if len(hosts) > 1 or (not hosts and self.request_version == "HTTP/1.1"):
+            raise BodyRefused(400, "An HTTP/1.1 request needs exactly one Host header (RFC 9112 §3.2).")
+        lengths = {value.strip() for field in self.headers.get_all("Content-Length", []) for value in field.split(",")}
+        if not all(_CONTENT_LENGTH.fullmatch(value) for value in lengths):
+            raise BodyRefused(400, "The Content-Length header is not a number.")
+        if len({int(value) for value in lengths}) > 1:
+            raise BodyRefused(400, "The Content-Length headers disagree: send one (RFC 9112 §6.3).")
+        if lengths:  # equal duplicates, as RFC 9110 §8.6 allows: one header for the application
+            del self.headers["Content-Length"]
+            self.headers["Content-Length"] = str(int(lengths.pop()))
 
     def _request_body(self) -> tuple[BinaryIO, int | None]:
         """The stream the application reads the body from, and its length if this server decoded it.
@@ -134,7 +202,9 @@ class LocalRequestHandler(WSGIRequestHandler):
             if coding.strip()
         ]
         if not codings:
-            return self.rfile, None
+            if "Transfer-Encoding" in self.headers:  # present, and empty: the body's length is unknowable
+                raise BodyRefused(400, "The Transfer-Encoding header is empty: send chunked, or a Content-Length.")
+            return self._body_of_length()
         if self.request_version == "HTTP/1.0":
             raise BodyRefused(400, "Transfer-Encoding needs HTTP/1.1: send the body with a Content-Length.")
         if codings[-1] != "chunked":
@@ -147,6 +217,20 @@ class LocalRequestHandler(WSGIRequestHandler):
             del self.headers["Content-Length"]
         body = read_chunked(self.rfile, settings.MAX_REQUEST_BODY_BYTES)
         return io.BytesIO(body), len(body)
+
+    def _body_of_length(self) -> tuple[BinaryIO, int | None]:
+        """A `Content-Length` body, read here whole (as API Gateway does) so that a client slower
+        than the read timeout gets a 408 from the server, not an error from inside the application.
+
+        A body over the limit is left unread: the application answers 413 without reading it.
+        """
+        length = int(self.headers.get("Content-Length", "0"))
+        if length > settings.MAX_REQUEST_BODY_BYTES:
+            return self.rfile, None
+        body = self.rfile.read(length)
+        if len(body) != length:
+            raise BodyRefused(400, f"The body ends after {len(body)} of the {length} bytes its Content-Length says.")
+        return io.BytesIO(body), length
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """`http.server`'s error answer, as the SPEC §2 error envelope in JSON instead of an HTML page.

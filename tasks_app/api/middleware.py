@@ -1,13 +1,16 @@
-"""A size limit on request bodies, applied before anything reads them."""
+"""A size limit on request bodies, applied before anything reads them; CORS preflights in the envelope."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from corsheaders.conf import conf as cors_conf
+from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.urls import Resolver404, resolve
 
-from tasks_app.api.errors import ErrorCode, error_body
+from tasks_app.api.errors import ErrorCode, error_body, not_found
 
 
 class RequestBodyLimitMiddleware:
@@ -28,3 +31,34 @@ class RequestBodyLimitMiddleware:
             message = f"The body is {length} bytes; the limit is {self.limit}."
             return JsonResponse(error_body(ErrorCode.PAYLOAD_TOO_LARGE, message), status=413)
         return self.get_response(request)
+
+
+class EnvelopeCorsMiddleware(CorsMiddleware):
+    """django-cors-headers, whose answer to a CORS preflight is the success envelope (SPEC §2).
+
+    Its own is a 200 with an empty `text/html` body, on any path. Here a preflight to a route
+    of the URLconf (its catch-all 404 aside) is answered at once, 200 in the envelope: the
+    browser sends no credentials with a preflight, so it must not reach a view that would ask
+    for them (DRF checks permissions on OPTIONS too). Any other path is left to the rest of the stack, where OPTIONS
+    gets what it gets without CORS: a static file its metadata, an unknown path the 404
+    envelope (a preflight to nothing fails, as the request itself would). The CORS headers are
+    added by corsheaders to either answer, unchanged.
+    """
+
+    def check_preflight(self, request: HttpRequest) -> HttpResponseBase | None:
+        preflight = super().check_preflight(request)
+        if preflight is None:
+            return None
+        try:
+            match = resolve(request.path_info, getattr(request, "urlconf", None))
+        except Resolver404:
+            return None
+        if match.func is not_found:  # the URLconf's last route, which catches every unknown path
+            return None
+        data = {
+            "name": "CORS preflight",
+            "description": "Which methods and headers a cross-origin request may use; the CORS headers say the same.",
+            "methods": list(cors_conf.CORS_ALLOW_METHODS),
+            "headers": list(cors_conf.CORS_ALLOW_HEADERS),
+        }
+        return JsonResponse({"success": True, "data": data})

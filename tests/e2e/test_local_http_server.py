@@ -1,6 +1,8 @@
 """The local server (`manage.py runserver`) as clients meet it, raw bytes over a socket (issue 11,
 items 3 and 4): chunked bodies reach the API whole (RFC 9112 §7.1), bounded by the body limit,
-and every error the HTTP server sends itself is the SPEC §2 envelope, not an HTML page.
+framing that could be read two ways is a 400 (RFC 9112 §3.2, §5.1, §6.3), a request that does
+not arrive in time a 408, and every error the HTTP server sends itself is the SPEC §2 envelope,
+not an HTML page.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,6 +27,7 @@ pytestmark = pytest.mark.e2e
 STARTUP_TIMEOUT = 60
 SOCKET_TIMEOUT = 20
 BODY_LIMIT = 4096
+READ_TIMEOUT = 2  # the server's, shortened from its 30 s so that a test can wait for it
 
 
 @pytest.fixture
@@ -40,6 +44,7 @@ def server(aws: Any) -> Iterator[int]:
         EVENTS_QUEUE_URL=django_settings.EVENTS_QUEUE_URL,
         EVENTS_DLQ_URL=django_settings.EVENTS_DLQ_URL,
         MAX_REQUEST_BODY_BYTES=str(BODY_LIMIT),
+        LOCAL_HTTP_READ_TIMEOUT_SECONDS=str(READ_TIMEOUT),
         **{name: os.environ[name] for name in passed},
     )
     process = subprocess.Popen(
@@ -209,3 +214,86 @@ def test_too_many_headers_are_a_431_in_the_envelope(server):
 def test_a_request_line_the_server_cannot_serve_is_answered_in_the_envelope(server, request_line, status):
     response, body = send(server, request_line + b"Host: h\r\n\r\n")
     assert_envelope(response, body, status, "VALIDATION_ERROR")
+
+
+# Framing that could be read two ways (RFC 9112) ---------------------------------------------------
+
+
+def assert_refused_and_closed(connection: socket.socket, request: bytes, status: int = 400) -> str:
+    """Sends `request`; the answer must be the envelope, and then the connection closes (nothing
+    left of the request may be read as another one)."""
+    response, body = exchange(connection, request)
+    message = assert_envelope(response, body, status, "VALIDATION_ERROR")  # the client's fault, 408 too
+    assert response.getheader("Connection") == "close"
+    connection.settimeout(READ_TIMEOUT + 5)
+    assert connection.recv(1) == b"", "the server must close after refusing the framing"
+    return message
+
+
+def test_whitespace_before_a_header_colon_is_a_400_not_a_second_request(server):
+    smuggled = b"GET /nope-smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    request = (
+        b"POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding : chunked\r\n\r\n" + chunked(smuggled)
+    )
+    with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT) as connection:
+        assert "RFC 9112 §5.1" in assert_refused_and_closed(connection, request)
+
+
+def test_an_empty_transfer_encoding_with_a_body_is_a_400(server):
+    request = b"POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding:\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT) as connection:
+        message = assert_refused_and_closed(connection, request + chunked(task_json("unframed")))
+    assert "Transfer-Encoding" in message, "the framing is at fault, not a field"
+
+
+def content_length_post(payload: bytes, *lengths: int) -> bytes:
+    fields = b"".join(b"Content-Length: %d\r\n" % length for length in lengths)
+    return b"POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + fields + b"\r\n" + payload
+
+
+def test_content_lengths_that_differ_are_a_400(server):
+    payload = task_json("two lengths")
+    with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT) as connection:
+        assert "Content-Length" in assert_refused_and_closed(connection, content_length_post(payload, len(payload), 2))
+
+
+def test_equal_content_lengths_are_one(server):
+    payload = task_json("the same length twice")
+    response, body = send(server, content_length_post(payload, len(payload), len(payload)))
+    assert response.status == 201, body
+
+
+@pytest.mark.parametrize("hosts", [b"", b"Host: a\r\nHost: b\r\n"], ids=["no host", "two hosts"])
+def test_an_http_11_request_needs_exactly_one_host(server, hosts):
+    with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT) as connection:
+        assert "Host" in assert_refused_and_closed(connection, b"GET / HTTP/1.1\r\n" + hosts + b"\r\n")
+
+
+def test_empty_lines_before_the_request_line_are_skipped(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT) as connection:
+        response, body = exchange(connection, b"\r\n\r\nGET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert response.status == 200, body
+    assert json.loads(body)["success"] is True
+
+
+# Read timeout -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n", content_length_post(b'{"user_id"', 30)],
+    ids=["headers unfinished", "body short of its length"],
+)
+def test_a_request_not_received_in_time_is_a_408(server, partial):
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT) as connection:
+        assert_refused_and_closed(connection, partial, status=408)
+    assert time.monotonic() - started < READ_TIMEOUT + 5
+
+
+def test_an_idle_connection_is_closed_without_an_answer(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT) as connection:
+        started = time.monotonic()
+        assert connection.recv(1) == b""
+    assert time.monotonic() - started < READ_TIMEOUT + 5
