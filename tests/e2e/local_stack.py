@@ -27,6 +27,7 @@ import urllib.request
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,49 @@ def port_is_open(port: int) -> bool:
 def base_environment(**extra: str) -> dict[str, str]:
     """A clean environment for the project's commands: none of this test process's AWS settings."""
     return {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", **extra}
+
+
+# The test run's own settings (tests/settings.py), handed to an API server it starts.
+_TEST_SETTINGS = (
+    *("ENVIRONMENT", "AUTH_MODE", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TABLE_NAME"),
+    *("TOPIC_ARN", "LOG_LEVEL", "THROTTLE_USER_RATE", "THROTTLE_IP_RATE", "LOCAL_STATE_DIR"),
+)
+
+
+@contextmanager
+def api_server(aws_url: str, startup_timeout: float = 60, **extra: str) -> Iterator[int]:
+    """`manage.py runserver --noreload` (the local stack's API server) on a free port of
+    127.0.0.1, on the local AWS at `aws_url`, with the test run's settings and `extra`
+    environment; yields the port, and stops it by PID."""
+    port = free_port()
+    env = base_environment(
+        **{
+            **{name: os.environ[name] for name in _TEST_SETTINGS},
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "AWS_ENDPOINT_URL": aws_url,
+            "EVENTS_QUEUE_URL": settings.EVENTS_QUEUE_URL,
+            "EVENTS_DLQ_URL": settings.EVENTS_DLQ_URL,
+            **extra,
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        eventually(lambda: port_is_open(port) or process.poll() is not None, startup_timeout, "runserver")
+        assert process.poll() is None, f"runserver exited with status {process.returncode} while starting"
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def run_manage(*args: str, env: dict[str, str], timeout: float = 90) -> subprocess.CompletedProcess[str]:

@@ -11,12 +11,10 @@ import base64
 import gzip
 import http.client
 import json
-import os
 import re
-import subprocess
-import sys
 import urllib.parse
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +25,7 @@ from django.conf import settings as django_settings
 from ops.local.user_pool import CLIENT_ID, ISSUER, TokenIssuer
 from tests.api import test_zappa_handler as zappa_api
 from tests.api.test_zappa_handler import EXECUTE_API_HOST, STAGE, Invoke
-from tests.e2e.local_stack import base_environment, eventually, free_port, port_is_open
+from tests.e2e.local_stack import api_server
 
 invoke = zappa_api.invoke  # the fixture that calls the function's handler in-process (pytest finds it here)
 
@@ -152,44 +150,10 @@ def lambda_sender(call: Invoke) -> Callable[..., Answer]:
 
 @pytest.fixture
 def start_runserver(aws: Any) -> Iterator[Callable[..., int]]:
-    """Starts `manage.py runserver --noreload` on a free port of 127.0.0.1, on the test's local AWS,
-    with the test run's settings and `extra` environment; returns the port. Stopped by PID after the test."""
-    processes: list[subprocess.Popen[bytes]] = []
-    passed = ["ENVIRONMENT", "AUTH_MODE", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TABLE_NAME"]
-    passed += ["TOPIC_ARN", "LOG_LEVEL", "THROTTLE_USER_RATE", "THROTTLE_IP_RATE", "LOCAL_STATE_DIR"]
-
-    def start(**extra: str) -> int:
-        port = free_port()
-        env = base_environment(
-            **{
-                **{name: os.environ[name] for name in passed},
-                "DJANGO_SETTINGS_MODULE": "config.settings",
-                "AWS_ENDPOINT_URL": aws.server.url,
-                "EVENTS_QUEUE_URL": django_settings.EVENTS_QUEUE_URL,
-                "EVENTS_DLQ_URL": django_settings.EVENTS_DLQ_URL,
-                **extra,
-            }
-        )
-        process = subprocess.Popen(
-            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-            cwd=django_settings.BASE_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        processes.append(process)
-        eventually(lambda: port_is_open(port) or process.poll() is not None, STARTUP_TIMEOUT, "runserver")
-        assert process.poll() is None, f"runserver exited with status {process.returncode} while starting"
-        return port
-
-    yield start
-    for process in processes:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    """Starts the local stack's API server on the test's local AWS with `extra` environment;
+    returns the port. Stopped by PID after the test."""
+    with ExitStack() as servers:
+        yield lambda **extra: servers.enter_context(api_server(aws.server.url, STARTUP_TIMEOUT, **extra))
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 
-from tests.e2e.local_stack import base_environment, eventually, free_port, port_is_open
+from tests.e2e.local_stack import api_server
 
 pytestmark = pytest.mark.e2e
 
@@ -32,39 +28,14 @@ READ_TIMEOUT = 2  # the server's, shortened from its 30 s so that a test can wai
 
 @pytest.fixture
 def server(aws: Any) -> Iterator[int]:
-    """`manage.py runserver --noreload` on a free port of 127.0.0.1 and the test's local AWS; stopped by PID."""
-    port = free_port()
-    passed = (
-        *("ENVIRONMENT", "AUTH_MODE", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TABLE_NAME"),
-        *("TOPIC_ARN", "LOG_LEVEL", "THROTTLE_USER_RATE", "THROTTLE_IP_RATE", "LOCAL_STATE_DIR"),
-    )
-    env = base_environment(
-        DJANGO_SETTINGS_MODULE="config.settings",
-        AWS_ENDPOINT_URL=aws.server.url,
-        EVENTS_QUEUE_URL=django_settings.EVENTS_QUEUE_URL,
-        EVENTS_DLQ_URL=django_settings.EVENTS_DLQ_URL,
+    """The local stack's API server on the test's local AWS, with a small body limit and read timeout."""
+    with api_server(
+        aws.server.url,
+        STARTUP_TIMEOUT,
         MAX_REQUEST_BODY_BYTES=str(BODY_LIMIT),
         LOCAL_HTTP_READ_TIMEOUT_SECONDS=str(READ_TIMEOUT),
-        **{name: os.environ[name] for name in passed},
-    )
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
-        cwd=django_settings.BASE_DIR,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        eventually(lambda: port_is_open(port) or process.poll() is not None, STARTUP_TIMEOUT, "runserver")
-        assert process.poll() is None, f"runserver exited with status {process.returncode}"
+    ) as port:
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 def exchange(connection: socket.socket, request: bytes) -> tuple[http.client.HTTPResponse, bytes]:
