@@ -4,7 +4,7 @@ and how the OpenAPI schema states what each accepts."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.validators import MaxLengthValidator
@@ -73,12 +73,19 @@ class OffsetDateTimeField(serializers.DateTimeField):
 
     default_error_messages = {
         "invalid": "Must be a time with an offset, like 2026-12-01T17:00:00Z or 2026-12-01T18:00:00+01:00.",
+        "out_of_range": "Must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z once in UTC.",
     }
 
     def to_internal_value(self, value: Any) -> datetime:
         parsed = parse_datetime(value) if isinstance(value, str) else None
         if parsed is None or parsed.utcoffset() is None:
             self.fail("invalid")
+        try:
+            # Stored and compared in UTC: 9999-12-31T23:59:59-05:00 is a valid RFC 3339 time
+            # that Python's datetime cannot hold once in UTC (it was a 500).
+            parsed.astimezone(UTC)
+        except OverflowError:
+            self.fail("out_of_range")
         return parsed
 
 

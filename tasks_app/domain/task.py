@@ -239,7 +239,10 @@ def _utc(moment: datetime | None) -> datetime | None:
         return None
     if moment.utcoffset() is None:
         raise InvalidValue("due_at", "Must have a time zone offset, e.g. 2026-12-01T17:00:00Z.")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00, past datetime's last day once in UTC
+        raise InvalidValue("due_at", "Must be between years 1 and 9999 once in UTC.") from None
 
 
 def _wire(value: Any) -> Any:

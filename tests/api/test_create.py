@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tasks_app.domain.values import TaskId
 
 
@@ -64,3 +66,21 @@ def test_creating_publishes_task_created(api, aws):
 def test_a_trailing_slash_is_accepted(api):
     response = api.client.post("/tasks/", {"user_id": "alice", "title": "slash"}, format="json")
     assert response.status_code == 201
+
+
+# RFC 3339 times that datetime cannot hold once converted to UTC (they were 500s).
+OUT_OF_RANGE = ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+01:00"]
+
+
+@pytest.mark.parametrize("moment", OUT_OF_RANGE)
+def test_a_due_date_past_the_calendar_in_utc_is_a_400_on_create_patch_and_filters(api, moment):
+    task = api.created()
+    answers = [
+        api.create(due_at=moment),
+        api.patch(task["task_id"], {"due_at": moment}),
+        api.list(user_id="alice", due_before=moment),
+        api.list(user_id="alice", due_after=moment, sort="due_at"),
+    ]
+    for response in answers:
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
