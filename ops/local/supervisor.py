@@ -295,6 +295,8 @@ def _wait_for_api(api_url: str, children: ChildProcesses, stopping: Callable[[],
         try:
             with urllib.request.urlopen(f"{api_url}/", timeout=2):
                 return
+        except urllib.error.HTTPError:
+            return  # any answer means it serves: a 429 (rate limits) or 503 is not worth retrying into
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     if not stopping():

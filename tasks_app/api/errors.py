@@ -121,7 +121,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, DomainError):
         return _domain_error_response(exc)
     if isinstance(exc, DependencyUnavailable):
-        return _unavailable_response(exc)
+        request = context.get("request")
+        return _unavailable_response(exc, changes=getattr(request, "method", "GET") not in _SAFE_METHODS)
     if isinstance(exc, SuspiciousOperation):
         return _suspicious_request_response(exc)
     # DRF's own handler knows the headers (Retry-After, WWW-Authenticate) and maps Http404.
@@ -155,16 +156,19 @@ def _domain_error_response(exc: DomainError) -> Response:
     return Response(_internal_error(), status=500)
 
 
-def _unavailable_response(exc: DependencyUnavailable) -> Response:
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _unavailable_response(exc: DependencyUnavailable, *, changes: bool) -> Response:
     """503 `SERVICE_UNAVAILABLE` with `Retry-After` for an outage of DynamoDB or SNS (SPEC §2).
 
-    A write that timed out may still have been applied: the message says how to retry safely.
+    A change (`changes`: not GET, HEAD or OPTIONS) that timed out may still have been applied:
+    its message says how to retry safely.
     """
     logger.warning("Answered 503: %s", exc, extra={"dependency": exc.dependency, "retry_after": exc.retry_after})
-    message = (
-        f"The service is unavailable right now; try again in {exc.retry_after} s. "
-        "A POST or PATCH may have been applied: retry it with the same Idempotency-Key to be safe."
-    )
+    message = f"The service is unavailable right now; try again in {exc.retry_after} s."
+    if changes:
+        message += " The change may have been applied: retry it with the same Idempotency-Key to be safe."
     return Response(
         error_body(ErrorCode.SERVICE_UNAVAILABLE, message), status=503, headers={"Retry-After": str(exc.retry_after)}
     )

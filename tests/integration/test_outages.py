@@ -72,7 +72,11 @@ def test_every_operation_answers_503_when_dynamodb_cannot_be_reached(
 ) -> None:
     aim_at(settings, "http://127.0.0.1:9")  # the discard port: connections are refused
 
-    assert_unavailable(send(method, path, body), RETRY_AFTER_UNREACHABLE)
+    response = send(method, path, body)
+
+    assert_unavailable(response, RETRY_AFTER_UNREACHABLE)
+    # Only a change may have been applied, and only then is retrying it with the same key advice.
+    assert ("Idempotency-Key" in response.json()["error"]["message"]) == (method != "get")
 
 
 def test_rate_limits_do_not_hide_an_outage(aws: AwsStack, settings: Any) -> None:

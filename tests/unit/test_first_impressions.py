@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,39 @@ def test_the_banners_token_command_runs_the_checkouts_python_from_the_checkout(s
 )
 def test_counts_agree_with_their_nouns(count, noun, plural, expected):
     assert counted(count, noun, plural) == expected
+
+
+class _NoChildExited:
+    def exited(self) -> list[tuple[str, int]]:
+        return []
+
+
+def test_the_start_up_check_takes_a_rate_limited_answer_as_up() -> None:
+    """With THROTTLE_IP_RATE=3/min the check used to retry its 429 five times a second, spending
+    the very budget it waited on."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from ops.local.supervisor import _wait_for_api
+
+    asked: list[str] = []
+
+    class Throttling(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(429)
+            self.send_header("Retry-After", "60")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Throttling)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        _wait_for_api(url, _NoChildExited(), stopping=lambda: False, timeout=5)  # type: ignore[arg-type]
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert asked == ["/"]
