@@ -23,6 +23,7 @@ import json
 import os
 import re
 import socketserver
+import uuid
 from http import HTTPStatus
 from typing import Any, BinaryIO
 
@@ -103,7 +104,9 @@ class EnvelopeServerHandler(ServerHandler):
 
     request_handler: WSGIRequestHandler  # set by the request handler: Django's closes the connection through it
     error_headers = [("Content-Type", "application/json")]
-    error_body = json.dumps(error_body(ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE)).encode()
+    error_body = json.dumps(
+        error_body(ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE), separators=(",", ":")
+    ).encode()
 
 
 class LocalRequestHandler(WSGIRequestHandler):
@@ -245,10 +248,13 @@ class LocalRequestHandler(WSGIRequestHandler):
             # What http.server assumes of a request line it cannot parse: it would then send no
             # status line and no headers, and the envelope would reach the client as garbage.
             self.request_version = "HTTP/1.0"
-        self.log_error("code %d, message %s", status.value, reason)
-        body = json.dumps(error_body(_code_for(status), _message_for(status, reason))).encode()
+        # Every response carries an X-Request-ID, these too: the id of the log line below.
+        request_id = uuid.uuid4().hex
+        self.log_error("code %d, message %s, request_id %s", status.value, reason, request_id)
+        body = json.dumps(error_body(_code_for(status), _message_for(status, reason)), separators=(",", ":")).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
+        self.send_header("X-Request-ID", request_id)
         self.send_header("Connection", "close")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -71,6 +72,8 @@ def assert_envelope(response: http.client.HTTPResponse, body: bytes, status: int
     assert envelope["success"] is False
     assert envelope["error"]["code"] == code
     assert envelope["error"]["message"]
+    # Like every answer of the API's, whoever sent it (README: "Every response carries X-Request-ID").
+    assert re.fullmatch(r"[0-9a-f]{32}", response.getheader("X-Request-ID") or ""), response.getheaders()
     return str(envelope["error"]["message"])
 
 
