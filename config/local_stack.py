@@ -36,6 +36,7 @@ class StackEndpoints:
     api_url: str
     aws_url: str
     state_dir: str
+    auth_mode: str = "none"  # the API's AUTH_MODE: commands tell a user what its server accepts
 
     def describe(self) -> str:
         return f"PID {self.pid}, API {self.api_url}, local AWS {self.aws_url}"

@@ -91,7 +91,9 @@ class LocalStack:
         try:
             self.options.state_dir.mkdir(parents=True, exist_ok=True)
             self._lock.acquire(
-                StackEndpoints(os.getpid(), self.api_url, self._planned_aws_url, str(self.options.state_dir))
+                StackEndpoints(
+                    os.getpid(), self.api_url, self._planned_aws_url, str(self.options.state_dir), settings.AUTH_MODE
+                )
             )
         except StackRunningError as error:
             raise LocalStackError(str(error)) from None

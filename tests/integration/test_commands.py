@@ -6,6 +6,7 @@ test_lifecycle_commands.py with the helpers defined here."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from config.environment import load_config
+from config.local_stack import StackEndpoints, StackLock
 from events_app import bootstrap as events_wiring
 from tasks_app import bootstrap
 
@@ -244,3 +246,23 @@ def test_issue_token_with_authentication_on_prints_the_token_and_nothing_else(se
     call_command("issue_token", "alice", stdout=out, stderr=err)
     assert re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+", out.getvalue().strip())
     assert err.getvalue() == ""
+
+
+@pytest.mark.parametrize(("stack_mode", "warned"), [("jwt", False), ("none", True)])
+def test_issue_token_warns_by_the_running_stacks_auth_mode_not_its_own(settings, tmp_path, stack_mode, warned):
+    """`AUTH_MODE=jwt make run` in one shell, `issue_token` without AUTH_MODE in another: the
+    banner's own advice, which used to warn that the server ignores tokens."""
+    settings.LOCAL_STATE_DIR = tmp_path
+    settings.AUTH_MODE = "none"
+    lock = StackLock(tmp_path)
+    lock.acquire(
+        StackEndpoints(os.getpid(), "http://127.0.0.1:8000", "http://127.0.0.1:4566", str(tmp_path), stack_mode)
+    )
+    try:
+        err = StringIO()
+        call_command("issue_token", "alice", stdout=StringIO(), stderr=err)
+    finally:
+        lock.release()
+    assert ("ignores tokens" in err.getvalue()) == warned, err.getvalue()
+    if warned:
+        assert "the running stack" in err.getvalue()

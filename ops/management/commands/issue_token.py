@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from config.environment import LOCAL_AUDIENCE, LOCAL_ISSUER
+from config.local_stack import running_stack
 from ops.local import tokens as local_tokens
 from tasks_app.domain.errors import InvalidValue
 from tasks_app.domain.values import UserId
@@ -40,10 +42,14 @@ class Command(BaseCommand):
             user = UserId.parse(options["user"])
         except InvalidValue as error:
             raise CommandError(str(error)) from None
-        if settings.AUTH_MODE != "jwt":
+        # The running stack's mode when there is one: `AUTH_MODE=jwt make run` in one shell and
+        # this in another, without AUTH_MODE, is the usual way, and its token is used.
+        stack = running_stack(Path(settings.LOCAL_STATE_DIR))
+        server_mode, where = (stack.auth_mode, "the running stack") if stack else (settings.AUTH_MODE, "here")
+        if server_mode != "jwt":
             # stderr, so `TOKEN=$(python manage.py issue_token alice)` still gets the token alone.
             self.stderr.write(
-                "Note: AUTH_MODE is none here, and a server started with AUTH_MODE=none ignores tokens: "
+                f"Note: AUTH_MODE is none {where}, and a server started with AUTH_MODE=none ignores tokens: "
                 'requests name their user instead (?user_id=... or "user_id" in the body). To use '
                 "this token, start the server with AUTH_MODE=jwt (e.g. `AUTH_MODE=jwt make run`).",
                 style_func=self.style.WARNING,  # a caution, not the error colour stderr gets by default
