@@ -119,9 +119,10 @@ class TaskViewSet(viewsets.ViewSet):
 
     @schema.create
     def create(self, request: Request) -> Response | HttpResponse:
-        payload = TaskCreateRequest(data=request.data)
+        caller = caller_of(request)
+        payload = TaskCreateRequest(data=request.data, context={"owner_required": caller is None})
         payload.is_valid(raise_exception=True)
-        given, caller = payload.validated_data, caller_of(request)
+        given = payload.validated_data
         claim = claim_of(request, caller, status=201, envelope=task_envelope, location=True)
         outcome = run_once(
             claim,

@@ -84,3 +84,10 @@ def test_a_due_date_past_the_calendar_in_utc_is_a_400_on_create_patch_and_filter
     for response in answers:
         assert response.status_code == 400, response.content
         assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_an_empty_body_hears_of_every_missing_field_at_once(api):
+    """With authentication off the owner is required too: one answer names both, not one at a time."""
+    response = api.client.post("/tasks", {}, format="json")
+    assert response.status_code == 400
+    assert set(response.json()["error"]["details"]) == {"title", "user_id"}
