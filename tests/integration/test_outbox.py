@@ -137,4 +137,4 @@ def test_outbox_list_shows_what_waits(api, aws):
     call_command("outbox_list", stdout=out)
     assert task["task_id"] in out.getvalue()
     assert "TaskCreated" in out.getvalue()
-    assert "1 events waiting." in out.getvalue()
+    assert "1 event waiting." in out.getvalue()
