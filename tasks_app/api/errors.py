@@ -7,8 +7,8 @@ from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
 
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
@@ -283,7 +283,11 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
     Never the browsable page: drawing it reads the same host and body again, and fails as the
     request did.
     """
-    return JsonResponse(error_body(ErrorCode.VALIDATION_ERROR, "The request is not valid."), status=400)
+    message = "The request is not valid."
+    if isinstance(exception, DisallowedHost):
+        # Say which header, not which hosts: the list is the operator's (ALLOWED_HOSTS, API_DOMAIN).
+        message = "The Host header names a host this API does not serve."
+    return JsonResponse(error_body(ErrorCode.VALIDATION_ERROR, message), status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponseBase:

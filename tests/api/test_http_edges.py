@@ -152,6 +152,7 @@ def test_a_bad_host_is_a_json_400_even_in_a_browser(client):
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert response.json()["error"]["message"] == "The Host header names a host this API does not serve."
 
 
 # The favicon ---------------------------------------------------------------------------------
