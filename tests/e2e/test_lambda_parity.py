@@ -220,7 +220,7 @@ STEPS = [
         "Idempotency-Key reused (422)",
         "POST",
         "/tasks",
-        body={"title": "Twice"},
+        body={"user_id": "{user}", "title": "Twice"},
         headers={"Idempotency-Key": "{user}-once"},
         expect=422,
     ),
