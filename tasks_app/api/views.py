@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpResponse
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -49,21 +48,6 @@ def _task_response(outcome: Task | HttpResponse, *, status_code: int = 200) -> R
     if isinstance(outcome, HttpResponse):  # answered through an Idempotency-Key
         return outcome
     return Response(task_envelope(outcome), status=status_code, headers=etag_headers(outcome))
-
-
-def _refuse_a_body(request: Request, what: str) -> None:
-    """The actions, restore and DELETE take no body: any field sent is unknown to them, a 400
-    naming it (SPEC §2), rather than silently ignored. An empty body, `{}` or `null` is fine.
-
-    Raises DRF's `ValidationError`.
-    """
-    data = request.data
-    if not data:
-        return
-    message = f"This field is not known here: {what} takes no body."
-    if isinstance(data, Mapping):
-        raise ValidationError({str(name): [message] for name in data})
-    raise ValidationError({"non_field_errors": [f"{what} takes no body."]})
 
 
 def _changed_task(request: Request, change: Callable[..., Task]) -> Response | HttpResponse:
@@ -178,7 +162,6 @@ class TaskViewSet(viewsets.ViewSet):
 
     @schema.destroy
     def destroy(self, request: Request, task_id: str) -> Response:
-        _refuse_a_body(request, "DELETE")
         services.task_delete(
             task_id=task_id,
             expected_versions=expected_versions(request),
@@ -212,11 +195,9 @@ class TaskViewSet(viewsets.ViewSet):
     @schema.restore
     @action(detail=True, methods=["post"])
     def restore(self, request: Request, task_id: str) -> Response | HttpResponse:
-        _refuse_a_body(request, "restore")
         return _changed_task(request, lambda **change: services.task_restore(task_id=task_id, **change))
 
     def _act(self, request: Request, task_id: str, name: str) -> Response | HttpResponse:
-        _refuse_a_body(request, name)
         return _changed_task(request, lambda **change: services.task_act(task_id=task_id, action=name, **change))
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.Serializer[Any]:

@@ -148,16 +148,3 @@ def test_an_action_with_a_stale_if_match_is_a_412_with_the_current_etag(api, aws
     assert response["ETag"] == '"2"'
     assert api.get(task["task_id"]).json()["data"]["status"] == "pending"
     assert aws.drain() == []
-
-
-@pytest.mark.parametrize(
-    ("method", "suffix"), [("post", "/start"), ("post", "/complete"), ("post", "/cancel"), ("delete", "")]
-)
-def test_a_body_sent_to_an_action_is_a_400_naming_its_fields(api, method, suffix):
-    """SPEC §2: unknown body fields are a 400 naming them; an action has no fields, so a body
-    sent to it was a mistake the caller should hear of, not a 200 that ignored it."""
-    task = api.created()
-    response = getattr(api.client, method)(f"/tasks/{task['task_id']}{suffix}", {"status": "done"}, format="json")
-    assert response.status_code == 400, response.content
-    assert list(response.json()["error"]["details"]) == ["status"]
-    assert api.get(task["task_id"]).json()["data"] == task
