@@ -10,13 +10,13 @@ from typing import Any
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import StaticFilesStorage
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import get_script_prefix
 from django.views.decorators.csrf import csrf_exempt
 from whitenoise.middleware import WhiteNoiseMiddleware  # type: ignore[import-untyped]  # WhiteNoise ships no types
 from whitenoise.responders import StaticFile  # type: ignore[import-untyped]
 
-from tasks_app.api.errors import ErrorCode, error_body
+from tasks_app.api.errors import method_not_allowed
 from tasks_app.api.metadata import options_response
 
 
@@ -56,7 +56,7 @@ def favicon(request: HttpRequest) -> HttpResponseBase:
             name="Favicon", description="The icon browsers show.", allowed=_FAVICON_METHODS, renders=[_ICON_TYPE]
         )
     if request.method not in _FAVICON_METHODS:
-        return _method_not_allowed(request, _FAVICON_METHODS)
+        return method_not_allowed(request, _FAVICON_METHODS)
     # A day: browsers ask again often enough to see a new icon, rarely enough to cost nothing.
     return HttpResponse(_favicon_bytes(), content_type=_ICON_TYPE, headers={"Cache-Control": "public, max-age=86400"})
 
@@ -96,10 +96,4 @@ class EnvelopeWhiteNoiseMiddleware(WhiteNoiseMiddleware):  # type: ignore[misc] 
                 allowed=_STATIC_METHODS,
                 renders=renders,
             )
-        return _method_not_allowed(request, _STATIC_METHODS)
-
-
-def _method_not_allowed(request: HttpRequest, allowed: tuple[str, ...]) -> JsonResponse:
-    """The 405 envelope (SPEC §2) of a resource served outside DRF, with `Allow` (RFC 9110 §15.5.6)."""
-    body = error_body(ErrorCode.METHOD_NOT_ALLOWED, f'Method "{request.method}" not allowed.')
-    return JsonResponse(body, status=405, headers={"Allow": ", ".join((*allowed, "OPTIONS"))})
+        return method_not_allowed(request, _STATIC_METHODS)

@@ -16,12 +16,11 @@ from typing import Any
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from tasks_app.api.errors import ErrorCode, code_for_status, error_body
+from tasks_app.api.errors import code_for_status, error_body, method_not_allowed
 from tasks_app.api.metadata import options_response
 
 View = Callable[..., HttpResponseBase]
 _READ_METHODS = ("GET", "HEAD")
-_ALLOWED = ", ".join((*_READ_METHODS, "OPTIONS"))
 # What each page is, for its OPTIONS answer: name, description, the media types it renders.
 _SCHEMA_PAGE = (
     "OpenAPI schema",
@@ -117,8 +116,7 @@ def _serve(
         name, description, renders = page
         return options_response(name=name, description=description, allowed=_READ_METHODS, renders=renders)
     if request.method not in _READ_METHODS:
-        body = error_body(ErrorCode.METHOD_NOT_ALLOWED, f'Method "{request.method}" not allowed.')
-        return JsonResponse(body, status=405, headers={"Allow": _ALLOWED})
+        return method_not_allowed(request, _READ_METHODS)
     response = view()(request, *args, **kwargs)
     if response.status_code < 400:
         return response

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from enum import StrEnum
 from http import HTTPStatus
 from typing import Any
@@ -12,6 +13,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -122,7 +124,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return _domain_error_response(exc)
     if isinstance(exc, DependencyUnavailable):
         request = context.get("request")
-        return _unavailable_response(exc, changes=getattr(request, "method", "GET") not in _SAFE_METHODS)
+        return _unavailable_response(exc, changes=getattr(request, "method", "GET") not in SAFE_METHODS)
     if isinstance(exc, SuspiciousOperation):
         return _suspicious_request_response(exc)
     # DRF's own handler knows the headers (Retry-After, WWW-Authenticate) and maps Http404.
@@ -154,9 +156,6 @@ def _domain_error_response(exc: DomainError) -> Response:
         return Response(error_body(code, str(exc)), status=code.status)
     logger.error("Domain error without an HTTP mapping", exc_info=exc)
     return Response(_internal_error(), status=500)
-
-
-_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def _unavailable_response(exc: DependencyUnavailable, *, changes: bool) -> Response:
@@ -217,6 +216,14 @@ def _messages(detail: Any) -> list[str]:
 def _view_name(context: dict[str, Any]) -> str:
     view = context.get("view")
     return type(view).__name__ if view is not None else "an unknown view"
+
+
+def method_not_allowed(request: HttpRequest, allowed: Sequence[str]) -> JsonResponse:
+    """The 405 envelope (SPEC §2) of a plain Django view answering `allowed` (OPTIONS added), with
+    `Allow` (RFC 9110 §15.5.6)."""
+    methods = [*allowed, *([] if "OPTIONS" in allowed else ["OPTIONS"])]
+    body = error_body(ErrorCode.METHOD_NOT_ALLOWED, f'Method "{request.method}" not allowed.')
+    return JsonResponse(body, status=405, headers={"Allow": ", ".join(methods)})
 
 
 # Django's own error views (outside DRF): unknown paths, bad hosts, crashes in middleware.
