@@ -79,10 +79,10 @@ def as_sent(result: dict[str, Any], *, method: str) -> dict[str, Any]:
 
 
 def relay_outbox(event: dict[str, Any], context: object) -> dict[str, int]:
-    """Publish what requests could not (a Zappa schedule calls this every minute).
+    """The sweeper: publish what the stream relay could not (a schedule calls this every few minutes).
 
     Returns the counts `{"published": N, "held_back": N}` of events sent to SNS and of those
-    left to the requests that stored them (younger than OUTBOX_SETTLE_SECONDS).
+    left to the stream relay (younger than OUTBOX_SETTLE_SECONDS).
     """
     import django
 
@@ -117,3 +117,20 @@ def consume_events(event: dict[str, Any], context: object) -> dict[str, list[dic
             logger.exception("Could not apply an event", extra={"message_id": record.get("messageId")})
             failures.append({"itemIdentifier": str(record.get("messageId", ""))})
     return {"batchItemFailures": failures}
+
+
+def relay_stream(event: dict[str, Any], context: object) -> dict[str, list[dict[str, str]]]:
+    """Publish the events a batch of the table's DynamoDB stream records inserted into the outbox.
+
+    `event["Records"]` are stream records in shard order (the event source's filter passes only
+    outbox inserts). Returns `{"batchItemFailures": [{"itemIdentifier": <SequenceNumber>}, ...]}`
+    for those not published: with `ReportBatchItemFailures` on the mapping (which
+    `python manage.py provision --stage` sets), Lambda retries the shard from the lowest one.
+    """
+    import django
+
+    django.setup()
+    from tasks_app import bootstrap
+
+    failed = bootstrap.relay_stream_records(event.get("Records", []))
+    return {"batchItemFailures": [{"itemIdentifier": number} for number in failed]}

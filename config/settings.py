@@ -53,7 +53,7 @@ EVENTS_QUEUE_NAME = CONFIG.events_queue_url.rstrip("/").rsplit("/", 1)[-1]
 EVENTS_DLQ_URL = CONFIG.events_dlq_url
 EVENTS_VISIBILITY_TIMEOUT = CONFIG.events_visibility_timeout
 MAX_REQUEST_BODY_BYTES = CONFIG.max_body_bytes
-OUTBOX_SETTLE_SECONDS = 5  # the sweeper leaves younger events to the requests that stored them
+OUTBOX_SETTLE_SECONDS = 60  # the sweeper leaves younger events to the stream relay, which takes about a second
 DATA_UPLOAD_MAX_MEMORY_SIZE = CONFIG.max_body_bytes
 
 INSTALLED_APPS = [

@@ -4,9 +4,10 @@ connects at import. `events_app.bootstrap` wires the read models the same way, o
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from pynamodb.connection import Connection
@@ -18,10 +19,10 @@ from tasks_app.adapters.dynamodb.models import OutboxItem, TableModel, TaskItem,
 from tasks_app.adapters.dynamodb.outbox import DynamoOutbox
 from tasks_app.adapters.dynamodb.rate_counter import DynamoRateCounter, RateCounterItem
 from tasks_app.adapters.dynamodb.repository import DynamoTaskRepository
+from tasks_app.adapters.dynamodb.stream import reported_events
 from tasks_app.adapters.sns import SnsEventPublisher
 from tasks_app.application.ports import EventPublisher, Outbox, TaskRepository
-from tasks_app.application.relay import RelayResult, relay_outbox
-from tasks_app.domain.values import TaskId
+from tasks_app.application.relay import RelayResult, relay_outbox, relay_reported
 
 if TYPE_CHECKING:
     from tasks_app.adapters.tokens import TokenVerifier
@@ -91,8 +92,8 @@ def token_verifier() -> TokenVerifier:
 
 def relay_all(*, settle: timedelta | None = None) -> RelayResult:
     """The sweeper: relay until a pass publishes nothing. Events stored in the last `settle`
-    (OUTBOX_SETTLE_SECONDS) are left to the requests that stored them, which relay their own
-    right after responding."""
+    (default OUTBOX_SETTLE_SECONDS) are left to the stream relay, which normally publishes them
+    within a second. Raises `DependencyUnavailable` in an outage."""
     if settle is None:
         settle = timedelta(seconds=settings.OUTBOX_SETTLE_SECONDS)
     published = 0
@@ -103,13 +104,22 @@ def relay_all(*, settle: timedelta | None = None) -> RelayResult:
             return RelayResult(published=published, held_back=result.held_back)
 
 
-def relay_quietly(task_id: TaskId) -> None:
-    """Publish a task's events now if possible. The change is already stored with its events:
-    if this fails, the sweeper (`relay_outbox`) publishes them later, so nothing is raised."""
+def relay_stream_records(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The stream relay: publish the events that `records` (DynamoDB stream records, in shard
+    order) inserted into the outbox. Returns the sequence numbers of the records not published,
+    in order, for Lambda's `batchItemFailures` (it retries the shard from the lowest one). Raises
+    nothing: an outage fails every outbox record of the batch, to be retried, and the sweeper
+    publishes whatever the retries do not."""
+    reported = reported_events(records)
+    if not reported:
+        return []
     try:
-        relay_outbox(outbox=outbox(), publisher=event_publisher(), task_id=task_id)
+        result = relay_reported([event.entry for event in reported], outbox=outbox(), publisher=event_publisher())
     except Exception:
-        logger.warning("Relaying after a change failed; the sweeper will publish later", exc_info=True)
+        logger.warning("Relaying from the stream failed; the records will be retried", exc_info=True)
+        return [event.sequence_number for event in reported]
+    unpublished = {entry.event_id for entry in result.unpublished}
+    return [event.sequence_number for event in reported if event.entry.event_id in unpublished]
 
 
 def utc_now() -> datetime:

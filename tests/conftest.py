@@ -16,6 +16,7 @@ from config.environment import LOCAL_ACCOUNT, JwtConfig
 from events_app import bootstrap as events_wiring
 from events_app.handlers import handle_message
 from ops.local.embedded_aws import EmbeddedAws
+from ops.local.stream_relay import StreamFollower
 from ops.local.user_pool import CLIENT_ID, ISSUER, TokenIssuer
 from ops.provisioning.resources import Resources, configured_resources, provision
 from tasks_app import bootstrap
@@ -35,12 +36,26 @@ class AwsStack:
     server: EmbeddedAws
     target: AwsTarget
     resources: Resources
+    stream: StreamFollower
+
+    def relay(self) -> int:
+        """Do what the stream relay does with the table's stream records since the last call;
+        returns how many records it read. Records it fails to publish are left to the sweeper,
+        as Lambda leaves them after its retries, so a test's SNS outage stays simple."""
+        read = 0
+        while True:
+            batch, _ = self.stream.poll(lambda records: (bootstrap.relay_stream_records(records), [])[1])
+            if not batch:
+                return read
+            read += batch
 
     def queue_url(self, name: str | None = None) -> str:
         return f"{self.server.url}/{LOCAL_ACCOUNT}/{name or self.resources.queue_name}"
 
     def drain(self, queue_url: str | None = None, wait_seconds: int = 0) -> list[dict[str, Any]]:
-        """Receive and delete every message now on the queue; bodies parsed from JSON."""
+        """Relay what the stream reports, then receive and delete every message now on the queue;
+        bodies parsed from JSON."""
+        self.relay()
         sqs = self.target.client("sqs")
         url = queue_url or self.queue_url()
         messages: list[dict[str, Any]] = []
@@ -72,8 +87,15 @@ def aws(local_aws: EmbeddedAws, settings: Any) -> Iterator[AwsStack]:
     settings.EVENTS_DLQ_URL = f"{settings.EVENTS_QUEUE_URL}-dlq"
     bootstrap.reset()
     events_wiring.reset()
-    stack = AwsStack(local_aws, bootstrap.aws_target(), configured_resources())
-    provision(stack.target, stack.resources)
+    target, resources = bootstrap.aws_target(), configured_resources()
+    provision(target, resources)
+    stack = AwsStack(
+        local_aws,
+        target,
+        resources,
+        StreamFollower(target.client("dynamodb"), target.client("dynamodbstreams"), resources.table_name),
+    )
+    stack.stream.start()
     yield stack
     bootstrap.reset()
     events_wiring.reset()

@@ -187,16 +187,6 @@ class FakePublisher:
         return accepted
 
 
-class RecordingRelay:
-    """A `RelayTrigger` that only remembers which tasks it was told about."""
-
-    def __init__(self) -> None:
-        self.task_ids: list[TaskId] = []
-
-    def __call__(self, task_id: TaskId) -> None:
-        self.task_ids.append(task_id)
-
-
 class FakeReadModels:
     """History and statistics in dicts, applied once per event, exact in any order, like the real
     ones: the same `TaskProjection` per task, the counters moved by its change."""

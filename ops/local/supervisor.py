@@ -312,7 +312,7 @@ def _child_commands(options: LocalStackOptions) -> dict[str, list[str]]:
     return {
         "the API": server if options.reload else [*server, "--noreload"],
         "the worker": [python, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"],
-        "the outbox relay": [python, manage_py, "relay_outbox", "--loop", "--interval", "2"],
+        "the outbox relay": [python, manage_py, "relay_stream"],
     }
 
 
@@ -329,8 +329,8 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
             f"  OpenAPI     {api_url}/api/schema",
             f"  Local AWS   {aws_url}  (table {resources.table_name}, topic {resources.topic_name}, "
             f"queue {resources.queue_name})",
-            f"  Events      a Celery worker applies them (history: {api_url}/tasks/<id>/events); "
-            "the outbox relay runs every 2 s",
+            f"  Events      published as the table's stream reports them, applied by a Celery worker "
+            f"(history: {api_url}/tasks/<id>/events)",
             f"  Data        {options.state_dir}  (every write and message journalled at once; snapshots on stop"
             + (f" and every {autosave:g} s)" if autosave else ")"),
             "  Crashes     a crashed worker, relay or API is restarted; the rest keeps serving",

@@ -90,6 +90,8 @@ class AwsTarget:
     def client(self, service: Literal["cloudwatch"]) -> CloudWatchClient: ...
     @overload
     def client(self, service: Literal["sts"]) -> STSClient: ...
+    @overload
+    def client(self, service: Literal["dynamodbstreams"]) -> Any: ...  # no type stubs installed for it
     def client(self, service: str) -> Any:
         return _client(service, self.region, self.endpoint_url)
 

@@ -13,7 +13,6 @@ from rest_framework.response import Response
 
 from tasks_app import bootstrap
 from tasks_app.api import schema
-from tasks_app.api.after_response import relay_after_response
 from tasks_app.api.auth import caller_of
 from tasks_app.api.conditional import etag_headers, expected_versions, is_unchanged
 from tasks_app.api.forms import TaskCreateForm, TaskUpdateForm
@@ -62,7 +61,6 @@ def _changed_task(request: Request, change: Callable[..., Task]) -> Response | H
                 expected_versions=expected_versions(request),
                 caller=caller,
                 repository=bootstrap.task_repository(),
-                relay=relay_after_response,
                 now=bootstrap.utc_now(),
                 idempotency=claim,
             ),
@@ -135,7 +133,6 @@ class TaskViewSet(viewsets.ViewSet):
                 tags=given["tags"],
                 caller=caller,
                 repository=bootstrap.task_repository(),
-                relay=relay_after_response,
                 now=bootstrap.utc_now(),
                 idempotency=claim,
             ),
@@ -167,7 +164,6 @@ class TaskViewSet(viewsets.ViewSet):
             expected_versions=expected_versions(request),
             caller=caller_of(request),
             repository=bootstrap.task_repository(),
-            relay=relay_after_response,
             now=bootstrap.utc_now(),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

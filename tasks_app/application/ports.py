@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -177,7 +177,3 @@ class EventPublisher(Protocol):
     def publish(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
         """Publish up to `PUBLISH_BATCH_MAX` entries; returns those accepted. The rest were not
         published. More entries than that raise `ValueError`."""
-
-
-# Called with a task's id once its changes are committed, so its events go out soon.
-RelayTrigger = Callable[[TaskId], None]

@@ -1,16 +1,21 @@
 """The outbox relay: publishes stored events to subscribers, then forgets them.
 
-Events leave in each task's order. A batch never holds two events of one task, so a
-publish that fails halfway cannot let a later event overtake an earlier one; once an event
-of a task fails, the task's later events wait for the next run. Two relays may publish the
-same event (a request's and the sweeper's); subscribers are idempotent, and the sweeper
-leaves recent events to the requests that stored them to keep that rare.
+Two relays share this code. The table's stream reports each event as it is stored
+(`relay_reported`: a Lambda stream event source deployed, a stream reader locally), and a
+sweeper (`relay_outbox`) publishes whatever the stream relay could not, on a schedule.
+
+Events leave in each task's order. A batch never holds two events of one task, so a publish
+that fails halfway cannot let a later event overtake an earlier one; once an event of a task
+fails, the task's later events wait for the next run. Two relays may publish the same event
+(the stream's and the sweeper's); subscribers are idempotent, and the sweeper leaves recent
+events to the stream relay to keep that rare.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from tasks_app.application.ports import PUBLISH_BATCH_MAX, EventPublisher, Outbox, OutboxEntry
@@ -21,8 +26,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class RelayResult:
+    """What one run did: `published` events sent and forgotten; `held_back` left for a later run
+    (failed, after a failed one of the same task, or too recent for the sweeper); `unpublished`,
+    those of the entries handed to `relay_reported` that were not sent, in the order given."""
+
     published: int
-    held_back: int  # failed, or left for a later run
+    held_back: int
+    unpublished: tuple[OutboxEntry, ...] = field(default=())
 
 
 def relay_outbox(
@@ -33,11 +43,21 @@ def relay_outbox(
     stored_before: datetime | None = None,
     limit: int = 500,
 ) -> RelayResult:
-    """Publish pending events: `task_id`'s, or everyone's stored before `stored_before`."""
+    """The sweeper's pass: publish pending events, `task_id`'s or everyone's stored before
+    `stored_before`, reading at most `limit` per outbox shard. Raises what the ports raise
+    (`DependencyUnavailable` in an outage); what was published before that is forgotten."""
     pending = outbox.pending(task_id=task_id, limit=limit)
-    waiting = _settled(pending, stored_before)
+    result = relay_reported(_settled(pending, stored_before), outbox=outbox, publisher=publisher)
+    return RelayResult(published=result.published, held_back=len(pending) - result.published)
+
+
+def relay_reported(entries: Sequence[OutboxEntry], *, outbox: Outbox, publisher: EventPublisher) -> RelayResult:
+    """Publish `entries` (each task's in its order, as the outbox or its stream gives them) in
+    batches of up to `PUBLISH_BATCH_MAX`, then forget those published. Returns what was done;
+    `unpublished` lists the rest in the given order. Raises what the ports raise."""
+    waiting = list(entries)
     stopped_tasks: set[str] = set()
-    published = 0
+    sent: set[str] = set()
     while waiting:
         batch, waiting = _next_batch(waiting, stopped_tasks)
         if not batch:
@@ -47,12 +67,13 @@ def relay_outbox(
         stopped_tasks.update(entry.task_id for entry in batch if entry.event_id not in accepted_ids)
         if accepted:
             outbox.remove(accepted)
-            published += len(accepted)
+            sent.update(accepted_ids)
     if stopped_tasks:
         logger.warning(
             "Some events were not published; the relay will try again", extra={"tasks": sorted(stopped_tasks)}
         )
-    return RelayResult(published=published, held_back=len(pending) - published)
+    unpublished = tuple(entry for entry in entries if entry.event_id not in sent)
+    return RelayResult(published=len(sent), held_back=len(unpublished), unpublished=unpublished)
 
 
 def _settled(entries: list[OutboxEntry], stored_before: datetime | None) -> list[OutboxEntry]:

@@ -1,9 +1,10 @@
 """Use cases of the Task API, named `task_<action>`; each takes the ports it needs.
 
 Every change follows one path (`_change`): read the task, check the caller and the `If-Match`
-version, apply the domain method, write it conditionally on the version read, and relay its
-events. A write that loses a race reads again; the loser of a race then sees the winner's
-version (412 with `If-Match`) or state (409).
+version, apply the domain method, write it conditionally on the version read, its events into the
+outbox in the same transaction (the table's stream then wakes the relay: nothing waits for it
+here). A write that loses a race reads again; the loser of a race then sees the winner's version
+(412 with `If-Match`) or state (409).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from tasks_app.application.idempotency import IdempotencyClaim
 from tasks_app.application.ports import (
     ConcurrentUpdate,
     Page,
-    RelayTrigger,
     TaskFilters,
     TaskRepository,
     TaskSort,
@@ -49,7 +49,6 @@ def task_create(
     tags: Iterable[str] = (),
     caller: Caller | None = None,
     repository: TaskRepository,
-    relay: RelayTrigger,
     now: datetime,
     idempotency: IdempotencyClaim | None = None,
 ) -> Task:
@@ -65,7 +64,6 @@ def task_create(
         user_id=owner, title=title, description=description, priority=priority, due_at=due_at, tags=tags, now=now
     )
     repository.add(task, idempotency=idempotency.record_for(task, now) if idempotency else None)
-    relay(task.task_id)
     return task
 
 
@@ -114,7 +112,6 @@ def task_update(
     expected_versions: frozenset[int] | None = None,
     caller: Caller | None = None,
     repository: TaskRepository,
-    relay: RelayTrigger,
     now: datetime,
     idempotency: IdempotencyClaim | None = None,
 ) -> Task:
@@ -123,7 +120,7 @@ def task_update(
     def edit(task: Task, moment: datetime) -> bool:
         return task.update(changes, moment)
 
-    return _change(task_id, edit, expected_versions, caller, repository, relay, now, idempotency)
+    return _change(task_id, edit, expected_versions, caller, repository, now, idempotency)
 
 
 def task_act(
@@ -133,7 +130,6 @@ def task_act(
     expected_versions: frozenset[int] | None = None,
     caller: Caller | None = None,
     repository: TaskRepository,
-    relay: RelayTrigger,
     now: datetime,
     idempotency: IdempotencyClaim | None = None,
 ) -> Task:
@@ -143,7 +139,7 @@ def task_act(
     when the task's version is not one of `expected_versions` (If-Match), `TaskNotFound` (404),
     `AccessDenied` (403, an admin acting on someone else's task).
     """
-    return _change(task_id, STATUS_ACTIONS[action], expected_versions, caller, repository, relay, now, idempotency)
+    return _change(task_id, STATUS_ACTIONS[action], expected_versions, caller, repository, now, idempotency)
 
 
 def task_delete(
@@ -152,11 +148,10 @@ def task_delete(
     expected_versions: frozenset[int] | None = None,
     caller: Caller | None = None,
     repository: TaskRepository,
-    relay: RelayTrigger,
     now: datetime,
 ) -> Task:
     """Move the caller's task to the trash; errors as in `task_act`."""
-    return _change(task_id, Task.delete, expected_versions, caller, repository, relay, now, None)
+    return _change(task_id, Task.delete, expected_versions, caller, repository, now, None)
 
 
 def task_restore(
@@ -165,14 +160,11 @@ def task_restore(
     expected_versions: frozenset[int] | None = None,
     caller: Caller | None = None,
     repository: TaskRepository,
-    relay: RelayTrigger,
     now: datetime,
     idempotency: IdempotencyClaim | None = None,
 ) -> Task:
     """Take the caller's task out of the trash as it was; `TaskNotFound` if it is not there."""
-    return _change(
-        task_id, Task.restore, expected_versions, caller, repository, relay, now, idempotency, from_trash=True
-    )
+    return _change(task_id, Task.restore, expected_versions, caller, repository, now, idempotency, from_trash=True)
 
 
 def _change(
@@ -181,7 +173,6 @@ def _change(
     expected_versions: frozenset[int] | None,
     caller: Caller | None,
     repository: TaskRepository,
-    relay: RelayTrigger,
     now: datetime,
     idempotency: IdempotencyClaim | None,
     *,
@@ -203,7 +194,6 @@ def _change(
             repository.update(task, idempotency=record)
         except ConcurrentUpdate:
             continue
-        relay(parsed)
         return task
     raise ConcurrentUpdate(task_id)
 

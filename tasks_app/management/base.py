@@ -234,7 +234,6 @@ class StatusActionCommand(TaskCommand):
             action=self.action,
             expected_versions=expected_versions(options),
             repository=bootstrap.task_repository(),
-            relay=bootstrap.relay_quietly,
             now=bootstrap.utc_now(),
         )
         self.show(task, as_json=options["json"])

@@ -52,7 +52,7 @@ ROLES = {
     "local AWS": "ops.local.embedded_aws",
     "API": "runserver",
     "worker": "celery",
-    "outbox relay": "relay_outbox",
+    "outbox relay": "relay_stream",
 }
 ORPHAN_GUARD = "ops.local.orphan_guard"
 

@@ -38,11 +38,12 @@ def test_a_redelivered_batch_changes_nothing(api, aws):
     assert api.client.get("/tasks/stats", {"user_id": "alice"}).json()["data"]["counts"]["pending"] == 1
 
 
-def test_the_scheduled_sweeper_publishes_what_requests_could_not(api, aws, settings):
+def test_the_scheduled_sweeper_publishes_what_the_stream_relay_could_not(api, aws, settings):
     settings.OUTBOX_SETTLE_SECONDS = 0
     aws.target.client("sns").delete_topic(TopicArn=aws.resources.topic_arn)
     for i in range(3):
         api.created(title=f"t{i}")
+    aws.relay()  # fails: SNS is down
     assert relay_outbox({}, None) == {"published": 0, "held_back": 3}
     call_command("provision", stdout=StringIO())  # SNS is back, with its subscription
     assert relay_outbox({}, None) == {"published": 3, "held_back": 0}

@@ -1,4 +1,4 @@
-"""DynamoDB requests per API operation, in the request and after its response (the relay)."""
+"""DynamoDB requests per API operation, in the request, after its response, and in the stream relay."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from config.wsgi import application
 
 
 def call(method: str, path: str, body: dict[str, Any] | None = None) -> tuple[str, dict[str, Any], Any]:
-    """What a WSGI server does: the response is complete before it closes it (and relays)."""
+    """What a WSGI server does: the response is complete before it closes it."""
     raw = json.dumps(body).encode() if body is not None else b""
     route, _, query = path.partition("?")
     environ = {
@@ -42,7 +42,7 @@ def other_calls(calls) -> list[str]:
     return [f"{call.service}:{call.operation}" for call in calls if call.service != "dynamodb"]
 
 
-def test_create_is_one_transaction_then_the_relay_publishes_after_the_response(aws):
+def test_create_is_one_transaction_and_the_stream_relay_publishes_without_reading_the_outbox(aws):
     with aws.server.recording() as in_request:
         status, _, close = call("POST", "/tasks", {"user_id": "a", "title": "t"})
     with aws.server.recording() as after_response:
@@ -50,8 +50,13 @@ def test_create_is_one_transaction_then_the_relay_publishes_after_the_response(a
     assert status.startswith("201")
     assert dynamodb_calls(in_request) == Counter({"TransactWriteItems": 1})
     assert other_calls(in_request) == []
-    assert dynamodb_calls(after_response) == Counter({"Query": 1, "BatchWriteItem": 1})
-    assert other_calls(after_response) == ["sns:PublishBatch"]
+    assert after_response == []  # nothing relays inside a request's invocation any more
+    with aws.server.recording() as relayed:
+        aws.relay()
+    # The event comes in the stream record's image: besides reading the stream (GetRecords),
+    # one publish and one delete, no Query of the outbox.
+    assert dynamodb_calls(relayed) - Counter({"GetRecords": 99}) == Counter({"BatchWriteItem": 1})
+    assert other_calls(relayed) == ["sns:PublishBatch"]
 
 
 def test_get_is_one_get_item(aws):

@@ -11,7 +11,7 @@ from tasks_app.application.idempotency import IdempotencyClaim, IdempotencyKeyRe
 from tasks_app.application.ports import ConcurrentUpdate
 from tasks_app.domain.errors import InvalidTransition, InvalidValue, TaskNotFound, VersionMismatch
 from tasks_app.domain.values import TaskStatus, UserId
-from tests.fakes import FakeTaskRepository, RecordingRelay
+from tests.fakes import FakeTaskRepository
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -21,56 +21,46 @@ def repository():
     return FakeTaskRepository()
 
 
-@pytest.fixture
-def relay():
-    return RecordingRelay()
+def create(repository, title="Task", user_id="alice", now=NOW):
+    return services.task_create(user_id=user_id, title=title, repository=repository, now=now)
 
 
-def create(repository, relay, title="Task", user_id="alice", now=NOW):
-    return services.task_create(user_id=user_id, title=title, repository=repository, relay=relay, now=now)
-
-
-def complete(repository, relay, task, now=NOW, **options):
-    return services.task_act(
-        task_id=str(task.task_id), action="complete", repository=repository, relay=relay, now=now, **options
-    )
+def complete(repository, task, now=NOW, **options):
+    return services.task_act(task_id=str(task.task_id), action="complete", repository=repository, now=now, **options)
 
 
 def outbox_types(repository):
     return [json.loads(e.message)["event_type"] for e in repository.outbox.pending(limit=100)]
 
 
-def test_creating_stores_the_task_with_task_created_in_the_outbox_and_triggers_the_relay(repository, relay):
-    task = create(repository, relay, title="  Buy milk ")
+def test_creating_stores_the_task_with_task_created_in_the_outbox(repository):
+    task = create(repository, title="  Buy milk ")
     assert repository.get(task.task_id) == task
     assert task.title == "Buy milk"
     assert outbox_types(repository) == ["TaskCreated"]
-    assert relay.task_ids == [task.task_id]
 
 
-def test_an_invalid_task_is_neither_stored_nor_announced(repository, relay):
+def test_an_invalid_task_is_neither_stored_nor_announced(repository):
     with pytest.raises(InvalidValue):
-        create(repository, relay, title=" ")
+        create(repository, title=" ")
     assert repository.outbox.entries == []
-    assert relay.task_ids == []
 
 
-def test_completing_stores_status_changed_then_completed_with_the_change(repository, relay):
-    task = create(repository, relay)
-    done = complete(repository, relay, task, now=NOW + timedelta(1))
+def test_completing_stores_status_changed_then_completed_with_the_change(repository):
+    task = create(repository)
+    done = complete(repository, task, now=NOW + timedelta(1))
     assert done.status is TaskStatus.COMPLETED
     assert done.completed_at == NOW + timedelta(1)
     assert repository.get(task.task_id) == done
     assert outbox_types(repository) == ["TaskCreated", "TaskStatusChanged", "TaskCompleted"]
     assert [e.sequence for e in repository.outbox.pending(limit=10)] == [1, 2, 3]
-    assert relay.task_ids == [task.task_id, task.task_id]
 
 
-def test_completing_twice_is_a_conflict_that_adds_no_events(repository, relay):
-    task = create(repository, relay)
-    complete(repository, relay, task)
+def test_completing_twice_is_a_conflict_that_adds_no_events(repository):
+    task = create(repository)
+    complete(repository, task)
     with pytest.raises(InvalidTransition):
-        complete(repository, relay, task)
+        complete(repository, task)
     assert len(repository.outbox.entries) == 3
 
 
@@ -91,9 +81,9 @@ class RacingRepository(FakeTaskRepository):
 
 
 def test_a_change_that_lost_a_race_is_retried_on_the_new_state():
-    repository, relay = RacingRepository(races=1), RecordingRelay()
-    task = create(repository, relay)
-    done = complete(repository, relay, task)
+    repository = RacingRepository(races=1)
+    task = create(repository)
+    done = complete(repository, task)
     assert done.status is TaskStatus.COMPLETED
     entries = repository.outbox.pending(limit=10)
     assert [e.sequence for e in entries] == [1, 2, 3, 4]
@@ -107,24 +97,24 @@ class AlwaysLosingRepository(FakeTaskRepository):
 
 
 def test_endless_races_end_in_a_concurrent_update_error():
-    repository, relay = AlwaysLosingRepository(), RecordingRelay()
-    task = create(repository, relay)
+    repository = AlwaysLosingRepository()
+    task = create(repository)
     with pytest.raises(ConcurrentUpdate):
-        complete(repository, relay, task)
-    assert relay.task_ids == [task.task_id]  # only the create's
+        complete(repository, task)
+    assert outbox_types(repository) == ["TaskCreated"]  # only the create's
 
 
 @pytest.mark.parametrize("task_id", ["task-3f1c2b9e-8d4a-4c1e-9b7f-2a6d5e4c3b21", "nonsense", "TASK#x" * 500])
-def test_unknown_or_impossible_ids_are_not_found(repository, relay, task_id):
+def test_unknown_or_impossible_ids_are_not_found(repository, task_id):
     with pytest.raises(TaskNotFound):
         services.task_get(task_id=task_id, repository=repository)
     with pytest.raises(TaskNotFound):
-        services.task_act(task_id=task_id, action="complete", repository=repository, relay=relay, now=NOW)
+        services.task_act(task_id=task_id, action="complete", repository=repository, now=NOW)
 
 
-def test_listing_pages_through_a_users_tasks_newest_first(repository, relay):
-    created = [create(repository, relay, title=f"t{i}", now=NOW + timedelta(minutes=i)) for i in range(5)]
-    create(repository, relay, user_id="bob")
+def test_listing_pages_through_a_users_tasks_newest_first(repository):
+    created = [create(repository, title=f"t{i}", now=NOW + timedelta(minutes=i)) for i in range(5)]
+    create(repository, user_id="bob")
     first = services.task_list(user_id="alice", limit=2, repository=repository)
     second = services.task_list(user_id="alice", limit=2, cursor=first.next_cursor, repository=repository)
     third = services.task_list(user_id="alice", limit=2, cursor=second.next_cursor, repository=repository)
@@ -140,39 +130,36 @@ def test_page_sizes_outside_1_to_100_are_refused(repository, limit):
     assert raised.value.field == "limit"
 
 
-def test_an_if_match_naming_another_version_changes_nothing_and_says_the_current_one(repository, relay):
-    task = create(repository, relay)
+def test_an_if_match_naming_another_version_changes_nothing_and_says_the_current_one(repository):
+    task = create(repository)
     with pytest.raises(VersionMismatch) as raised:
-        complete(repository, relay, task, expected_versions=frozenset({7}))
+        complete(repository, task, expected_versions=frozenset({7}))
     assert raised.value.current_version == 1
     assert repository.get(task.task_id).status is TaskStatus.PENDING
-    assert complete(repository, relay, task, expected_versions=frozenset({1})).version == 3
+    assert complete(repository, task, expected_versions=frozenset({1})).version == 3
 
 
-def test_a_patch_to_the_current_values_stores_nothing_and_keeps_the_version(repository, relay):
-    task = create(repository, relay, title="Same")
-    same = services.task_update(
-        task_id=str(task.task_id), changes={"title": "Same"}, repository=repository, relay=relay, now=NOW
-    )
+def test_a_patch_to_the_current_values_stores_nothing_and_keeps_the_version(repository):
+    task = create(repository, title="Same")
+    same = services.task_update(task_id=str(task.task_id), changes={"title": "Same"}, repository=repository, now=NOW)
     assert same.version == 1
     assert outbox_types(repository) == ["TaskCreated"]
-    assert relay.task_ids == [task.task_id]
 
 
-def test_an_admin_may_read_but_not_change_someone_elses_task(repository, relay):
-    task = create(repository, relay, user_id="bob")
+def test_an_admin_may_read_but_not_change_someone_elses_task(repository):
+    task = create(repository, user_id="bob")
     admin = Caller(user_id=UserId("root"), is_admin=True)
     assert services.task_get(task_id=str(task.task_id), caller=admin, repository=repository) == task
     with pytest.raises(AccessDenied):
-        complete(repository, relay, task, caller=admin)
+        complete(repository, task, caller=admin)
     stranger = Caller(user_id=UserId("eve"))
     with pytest.raises(TaskNotFound):
-        complete(repository, relay, task, caller=stranger)
+        complete(repository, task, caller=stranger)
 
 
-def test_a_deleted_task_is_gone_until_restored_exactly_as_it_was(repository, relay):
-    task = create(repository, relay)
-    ids = {"task_id": str(task.task_id), "repository": repository, "relay": relay, "now": NOW}
+def test_a_deleted_task_is_gone_until_restored_exactly_as_it_was(repository):
+    task = create(repository)
+    ids = {"task_id": str(task.task_id), "repository": repository, "now": NOW}
     services.task_delete(**ids)
     with pytest.raises(TaskNotFound):
         services.task_get(task_id=str(task.task_id), repository=repository)
@@ -193,10 +180,8 @@ def _claim(key="k-1", fingerprint="request-1"):
     )
 
 
-def test_an_idempotency_key_is_stored_with_the_change_and_replays_its_first_response(repository, relay):
-    task = services.task_create(
-        user_id="alice", title="Once", repository=repository, relay=relay, now=NOW, idempotency=_claim()
-    )
+def test_an_idempotency_key_is_stored_with_the_change_and_replays_its_first_response(repository):
+    task = services.task_create(user_id="alice", title="Once", repository=repository, now=NOW, idempotency=_claim())
     first = idempotency.replay(claim=_claim(), store=repository, now=NOW + timedelta(hours=23))
     assert first == RecordedResponse(status=201, body=str(task.task_id), headers={})
     with pytest.raises(IdempotencyKeyReused):

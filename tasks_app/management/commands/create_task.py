@@ -35,7 +35,6 @@ class Command(TaskCommand):
             due_at=options["due"],
             tags=options["tag"] or (),
             repository=bootstrap.task_repository(),
-            relay=bootstrap.relay_quietly,
             now=bootstrap.utc_now(),
         )
         self.show(task, as_json=options["json"])

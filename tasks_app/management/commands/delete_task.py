@@ -37,7 +37,6 @@ class Command(AwsCommand):
             task_id=options["task_id"],
             expected_versions=expected_versions(options),
             repository=bootstrap.task_repository(),
-            relay=bootstrap.relay_quietly,
             now=bootstrap.utc_now(),
         )
         self.stdout.write(describe_task(task))

@@ -1,4 +1,4 @@
-"""`relay_outbox`: publish the events waiting in the outbox, once or as a loop (the sweeper)."""
+"""`relay_outbox`: the sweeper, publishing the events waiting in the outbox, once or as a loop."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from tasks_app.management.base import AwsCommand, counted
 class Command(AwsCommand):
     help = (
         "Publish every event stored in the outbox and not yet published, in each task's order. "
-        "Requests relay their own events right after responding; this catches whatever they could "
-        "not (SNS down, a process killed). Safe to run alongside the API and other relays."
+        "The stream relay publishes events as they are stored; this catches whatever it could not "
+        "(SNS down, a process killed). Safe to run alongside the API and other relays."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -32,7 +32,6 @@ class Command(TaskCommand):
         task = services.task_restore(
             task_id=options["task_id"],
             repository=bootstrap.task_repository(),
-            relay=bootstrap.relay_quietly,
             now=bootstrap.utc_now(),
         )
         self.show(task, as_json=options["json"])

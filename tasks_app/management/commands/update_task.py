@@ -48,7 +48,6 @@ class Command(TaskCommand):
             changes=changes,
             expected_versions=expected_versions(options),
             repository=bootstrap.task_repository(),
-            relay=bootstrap.relay_quietly,
             now=now,
         )
         if task.updated_at != now:  # a change is stamped with `now`; anything else means none was stored
