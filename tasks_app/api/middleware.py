@@ -88,5 +88,6 @@ class RateLimitMiddleware:
         # The API's own exception handler, so these answers are the ones DRF's views give.
         answer = exception_handler(refusal, {"request": request})
         replaced = JsonResponse(answer.data, status=answer.status_code)
-        replaced["Retry-After"] = answer["Retry-After"]
+        if "Retry-After" in answer:
+            replaced["Retry-After"] = answer["Retry-After"]
         return replaced

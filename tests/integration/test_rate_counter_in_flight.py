@@ -91,7 +91,7 @@ class _Forward(BaseHTTPRequestHandler):
         except urllib.error.HTTPError as refused:
             self._answer(refused.code, refused.read(), dict(refused.headers))
 
-    def _answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
+    def _answer(self, status: int, payload: bytes, headers: dict[str, Any]) -> None:
         self.send_response(status)
         for name, value in headers.items():
             if name.lower() not in {"content-length", "connection", "transfer-encoding", "date", "server"}:
@@ -122,12 +122,12 @@ def proxy(aws: AwsStack, issuer: TokenIssuer, settings: Any) -> Iterator[Watchin
 
 
 @pytest.fixture
-def alice(issuer: TokenIssuer) -> dict[str, str]:
+def alice(issuer: TokenIssuer) -> dict[str, Any]:
     return bearer(issuer.token("alice"))
 
 
 @pytest.fixture
-def task_id(proxy: WatchingProxy, alice: dict[str, str]) -> str:
+def task_id(proxy: WatchingProxy, alice: dict[str, Any]) -> str:
     response = APIClient().post("/tasks", {"title": "Read me"}, format="json", **alice)
     assert response.status_code == 201, response.content
     proxy.arrivals.clear()
@@ -135,7 +135,7 @@ def task_id(proxy: WatchingProxy, alice: dict[str, str]) -> str:
 
 
 def test_a_read_is_sent_while_its_count_is_in_flight(
-    proxy: WatchingProxy, settings: Any, alice: dict[str, str], task_id: str
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str
 ) -> None:
     settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
     proxy.hold(COUNTER, "GetItem")
@@ -148,7 +148,7 @@ def test_a_read_is_sent_while_its_count_is_in_flight(
 
 
 def test_a_change_is_sent_only_once_its_count_is_in(
-    proxy: WatchingProxy, settings: Any, alice: dict[str, str], task_id: str
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str
 ) -> None:
     settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
     proxy.hold(COUNTER, "GetItem")  # sent side by side, they would meet
@@ -163,7 +163,7 @@ def test_a_change_is_sent_only_once_its_count_is_in(
 
 
 def test_a_read_whose_counter_is_unreachable_answers_503(
-    proxy: WatchingProxy, settings: Any, alice: dict[str, str], task_id: str
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str
 ) -> None:
     settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
     proxy.fail_counter = True
@@ -178,7 +178,7 @@ def test_a_read_whose_counter_is_unreachable_answers_503(
 
 
 def test_a_change_whose_counter_is_unreachable_answers_503_and_is_not_attempted(
-    proxy: WatchingProxy, settings: Any, alice: dict[str, str]
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any]
 ) -> None:
     settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
     proxy.fail_counter = True

@@ -91,12 +91,12 @@ SHIPPED_RATES = {"user": "600/min", "ip": "1200/min"}
 
 
 def test_with_rate_limits_an_authenticated_get_is_one_count_and_its_get_item(aws, issuer, settings):
-    token = {"HTTP_AUTHORIZATION": f"Bearer {issuer.token('alice')}"}
-    _, body, close = call("POST", "/tasks", {"title": "t"}, **token)
+    token = f"Bearer {issuer.token('alice')}"
+    _, body, close = call("POST", "/tasks", {"title": "t"}, HTTP_AUTHORIZATION=token)
     close()
     settings.THROTTLE_RATES = SHIPPED_RATES
     with aws.server.recording() as calls:
-        status, _, close = call("GET", f"/tasks/{body['data']['task_id']}", **token)
+        status, _, close = call("GET", f"/tasks/{body['data']['task_id']}", HTTP_AUTHORIZATION=token)
         close()
     assert status.startswith("200")
     assert dynamodb_calls(calls) == Counter({"UpdateItem": 1, "GetItem": 1})
