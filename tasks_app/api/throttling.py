@@ -129,6 +129,7 @@ class RequestCount:
 
     @classmethod
     def attach(cls, request: HttpRequest) -> RequestCount:
+        """A new, unstarted count, kept on `request` for the throttle to find."""
         count = cls()
         setattr(request, cls._ATTRIBUTE, count)
         return count
@@ -209,6 +210,7 @@ class RequestRateThrottle(BaseThrottle):
         return verdict.allowed
 
     def wait(self) -> float | None:
+        """Seconds to the end of the window, for Retry-After, after `allow_request` said False."""
         return self._wait
 
 
