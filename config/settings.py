@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "config.static_files.EnvelopeWhiteNoiseMiddleware",  # WhiteNoise, its 405 in the envelope
+    "tasks_app.api.middleware.RateLimitMiddleware",  # last: around the view, waits for its rate-limit count
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -124,12 +125,10 @@ WHITENOISE_AUTOREFRESH = CONFIG.is_development
 
 REST_FRAMEWORK = {
     # Django's defaults use the auth database, which this project does not have.
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "tasks_app.api.throttling.ClientIpThrottleAuthentication",  # counts requests whose tokens then fail too
-        "tasks_app.api.auth.BearerTokenAuthentication",
-    ],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tasks_app.api.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["tasks_app.api.auth.AuthModePermission"],
-    "DEFAULT_THROTTLE_CLASSES": ["tasks_app.api.throttling.CallerRateThrottle"],
+    # One count per request, by user or by address; RateLimitMiddleware settles it (and counts 401s).
+    "DEFAULT_THROTTLE_CLASSES": ["tasks_app.api.throttling.RequestRateThrottle"],
     "UNAUTHENTICATED_USER": None,
     # JSON for everyone; form bodies only from the browsable API's own HTML forms (a 415 otherwise).
     "DEFAULT_PARSER_CLASSES": [
@@ -161,10 +160,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # API clients send JSON; the browsable API's form parsers are for its own pages only.
     "PARSER_WHITELIST": ["tasks_app.api.parsers.SafeJSONParser"],
-    # The per-IP limit runs as an authenticator but is no way to sign in: keep it out of `security`.
     "AUTHENTICATION_WHITELIST": ["tasks_app.api.auth.BearerTokenAuthentication"],
-    # The docs are public: rate limited, but never turned away for a token (or a key outage).
-    "SERVE_AUTHENTICATION": ["tasks_app.api.throttling.ClientIpThrottleAuthentication"],
+    # The docs are public: never turned away for a token (or a key outage), so no authentication;
+    # DRF's throttle still counts them, by address.
+    "SERVE_AUTHENTICATION": [],
     "PREPROCESSING_HOOKS": ["tasks_app.api.openapi.without_trailing_slash"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -1,4 +1,5 @@
-"""A size limit on request bodies, applied before anything reads them; CORS preflights in the envelope."""
+"""A size limit on request bodies, applied before anything reads them; CORS preflights in the envelope;
+the rate limit's answer once a request's count is in."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.urls import Resolver404, resolve
 
-from tasks_app.api.errors import ErrorCode, error_body, not_found
+from tasks_app.api.errors import ErrorCode, error_body, exception_handler, not_found
+from tasks_app.api.throttling import RequestCount
 
 
 class RequestBodyLimitMiddleware:
@@ -62,3 +64,30 @@ class EnvelopeCorsMiddleware(CorsMiddleware):
             "headers": list(cors_conf.CORS_ALLOW_HEADERS),
         }
         return JsonResponse({"success": True, "data": data})
+
+
+class RateLimitMiddleware:
+    """Settles each request's one rate-limit count (`tasks_app.api.throttling`) around the view.
+
+    Listed last in MIDDLEWARE, so it wraps the view alone: it gives the request a
+    `RequestCount` for DRF's throttle to start, and once the view has answered, waits for a
+    count still running (a GET's, run meanwhile) or counts a 401 nothing counted. Over the
+    limit, the view's answer is replaced by the 429 envelope with `Retry-After`, and an
+    unreachable counter by the 503 one (SPEC §2): nothing the view read leaves.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        count = RequestCount.attach(request)
+        response = self.get_response(request)
+        refusal = count.refusal(request, response.status_code)
+        if refusal is None:
+            return response
+        # The API's own exception handler, so these answers are the ones DRF's views give.
+        answer = exception_handler(refusal, {"request": request})
+        replaced = JsonResponse(answer.data, status=answer.status_code)
+        if "Retry-After" in answer:
+            replaced["Retry-After"] = answer["Retry-After"]
+        return replaced

@@ -1,131 +1,237 @@
-"""Rate limits per caller and per client IP, counted in DynamoDB so all Lambda instances share them.
+"""Rate limits: one count per API call, in DynamoDB so that every Lambda instance shares it.
 
-Fixed windows: a rate of 600/min allows 600 requests in each calendar minute. Over the limit,
-DRF answers 429 with `Retry-After` (the seconds left in the window). If DynamoDB throttles the
-counter's key, the request is throttled too. If DynamoDB is unreachable, stalled or throttling
-the whole table, the request gets the 503 the operation would get, at once (SPEC §2).
+Fixed windows: a rate of 600/min allows 600 requests in each calendar minute, counted with one
+atomic `UpdateItem` per request. Over the limit the answer is 429 `THROTTLED` with `Retry-After`
+(the seconds left in the window, SPEC §2). Each request is counted once, against one limit
+(`charge_of` says which and why):
+
+- GET, HEAD and OPTIONS change nothing, so their count runs on a worker thread while the view
+  works, and `tasks_app.api.middleware.RateLimitMiddleware` waits for both: the response waits
+  for whichever finishes last. A count over the limit replaces the view's answer with the 429,
+  whatever the view read is discarded.
+- Any other method is counted before the view runs: a change over the limit must not happen.
+- A request refused at authentication (401) never reaches DRF's throttles; the middleware counts
+  it by address before the 401 leaves, so a flood of bad tokens is limited too.
+
+If DynamoDB throttles the counter's key (`CounterBusy`), the request is throttled too. If it is
+unreachable, stalled or throttling the whole table, the request gets the 503 its operation
+would get (SPEC §2), without a second retry budget. A counter that fails otherwise (a bug)
+lets the request through and logs the error.
 """
 
 from __future__ import annotations
 
+import contextvars
 import ipaddress
 import logging
 import math
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from rest_framework.authentication import BaseAuthentication
+from django.http import HttpRequest
 from rest_framework.exceptions import Throttled
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from tasks_app import bootstrap
-from tasks_app.adapters.dynamodb.rate_counter import CounterBusy
-from tasks_app.api.auth import BearerTokenAuthentication, TokenUser
+from tasks_app.adapters.dynamodb.rate_counter import CounterBusy, DynamoRateCounter
+from tasks_app.api.auth import TokenUser
 from tasks_app.application.ports import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
 
+# DRF's rate units, by their first letter (THROTTLE_*_RATE is checked by `config.environment`).
+_WINDOW_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-class SharedRateThrottle(SimpleRateThrottle):
-    """DRF's fixed-rate throttle (its `rate`, `parse_rate`, `scope`), counted in the table
-    instead of a per-process cache, so every Lambda instance sees the same count."""
+# The counts of safe requests run here, beside the view. The pool lives as long as the process
+# and makes a thread only when none is idle: Lambda serves one request at a time per instance,
+# so it keeps one; a few more let a threaded local server's concurrent requests count at once.
+_COUNTING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rate-count")
 
-    scope = ""
-    num_requests: int | None  # set by SimpleRateThrottle.__init__ from `rate`
-    duration: int | None  # seconds
+
+@dataclass(frozen=True)
+class Charge:
+    """One count: the counter's `key` (`user#<user id>` or `ip#<address>`) and its limit,
+    `requests` per fixed window of `window_seconds`."""
+
+    key: str
+    requests: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A count's outcome: whether the request is within its limit, and `retry_after`, the whole
+    seconds (at least 1) a refused caller should wait."""
+
+    allowed: bool
+    retry_after: int
+
+
+def charge_of(user: object, meta: dict[str, Any]) -> Charge | None:
+    """The single count a request costs, or None when no limit applies (rates `off`).
+
+    `user` is `request.user` once DRF has authenticated the request (a `TokenUser` for a valid
+    token), `meta` the WSGI environ. A signed-in user is counted as themself
+    (THROTTLE_USER_RATE): the token names the caller across every address and instance, and an
+    address is shared by everyone behind one NAT, office or mobile carrier, whom a per-address
+    count would throttle for one user's burst. Every other request (no token, a bad one,
+    AUTH_MODE=none, the public docs) has only its address to go by (THROTTLE_IP_RATE). If the
+    applicable rate is off, the next that is on applies, so that lifting one limit never
+    leaves a request unlimited while the other is set. Many valid tokens from one address are
+    limited per user here; a flood from one address is what the edge (WAF) is for.
+    """
+    if isinstance(user, TokenUser) and (user_limit := _limit("user")) is not None:
+        return Charge(f"user#{user.caller.user_id}", *user_limit)
+    if (ip_limit := _limit("ip")) is not None:
+        return Charge(f"ip#{address_key(meta)}", *ip_limit)
+    return None
+
+
+def _limit(scope: str) -> tuple[int, int] | None:
+    rate = settings.THROTTLE_RATES.get(scope)
+    if rate is None:
+        return None
+    requests, _, unit = rate.partition("/")
+    return int(requests), _WINDOW_SECONDS[unit[0]]
+
+
+def count(charge: Charge, counter: DynamoRateCounter, now: float) -> Verdict:
+    """Count one hit of `charge` at `now` (epoch seconds); raises `DependencyUnavailable` on an
+    outage, which the request answers with its 503 at once rather than spend a retry budget on
+    the operation too (API Gateway gives up after 29 s)."""
+    try:
+        hits, window_end = counter.hit(charge.key, window_seconds=charge.window_seconds, now=now)
+    except CounterBusy:
+        logger.warning("DynamoDB throttled the rate counter; throttling the request", extra={"key": charge.key})
+        return Verdict(allowed=False, retry_after=1)
+    except DependencyUnavailable:
+        raise
+    except Exception:
+        logger.exception("The rate counter failed; letting the request through")
+        return Verdict(allowed=True, retry_after=0)
+    return Verdict(allowed=hits <= charge.requests, retry_after=max(1, math.ceil(window_end - now)))
+
+
+class RequestCount:
+    """A request's one count, from the throttle that starts it to the middleware that settles
+    it. The middleware puts one on each request (`attach`); the throttle finds it there."""
+
+    _ATTRIBUTE = "rate_limit_count"
 
     def __init__(self) -> None:
-        super().__init__()  # reads the rate through get_rate() and parses it with DRF's parse_rate
-        self._wait: float | None = None
+        self.started = False
+        self._pending: Future[Verdict] | None = None
 
-    def get_rate(self) -> str | None:
-        """THROTTLE_USER_RATE / THROTTLE_IP_RATE, already checked by `config.environment`; None is off."""
-        return settings.THROTTLE_RATES.get(self.scope)
+    @classmethod
+    def attach(cls, request: HttpRequest) -> RequestCount:
+        """A new, unstarted count, kept on `request` for the throttle to find."""
+        count = cls()
+        setattr(request, cls._ATTRIBUTE, count)
+        return count
 
-    def identity(self, request: Request) -> str | None:
-        raise NotImplementedError
+    @classmethod
+    def of(cls, request: HttpRequest | Request) -> RequestCount | None:
+        """The request's count; None when `RateLimitMiddleware` is not installed (DRF's
+        `Request` reads through to the Django request the middleware saw)."""
+        found = getattr(request, cls._ATTRIBUTE, None)
+        return found if isinstance(found, RequestCount) else None
+
+    def now(self, charge: Charge) -> Verdict:
+        """Count before answering; raises `DependencyUnavailable` on an outage."""
+        self.started = True
+        return count(charge, bootstrap.rate_counter(), time.time())
+
+    def meanwhile(self, charge: Charge) -> None:
+        """Count on a worker thread; `refusal` waits for it."""
+        self.started = True
+        # Wired here, on the request's thread: `bootstrap` binds the models on first use, which
+        # must not race the view's own first use. The worker only sends the `UpdateItem`,
+        # carrying the request's context (its request id in the logs).
+        counter = bootstrap.rate_counter()
+        self._pending = _COUNTING.submit(contextvars.copy_context().run, count, charge, counter, time.time())
+
+    def refusal(self, request: HttpRequest, status_code: int) -> Throttled | DependencyUnavailable | None:
+        """What to answer instead of a response of `status_code`, once the count is in: the
+        429 (`Throttled`), the 503 (`DependencyUnavailable`), or None to keep the response.
+
+        A 401 that nothing counted yet is counted by address now. If that count meets an
+        outage, the 401 stands: the refusal is right, and nothing was served to limit.
+        """
+        if not self.started and status_code == 401:
+            charge = charge_of(None, request.META)
+            if charge is None:
+                return None
+            try:
+                verdict = self.now(charge)
+            except DependencyUnavailable:
+                logger.warning("The rate counter is unavailable; answering the 401 uncounted", exc_info=True)
+                return None
+        elif self._pending is not None:
+            try:
+                verdict = self._pending.result()  # bounded by the counter's retry budget
+            except DependencyUnavailable as outage:
+                return outage
+        else:
+            return None
+        return None if verdict.allowed else Throttled(verdict.retry_after)
+
+
+class RequestRateThrottle(BaseThrottle):
+    """DRF's throttle for every API view (DEFAULT_THROTTLE_CLASSES): starts the request's one
+    count, after authentication so that it knows whom to charge (`charge_of`).
+
+    A safe request is counted meanwhile and let through; `RateLimitMiddleware` answers 429 if
+    the count went over. Any other request waits for its count and is refused here (DRF's 429)
+    before its view runs. Without the middleware every request is counted first.
+    """
+
+    def __init__(self) -> None:
+        self._wait: int | None = None
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        identity = self.identity(request)
-        if self.rate is None or identity is None or self.num_requests is None or self.duration is None:
+        """True to let the request on (counted, or counting); False over the limit (`wait`
+        gives Retry-After); raises `DependencyUnavailable` when the counter is unreachable."""
+        counted = RequestCount.of(request)
+        if counted is not None and counted.started:
+            return True  # one count per API call, however many DRF views it passes through
+        charge = charge_of(request.user, request.META)
+        if charge is None:
             return True
-        now = time.time()
-        try:
-            hits, window_end = bootstrap.rate_counter().hit(
-                f"{self.scope}#{identity}", window_seconds=self.duration, now=now
-            )
-        except CounterBusy:
-            logger.warning("DynamoDB throttled the rate counter; throttling the request", extra={"scope": self.scope})
-            self._wait = 1.0
-            return False
-        except DependencyUnavailable:
-            # The operation needs the same table: answer 503 now rather than spend a second
-            # retry budget on it and reach API Gateway's 29 s first.
-            raise
-        except Exception:
-            logger.exception("The rate counter failed; letting the request through")
+        if counted is not None and request.method in SAFE_METHODS:
+            counted.meanwhile(charge)
             return True
-        self._wait = max(1.0, math.ceil(window_end - now))
-        return bool(hits <= self.num_requests)
+        verdict = (counted or RequestCount()).now(charge)
+        self._wait = verdict.retry_after
+        return verdict.allowed
 
     def wait(self) -> float | None:
+        """Seconds to the end of the window, for Retry-After, after `allow_request` said False."""
         return self._wait
 
 
-class CallerRateThrottle(SharedRateThrottle):
-    """Per authenticated user (THROTTLE_USER_RATE)."""
-
-    scope = "user"
-
-    def identity(self, request: Request) -> str | None:
-        user = request.user
-        return str(user.caller.user_id) if isinstance(user, TokenUser) else None
-
-
-class ClientIpRateThrottle(SharedRateThrottle):
-    """Per client address (THROTTLE_IP_RATE); an IPv6 client is counted by its /64, which one
-    subscriber usually has whole."""
-
-    scope = "ip"
-
-    def identity(self, request: Request) -> str | None:
-        address = client_address(request.META)
-        if address is None:
-            return None
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            # Not an address (the API Gateway console sends `test-invoke-source-ip`): one shared
-            # count for all such callers, and a bounded key whatever the value.
-            return "unknown"
-        if ip.version == 6:
-            if ip.ipv4_mapped is not None:  # a dual-stack server's view of an IPv4 client
-                return str(ip.ipv4_mapped)
-            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-        return str(ip)
+def address_key(meta: dict[str, Any]) -> str:
+    """The client address as counted: IPv4 as is; IPv6 by its /64, which one subscriber usually
+    has whole (and an IPv4 client seen through a dual-stack server as its IPv4 address); one
+    shared `unknown` for anything that is not an address, with a bounded key whatever it was."""
+    address = client_address(meta)
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        # The API Gateway console sends `test-invoke-source-ip`; an ALB sends no source at all.
+        return "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
-class ClientIpThrottleAuthentication(BaseAuthentication):
-    """The per-IP limit, run as the first authenticator.
-
-    DRF checks throttles after authentication, so a request with a bad token would be answered
-    401 without ever being counted, and each costs a signature check. Listed first in
-    DEFAULT_AUTHENTICATION_CLASSES, this counts every request before any token is looked at.
-    """
-
-    def authenticate(self, request: Request) -> None:
-        throttle = ClientIpRateThrottle()
-        if not throttle.allow_request(request, None):
-            raise Throttled(throttle.wait())
-
-    def authenticate_header(self, request: Request) -> str:
-        # DRF takes the 401's WWW-Authenticate challenge from the first authenticator.
-        return BearerTokenAuthentication().authenticate_header(request)
-
-
-def client_address(meta: dict[str, Any]) -> str | None:
+def client_address(meta: dict[str, Any]) -> str:
     """The caller's address as API Gateway saw the connection, not as a header claims it.
 
     Zappa derives REMOTE_ADDR from X-Forwarded-For, parts of which the client writes, and puts
@@ -136,7 +242,7 @@ def client_address(meta: dict[str, Any]) -> str | None:
     """
     event = meta.get("lambda.event")
     if event is None:
-        return str(meta.get("REMOTE_ADDR") or "") or None
+        return str(meta.get("REMOTE_ADDR") or "unknown")
     context = event.get("requestContext") if isinstance(event, dict) else None
     for part in ("identity", "http"):
         source = context.get(part) if isinstance(context, dict) else None

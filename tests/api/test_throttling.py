@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -147,12 +148,12 @@ def test_the_docs_are_rate_limited_with_retry_after_too(api, settings):
     assert int(throttled["Retry-After"]) >= 1
 
 
-def test_every_api_view_counts_the_address_before_anything_else():
-    """The per-IP limit rides on DRF's authenticators: a view with its own list would lose it."""
+def test_every_api_view_is_limited_by_the_one_shared_throttle():
+    """The limit rides on DRF's default throttle: a view with its own list would lose it."""
     from django.urls import URLPattern, URLResolver, get_resolver
     from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-    from tasks_app.api.throttling import ClientIpThrottleAuthentication
+    from tasks_app.api.throttling import RequestRateThrottle
 
     def views(patterns):
         for pattern in patterns:
@@ -164,4 +165,81 @@ def test_every_api_view_counts_the_address_before_anything_else():
     drf_views = {*views(get_resolver().url_patterns), SpectacularAPIView, SpectacularSwaggerView}
     assert len(drf_views) >= 4
     for view in drf_views:
-        assert view().get_authenticators()[0].__class__ is ClientIpThrottleAuthentication, view
+        assert [type(throttle) for throttle in view().get_throttles()] == [RequestRateThrottle], view
+
+
+def test_a_read_over_the_limit_gets_the_429_envelope_and_none_of_the_task(api, issuer, settings):
+    """The count runs beside the read; when it says over, what the read found is discarded."""
+    alice = api.signed_in(issuer.token("alice"))
+    task = alice.created("alice", title="Quarterly secrets")
+    settings.THROTTLE_RATES = {"user": "1/day", "ip": None}
+    assert alice.get(task["task_id"]).status_code == 200
+
+    throttled = alice.get(task["task_id"])
+
+    assert throttled.status_code == 429
+    body = throttled.json()
+    assert body["success"] is False
+    assert body["error"]["code"] == "THROTTLED"
+    assert set(body) == {"success", "error"}
+    assert task["task_id"] not in throttled.content.decode()
+    assert "Quarterly secrets" not in throttled.content.decode()
+    assert "ETag" not in throttled
+    assert 1 <= int(throttled["Retry-After"]) <= 86400
+
+
+def test_a_write_over_the_limit_does_not_happen(api, issuer, settings):
+    alice = api.signed_in(issuer.token("alice"))
+    settings.THROTTLE_RATES = {"user": "1/day", "ip": None}
+    assert alice.create("alice", title="first").status_code == 201
+
+    throttled = alice.create("alice", title="second")
+
+    assert throttled.status_code == 429
+    assert throttled.json()["error"]["code"] == "THROTTLED"
+    settings.THROTTLE_RATES = {"user": None, "ip": None}
+    assert [task["title"] for task in alice.list().json()["data"]] == ["first"]
+
+
+def test_a_signed_in_user_is_counted_as_themself_not_by_their_address(api, issuer, settings):
+    """One count per request: the user's when a token proves who they are, the address's otherwise."""
+    settings.THROTTLE_RATES = {"user": "2/day", "ip": "1/day"}
+    alice, bob = bearer(issuer.token("alice")), bearer(issuer.token("bob"))
+    assert [api.client.get("/tasks", **alice).status_code for _ in range(3)] == [200, 200, 429]
+    assert api.client.get("/tasks", **bob).status_code == 200  # the same address, his own count
+    # Without a token the address is all there is, and it has not been counted yet.
+    assert [api.client.get("/tasks").status_code for _ in range(2)] == [401, 429]
+
+
+def test_with_the_user_limit_off_signed_in_users_are_counted_by_address(api, issuer, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "1/day"}
+    alice = bearer(issuer.token("alice"))
+    assert [api.client.get("/tasks", **alice).status_code for _ in range(2)] == [200, 429]
+
+
+def test_a_401_still_carries_the_bearer_challenge_and_a_write_with_a_bad_token_is_counted(api, issuer, settings):
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/day"}
+    refused = [api.client.post("/tasks", {"title": "t"}, format="json", **bearer("forged")) for _ in range(3)]
+    assert [response.status_code for response in refused] == [401, 401, 429]
+    assert refused[0]["WWW-Authenticate"] == 'Bearer realm="tasks"'
+    assert refused[2].json()["error"]["code"] == "THROTTLED"
+
+
+def test_concurrent_requests_of_one_caller_never_pass_the_limit(api, issuer, settings):
+    """Each instance (here each thread) adds to the same item atomically: 5 a day means 5, reads and writes alike."""
+    settings.THROTTLE_RATES = {"user": "5/day", "ip": None}
+    alice = bearer(issuer.token("alice"))
+
+    def send(n: int) -> int:
+        client = APIClient()
+        if n % 2:
+            return client.post("/tasks", {"title": f"task {n}"}, format="json", **alice).status_code
+        return client.get("/tasks", **alice).status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(send, range(12)))
+
+    assert len([status for status in statuses if status in (200, 201)]) == 5, statuses
+    assert statuses.count(429) == 7, statuses
+    settings.THROTTLE_RATES = {"user": None, "ip": None}
+    assert len(api.signed_in(issuer.token("alice")).list().json()["data"]) == statuses.count(201)

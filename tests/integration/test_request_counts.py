@@ -11,8 +11,9 @@ from typing import Any
 from config.wsgi import application
 
 
-def call(method: str, path: str, body: dict[str, Any] | None = None) -> tuple[str, dict[str, Any], Any]:
-    """What a WSGI server does: the response is complete before it closes it."""
+def call(method: str, path: str, body: dict[str, Any] | None = None, **headers: str) -> tuple[str, dict[str, Any], Any]:
+    """What a WSGI server does: the response is complete before it closes it.
+    `headers` are WSGI environ entries, like `HTTP_AUTHORIZATION`."""
     raw = json.dumps(body).encode() if body is not None else b""
     route, _, query = path.partition("?")
     environ = {
@@ -27,6 +28,7 @@ def call(method: str, path: str, body: dict[str, Any] | None = None) -> tuple[st
         "wsgi.errors": sys.stderr,
         "CONTENT_TYPE": "application/json",
         "CONTENT_LENGTH": str(len(raw)),
+        **headers,
     }
     status: list[str] = []
     result = application(environ, lambda s, headers, exc_info=None: status.append(s))  # type: ignore[arg-type]
@@ -87,3 +89,37 @@ def test_complete_is_a_read_and_one_transaction(aws):
     close()
     assert status.startswith("200")
     assert dynamodb_calls(in_request) == Counter({"GetItem": 1, "TransactWriteItems": 1})
+
+
+# The rates as shipped (config.environment's defaults); the tests' settings turn them off.
+SHIPPED_RATES = {"user": "600/min", "ip": "1200/min"}
+
+
+def test_with_rate_limits_an_authenticated_get_is_one_count_and_its_get_item(aws, issuer, settings):
+    token = f"Bearer {issuer.token('alice')}"
+    _, body, close = call("POST", "/tasks", {"title": "t"}, HTTP_AUTHORIZATION=token)
+    close()
+    settings.THROTTLE_RATES = SHIPPED_RATES
+    with aws.server.recording() as calls:
+        status, _, close = call("GET", f"/tasks/{body['data']['task_id']}", HTTP_AUTHORIZATION=token)
+        close()
+    assert status.startswith("200")
+    assert dynamodb_calls(calls) == Counter({"UpdateItem": 1, "GetItem": 1})
+
+
+def test_with_rate_limits_a_create_is_counted_before_its_transaction(aws, issuer, settings):
+    settings.THROTTLE_RATES = SHIPPED_RATES
+    with aws.server.recording() as in_request:
+        status, _, close = call("POST", "/tasks", {"title": "t"}, HTTP_AUTHORIZATION=f"Bearer {issuer.token('alice')}")
+    close()
+    assert status.startswith("201")
+    assert [call.operation for call in in_request if call.service == "dynamodb"] == ["UpdateItem", "TransactWriteItems"]
+
+
+def test_with_rate_limits_a_bad_token_costs_one_count_and_nothing_else(aws, issuer, settings):
+    settings.THROTTLE_RATES = SHIPPED_RATES
+    with aws.server.recording() as calls:
+        status, _, close = call("GET", "/tasks", HTTP_AUTHORIZATION="Bearer forged")
+        close()
+    assert status.startswith("401")
+    assert dynamodb_calls(calls) == Counter({"UpdateItem": 1})

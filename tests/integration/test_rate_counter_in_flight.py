@@ -1,0 +1,190 @@
+"""What the rate counter's request overlaps on the wire: a read's, never a change's; and its outages.
+
+A proxy in front of the local AWS sees every DynamoDB request arrive, with the requests still
+in flight at that moment. It can hold the first of two operations until the other arrives (or
+`HOLD_SECONDS` pass), so that two requests sent side by side are seen side by side and two
+sent one after the other are not; and it can answer the counter with a server error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from events_app import bootstrap as events_wiring
+from ops.local.user_pool import TokenIssuer, bearer
+from tasks_app import bootstrap
+from tasks_app.adapters.aws import RETRY_BUDGET
+from tasks_app.adapters.outages import RETRY_AFTER_UNREACHABLE
+from tests.conftest import AwsStack
+
+HOLD_SECONDS = RETRY_BUDGET.read_timeout - 1  # under the client's read timeout: a hold is not a stall
+COUNTER = "UpdateItem"  # the only UpdateItem of these requests is the rate counter's
+
+
+class WatchingProxy(ThreadingHTTPServer):
+    """Forwards DynamoDB requests to `upstream`, noting what was in flight as each arrived."""
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), _Forward)
+        self.upstream = upstream
+        self.fail_counter = False  # answer the counter with HTTP 500 (botocore retries, then gives up)
+        self.arrivals: list[tuple[str, frozenset[str]]] = []  # (operation, operations in flight then)
+        self._in_flight: list[str] = []
+        self._lock = threading.Lock()
+        self._held: frozenset[str] = frozenset()
+        self._meeting: threading.Barrier | None = None
+
+    def hold(self, *operations: str) -> None:
+        """Hold each of `operations` until all have arrived, once, for at most HOLD_SECONDS."""
+        self._held = frozenset(operations)
+        self._meeting = threading.Barrier(len(operations), timeout=HOLD_SECONDS)
+
+    def arrive(self, operation: str) -> None:
+        with self._lock:
+            self.arrivals.append((operation, frozenset(self._in_flight)))
+            self._in_flight.append(operation)
+        if operation in self._held and self._meeting is not None:
+            with contextlib.suppress(threading.BrokenBarrierError):  # the other was not sent meanwhile: go on
+                self._meeting.wait()
+            self._held = frozenset()
+
+    def leave(self, operation: str) -> None:
+        with self._lock:
+            self._in_flight.remove(operation)
+
+    def saw(self, operation: str) -> list[frozenset[str]]:
+        """What was in flight each time `operation` arrived."""
+        return [in_flight for arrived, in_flight in self.arrivals if arrived == operation]
+
+
+class _Forward(BaseHTTPRequestHandler):
+    server: WatchingProxy
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        self.server.arrive(operation)
+        try:
+            if operation == COUNTER and self.server.fail_counter:
+                error = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "injected"}
+                self._answer(500, json.dumps(error).encode(), {})
+                return
+            self._forward(body)
+        finally:
+            self.server.leave(operation)
+
+    def _forward(self, body: bytes) -> None:
+        request = urllib.request.Request(self.server.upstream, data=body, headers=dict(self.headers), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                self._answer(answer.status, answer.read(), dict(answer.headers))
+        except urllib.error.HTTPError as refused:
+            self._answer(refused.code, refused.read(), dict(refused.headers))
+
+    def _answer(self, status: int, payload: bytes, headers: dict[str, Any]) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in {"content-length", "connection", "transfer-encoding", "date", "server"}:
+                self.send_header(name, value)
+        self.send_header("Content-Type", "application/x-amz-json-1.0")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def proxy(aws: AwsStack, issuer: TokenIssuer, settings: Any) -> Iterator[WatchingProxy]:
+    """The API signed in as alice (with a task of hers), its DynamoDB requests through the proxy."""
+    server = WatchingProxy(aws.server.url)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.AWS_ENDPOINT_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    bootstrap.reset()
+    events_wiring.reset()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def alice(issuer: TokenIssuer) -> dict[str, Any]:
+    return bearer(issuer.token("alice"))
+
+
+@pytest.fixture
+def task_id(proxy: WatchingProxy, alice: dict[str, Any]) -> str:
+    response = APIClient().post("/tasks", {"title": "Read me"}, format="json", **alice)
+    assert response.status_code == 201, response.content
+    proxy.arrivals.clear()
+    return str(response.json()["data"]["task_id"])
+
+
+def test_a_read_is_sent_while_its_count_is_in_flight(
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str
+) -> None:
+    settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
+    proxy.hold(COUNTER, "GetItem")
+
+    response = APIClient().get(f"/tasks/{task_id}", **alice)
+
+    assert response.status_code == 200, response.content
+    [read], [count] = proxy.saw("GetItem"), proxy.saw(COUNTER)
+    assert COUNTER in read or "GetItem" in count, proxy.arrivals
+
+
+def test_a_change_is_sent_only_once_its_count_is_in(
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str
+) -> None:
+    settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
+    proxy.hold(COUNTER, "GetItem")  # sent side by side, they would meet
+
+    response = APIClient().post(f"/tasks/{task_id}/complete", **alice)
+
+    assert response.status_code == 200, response.content
+    # Then the relay publishes the task's events (after the response, in this harness).
+    in_request = proxy.arrivals[:3]
+    assert [operation for operation, _ in in_request] == [COUNTER, "GetItem", "TransactWriteItems"]
+    assert all(in_flight == frozenset() for _, in_flight in in_request), in_request
+
+
+def test_a_read_whose_counter_is_unreachable_answers_503(
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str
+) -> None:
+    settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
+    proxy.fail_counter = True
+
+    response = APIClient().get(f"/tasks/{task_id}", **alice)
+
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert "Idempotency-Key" not in response.json()["error"]["message"]  # a read: nothing to retry safely
+    assert response["Retry-After"] == str(RETRY_AFTER_UNREACHABLE)
+    assert task_id not in response.content.decode()
+
+
+def test_a_change_whose_counter_is_unreachable_answers_503_and_is_not_attempted(
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any]
+) -> None:
+    settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
+    proxy.fail_counter = True
+
+    response = APIClient().post("/tasks", {"title": "Not now"}, format="json", **alice)
+
+    assert response.status_code == 503, response.content
+    assert response["Retry-After"] == str(RETRY_AFTER_UNREACHABLE)
+    assert {operation for operation, _ in proxy.arrivals} == {COUNTER}
