@@ -47,7 +47,7 @@ def main() -> int:
 
 def _in_process(only: list[str], rounds: int) -> bool:
     targets_met = True
-    with local_stack("bench") as aws:
+    with local_stack("bench") as stack:
         from django.core.management import call_command
 
         from events_app import bootstrap as events_wiring
@@ -55,15 +55,15 @@ def _in_process(only: list[str], rounds: int) -> bool:
         from tasks_app import bootstrap
 
         if "api" in only:
-            targets_met &= api_vs_pynamodb.run(aws, rounds)
+            targets_met &= api_vs_pynamodb.run(stack, rounds)
         if "pipeline" in only:
-            aws.reset()  # the pipeline starts from empty queues, not the API benchmark's backlog
+            stack.aws.reset()  # the pipeline starts from empty queues, not the API benchmark's backlog
             call_command("provision", stdout=io.StringIO())
             bootstrap.reset()
             events_wiring.reset()
-            event_pipeline.run(aws)
+            event_pipeline.run(stack)
         if "package" in only:
-            targets_met &= lambda_package.run(aws, int(os.environ.get("BENCH_COLD_STARTS", "5")))
+            targets_met &= lambda_package.run(stack, int(os.environ.get("BENCH_COLD_STARTS", "5")))
     return targets_met
 
 
