@@ -20,7 +20,7 @@ import sys
 from ops.bench.api_vs_pynamodb import ROUNDS
 from ops.bench.harness import local_stack
 
-PARTS = ("api", "pipeline", "package", "autosave", "local")
+PARTS = ("api", "pipeline", "package", "autosave", "stack", "local")
 IN_PROCESS_PARTS = ("api", "pipeline", "package")  # on one embedded AWS, Django set up in this process
 
 
@@ -38,6 +38,10 @@ def main() -> int:
         from ops.bench import autosave
 
         targets_met &= autosave.run()
+    if "stack" in only:
+        from ops.bench import stack_probe
+
+        targets_met &= stack_probe.run()
     if "local" in only:  # last, and on its own processes and ports: `make run`'s stack as it is
         from ops.bench import local_load
 
