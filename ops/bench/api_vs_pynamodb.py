@@ -25,13 +25,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from ops.bench import capacity
 from ops.bench.harness import BenchStack
-from ops.bench.lambda_api import LambdaApi
-from ops.bench.operations import Operation
+from ops.bench.lambda_api import CLIENT_ADDRESSES, LambdaApi
+from ops.bench.operations import USERS, Operation
 from ops.bench.targets import Timing, Verdict, ratio, requests_verdict
 from ops.local.embedded_aws import EmbeddedAws
 
@@ -114,28 +114,27 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
             + (f"  <- {'; '.join(row.problems)}" if row.problems else "")
         )
     print(
-        f"\nTargets (issue 12): API p50 at most {MAX_RATIO}x the bare calls' p50 (p95 ratio shown, not held); inside\n"
-        "the invocation exactly the operation's own requests (create 1, get 1, a page 1 - the tag page's bound is 4 -,\n"
-        f"a change 2: a consistent GetItem, then one TransactWriteItems with its events as outbox items) and at most\n"
-        f"{MAX_OTHER_REQUESTS} other (rate limiting). 'own requests' are those shaped like the bare calls' (operation, key,\n"
-        "index, expressions); 'other' is everything else the invocation asked AWS before answering. 'after the\n"
-        "invocation': a sweeper pass publishing what the invocation left in the outbox (a stand-in for the deployed\n"
-        "relay; nothing when the invocation published its events itself), then the SQS consumer's invocation on\n"
-        "the delivered messages (Lambda's own ReceiveMessage/DeleteMessage not counted).\n"
+        f"\nTargets (issue 12): API p50 at most {MAX_RATIO}x the bare calls' p50 (p95 ratio shown, not held);\n"
+        "inside the invocation exactly the operation's own requests (create 1, get 1, a page 1 - the tag page's\n"
+        "bound is 4 -, a change 2: a consistent GetItem, then one TransactWriteItems with its events as outbox\n"
+        f"items) and at most {MAX_OTHER_REQUESTS} other (rate limiting). 'own requests' are those shaped like the\n"
+        "bare calls' (operation, key, index, expressions); 'other' is everything else the invocation asked AWS\n"
+        "before answering. 'after the invocation': a sweeper pass publishing what the invocation left in the\n"
+        "outbox (a stand-in for the deployed relay; nothing when the invocation published its events itself),\n"
+        "then the SQS consumer's invocation on the delivered messages (Lambda's own ReceiveMessage and\n"
+        "DeleteMessage not counted).\n"
         "WCU: write capacity units of the own requests, from the items in the recorded TransactWriteItems: 2 per\n"
         "started KB of each item (ops/bench/capacity.py). Asked on the bare calls (ReturnConsumedCapacity=TOTAL),\n"
         f"moto answered {capacity.summarize_capacity(answers)}: constants, not the items' cost.\n"
-        "Each call comes from one of 16 client addresses and the next of 50 users, so the shipped per-address and\n"
-        "per-user limits count every request without refusing any. moto answers a page slowly (about 1.5 ms per\n"
-        "task), which both sides pay: a page's ratio understates the app's share against DynamoDB.\n"
+        f"Each call comes from the next of {CLIENT_ADDRESSES} client addresses and of {USERS} users (pages: one user),\n"
+        "so the shipped per-address and per-user limits count every request without refusing any. moto answers a\n"
+        "page slowly (about 1.5 ms per task), which both sides pay: a page's ratio understates the app's share.\n"
         f"{INDEX_NOTE}"
     )
     return all_met
 
 
-def _measure(
-    aws: EmbeddedAws, api: LambdaApi, operation: Operation, rounds: int, answers: dict[str, list[Any]]
-) -> Row:
+def _measure(aws: EmbeddedAws, api: LambdaApi, operation: Operation, rounds: int, answers: dict[str, list[Any]]) -> Row:
     """One call of each way recorded, then warm-up and `rounds` rounds alternating them."""
     event = operation.event()
     with capacity.recorded(aws) as inside:
@@ -150,11 +149,11 @@ def _measure(
     bare_times: list[float] = []
     warmup = PAGE_WARMUP if operation.page else WARMUP
     for round_number in range(rounds + warmup):
-        event = operation.event()
+        invoke = partial(api.invoke, operation.event())
         if round_number % 2:  # half the rounds bare first: neither side always follows the other
-            bare_ms, api_ms = _timed(operation.bare), _timed(lambda: api.invoke(event))
+            bare_ms, api_ms = _timed(operation.bare), _timed(invoke)
         else:
-            api_ms, bare_ms = _timed(lambda: api.invoke(event)), _timed(operation.bare)
+            api_ms, bare_ms = _timed(invoke), _timed(operation.bare)
         if round_number >= warmup:
             api_times.append(api_ms)
             bare_times.append(bare_ms)
@@ -179,9 +178,9 @@ def _after_invocation(aws: EmbeddedAws, *, relay: bool) -> list[capacity.Request
 
     requests: list[capacity.Request] = []
     if relay:
-        with capacity.recorded(aws) as relay:
+        with capacity.recorded(aws) as relayed:
             bootstrap.relay_all(settle=timedelta(0))
-        requests += relay
+        requests += relayed
     sqs, queue_url = _events_queue()
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
     records = [

@@ -146,7 +146,10 @@ def _report(
         second = median_ms([float(run.steps[1]["seconds"]) for run in runs])
         print(f"  {label:<40} {init:>8.0f} {first:>15.0f} {total:>9.0f} {second:>15.1f}")
     cold = Verdict.at_most(
-        ratio(median_ms([run.first_response_seconds for run in zappa]), median_ms([run.first_response_seconds for run in bare])),
+        ratio(
+            median_ms([run.first_response_seconds for run in zappa]),
+            median_ms([run.first_response_seconds for run in bare]),
+        ),
         MAX_COLD_RATIO,
     )
     # A restored instance skips init: it pays the after-restore hooks and the first request, on both sides.

@@ -127,8 +127,12 @@ def prepare(api: LambdaApi, calls: int) -> Bench:
 
     bare_turns = itertools.count()
     operations = [
-        Operation("create", cycling("POST", "/tasks", body=create), lambda: bare.create(user(next(bare_turns))), CREATE),
-        Operation("create (Idempotency-Key)", create_once, lambda: bare.create_once(user(next(bare_turns))), READ_THEN_WRITE),
+        Operation(
+            "create", cycling("POST", "/tasks", body=create), lambda: bare.create(user(next(bare_turns))), CREATE
+        ),
+        Operation(
+            "create (Idempotency-Key)", create_once, lambda: bare.create_once(user(next(bare_turns))), READ_THEN_WRITE
+        ),
         Operation(
             "get",
             get,

@@ -184,8 +184,12 @@ def _report_lag(lags: list[Lag], missing: int, samples: int) -> bool:
     lower = Timing.of([lag.from_response_ms for lag in lags])
     verdict = Verdict.at_most(upper.p95 / 1000, TARGET_P95_SECONDS)
     met = verdict.met and not missing
-    print(f"  from the event's timestamp (before the write: upper bound)  p50 {upper.median:6.0f} ms, p95 {upper.p95:6.0f} ms")
-    print(f"  from the API's response (after the write: lower bound)      p50 {lower.median:6.0f} ms, p95 {lower.p95:6.0f} ms")
+    for label, timing in (
+        ("from the event's timestamp (before the write: upper bound)", upper),
+        ("from the API's response (after the write: lower bound)", lower),
+    ):
+        print(f"  {label:<60} p50 {timing.median:6.0f} ms, p95 {timing.p95:6.0f} ms")
     print(f"  events not received within {RECEIVE_TIMEOUT:.0f} s: {missing}")
-    print(f"  target: p95 at most {TARGET_P95_SECONDS:.0f} s (upper bound), every event received: {'met' if met else 'MISSED'}")
+    verdict_text = "met" if met else "MISSED"
+    print(f"  target: p95 at most {TARGET_P95_SECONDS:.0f} s (upper bound), every event received: {verdict_text}")
     return met
