@@ -126,7 +126,7 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
         "WCU: write capacity units of the own requests, from the items in the recorded TransactWriteItems: 2 per\n"
         "started KB of each item (ops/bench/capacity.py). Asked on the bare calls (ReturnConsumedCapacity=TOTAL),\n"
         f"moto answered {capacity.summarize_capacity(answers)}: constants, not the items' cost.\n"
-        f"Each call comes from the next of {CLIENT_ADDRESSES} client addresses and of {USERS} users (pages: one user),\n"
+        f"Each call comes from the next of {CLIENT_ADDRESSES} addresses and of {USERS} users (pages: one user),\n"
         "so the shipped per-address and per-user limits count every request without refusing any. moto answers a\n"
         "page slowly (about 1.5 ms per task), which both sides pay: a page's ratio understates the app's share.\n"
         f"{INDEX_NOTE}"
