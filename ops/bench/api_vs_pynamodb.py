@@ -99,18 +99,19 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
         )
     print("\nAWS requests per call, inside the invocation (before the answer) and after it\n")
     header = (
-        f"{'operation':<26} {'own requests':<24} {'other (at most ' + str(MAX_OTHER_REQUESTS) + ')':<44} "
-        f"{'target':<7} {'WCU (own)':<20} after the invocation: relay, consumer"
+        f"{'operation':<26} {'target':<7} {'own requests':<29} {'WCU (own)':<20} "
+        f"{'other (at most ' + str(MAX_OTHER_REQUESTS) + ')':<52} after the invocation: relay, consumer"
     )
     print(header)
     print("-" * len(header))
     for operation, row in rows:
         met = requests_verdict(len(row.own), sum(operation.expected.values()), len(row.other), MAX_OTHER_REQUESTS)
         all_met &= met and not row.problems
+        own = capacity.describe(capacity.by_operation(row.own))
         print(
-            f"{operation.name:<26} {capacity.describe(capacity.by_operation(row.own)):<24} "
-            f"{capacity.describe(capacity.count_by_service(row.other)):<44} {'met' if met else 'MISSED':<7} "
-            f"{capacity.writes(row.own)!s:<20} {capacity.describe(capacity.count_by_service(row.after))}"
+            f"{operation.name:<26} {'met' if met else 'MISSED':<7} {own:<29} "
+            f"{capacity.writes(row.own)!s:<20} {capacity.describe(capacity.count_by_service(row.other)):<52} "
+            f"{capacity.describe(capacity.count_by_service(row.after))}"
             + (f"  <- {'; '.join(row.problems)}" if row.problems else "")
         )
     print(

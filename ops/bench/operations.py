@@ -12,6 +12,9 @@ The tasks they work on are written straight to the table beforehand (one `BatchW
   finds its task in the state it needs: update (PATCH with If-Match) -> start -> complete ->
   reopen -> cancel -> delete -> restore. Creates are theirs too, and each has a task to get.
 - `LIST_USER` has `LISTED` live tasks for the pages, `TRASH_USER` a trash of `TRASHED`.
+- history and statistics read what the consumer wrote: each user's task to get has the history
+  of being created, started and completed, and its owner statistics rows, written by applying
+  those events to the read models (the task itself stays as created).
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ class Bench:
 
 def prepare(api: LambdaApi, calls: int) -> Bench:
     """The operations, and the tasks for `calls` calls of each change on each side."""
+    from events_app import bootstrap as events_wiring
+    from events_app.read_models import TaskEventItem, UserStatsItem
     from ops.bench.bare import BarePynamoDB
     from tasks_app import bootstrap
     from tasks_app.adapters.dynamodb import keys
@@ -80,7 +85,7 @@ def prepare(api: LambdaApi, calls: int) -> Bench:
         due = None if index % 4 == 3 else moment + timedelta(hours=index + 1)
         return Task.create(user_id=UserId(owner), title="bench", due_at=due, tags=tags, now=datetime.now(UTC))
 
-    samples = _store(new(user(n)) for n in range(USERS))  # one task per user to get
+    samples = _with_history([new(user(n)) for n in range(USERS)])  # one task per user to get
     api_pool = list(zip(_store(new(user(i), i) for i in range(calls)), map(user, range(calls)), strict=True))
     bare_pool = _store(new(user(i), i) for i in range(calls))
     listed = [new(LIST_USER, i, tags=(RARE_TAG,) if i % RARE_EVERY == 0 else ("bench",)) for i in range(LISTED)]
@@ -125,6 +130,22 @@ def prepare(api: LambdaApi, calls: int) -> Bench:
         number = next(turns)
         return api.event("POST", "/tasks", user=user(number), body=create, headers={"Idempotency-Key": next(api_keys)})
 
+    def history() -> Event:
+        number = next(turns)
+        return api.event("GET", f"/tasks/{samples[number % USERS]}/events", user=user(number))
+
+    def bare_history() -> None:
+        """`task_history` for its owner: the task's consistent read, then its events' consistent Query."""
+        TaskItem.get(TaskItem.key(samples[0]), TaskItem.key(samples[0]), consistent_read=True)
+        partition = TaskEventItem.partition(samples[0])
+        list(TaskEventItem.query(partition, TaskEventItem.sk.startswith("EVENT#"), consistent_read=True))
+
+    def bare_stats() -> None:
+        """`stats`: the totals row and today's row, in one BatchGetItem."""
+        partition = UserStatsItem.partition(user(0))
+        list(UserStatsItem.batch_get([(partition, "STATS"), (partition, UserStatsItem.day_row(bootstrap.utc_today()))]))
+
+    events_wiring.read_models()  # binds the read models' items to the table, as a first request would
     bare_turns = itertools.count()
     operations = [
         Operation(
@@ -139,6 +160,8 @@ def prepare(api: LambdaApi, calls: int) -> Bench:
             lambda: TaskItem.get(TaskItem.key(samples[0]), TaskItem.key(samples[0]), consistent_read=True),
             {"GetItem": 1},
         ),
+        Operation("history", history, bare_history, {"GetItem": 1, "Query": 1}),
+        Operation("stats", cycling("GET", "/tasks/stats"), bare_stats, {"BatchGetItem": 1}),
         Operation(
             "list (one page)",
             as_user(LIST_USER, "/tasks"),
@@ -208,6 +231,25 @@ def prepare(api: LambdaApi, calls: int) -> Bench:
         ),
     ]
     return Bench(operations, bare.tidy)
+
+
+def _with_history(tasks: list[Task]) -> list[str]:
+    """Store the tasks as created, then apply to the read models, as the consumer would, the
+    events of creating, starting and completing each. Their ids in order."""
+    from events_app import bootstrap as events_wiring
+    from events_app.messages import parse_message
+    from tasks_app.application.ports import OutboxEntry
+
+    events = [task.pull_events() for task in tasks]
+    ids = _store(tasks)
+    for task, created in zip(tasks, events, strict=True):
+        task.start(datetime.now(UTC))
+        task.complete(datetime.now(UTC))
+        created.extend(task.pull_events())
+    read_models = events_wiring.read_models()
+    for event in itertools.chain.from_iterable(events):
+        read_models.apply(parse_message(OutboxEntry.from_event(event).message))
+    return ids
 
 
 def _store(tasks: Iterable[Task]) -> list[str]:
