@@ -19,7 +19,7 @@ help:
 	@echo "make run    start the local AWS, the API, the worker and the relay on 127.0.0.1 (Ctrl-C stops all)"
 	@echo "make test   lint, type-check and run every test, then the deploy rehearsal (what CI runs)"
 	@echo "make test-fast  unit, integration and API tests only: the edit-run loop"
-	@echo "make bench  measure DynamoDB requests and latency per operation, the event pipeline, the Lambda package, the local stack's saves and the local stack under load"
+	@echo "make bench  measure what users feel against issue 12's targets: each operation through the Lambda handler vs bare PynamoDB, AWS requests per call, cold starts, the event pipeline, autosave stalls, relay lag and idle requests, the local stack under load (BENCH_ONLY=api,pipeline,package,autosave,stack,local)"
 	@echo "make package  build the Lambda zip for STAGE (default staging) into dist/, as zappa deploy would"
 	@echo "make rehearse  deploy, update and check stage staging against the local AWS (part of make test)"
 	@echo "make audit  look the pinned dependencies up in the vulnerability database (needs pypi.org)"

@@ -23,7 +23,6 @@ from tasks_app.application.ports import OutboxEntry
 from tasks_app.domain.task import Task, isoformat_utc
 from tasks_app.domain.values import UserId
 
-ANONYMOUS = "-"  # whose idempotency keys when authentication is off (tasks_app.api.idempotency)
 KEY_LIFETIME = timedelta(hours=24)
 
 
@@ -41,10 +40,10 @@ class BarePynamoDB:
         self._write(Task.create(user_id=UserId(user), title="t", now=datetime.now(UTC)), TaskItem.pk.does_not_exist())
 
     def create_once(self, user: str) -> None:
-        """`run_once` around `task_create`: a consistent read of the key, then its record written
-        with the task (the record holds the rendered 201, as the API stores it)."""
+        """`run_once` around `task_create`: a consistent read of the key (scoped to the caller, as
+        with tokens), then its record written with the task (the record holds the rendered 201)."""
         key = next(self._keys)
-        item_key = IdempotencyItem.key(ANONYMOUS, key)
+        item_key = IdempotencyItem.key(user, key)
         if not _absent(item_key):
             raise RuntimeError(f"Idempotency key {key} in use")
         now = datetime.now(UTC)
@@ -52,7 +51,7 @@ class BarePynamoDB:
         record = IdempotencyItem(
             pk=item_key,
             sk=item_key,
-            scope=ANONYMOUS,
+            scope=user,
             idempotency_key=key,
             fingerprint=hashlib.sha256(json.dumps(["POST", "/tasks", key]).encode()).hexdigest(),
             status=201,

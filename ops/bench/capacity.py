@@ -186,6 +186,33 @@ def shape(request: Request) -> tuple[Any, ...]:
     return (request.operation, tuple(body.get("Key", {})), *settings, *expressions, _names(body), actions)
 
 
+def split_request_path(inside: Iterable[Request], own: Iterable[Request]) -> tuple[list[Request], list[Request]]:
+    """The requests made inside an invocation (`inside`, in order), split into the operation's own
+    (each matching, by `shape`, one of the requests in `own`, which bare PynamoDB made doing the
+    operation, each used once) and the rest: rate limiting, a relay inside the request, anything
+    else on the path. Returns (own, rest), each in the order made; knows nothing of what the rest
+    are, so it holds whatever the API does around the operation."""
+    wanted = Counter(shape(request) for request in own)
+    matched: list[Request] = []
+    rest: list[Request] = []
+    for request in inside:
+        key = shape(request) if request.service == "dynamodb" else None
+        if key is not None and wanted[key] > 0:
+            wanted[key] -= 1
+            matched.append(request)
+        else:
+            rest.append(request)
+    return matched, rest
+
+
+def count_by_service(requests: Iterable[Request]) -> Counter[str]:
+    """Requests per operation, other services' named with their service: `UpdateItem`, `sns PublishBatch`."""
+    return Counter(
+        request.operation if request.service == "dynamodb" else f"{request.service} {request.operation}"
+        for request in requests
+    )
+
+
 def _names(part: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(part.get("ExpressionAttributeNames", {}).items()))
 

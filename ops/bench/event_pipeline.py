@@ -16,19 +16,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ops.bench.harness import call_wsgi
+from ops.bench.harness import BenchStack, call_wsgi
 from ops.local.worker_process import Worker
 
 BACKLOG = 500
 LATENCY_SAMPLES = 60
 
 
-def run(aws: Any) -> None:
+def run(stack: BenchStack) -> None:
     with tempfile.TemporaryDirectory() as logs:
-        worker = Worker(aws.url, Path(logs) / "worker.log")
+        worker = Worker(stack.aws.url, Path(logs) / "worker.log")
         try:
             _throughput(BACKLOG)
-            _latency(LATENCY_SAMPLES)
+            _latency(LATENCY_SAMPLES, stack.bearer("bench-latency"))
         finally:
             worker.stop()
 
@@ -53,13 +53,13 @@ def _throughput(count: int) -> None:
     print(f"  end to end, relay -> SNS -> SQS -> worker -> history and stats: {total:.2f} s ({count / total:.0f}/s)")
 
 
-def _latency(samples: int) -> None:
+def _latency(samples: int, bearer: dict[str, str]) -> None:
     from events_app import bootstrap as events_wiring
 
     read_models = events_wiring.read_models()
     latencies = []
     for n in range(samples):
-        body, close = call_wsgi("POST", "/tasks", {"user_id": "bench-latency", "title": f"t{n}"})
+        body, close = call_wsgi("POST", "/tasks", {"title": f"t{n}"}, headers=bearer)
         responded = time.perf_counter()
         close()
         _wait(partial(_has_history, read_models, body["data"]["task_id"]), poll=0.002)

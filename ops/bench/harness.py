@@ -1,4 +1,6 @@
-"""What every benchmark needs: a fresh local AWS, Django pointed at it, resources provisioned."""
+"""What every in-process benchmark needs: a fresh local AWS, a local user pool, Django pointed at
+both in the production configuration (bearer tokens, the shipped rate limits, DEBUG off),
+resources provisioned."""
 
 from __future__ import annotations
 
@@ -8,32 +10,68 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
+from ops.bench.lambda_api import ALLOWED_HOSTS
 from ops.local.embedded_aws import EmbeddedAws
+from ops.local.user_pool import CLIENT_ID, ISSUER, TokenIssuer
+
+
+@dataclass
+class BenchStack:
+    """The local AWS and the user pool the API trusts; `token(user)` is a bearer token for `user`
+    (one per user, reused: signing is the client's cost, not the API's)."""
+
+    aws: EmbeddedAws
+    issuer: TokenIssuer
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    def token(self, user: str) -> str:
+        if user not in self._tokens:
+            self._tokens[user] = self.issuer.token(user)
+        return self._tokens[user]
+
+    def bearer(self, user: str) -> dict[str, str]:
+        """The Authorization header for `user`."""
+        return {"Authorization": f"Bearer {self.token(user)}"}
 
 
 @contextmanager
-def local_stack(table: str) -> Iterator[EmbeddedAws]:
-    with EmbeddedAws() as aws:
-        os.environ.update(
-            {
-                "ENVIRONMENT": "development",
-                "AWS_ENDPOINT_URL": aws.url,
-                "TABLE_NAME": table,
-                "LOG_LEVEL": "WARNING",
-                # Measured on their own (api_vs_pynamodb.rate_limit_cost): one client would hit them.
-                "THROTTLE_USER_RATE": "off",
-                "THROTTLE_IP_RATE": "off",
-            }
-        )
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-        import django
-        from django.core.management import call_command
+def local_stack(table: str) -> Iterator[BenchStack]:
+    """Django set up against a fresh local AWS, with the table, topic and queues provisioned.
 
-        django.setup()
-        call_command("provision", stdout=io.StringIO())
-        yield aws
+    The production configuration where it matters to speed: AUTH_MODE=jwt with this user pool's
+    keys (fetched once, as a warm instance has them), the rate limits at `config.environment`'s
+    defaults (THROTTLE_* unset), DEBUG off. ENVIRONMENT stays development only because staging
+    insists on https for the keys' URL and on a real secret key, which change nothing measured."""
+    issuer = TokenIssuer()
+    try:
+        with EmbeddedAws() as aws:
+            for name in ("THROTTLE_USER_RATE", "THROTTLE_IP_RATE", "DJANGO_DEBUG"):
+                os.environ.pop(name, None)
+            os.environ.update(
+                {
+                    "ENVIRONMENT": "development",
+                    "AWS_ENDPOINT_URL": aws.url,
+                    "TABLE_NAME": table,
+                    "LOG_LEVEL": "WARNING",
+                    "AUTH_MODE": "jwt",
+                    "JWT_ISSUER": ISSUER,
+                    "JWT_AUDIENCE": CLIENT_ID,
+                    "JWT_JWKS_URL": issuer.jwks_url,
+                    "ALLOWED_HOSTS": ALLOWED_HOSTS,
+                }
+            )
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+            import django
+            from django.core.management import call_command
+
+            django.setup()
+            call_command("provision", stdout=io.StringIO())
+            yield BenchStack(aws, issuer)
+    finally:
+        issuer.stop()
 
 
 def call_wsgi(

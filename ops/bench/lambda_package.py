@@ -1,11 +1,22 @@
-"""The staging Lambda package: its size, and its cold start next to a bare boto3 handler's.
+"""The staging Lambda package: its size, and its cold start next to a bare boto3 handler's, like for like.
 
-Both run as Lambda would run them: a fresh interpreter that sees only the unpacked zip (see
-tests/deploy/package.py), against the embedded local AWS. The Zappa side is the real handler
-with Django set up at import (INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT: Lambda's init phase, what
-SnapStart snapshots), then one GET /tasks/{id} API Gateway event with a bearer token. The bare
-side imports boto3, builds a DynamoDB client, then makes the same GetItem. Times run from
-spawning the process, so they include the interpreter's own start.
+Every run is a fresh interpreter that sees only the unpacked zip (`ops.rehearsal.package`),
+against the embedded local AWS, alternating the four kinds round by round:
+
+- without SnapStart: the real handler, Django set up at import (INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT:
+  Lambda's init phase), then one GET /tasks/{id} API Gateway event with a bearer token; against a
+  bare handler that imports boto3, makes a DynamoDB client at init, then the same GetItem. Timed
+  from spawning the process to the first answer (init + first request), the interpreter's own
+  start included on both sides.
+- restored from SnapStart: the init above plus the before-snapshot hooks is what the snapshot
+  holds; a restored instance pays the after-restore hooks and its first request. Against a bare
+  handler restored the same way: boto3 imported at init, its client made after the restore (a
+  snapshot's client would hold stale connections), then the GetItem. Timed from the restore (the
+  first step) to the first answer, on both sides; Lambda's own restore is the same for both and
+  cannot be measured here.
+
+Targets (issue 12): without SnapStart at most `MAX_COLD_RATIO` x the bare handler's, restored at
+most `MAX_RESTORED_RATIO` x the restored bare handler's (medians); the zip at most `MAX_ZIP_MIB`.
 """
 
 from __future__ import annotations
@@ -18,7 +29,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ops.bench.harness import call_wsgi
+from ops.bench.harness import BenchStack, call_wsgi
+from ops.bench.targets import Verdict, ratio
 from ops.local.user_pool import TokenIssuer
 from ops.rehearsal.jwks import HttpsJwks
 from ops.rehearsal.package import (
@@ -38,12 +50,28 @@ from ops.rehearsal.smoke import package_env
 STAGE = "staging"
 USER = "bench-user"
 MAX_ZIP_MIB = 30
-MAX_RATIO = 1.5
+MAX_COLD_RATIO = 2.0
+MAX_RESTORED_RATIO = 3.0
 MIB = 1024 * 1024
 
+# A bare boto3 handler as SnapStart would restore it: boto3 imported at init (in the snapshot),
+# the client made on the first invocation after the restore, as a handler must.
+BARE_BOTO3_RESTORED_INIT = r"""
+import os
+import boto3
+_client = []
 
-def run(aws: Any, cold_starts: int = 5) -> bool:
-    """Print the package's figures; True if the zip is small enough (the ratio is reported only)."""
+def run(step):
+    if not _client:
+        _client.append(boto3.client("dynamodb"))
+    key = {"PK": {"S": step["key"]}, "SK": {"S": step["key"]}}
+    return _client[0].get_item(TableName=os.environ["TABLE_NAME"], Key=key, ConsistentRead=True).get("Item") is not None
+"""
+
+
+def run(stack: BenchStack, cold_starts: int = 5) -> bool:
+    """Print the package's figures; True if the zip is small enough and both cold-start targets hold."""
+    aws = stack.aws
     package = package_path(STAGE)
     if not package.exists():
         subprocess.run([shutil.which("make") or "make", "package", f"STAGE={STAGE}"], cwd=ROOT, check=True, timeout=900)
@@ -52,13 +80,12 @@ def run(aws: Any, cold_starts: int = 5) -> bool:
     print(f"\nLambda package ({package.relative_to(ROOT)}), stage {STAGE}\n")
     print(f"  zipped {zipped / MIB:.1f} MiB (target at most {MAX_ZIP_MIB} MiB: {'met' if size_met else 'MISSED'})")
     print(f"  unzipped {unzipped / MIB:.1f} MiB (Lambda allows 250 MB)")
-    body, close = call_wsgi("POST", "/tasks", {"user_id": USER, "title": "cold start"})
+    body, close = call_wsgi("POST", "/tasks", {"title": "cold start"}, headers=stack.bearer(USER))
     close()
-    _cold_starts(aws, package, str(body["data"]["task_id"]), cold_starts)
-    return size_met
+    return _cold_starts(aws, package, str(body["data"]["task_id"]), cold_starts) and size_met
 
 
-def _cold_starts(aws: Any, package: Path, task_id: str, rounds: int) -> None:
+def _cold_starts(aws: Any, package: Path, task_id: str, rounds: int) -> bool:
     settings = stage_settings(STAGE)
     issuer = TokenIssuer()
     with tempfile.TemporaryDirectory(prefix="lambda-bench-") as scratch:
@@ -77,20 +104,25 @@ def _cold_starts(aws: Any, package: Path, task_id: str, rounds: int) -> None:
             zappa: list[ChildRun] = []
             restored: list[ChildRun] = []
             bare: list[ChildRun] = []
-            for _ in range(rounds):  # alternating, so all three see the same machine load
+            bare_restored: list[ChildRun] = []
+            read = {"key": f"TASK#{task_id}"}
+            for _ in range(rounds):  # alternating, so all four see the same machine load
                 zappa.append(run_in_package(directory, env, [get, get]))
-                restored.append(run_in_package(directory, env, [get, get], init=SNAPSTART_INIT))
-                read = {"key": f"TASK#{task_id}"}
                 bare.append(run_in_package(directory, env, [read, read], init=BARE_BOTO3_INIT))
+                restored.append(run_in_package(directory, env, [get, get], init=SNAPSTART_INIT))
+                bare_restored.append(run_in_package(directory, env, [read, read], init=BARE_BOTO3_RESTORED_INIT))
         finally:
             jwks.stop()
             issuer.stop()
-    _report(zappa, restored, bare, rounds)
+    return _report(zappa, restored, bare, bare_restored, rounds)
 
 
-def _report(zappa: list[ChildRun], restored: list[ChildRun], bare: list[ChildRun], rounds: int) -> None:
+def _report(
+    zappa: list[ChildRun], restored: list[ChildRun], bare: list[ChildRun], bare_restored: list[ChildRun], rounds: int
+) -> bool:
+    """Print the runs' medians and the two ratios; True if both targets hold."""
     statuses = {run.steps[0]["result"]["statusCode"] for run in (*zappa, *restored)}
-    if statuses != {200} or not all(run.steps[0]["result"] for run in bare):
+    if statuses != {200} or not all(run.steps[0]["result"] for run in (*bare, *bare_restored)):
         raise RuntimeError(f"Cold-start runs did not read the task: Zappa statuses {statuses}")
 
     def median_ms(values: list[float]) -> float:
@@ -103,8 +135,9 @@ def _report(zappa: list[ChildRun], restored: list[ChildRun], bare: list[ChildRun
     print(f"\n  {header}\n  {'-' * len(header)}")
     rows = (
         ("Zappa handler, GET /tasks/{id}", zappa),
-        ("  the same, restored from SnapStart", restored),
         ("bare boto3 handler, GetItem", bare),
+        ("Zappa handler, restored from SnapStart", restored),
+        ("bare boto3 handler, restored the same way", bare_restored),
     )
     for label, runs in rows:
         init = median_ms([run.init_seconds for run in runs])
@@ -112,14 +145,26 @@ def _report(zappa: list[ChildRun], restored: list[ChildRun], bare: list[ChildRun
         total = median_ms([run.first_response_seconds for run in runs])
         second = median_ms([float(run.steps[1]["seconds"]) for run in runs])
         print(f"  {label:<40} {init:>8.0f} {first:>15.0f} {total:>9.0f} {second:>15.1f}")
-    bare_total = median_ms([run.first_response_seconds for run in bare])
-    without = median_ms([run.first_response_seconds for run in zappa]) / bare_total
-    # A restored instance skips init: it pays the after-restore hooks and the first request.
-    with_snapstart = median_ms([float(run.steps[0]["seconds"]) for run in restored]) / bare_total
-    verdict = "met" if with_snapstart <= MAX_RATIO else "MISSED"
-    print(
-        f"\n  Cold start against the bare handler's: {without:.2f}x without SnapStart, {with_snapstart:.2f}x restored"
-        f" from SnapStart\n  (target {MAX_RATIO}x: {verdict}; reported, not enforced). A restored instance skips"
-        " init and pays the\n  after-restore hooks and its first request (new AWS clients, the token keys' fetch,"
-        " the rate-limit\n  write), plus Lambda's own restore, which cannot be measured here."
+    cold = Verdict.at_most(
+        ratio(
+            median_ms([run.first_response_seconds for run in zappa]),
+            median_ms([run.first_response_seconds for run in bare]),
+        ),
+        MAX_COLD_RATIO,
     )
+    # A restored instance skips init: it pays the after-restore hooks and the first request, on both sides.
+    warm_up = Verdict.at_most(
+        ratio(
+            median_ms([float(run.steps[0]["seconds"]) for run in restored]),
+            median_ms([float(run.steps[0]["seconds"]) for run in bare_restored]),
+        ),
+        MAX_RESTORED_RATIO,
+    )
+    print(
+        f"\n  Without SnapStart, init + first request: {cold.measured:.2f}x the bare handler's (target at most "
+        f"{MAX_COLD_RATIO}x: {cold})\n  Restored from SnapStart, after-restore hooks + first request: "
+        f"{warm_up.measured:.2f}x the bare handler restored\n  the same way (target at most {MAX_RESTORED_RATIO}x: "
+        f"{warm_up}). Lambda's own restore, the same for both, is not measured here. Restored rows: init\n"
+        "  is what the snapshot holds (paid once per version), '1st request' what a restored instance pays."
+    )
+    return cold.met and warm_up.met
