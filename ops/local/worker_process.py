@@ -1,4 +1,5 @@
-"""Real Celery workers for tests and benchmarks: `celery -A config worker` as a child process."""
+"""Real event processes for tests and benchmarks, as child processes: Celery workers
+(`celery -A config worker`) and the stream relay (`manage.py relay_stream`)."""
 
 from __future__ import annotations
 
@@ -35,18 +36,22 @@ def worker_environment(aws_url: str) -> dict[str, str]:
 class Worker:
     """One worker process; its log goes to a file the test can read."""
 
+    name = "worker"
+    command = (sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO")
+    ready = READY
+
     def __init__(self, aws_url: str, log_path: Path) -> None:
         self.log_path = log_path
         with log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"],
+                self.command,
                 cwd=settings.BASE_DIR,
                 env=worker_environment(aws_url),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.wait_for(READY, timeout=60)
+        self.wait_for(self.ready, timeout=60)
 
     @property
     def log(self) -> str:
@@ -56,7 +61,7 @@ class Worker:
         deadline = time.monotonic() + timeout
         while text not in self.log:
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"worker: no {text!r} within {timeout} s; log:\n{self.log[-3000:]}")
+                raise AssertionError(f"{self.name}: no {text!r} within {timeout} s; log:\n{self.log[-3000:]}")
             time.sleep(0.2)
 
     def kill(self) -> None:
@@ -72,3 +77,11 @@ class Worker:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class StreamRelay(Worker):
+    """`make run`'s relay: follows the table's stream and publishes each event as it is stored."""
+
+    name = "stream relay"
+    command = (sys.executable, "manage.py", "relay_stream", "--sweep-interval", "30")
+    ready = "SIGINT or SIGTERM stops."

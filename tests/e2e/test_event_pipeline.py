@@ -14,10 +14,18 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from events_app import bootstrap as events_wiring
-from ops.local.worker_process import Worker
+from ops.local.worker_process import StreamRelay, Worker
 from tasks_app import bootstrap
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(autouse=True)
+def stream_relay(aws, tmp_path) -> Iterator[StreamRelay]:
+    """What publishes the API's events, as in `make run`: a real process following the stream."""
+    relay = StreamRelay(aws.server.url, tmp_path / "relay.log")
+    yield relay
+    relay.stop()
 
 
 @pytest.fixture
