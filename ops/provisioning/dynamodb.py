@@ -1,23 +1,27 @@
-"""The single table (SPEC §3): on demand, GSI1-GSI3, TTL on `ExpiresAt`, point-in-time recovery when deployed.
+"""The single table (SPEC §3): on demand, GSI1-GSI3, TTL on `ExpiresAt`, point-in-time recovery when deployed,
+and a stream of new images.
 
 The indexes serve the listings (`tasks_app.adapters.dynamodb.listing`): GSI1 a user's tasks by
 creation (and the trash by deletion), GSI2 by status, GSI3 by due date. DynamoDB adds one GSI
 per `UpdateTable`, and refuses the next while one is still being built, so a table that lacks
 several gets them one at a time, each waited for until ACTIVE.
+
+The stream (NEW_IMAGE) carries every write; the outbox relay is woken by the outbox inserts in it
+(issue 12), so an event is published as soon as it is committed rather than at the next sweep.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Literal
 
 from ops.errors import OperationsError
 from ops.provisioning.changes import Change, act
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import GlobalSecondaryIndexTypeDef
+    from mypy_boto3_dynamodb.type_defs import GlobalSecondaryIndexTypeDef, TableDescriptionTypeDef
 
     from ops.provisioning.resources import Resources
 
@@ -27,6 +31,8 @@ INDEX_NAMES = ("GSI1", "GSI2", "GSI3")
 # with an error saying so (running it again resumes: it waits for the index being built).
 INDEX_WAIT_SECONDS = 2 * 3600
 INDEX_POLL_SECONDS = 10
+# The relay reads the inserted outbox item itself, so the new image is all the stream needs to carry.
+STREAM_VIEW_TYPE: Final[Literal["NEW_IMAGE"]] = "NEW_IMAGE"
 
 
 def _index(name: str) -> GlobalSecondaryIndexTypeDef:
@@ -69,9 +75,11 @@ def ensure_table(
                 ],
                 KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
                 GlobalSecondaryIndexes=[_index(index) for index in INDEX_NAMES],
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE},
             )
             client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        changes = [Change("table", name, act("created", dry_run), f"PAY_PER_REQUEST, {', '.join(INDEX_NAMES)}")]
+        created = f"PAY_PER_REQUEST, {', '.join(INDEX_NAMES)}, stream {STREAM_VIEW_TYPE}"
+        changes = [Change("table", name, act("created", dry_run), created)]
         changes += _ensure_expiry(client, name, dry_run=dry_run, table_exists=not dry_run)
         return changes + _ensure_recovery(client, resources, dry_run=dry_run, table_exists=not dry_run)
 
@@ -93,12 +101,38 @@ def ensure_table(
                 GlobalSecondaryIndexUpdates=[{"Create": _index(index)}],
             )
             _wait_for_indexes(client, name, sleep=sleep)
+    updates += _ensure_stream(client, table, dry_run=dry_run, sleep=sleep)
     action = act("updated", dry_run) if updates else "unchanged"
     return [
         Change("table", name, action, ", ".join(updates)),
         *_ensure_expiry(client, name, dry_run=dry_run),
         *_ensure_recovery(client, resources, dry_run=dry_run),
     ]
+
+
+def _ensure_stream(
+    client: DynamoDBClient, table: TableDescriptionTypeDef, *, dry_run: bool, sleep: Callable[[float], None]
+) -> list[str]:
+    """Turn the NEW_IMAGE stream on when the table has none, or has one of another view type.
+
+    Returns the update made (or that would be made) for the change line; none when it is in place.
+    DynamoDB cannot change a stream's view type in place: the old stream is disabled first, then
+    a new one enabled (its records are new; the sweeper relays anything the gap left behind).
+    """
+    specification = table.get("StreamSpecification", {})
+    if specification.get("StreamEnabled") and specification.get("StreamViewType") == STREAM_VIEW_TYPE:
+        return []
+    name = table["TableName"]
+    if not dry_run:
+        if specification.get("StreamEnabled"):
+            _wait_for_indexes(client, name, sleep=sleep)
+            client.update_table(TableName=name, StreamSpecification={"StreamEnabled": False})
+        _wait_for_indexes(client, name, sleep=sleep)  # one table update at a time
+        client.update_table(
+            TableName=name, StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE}
+        )
+        _wait_for_indexes(client, name, sleep=sleep)
+    return [f"stream {STREAM_VIEW_TYPE}"]
 
 
 def _wait_for_indexes(

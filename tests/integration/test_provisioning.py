@@ -121,8 +121,33 @@ def index_names(aws) -> list[str]:
 
 def test_a_table_without_the_indexes_gets_them(aws):
     recreate_table(aws)
-    assert "updated (index GSI1 added, index GSI2 added, index GSI3 added)" in run_provision()
+    assert "updated (index GSI1 added, index GSI2 added, index GSI3 added, stream NEW_IMAGE)" in run_provision()
     assert index_names(aws) == ["GSI1", "GSI2", "GSI3"]
+
+
+def stream_of(aws) -> dict[str, Any]:
+    table = aws.target.client("dynamodb").describe_table(TableName=aws.resources.table_name)["Table"]
+    return {"specification": table.get("StreamSpecification"), "arn": table.get("LatestStreamArn")}
+
+
+def test_the_table_streams_new_images_for_the_outbox_relay(aws):
+    aws.server.reset()
+    assert "stream NEW_IMAGE" in run_provision()
+    stream = stream_of(aws)
+    assert stream["specification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    assert ":table/tasks-test/stream/" in stream["arn"]
+
+
+def test_a_table_without_a_stream_gets_one_and_a_dry_run_only_says_so(aws):
+    recreate_table(aws, "GSI1", "GSI2", "GSI3")
+    assert "would be updated (stream NEW_IMAGE)" in run_provision("--dry-run")
+    assert stream_of(aws)["arn"] is None
+    assert "updated (stream NEW_IMAGE)" in run_provision()
+    stream = stream_of(aws)
+    assert stream["specification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    [table_line] = [line for line in run_provision().splitlines() if line.split()[:2] == ["table", "tasks-test"]]
+    assert "unchanged" in table_line
+    assert stream_of(aws)["arn"] == stream["arn"]  # a second run leaves the stream (and its position) alone
 
 
 class SlowlyBuiltIndexes:
@@ -159,7 +184,7 @@ def test_an_older_table_gets_the_missing_indexes_one_at_a_time_each_waited_for(a
     client = SlowlyBuiltIndexes(aws.target.client("dynamodb"), polls=3)
     sleeps: list[float] = []
     [change, *_] = ensure_table(client, aws.resources, dry_run=False, sleep=sleeps.append)  # type: ignore[arg-type]
-    assert (change.action, change.detail) == ("updated", "index GSI2 added, index GSI3 added")
+    assert (change.action, change.detail) == ("updated", "index GSI2 added, index GSI3 added, stream NEW_IMAGE")
     assert client.created == ["GSI2", "GSI3"]
     assert sleeps == [INDEX_POLL_SECONDS] * 6
     assert index_names(aws) == ["GSI1", "GSI2", "GSI3"]
@@ -179,7 +204,7 @@ def test_an_index_that_is_never_built_stops_provisioning_with_a_clear_error(aws)
 
 def test_a_dry_run_on_an_older_table_says_which_indexes_would_be_added(aws):
     recreate_table(aws, "GSI1")
-    assert "would be updated (index GSI2 added, index GSI3 added)" in run_provision("--dry-run")
+    assert "would be updated (index GSI2 added, index GSI3 added, stream NEW_IMAGE)" in run_provision("--dry-run")
     assert index_names(aws) == ["GSI1"]
 
 
