@@ -172,10 +172,11 @@ def ensure_mapping(
     keepable = [mapping for mapping in found if _keepable(mapping, spec)]
     keep = next((m for m in keepable if target.holds(m["FunctionArn"])), keepable[0] if keepable else None)
     removed = [mapping for mapping in found if mapping is not keep]
+    moved = keep is not None and not target.holds(keep["FunctionArn"])
     if not dry_run:
         for mapping in removed:
             client.delete_event_source_mapping(UUID=mapping["UUID"])
-        if removed and keep is None:
+        if removed and (keep is None or moved):  # the target may still hold one of them meanwhile
             _wait_deleted(client, [m["UUID"] for m in removed], sleep=sleep)
     if keep is None:
         if not dry_run:
@@ -187,7 +188,6 @@ def ensure_mapping(
         return Change("event source", spec.name, act(action, dry_run), detail)
 
     updates = {key: value for key, value in spec.settings.items() if not _same(key, keep.get(key), value)}
-    moved = not target.holds(keep["FunctionArn"])
     notes = [f"moved from {qualifier(keep['FunctionArn'])} to {target.label}"] if moved else []
     notes += sorted(updates)
     notes += [f"{_were(removed)} deleted"] if removed else []

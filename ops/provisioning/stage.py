@@ -15,8 +15,6 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
 from ops.errors import OperationsError
 from ops.provisioning.apigateway import ApiStage, ensure_usage_plan
 from ops.provisioning.changes import Change, act
@@ -93,10 +91,11 @@ def trigger_changes(target: AwsTarget, stage: ZappaStage, resources: Resources, 
 
 
 def _stream_arn(target: AwsTarget, table_name: str) -> str | None:
+    client = target.client("dynamodb")
     try:
-        table = target.client("dynamodb").describe_table(TableName=table_name)["Table"]
-    except ClientError:
-        return None
+        table = client.describe_table(TableName=table_name)["Table"]
+    except client.exceptions.ResourceNotFoundException:
+        return None  # a dry run on an account without the table
     if not table.get("StreamSpecification", {}).get("StreamEnabled"):
         return None
     return table.get("LatestStreamArn")

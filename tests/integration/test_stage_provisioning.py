@@ -21,6 +21,7 @@ from ops.errors import OperationsError
 from ops.provisioning.iam import execution_role
 from ops.provisioning.stage import refuse_placeholders
 from ops.provisioning.zappa_stage import load_stage
+from ops.rehearsal import checks
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway.client import APIGatewayClient
@@ -702,3 +703,24 @@ def test_a_snapstart_stage_deployed_without_its_alias_gets_no_trigger_on_latest(
         assert outcome(output, kind, name).startswith("absent (tasks-production has no alias snapstart: zappa update")
     assert aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
     assert _events(aws).list_rules()["Rules"] == []
+
+
+def test_the_rehearsal_checks_fail_on_triggers_left_on_latest_and_pass_once_provisioned(run, aws):
+    lambdas, events = aws.target.client("lambda"), _events(aws)
+    dynamodb, sqs = aws.target.client("dynamodb"), aws.target.client("sqs")
+    queue_arn = f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-events"
+
+    def problems() -> list[str]:
+        found = checks.check_event_source(lambdas, "tasks-production", queue_arn, snap_start=True)
+        found += checks.check_stream_source(lambdas, dynamodb, sqs, "tasks-production", "tasks-production", True)
+        found += checks.check_schedule(events, lambdas, "tasks-production", snap_start=True)[0]
+        return found + checks.check_no_trigger_on_latest(lambdas, events, "tasks-production")
+
+    run("production")
+    zappa_deploy(aws, legacy=True)
+    before = "\n".join(problems())
+    assert f"event source {queue_arn} invokes $LATEST" in before
+    assert f"rule tasks-production-{SWEEPER} invokes tasks-production on $LATEST" in before
+    assert "expected one from" in before  # no stream mapping yet
+    run("production")
+    assert problems() == []
