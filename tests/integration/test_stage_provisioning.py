@@ -724,3 +724,15 @@ def test_the_rehearsal_checks_fail_on_triggers_left_on_latest_and_pass_once_prov
     assert "expected one from" in before  # no stream mapping yet
     run("production")
     assert problems() == []
+
+
+def test_a_trigger_an_operator_disabled_stays_disabled(run, aws):
+    """Pausing the consumer (an incident, Celery workers owning the queue) is the operator's call."""
+    run("production")
+    zappa_deploy(aws)
+    run("production")
+    lambdas = aws.target.client("lambda")
+    lambdas.update_event_source_mapping(UUID=_mapping(aws, ":tasks-production-events")["UUID"], Enabled=False)
+    output = run("production")
+    assert outcome(output, "event source", "tasks-production-events").startswith("unchanged")
+    assert _mapping(aws, ":tasks-production-events")["State"] == "Disabled"
