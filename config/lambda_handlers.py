@@ -1,14 +1,19 @@
-"""Every Lambda entry point: HTTP through Zappa's handler, the outbox sweeper, the events consumer.
+"""Every Lambda entry point: HTTP through Zappa's handler, the outbox sweeper, the events consumer,
+the stream relay.
 
 `zappa_settings.json` names `serve_http` as the function's handler (`lambda_handler`): every
-event goes through it to Zappa's, which serves API Gateway's requests from `config.settings` and
-calls the others, named in each stage's `events`: the outbox sweeper on a schedule, and the
-consumer of the events queue as an SQS event source.
+event goes through it. The triggers `provision --stage` makes (Zappa's would run `$LATEST`,
+without SnapStart) are dispatched here, since Zappa's handler finds a record's function only
+among the stage's `events`, which name none now: the events queue's batches to
+`consume_events`, the table stream's to `relay_stream`, the sweeper's schedule to
+`relay_outbox`. Everything else (API Gateway's requests) goes to Zappa's handler, which serves
+it from `config.settings`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 # Imported here, not on the first event: with INSTANTIATE_LAMBDA_HANDLER_ON_IMPORT set (as
@@ -31,17 +36,46 @@ zappa_handler.Response = _ResponseAsDjangoSentIt
 
 
 def serve_http(event: dict[str, Any], context: object) -> Any:
-    """The function's handler: Zappa's `lambda_handler`, its HTTP answers sent as runserver sends them.
+    """The function's handler: the provisioned triggers' events to their handlers (`dispatch`),
+    anything else to Zappa's `lambda_handler`, its HTTP answers sent as runserver sends them.
 
-    `event` is any event Lambda delivers (API Gateway's, the schedule's, the SQS source's); Zappa's
-    handler dispatches it. An API Gateway REST answer (a dict with `statusCode`) then goes through
-    `as_sent`; anything else is returned as it is. Zappa's own errors propagate as they would
-    from its handler. tests/e2e/test_lambda_parity.py compares the two servers.
+    `event` is any event Lambda delivers (API Gateway's, the schedule's, the SQS or stream
+    source's). A trigger's event returns its handler's answer (for the event sources, the
+    `batchItemFailures` Lambda reads). An API Gateway REST answer (a dict with `statusCode`)
+    goes through `as_sent`; anything else is returned as it is. Zappa's own errors propagate as
+    they would from its handler. tests/e2e/test_lambda_parity.py compares the two servers.
     """
+    handler = dispatch(event)
+    if handler is not None:
+        return handler(event, context)
     result = zappa_handler.lambda_handler(event, context)
     if isinstance(result, dict) and "statusCode" in result and event.get("httpMethod"):
         return as_sent(result, method=str(event["httpMethod"]))
     return result
+
+
+_SWEEPER_RULE_SUFFIX = f"-{__name__}.relay_outbox"  # ops/provisioning/schedule.py names the rule so
+
+
+def dispatch(event: dict[str, Any]) -> Callable[[dict[str, Any], object], Any] | None:
+    """The handler of a provisioned trigger's `event`, or None for an event Zappa's handler serves.
+
+    Records are told apart by their `eventSource` (Lambda's SQS and DynamoDB stream events);
+    the sweeper's scheduled event by the name of its rule, `<function>-config.lambda_handlers.relay_outbox`
+    (the last element of `resources`). Raises nothing.
+    """
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict):
+        handlers: dict[str, Callable[[dict[str, Any], object], Any]] = {
+            "aws:sqs": consume_events,
+            "aws:dynamodb": relay_stream,
+        }
+        return handlers.get(str(records[0].get("eventSource")))
+    if event.get("detail-type") == "Scheduled Event":
+        resources = event.get("resources") or [""]
+        if str(resources[0]).endswith(_SWEEPER_RULE_SUFFIX):
+            return relay_outbox
+    return None
 
 
 def as_sent(result: dict[str, Any], *, method: str) -> dict[str, Any]:
@@ -100,8 +134,7 @@ def consume_events(event: dict[str, Any], context: object) -> dict[str, list[dic
 
     Returns `{"batchItemFailures": [{"itemIdentifier": <message id>}, ...]}` for the messages
     that failed, so SQS retries only those. Lambda honours it only with
-    `ReportBatchItemFailures` on the event source mapping, which Zappa does not set and
-    `python manage.py provision` does.
+    `ReportBatchItemFailures` on the event source mapping, which `python manage.py provision --stage` sets.
     """
     import django
 

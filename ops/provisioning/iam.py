@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from ops.errors import OperationsError
 from ops.provisioning.changes import Change, act
+from ops.provisioning.sqs import stream_failures_queue_name
 
 if TYPE_CHECKING:
     from mypy_boto3_iam.client import IAMClient
@@ -49,13 +50,15 @@ DYNAMODB_ACTIONS = [
     "dynamodb:Query",
     "dynamodb:UpdateItem",
 ]
-# Lambda's poller for the SQS event source uses the function's role.
+# Lambda's pollers for the event sources use the function's role: the events queue's,
 SQS_CONSUMER_ACTIONS = [
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
     "sqs:GetQueueAttributes",
     "sqs:ReceiveMessage",
 ]
+# and the table stream's (reading it, and sending what the relay gave up to the failure queue).
+STREAM_READER_ACTIONS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ def execution_role(
     table = f"arn:{partition}:dynamodb:{region}:{account}:table/{environment['TABLE_NAME']}"
     queue_name = environment["EVENTS_QUEUE_URL"].rstrip("/").rsplit("/", 1)[-1]
     queue = f"arn:{partition}:sqs:{region}:{account}:{queue_name}"
+    failures = f"arn:{partition}:sqs:{region}:{account}:{stream_failures_queue_name(environment['TABLE_NAME'])}"
     log_group = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{function_name}"
     function = f"arn:{partition}:lambda:{region}:{account}:function:{function_name}"
     statements: list[dict[str, Any]] = [
@@ -88,6 +92,10 @@ def execution_role(
         _allow(DYNAMODB_ACTIONS, [table, f"{table}/index/*"]),
         _allow(["sns:Publish"], [environment["TOPIC_ARN"]]),
         _allow(SQS_CONSUMER_ACTIONS, [queue]),
+        _allow(STREAM_READER_ACTIONS, [f"{table}/stream/*"]),
+        # ListStreams names no resource (IAM allows it only on "*"); it lists stream ARNs, no data.
+        _allow(["dynamodb:ListStreams"], ["*"]),
+        _allow(["sqs:SendMessage"], [failures]),
     ]
     if remote_env:
         bucket, _, key = remote_env.removeprefix("s3://").partition("/")

@@ -13,7 +13,6 @@ from django.conf import settings
 
 from ops.provisioning.changes import Change
 from ops.provisioning.dynamodb import ensure_table
-from ops.provisioning.event_sources import ensure_batch_failure_reporting
 from ops.provisioning.sns import ensure_subscription, ensure_topic
 from ops.provisioning.sqs import dlq_attributes, ensure_queue, queue_attributes
 from tasks_app.adapters.aws import AwsTarget
@@ -28,7 +27,6 @@ class Resources:
     queue_url: str
     visibility_timeout: int
     point_in_time_recovery: bool
-    lambda_consumers: bool  # deployed stages consume the queue with a Lambda function
 
     @property
     def topic_name(self) -> str:
@@ -41,6 +39,11 @@ class Resources:
     @property
     def dead_letter_queue_name(self) -> str:
         return f"{self.queue_name}-dlq"
+
+    def queue_arn(self, queue_name: str) -> str:
+        """A queue's ARN in the topic's partition, region and account (known before it exists)."""
+        partition, region, account = self.topic_arn.split(":")[1:2] + self.topic_arn.split(":")[3:5]
+        return f"arn:{partition}:sqs:{region}:{account}:{queue_name}"
 
 
 def provision(target: AwsTarget, resources: Resources, *, dry_run: bool = False) -> list[Change]:
@@ -57,10 +60,7 @@ def provision(target: AwsTarget, resources: Resources, *, dry_run: bool = False)
     )
     topic_change = ensure_topic(target.client("sns"), resources, dry_run=dry_run)
     subscription_change = ensure_subscription(target.client("sns"), resources.topic_arn, queue_arn, dry_run=dry_run)
-    changes += [dlq_change, queue_change, topic_change, subscription_change]
-    if resources.lambda_consumers:
-        changes += ensure_batch_failure_reporting(target.client("lambda"), queue_arn, dry_run=dry_run)
-    return changes
+    return [*changes, dlq_change, queue_change, topic_change, subscription_change]
 
 
 def configured_resources() -> Resources:
@@ -71,5 +71,4 @@ def configured_resources() -> Resources:
         queue_url=settings.EVENTS_QUEUE_URL,
         visibility_timeout=settings.EVENTS_VISIBILITY_TIMEOUT,
         point_in_time_recovery=settings.ENVIRONMENT != "development",
-        lambda_consumers=settings.ENVIRONMENT != "development",
     )

@@ -1,5 +1,5 @@
 """The events queue and its dead-letter queue (SPEC §4): redrive after 3 receives, 14 days' retention,
-and a policy that lets only the topic send."""
+and a policy that lets only the topic send. Deployed stages add the stream relay's failure queue."""
 
 from __future__ import annotations
 
@@ -22,7 +22,13 @@ MAX_RECEIVE_COUNT = 3  # deliveries before a message moves to the dead-letter qu
 RETENTION_SECONDS = 14 * 24 * 3600  # the longest SQS allows: consumers may be down, dead letters inspected
 
 
+def stream_failures_queue_name(table_name: str) -> str:
+    """Where Lambda sends what the stream relay gave up on (`<table>-stream-failures`)."""
+    return f"{table_name}-stream-failures"
+
+
 def dlq_attributes() -> QueueAttributes:
+    """A dead letter's queue: kept as long as SQS allows, for people to look at."""
     return {"MessageRetentionPeriod": str(RETENTION_SECONDS)}
 
 

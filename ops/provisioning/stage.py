@@ -1,9 +1,11 @@
 """Everything a deployed Zappa stage needs that Zappa does not create; running it twice changes nothing.
 
-The table (with point-in-time recovery), topic, queues and subscription come first, as for
-development; then the usage plan and API key, API Gateway's own error answers in SPEC §2's
-envelope, and the CloudWatch alarms (SPEC §6). The usage plan and the error answers need the
-REST API that `zappa deploy` creates, so before the first deploy they are reported `absent`,
+The table (with point-in-time recovery and its stream), topic, queues and subscription come
+first, as for development, with the stream relay's failure queue; then every trigger of the
+function (the events queue, the table's stream, the sweeper's schedule) on its SnapStart alias,
+the usage plan and API key, API Gateway's own error answers in SPEC §2's envelope, and the
+CloudWatch alarms (SPEC §6). The triggers, the usage plan and the error answers need the function
+and REST API that `zappa deploy` creates, so before the first deploy they are reported `absent`,
 and the operator runs `provision --stage` again after deploying.
 """
 
@@ -13,15 +15,16 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
-
 from ops.errors import OperationsError
 from ops.provisioning.apigateway import ApiStage, ensure_usage_plan
-from ops.provisioning.changes import Change
+from ops.provisioning.changes import Change, act
 from ops.provisioning.cloudwatch import ensure_alarms, stage_alarms
+from ops.provisioning.event_sources import Target, ensure_mapping, find_target, queue_spec, stream_spec
 from ops.provisioning.gateway_responses import ensure_gateway_responses
 from ops.provisioning.iam import ensure_execution_role, execution_role
-from ops.provisioning.resources import provision
+from ops.provisioning.resources import Resources, provision
+from ops.provisioning.schedule import ensure_sweeper_schedule, sweeper_rule_name
+from ops.provisioning.sqs import dlq_attributes, ensure_queue, stream_failures_queue_name
 from ops.provisioning.zappa_stage import ZappaStage
 from tasks_app.adapters.aws import AwsTarget
 
@@ -39,7 +42,10 @@ def provision_stage(
     if changes[0].action == "created" and target.endpoint_url is None:
         # A new role is not assumable by Lambda for a few seconds; a deploy right after would fail.
         time.sleep(IAM_PROPAGATION_SECONDS)
-    changes += _explained(provision(target, resources, dry_run=dry_run), target, stage)
+    changes += provision(target, resources, dry_run=dry_run)
+    failures = stream_failures_queue_name(resources.table_name)
+    failures_change, _ = ensure_queue(target.client("sqs"), failures, dlq_attributes(), dry_run=dry_run)
+    changes += [failures_change, *trigger_changes(target, stage, resources, dry_run=dry_run)]
     changes += usage_plan_changes(target.client("apigateway"), stage, dry_run=dry_run)
     # Every stage, key or not: API Gateway answers unrouted paths and its own throttling anywhere.
     api = ApiStage(api_name=stage.api_name, stage=stage.name)
@@ -51,6 +57,50 @@ def provision_stage(
 
 
 IAM_PROPAGATION_SECONDS = 10
+SNAPSTART_ALIAS = "snapstart"  # the alias Zappa keeps on the newest published version (zappa.core)
+
+
+def trigger_changes(target: AwsTarget, stage: ZappaStage, resources: Resources, *, dry_run: bool) -> list[Change]:
+    """The function's triggers on its SnapStart alias (on the function itself for a stage without
+    SnapStart): the events queue, the table's stream, the sweeper's schedule. Each is `absent`
+    while the function or its alias is not deployed. Raises botocore's `ClientError` when AWS
+    refuses a call."""
+    lambdas = target.client("lambda")
+    alias = SNAPSTART_ALIAS if stage.snap_start else None
+    found = find_target(lambdas, stage.function_name, alias=alias, local=target.endpoint_url is not None)
+    stream_name = f"{resources.table_name} stream"
+    if not isinstance(found, Target):
+        return [
+            Change("event source", resources.queue_name, "absent", found),
+            Change("event source", stream_name, "absent", found),
+            Change("schedule", sweeper_rule_name(stage.function_name), "absent", found),
+        ]
+    failures_arn = resources.queue_arn(stream_failures_queue_name(resources.table_name))
+    queue = queue_spec(resources.queue_name, resources.queue_arn(resources.queue_name))
+    changes = [ensure_mapping(lambdas, queue, found, dry_run=dry_run)]
+    stream_arn = _stream_arn(target, resources.table_name)
+    if stream_arn is not None:
+        stream = stream_spec(resources.table_name, stream_arn, failures_arn)
+        changes.append(ensure_mapping(lambdas, stream, found, dry_run=dry_run))
+    elif dry_run:  # the table or its stream is still to be made
+        changes.append(Change("event source", stream_name, act("created", True), f"on {found.label}"))
+    else:
+        raise OperationsError(f"Table {resources.table_name} has no stream after provisioning it.")
+    events = target.client("events")  # type: ignore[call-overload] # AwsTarget types the services it serves
+    return [*changes, ensure_sweeper_schedule(events, lambdas, found, dry_run=dry_run)]
+
+
+def _stream_arn(target: AwsTarget, table_name: str) -> str | None:
+    client = target.client("dynamodb")
+    try:
+        table = client.describe_table(TableName=table_name)["Table"]
+    except client.exceptions.ResourceNotFoundException:
+        return None  # a dry run on an account without the table
+    if not table.get("StreamSpecification", {}).get("StreamEnabled"):
+        return None
+    return table.get("LatestStreamArn")
+
+
 # zappa_settings.json's examples: the placeholders of the user pool, and the account id.
 PLACEHOLDERS = ("REPLACEME", "REPLACE-WITH-")
 EXAMPLE_ACCOUNT = "123456789012"
@@ -71,8 +121,13 @@ def refuse_placeholders(stage: ZappaStage, *, caller_account: str) -> None:
                 raise OperationsError(
                     f"Stage {stage.name}: {setting} {value!r} still names the example account {EXAMPLE_ACCOUNT}."
                 )
+    if stage.zappa_triggers:
+        raise OperationsError(
+            f"Stage {stage.name}: zappa_settings.json's events name {', '.join(stage.zappa_triggers)}. Zappa would "
+            "point those triggers at $LATEST (without SnapStart) at every deploy; provision --stage makes them on the "
+            'alias now. Remove them ("events": []).'
+        )
     named = [("TOPIC_ARN", stage.environment.get("TOPIC_ARN", "")), ("role_arn", stage.role_arn or "")]
-    named += [("the SQS event_source arn", arn) for arn in stage.sqs_event_sources]
     for setting, arn in named:
         parts = arn.split(":")
         if len(parts) < 6:
@@ -86,30 +141,6 @@ def refuse_placeholders(stage: ZappaStage, *, caller_account: str) -> None:
             raise OperationsError(
                 f"Stage {stage.name}: {setting} is in region {parts[3]}, but the stage's aws_region is {stage.region}."
             )
-    queue = stage.resources().queue_name
-    for arn in stage.sqs_event_sources:
-        if arn.rsplit(":", 1)[-1] != queue:
-            raise OperationsError(
-                f"Stage {stage.name}: the SQS event source {arn} is not EVENTS_QUEUE_URL's queue {queue}."
-            )
-
-
-def _explained(changes: list[Change], target: AwsTarget, stage: ZappaStage) -> list[Change]:
-    """A missing trigger after the deploy means Zappa could not make it (it logs that and goes on)."""
-    if not any(change.kind == "event source" and change.action == "absent" for change in changes):
-        return changes
-    try:
-        target.client("lambda").get_function(FunctionName=stage.function_name)
-    except ClientError:
-        return changes  # not deployed yet: "deploy, then provision again" stands
-    why = (
-        f"{stage.function_name} exists but has no trigger on the queue: "
-        f"fix the event_source arn, then zappa schedule {stage.name}"
-    )
-    return [
-        Change(c.kind, c.name, c.action, why) if c.kind == "event source" and c.action == "absent" else c
-        for c in changes
-    ]
 
 
 def role_change(client: IAMClient, stage: ZappaStage, *, dry_run: bool) -> Change:

@@ -14,6 +14,12 @@ from ops.provisioning.resources import Resources
 
 DEFAULT_VISIBILITY_TIMEOUT = 300  # SPEC §4: five minutes, as the deployed settings default it
 _REQUIRED_VARIABLES = ("TABLE_NAME", "TOPIC_ARN", "EVENTS_QUEUE_URL")
+# The handlers whose triggers `provision --stage` owns (ops/provisioning/event_sources.py, schedule.py)
+PROVISIONED_HANDLERS = (
+    "config.lambda_handlers.consume_events",
+    "config.lambda_handlers.relay_outbox",
+    "config.lambda_handlers.relay_stream",
+)
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,9 @@ class ZappaStage:
     environment: Mapping[str, str]
     api_key_required: bool
     api_key_id: str | None  # Zappa's `api_key`: an existing key it attaches instead of creating one
-    sqs_event_sources: tuple[str, ...]
+    snap_start: bool = False  # Zappa then keeps the `snapstart` alias on the newest published version
+    # `events` entries naming a handler in PROVISIONED_HANDLERS: Zappa would point them at $LATEST
+    zappa_triggers: tuple[str, ...] = ()
     role_arn: str | None = None  # with manage_roles off, the execution role provisioning makes
     manage_roles: bool = True  # Zappa's own role, with its broad default policy
     remote_env: str | None = None  # s3://bucket/key the handler reads secrets from at start-up
@@ -53,7 +61,6 @@ class ZappaStage:
             queue_url=self.environment["EVENTS_QUEUE_URL"],
             visibility_timeout=int(timeout),
             point_in_time_recovery=True,  # every Zappa stage is deployed: its data is worth recovering
-            lambda_consumers=bool(self.sqs_event_sources),
         )
 
 
@@ -73,8 +80,9 @@ def load_stage(path: Path, stage: str) -> ZappaStage:
         environment=_environment(config),
         api_key_required=bool(config.get("api_key_required", False)),
         api_key_id=config.get("api_key") or None,
-        sqs_event_sources=tuple(
-            arn for event in events if ":sqs:" in (arn := str(event.get("event_source", {}).get("arn", "")))
+        snap_start=str(config.get("snap_start") or "None") != "None",
+        zappa_triggers=tuple(
+            str(event.get("function")) for event in events if event.get("function") in PROVISIONED_HANDLERS
         ),
         role_arn=config.get("role_arn") or None,
         manage_roles=bool(config.get("manage_roles", True)),

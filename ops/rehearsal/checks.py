@@ -9,12 +9,16 @@ from __future__ import annotations
 import base64
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ops.provisioning.event_sources import OUTBOX_INSERTS, QUEUE_BATCH_SIZE
 from ops.provisioning.gateway_responses import DEPLOYMENT_DESCRIPTION, GATEWAY_ANSWERS, GatewayAnswer, render
+from ops.provisioning.schedule import SWEEP_EXPRESSION, sweeper_rule_name
+from ops.provisioning.sqs import stream_failures_queue_name
+from ops.provisioning.stage import SNAPSTART_ALIAS  # Zappa points API Gateway at it; provision the triggers
 
-SNAPSTART_ALIAS = "snapstart"  # Zappa points API Gateway at this alias when snap_start is on
 DEFAULT_HANDLER = "handler.lambda_handler"  # Zappa's copy at the package root, when a stage names none
 # Top-level folders of the source tree that must never ship: operations code (provisioning, the
 # local stack, this rehearsal) and the tests. The serving apps import neither (import-linter).
@@ -118,15 +122,17 @@ def check_api(apigateway: Any, name: str, stage: str, settings: dict[str, Any]) 
     return problems
 
 
-def check_event_source(lambda_client: Any, name: str, queue_arn: str, batch_size: int) -> list[str]:
-    # Filtered by queue, not function: moto's FunctionName filter matches nothing.
-    mappings = lambda_client.list_event_source_mappings(EventSourceArn=queue_arn)["EventSourceMappings"]
-    found = [m for m in mappings if m["FunctionArn"].split(":")[6] == name]
-    if not found:
-        return [f"no event source mapping from {queue_arn} to {name}"]
-    mapping, problems = found[0], []
-    if mapping["BatchSize"] != batch_size:
-        problems.append(f"event source {queue_arn}: batch size {mapping['BatchSize']}, expected {batch_size}")
+def check_event_source(lambda_client: Any, name: str, queue_arn: str, snap_start: bool) -> list[str]:
+    """The events queue's one mapping to the function: batches of 10, failures reported one by
+    one, enabled, on the alias with SnapStart (`trigger_requests` proves the alias: moto stores
+    the version it is on), never on $LATEST."""
+    found = _mappings_to(lambda_client, name, lambda source: source == queue_arn)
+    if len(found) != 1:
+        return [f"{len(found)} event source mappings from {queue_arn} to {name}, expected 1 (provision --stage)"]
+    [mapping] = found
+    problems = _not_latest(mapping, snap_start)
+    if mapping["BatchSize"] != QUEUE_BATCH_SIZE:
+        problems.append(f"event source {queue_arn}: batch size {mapping['BatchSize']}, expected {QUEUE_BATCH_SIZE}")
     if mapping["State"] != "Enabled":
         problems.append(f"event source {queue_arn}: state {mapping['State']}, expected Enabled")
     if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
@@ -134,34 +140,138 @@ def check_event_source(lambda_client: Any, name: str, queue_arn: str, batch_size
     return problems
 
 
-def check_schedule(
-    events: Any, lambda_client: Any, name: str, function: str, expression: str
-) -> tuple[list[str], str | None]:
-    """Problems, and the rule's ARN (which Zappa's handler reads the function's name from)."""
+def check_stream_source(
+    lambda_client: Any, dynamodb: Any, sqs: Any, name: str, table: str, snap_start: bool
+) -> list[str]:
+    """The table stream's one mapping to the function, as the relay needs it: from the oldest
+    record, outbox inserts only, batch failures reported, bisected on error, retries and age
+    bounded, and what it gives up sent to the stream failure queue (which exists)."""
+    described = dynamodb.describe_table(TableName=table)["Table"]
+    if described.get("StreamSpecification", {}).get("StreamViewType") != "NEW_IMAGE":
+        return [f"table {table}: stream {described.get('StreamSpecification')}, expected NEW_IMAGE"]
+    stream_arn = described["LatestStreamArn"]
+    found = _mappings_to(lambda_client, name, lambda source: source.startswith(f"{described['TableArn']}/stream/"))
+    if len(found) != 1 or found[0]["EventSourceArn"] != stream_arn:
+        sources = [m["EventSourceArn"] for m in found]
+        return [
+            f"event source mappings from table {table}'s streams {sources} to {name}, expected one from {stream_arn}"
+        ]
+    [mapping] = found
+    problems = _not_latest(mapping, snap_start)
+    where = f"stream event source of {table}"
+    if mapping.get("StartingPosition") != "TRIM_HORIZON":
+        problems.append(f"{where}: starts at {mapping.get('StartingPosition')}, expected TRIM_HORIZON (none missed)")
+    patterns = [json.loads(f["Pattern"]) for f in mapping.get("FilterCriteria", {}).get("Filters", [])]
+    if patterns != [OUTBOX_INSERTS]:
+        problems.append(f"{where}: filters {patterns}, expected only outbox inserts {OUTBOX_INSERTS}")
+    if "ReportBatchItemFailures" not in mapping.get("FunctionResponseTypes", []):
+        problems.append(f"{where}: no ReportBatchItemFailures")
+    if mapping.get("BisectBatchOnFunctionError") is not True:
+        problems.append(f"{where}: does not bisect a failing batch")
+    for setting in ("MaximumRetryAttempts", "MaximumRecordAgeInSeconds"):
+        if mapping.get(setting) in (None, -1):
+            problems.append(f"{where}: {setting} is unbounded: one bad record would hold up its shard for a day")
+    destination = mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination", "")
+    failures = stream_failures_queue_name(table)
+    if not destination.endswith(f":{failures}"):
+        problems.append(f"{where}: failures go to {destination or 'nowhere'}, expected queue {failures}")
+    else:
+        sqs.get_queue_url(QueueName=failures)  # raises if the destination queue was never made
+    return problems
+
+
+def check_schedule(events: Any, lambda_client: Any, name: str, snap_start: bool) -> tuple[list[str], str | None]:
+    """The sweeper's rule runs `relay_outbox` every few minutes on the alias (the function itself
+    without SnapStart), which lets the rule invoke it. Returns the problems, and the rule's ARN."""
     rules = events.list_rules()["Rules"]
     keep_warm = [rule["Name"] for rule in rules if "keep-warm" in rule["Name"]]
     problems = [f"keep_warm is off, but rules {keep_warm} exist"] if keep_warm else []
-    matching = [rule for rule in rules if rule["Name"] == f"{name}-{function}"]
+    rule_name = sweeper_rule_name(name)
+    matching = [rule for rule in rules if rule["Name"] == rule_name]
     if not matching:
-        return [*problems, f"no schedule rule {name}-{function} (rules: {[r['Name'] for r in rules]})"], None
+        return [*problems, f"no schedule rule {rule_name} (rules: {[r['Name'] for r in rules]})"], None
     rule = matching[0]
-    if rule.get("ScheduleExpression") != expression:
-        problems.append(f"rule {rule['Name']}: {rule.get('ScheduleExpression')}, expected {expression}")
-    targets = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
-    if not any(f":function:{name}" in target["Arn"] for target in targets):
-        problems.append(f"rule {rule['Name']} does not target function {name}: {targets}")
-    return problems + _check_invoke_permission(lambda_client, name, rule["Arn"]), str(rule["Arn"])
+    if rule.get("ScheduleExpression") != SWEEP_EXPRESSION:
+        problems.append(f"rule {rule_name}: {rule.get('ScheduleExpression')}, expected {SWEEP_EXPRESSION}")
+    function_arn = lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    target_arn = f"{function_arn}:{SNAPSTART_ALIAS}" if snap_start else function_arn
+    targets = [target["Arn"] for target in events.list_targets_by_rule(Rule=rule_name)["Targets"]]
+    if targets != [target_arn]:
+        problems.append(f"rule {rule_name} targets {targets}, expected only {target_arn}")
+    return problems + _check_invoke_permission(lambda_client, name, rule["Arn"], snap_start), str(rule["Arn"])
 
 
-def _check_invoke_permission(lambda_client: Any, name: str, rule_arn: str) -> list[str]:
-    """Zappa logs "Problem creating permission" on moto (which answers 200 where AWS answers 201);
-    the permission must be there all the same, or the schedule could not invoke the function."""
-    policy = json.loads(lambda_client.get_policy(FunctionName=name)["Policy"])
+def _check_invoke_permission(lambda_client: Any, name: str, rule_arn: str, snap_start: bool) -> list[str]:
+    """A permission on the alias itself: one on the function would not let the rule invoke the alias."""
+    qualifier = {"Qualifier": SNAPSTART_ALIAS} if snap_start else {}
+    policy = json.loads(lambda_client.get_policy(FunctionName=name, **qualifier)["Policy"])
     for statement in policy.get("Statement", []):
         source = statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn")
-        if statement.get("Principal", {}).get("Service") == "events.amazonaws.com" and source == rule_arn:
+        resource = str(statement.get("Resource", ""))
+        on_target = resource.endswith(f":{SNAPSTART_ALIAS}") if snap_start else resource.endswith(f":{name}")
+        if statement.get("Principal", {}).get("Service") == "events.amazonaws.com" and source == rule_arn and on_target:
             return []
-    return [f"function {name}: no permission for rule {rule_arn} to invoke it"]
+    return [f"function {name}: no permission for rule {rule_arn} to invoke {qualifier or 'it'}"]
+
+
+def check_no_trigger_on_latest(lambda_client: Any, events: Any, name: str) -> list[str]:
+    """No event source mapping and no rule invokes the unqualified function ($LATEST, no SnapStart)."""
+    function_arn = lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    on_latest = _mappings_to(lambda_client, name, lambda source: True)
+    problems = [
+        f"event source {m['EventSourceArn']} invokes {name} on $LATEST"
+        for m in on_latest
+        if len(m["FunctionArn"].split(":")) == 7 or m["FunctionArn"].endswith(":$LATEST")
+    ]
+    for arn in (function_arn, f"{function_arn}:$LATEST"):
+        rules = events.list_rule_names_by_target(TargetArn=arn)["RuleNames"]
+        problems += [f"rule {rule} invokes {name} on $LATEST" for rule in rules]
+    return problems
+
+
+def trigger_requests(recording: list[dict[str, Any]], name: str, snap_start: bool) -> list[str]:
+    """Every event source mapping and rule target the release asked for names the alias (or, with
+    no SnapStart, the function); moto keeps what a mapping asked for only as the alias's version
+    of the day, so the requests are what prove the alias. A release that asked for none is a problem."""
+    wanted = f":function:{name}:{SNAPSTART_ALIAS}" if snap_start else f":function:{name}"
+    asked = []
+    for entry in recording:
+        path = entry["url"].split("?", 1)[0]
+        target = {k.lower(): v for k, v in entry["headers"].items()}.get("x-amz-target", "")
+        mapping = "/event-source-mappings" in path and entry["method"] in ("POST", "PUT")
+        if not mapping and target != "AWSEvents.PutTargets":
+            continue
+        raw = entry.get("body") or ""
+        request = json.loads(base64.b64decode(raw) if entry.get("body_encoded") else raw or "{}")
+        if mapping and "FunctionName" in request:
+            asked.append(("an event source mapping", str(request["FunctionName"])))
+        for rule_target in request.get("Targets", []) if not mapping else []:
+            asked.append((f"rule {request.get('Rule')}", str(rule_target["Arn"])))
+    mappings = sum(what == "an event source mapping" for what, _ in asked)
+    problems = [] if mappings >= 2 else [f"the release asked for {mappings} event source mappings, expected 2"]
+    if len(asked) == mappings:
+        problems.append("the release put no rule target: the sweeper's schedule was not made")
+    return problems + [f"{what} was made on {arn}, not on {wanted}" for what, arn in asked if not arn.endswith(wanted)]
+
+
+def _mappings_to(lambda_client: Any, name: str, source_matches: Callable[[str], bool]) -> list[dict[str, Any]]:
+    """The function's mappings (any qualifier) from matching sources. (Filtered here: moto's
+    FunctionName filter matches no ARN.)"""
+    mappings = []
+    for page in lambda_client.get_paginator("list_event_source_mappings").paginate():
+        mappings += [
+            m
+            for m in page["EventSourceMappings"]
+            if m["FunctionArn"].split(":")[6] == name and source_matches(m["EventSourceArn"])
+        ]
+    return mappings
+
+
+def _not_latest(mapping: dict[str, Any], snap_start: bool) -> list[str]:
+    parts = mapping["FunctionArn"].split(":")
+    if snap_start and (len(parts) == 7 or parts[7] == "$LATEST"):
+        return [f"event source {mapping['EventSourceArn']} invokes $LATEST, which has no SnapStart"]
+    return []
 
 
 def check_api_key(apigateway: Any, cloudformation: Any, name: str, stage: str) -> list[str]:
@@ -286,7 +396,8 @@ def check_provisioned(
 
 
 def roles_zappa_named(recording: list[dict[str, Any]], role_arn: str) -> list[str]:
-    """Every role Zappa handed AWS in the release (the function's, the schedule rule's) is the stage's."""
+    """Every role Zappa handed AWS in the release is the stage's: the function's, and any schedule
+    rule's (it makes none now that provision --stage owns the sweeper's rule)."""
     named = []
     for entry in recording:
         target = {k.lower(): v for k, v in entry["headers"].items()}.get("x-amz-target", "")
@@ -298,7 +409,7 @@ def roles_zappa_named(recording: list[dict[str, Any]], role_arn: str) -> list[st
         if creates_function:
             named.append(("the function", request["Role"]))
         elif "RoleArn" in request:
-            named.append(("the schedule's rule", request["RoleArn"]))
-    if not any(what == "the schedule's rule" for what, _ in named):
-        return ["the release recorded no EventBridge rule naming a role: the trust check above proves less"]
+            named.append((f"the rule {request.get('Name')}", request["RoleArn"]))
+    if not any(what == "the function" for what, _ in named):
+        return ["the release recorded no function created with a role: the trust check above proves less"]
     return [f"{what} runs as {arn}, not the stage's role {role_arn}" for what, arn in named if arn != role_arn]

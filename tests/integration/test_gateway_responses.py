@@ -131,7 +131,7 @@ def test_a_changed_response_is_put_back_and_deployed(run, aws):
 
 
 def test_a_dry_run_lists_the_responses_and_the_deployment_and_changes_nothing(run, aws):
-    api_id = zappa_deploy(aws, with_trigger=False)
+    api_id = zappa_deploy(aws)
     output = run("production", "--dry-run")
     assert outcome(output, "api errors", "tasks-production").startswith("would be created")
     assert outcome(output, "deployment", "tasks-production/production").startswith("would be created")

@@ -1,4 +1,5 @@
-"""The Lambda entry points, called as Lambda would: an SQS batch, and the scheduled sweeper."""
+"""The Lambda entry points, called as Lambda would: an SQS batch, a stream batch, and the scheduled
+sweeper, each also through `serve_http`, the function's one handler, as the provisioned triggers deliver them."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from config.lambda_handlers import consume_events, relay_outbox
+from config import lambda_handlers
+from config.lambda_handlers import consume_events, relay_outbox, serve_http
 from events_app import bootstrap as events_wiring
+from ops.provisioning.schedule import sweeper_rule_name
 
 
 def sqs_event(bodies: list[str]) -> dict:
@@ -48,3 +51,50 @@ def test_the_scheduled_sweeper_publishes_what_the_stream_relay_could_not(api, aw
     call_command("provision", stdout=StringIO())  # SNS is back, with its subscription
     assert relay_outbox({}, None) == {"published": 3, "held_back": 0}
     assert len(aws.drain()) == 3
+
+
+def sweeper_event(function_name: str = "tasks-api-production") -> dict:
+    """EventBridge's scheduled event, as the rule `provision --stage` makes delivers it."""
+    rule = f"arn:aws:events:us-east-1:123456789012:rule/{sweeper_rule_name(function_name)}"
+    return {"detail-type": "Scheduled Event", "source": "aws.events", "resources": [rule], "detail": {}}
+
+
+def test_serve_http_hands_an_sqs_batch_to_the_consumer_and_returns_its_failures(api, aws):
+    api.created()
+    bodies = [json.dumps({k: v for k, v in m.items() if k != "_attributes"}) for m in aws.drain()]
+    response = serve_http(sqs_event([*bodies, "not an event"]), None)
+    assert response == {"batchItemFailures": [{"itemIdentifier": f"m-{len(bodies)}"}]}
+    assert api.client.get("/tasks/stats", {"user_id": "alice"}).json()["data"]["counts"]["pending"] == 1
+
+
+def test_serve_http_hands_a_stream_batch_to_the_relay_and_returns_its_answer(monkeypatch):
+    calls = []
+
+    def relay_stream(event: dict, context: object) -> dict:
+        calls.append(event)
+        return {"batchItemFailures": [{"itemIdentifier": "200"}]}
+
+    monkeypatch.setattr(lambda_handlers, "relay_stream", relay_stream)
+    event = {
+        "Records": [
+            {"eventSource": "aws:dynamodb", "eventName": "INSERT", "dynamodb": {"SequenceNumber": "200"}},
+        ]
+    }
+    assert serve_http(event, None) == {"batchItemFailures": [{"itemIdentifier": "200"}]}
+    assert calls == [event]
+
+
+def test_serve_http_runs_the_sweeper_on_its_schedule(api, aws, settings):
+    settings.OUTBOX_SETTLE_SECONDS = 0
+    aws.target.client("sns").delete_topic(TopicArn=aws.resources.topic_arn)
+    api.created()
+    call_command("provision", stdout=StringIO())
+    assert serve_http(sweeper_event(), None) == {"published": 1, "held_back": 0}
+    assert len(aws.drain()) == 1
+
+
+def test_only_the_sweepers_rule_is_taken_for_the_sweeper():
+    other = {**sweeper_event(), "resources": ["arn:aws:events:us-east-1:123456789012:rule/tasks-api-keep-warm"]}
+    assert lambda_handlers.dispatch(other) is None  # Zappa's handler serves it, as before
+    assert lambda_handlers.dispatch({"httpMethod": "GET", "path": "/tasks"}) is None
+    assert lambda_handlers.dispatch(sweeper_event()) is relay_outbox

@@ -220,37 +220,3 @@ def test_deployed_stages_get_point_in_time_recovery(aws, dry_run):
     if not dry_run:
         [again] = [c for c in provision(aws.target, resources) if c.kind == "table backup"]
         assert again.action == "unchanged"
-
-
-def test_lambda_consumers_get_batch_item_failure_reporting(aws):
-    """Zappa's SQS event source lacks ReportBatchItemFailures; provision adds it."""
-    iam, lambdas = aws.target.client("iam"), aws.target.client("lambda")
-    role = iam.create_role(RoleName="consumer", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    lambdas.create_function(
-        FunctionName="tasks-staging-consumer",
-        Runtime="python3.13",
-        Role=role,
-        Handler="config.lambda_handlers.consume_events",
-        Code={"ZipFile": _empty_zip()},
-    )
-    queue_arn = aws.target.client("sqs").get_queue_attributes(QueueUrl=aws.queue_url(), AttributeNames=["QueueArn"])
-    mapping = lambdas.create_event_source_mapping(
-        EventSourceArn=queue_arn["Attributes"]["QueueArn"], FunctionName="tasks-staging-consumer", BatchSize=10
-    )
-    resources = type(aws.resources)(**{**aws.resources.__dict__, "lambda_consumers": True})
-    [change] = [c for c in provision(aws.target, resources) if c.kind == "event source"]
-    assert (change.name, change.action) == ("tasks-staging-consumer", "updated")
-    updated = lambdas.get_event_source_mapping(UUID=mapping["UUID"])
-    assert updated["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    [again] = [c for c in provision(aws.target, resources) if c.kind == "event source"]
-    assert again.action == "unchanged"
-
-
-def _empty_zip() -> bytes:
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("handler.py", "def handle(event, context):\n    return None\n")
-    return buffer.getvalue()

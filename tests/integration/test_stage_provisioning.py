@@ -21,6 +21,7 @@ from ops.errors import OperationsError
 from ops.provisioning.iam import execution_role
 from ops.provisioning.stage import refuse_placeholders
 from ops.provisioning.zappa_stage import load_stage
+from ops.rehearsal import checks
 
 if TYPE_CHECKING:
     from mypy_boto3_apigateway.client import APIGatewayClient
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 REGION = "us-east-1"
 CONSUMER = "config.lambda_handlers.consume_events"
+SWEEPER = "config.lambda_handlers.relay_outbox"
 
 Provision = Callable[..., str]
 ROLE_ARN = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/tasks-production-lambda"
@@ -46,7 +48,6 @@ def stage_settings(stage: str, variables: str = "aws_environment_variables", **e
             "TOPIC_ARN": f"arn:aws:sns:{REGION}:{LOCAL_ACCOUNT}:tasks-{stage}-events",
             "EVENTS_QUEUE_URL": f"https://sqs.{REGION}.amazonaws.com/{LOCAL_ACCOUNT}/{queue}",
         },
-        "events": [{"function": CONSUMER, "event_source": {"arn": f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:{queue}"}}],
         **extra,
     }
 
@@ -85,8 +86,14 @@ def run(aws, settings_file: Path) -> Provision:
     return provision
 
 
-def zappa_deploy(aws, stage: str = "production", *, with_key: bool = False, with_trigger: bool = True) -> str:
-    """What `zappa deploy <stage>` creates that provisioning builds on; returns the REST API's id."""
+def zappa_deploy(
+    aws, stage: str = "production", *, with_key: bool = False, snap_start: bool = True, legacy: bool = False
+) -> str:
+    """What `zappa deploy <stage>` creates that provisioning builds on; returns the REST API's id.
+
+    With `snap_start`, a published version and the `snapstart` alias on it, as Zappa makes them.
+    With `legacy`, also the triggers an older release's `events` had Zappa make on $LATEST: the
+    queue's event source (without ReportBatchItemFailures) and the sweeper's rule every minute."""
     iam, lambdas, apigateway = aws.target.client("iam"), aws.target.client("lambda"), _apigateway(aws)
     role = iam.create_role(RoleName=f"tasks-{stage}-ZappaLambdaExecutionRole", AssumeRolePolicyDocument="{}")
     lambdas.create_function(
@@ -96,11 +103,32 @@ def zappa_deploy(aws, stage: str = "production", *, with_key: bool = False, with
         Handler="handler.lambda_handler",
         Code={"ZipFile": _handler_zip()},
     )
-    if with_trigger:
+    if snap_start:
+        version = lambdas.publish_version(FunctionName=f"tasks-{stage}")["Version"]
+        lambdas.create_alias(FunctionName=f"tasks-{stage}", Name="snapstart", FunctionVersion=version)
+    if legacy:
         lambdas.create_event_source_mapping(
             EventSourceArn=f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-{stage}-events",
             FunctionName=f"tasks-{stage}",
             BatchSize=10,
+        )
+        rule = _events(aws).put_rule(Name=f"tasks-{stage}-{SWEEPER}", ScheduleExpression="rate(1 minute)")
+        _events(aws).put_targets(
+            Rule=f"tasks-{stage}-{SWEEPER}",
+            Targets=[
+                {
+                    "Id": "Id123456789012",
+                    "Arn": _function_arn(stage),
+                    "InputTransformer": {"InputPathsMap": {"time": "$.time"}, "InputTemplate": '{"time": <time>}'},
+                }
+            ],
+        )
+        lambdas.add_permission(
+            FunctionName=f"tasks-{stage}",
+            StatementId="ZAPPA123",
+            Action="lambda:InvokeFunction",
+            Principal="events.amazonaws.com",
+            SourceArn=rule["RuleArn"],
         )
     api_id = apigateway.create_rest_api(name=f"tasks-{stage}")["id"]
     root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
@@ -124,13 +152,16 @@ def test_before_the_first_deploy_it_provisions_what_it_can_and_says_to_run_again
     assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("absent")
     assert "run again after zappa deploy" in output
     assert "run `python manage.py provision --stage production` again after `zappa deploy production`" in output
+    for kind, name in TRIGGERS:
+        assert outcome(output, kind, name) == "absent (deploy, then provision again)"
+    assert outcome(output, "queue", "tasks-production-stream-failures") == "created"
     backups = aws.target.client("dynamodb").describe_continuous_backups(TableName="tasks-production")
     recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
     assert len(_alarms(aws)) == 4  # metrics need no deployed function or API
 
 
-def test_after_deploy_production_gets_the_usage_plan_key_alarms_and_batch_failure_reporting(run, aws):
+def test_after_deploy_production_gets_the_usage_plan_key_alarms_and_its_triggers(run, aws):
     run("production")
     api_id = zappa_deploy(aws)
     output = run("production")
@@ -148,11 +179,8 @@ def test_after_deploy_production_gets_the_usage_plan_key_alarms_and_batch_failur
     assert outcome(output, "api key", f"production_{api_id}").startswith("created")
     assert key.get("value", "not printed") not in output
 
-    [mapping] = aws.target.client("lambda").list_event_source_mappings(FunctionName="tasks-production")[
-        "EventSourceMappings"
-    ]
-    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-
+    for kind, name in TRIGGERS:
+        assert outcome(output, kind, name).startswith("created (on snapstart"), output
     alarms = _alarms(aws)
     assert _shape(alarms["tasks-production-lambda-errors"]) == (
         "AWS/Lambda", "Errors", {"FunctionName": "tasks-production"}, 5.0, 2, "GreaterThanOrEqualToThreshold"
@@ -192,8 +220,9 @@ def test_a_second_run_changes_nothing_and_says_so(run, aws):
     with aws.server.recording() as calls:
         output = run("production")
     lines = [line for line in output.splitlines() if line.startswith("  ")]
-    # role, table (3 lines), 2 queues, topic, subscription, trigger, plan, key, gateway responses, 4 alarms
-    assert len(lines) == 16, output
+    # role, table (3 lines), 2 queues, topic, subscription, failure queue, 3 triggers, plan, key,
+    # gateway responses, 4 alarms
+    assert len(lines) == 19, output
     assert all(" unchanged" in line for line in lines), output
     assert "Nothing to change: everything was already in place." in output
     # The recorder names the operations of DynamoDB, SNS, SQS and CloudWatch; API Gateway's and
@@ -224,6 +253,11 @@ def test_a_stage_that_brings_its_own_role_gets_one_limited_to_its_resources(run,
     assert granted["s3:GetObject"] == ["arn:aws:s3:::tasks-config/production.json"]
     function = f"arn:aws:lambda:{REGION}:{LOCAL_ACCOUNT}:function:tasks-production"
     assert granted["lambda:InvokeFunction"] == [function, f"{function}:*"]
+    # Lambda's stream poller reads the table's stream and sends what the relay gave up to its queue.
+    for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"):
+        assert granted[action] == [f"{table}/stream/*"]
+    assert granted["sqs:SendMessage"] == [f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-stream-failures"]
+    assert granted.pop("dynamodb:ListStreams") == ["*"]  # IAM has no resource for it: it lists ARNs only
     assert not any("*" in action for action in granted), "no wildcard actions"
     everything = [resource for resources in granted.values() for resource in resources]
     # Every resource is the stage's own: its log group, table, topic, queue, or its secrets object.
@@ -286,13 +320,16 @@ def test_drift_in_the_usage_plan_and_an_alarm_is_put_back(run, aws):
 
 
 def test_a_dry_run_on_an_empty_account_creates_nothing(run, aws):
-    api_id = zappa_deploy(aws, with_trigger=False)
+    api_id = zappa_deploy(aws)
     output = run("production", "--dry-run")
     assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("would be created")
     assert outcome(output, "api key", f"production_{api_id}") == "would be created (in the usage plan)"
     assert output.count("  alarm ") == 4
-    # resources, alarms, plan and key, role, gateway responses and the deployment that applies them
-    assert output.count("would be created") == 5 + 4 + 2 + 1 + 2
+    # resources, failure queue, triggers, alarms, plan and key, role, gateway responses and the
+    # deployment that applies them
+    assert output.count("would be created") == 5 + 1 + 3 + 4 + 2 + 1 + 2
+    assert aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
+    assert _events(aws).list_rules()["Rules"] == []
     assert [role["RoleName"] for role in aws.target.client("iam").list_roles()["Roles"]] == [
         "tasks-production-ZappaLambdaExecutionRole"  # zappa_deploy's, not provisioning's
     ]
@@ -307,15 +344,23 @@ def test_a_dry_run_on_an_empty_account_creates_nothing(run, aws):
 
 def test_a_dry_run_after_drift_changes_nothing(run, aws):
     run("production")
-    zappa_deploy(aws)  # its trigger lacks ReportBatchItemFailures
+    zappa_deploy(aws, legacy=True)  # its trigger is on $LATEST without ReportBatchItemFailures
     alarm = _alarms(aws)["tasks-production-api-5xx"]
     _cloudwatch(aws).put_metric_alarm(**{**alarm, "Threshold": 1.0})
     output = run("production", "--dry-run")
-    assert outcome(output, "event source", "tasks-production") == "would be updated (ReportBatchItemFailures)"
+    assert outcome(output, "event source", "tasks-production-events") == (
+        "would be updated (moved from $LATEST to snapstart, FunctionResponseTypes)"
+    )
+    assert outcome(output, "schedule", f"tasks-production-{SWEEPER}") == (
+        "would be updated (rate(1 minute) enabled → rate(5 minutes), target $LATEST → snapstart, "
+        "permission on snapstart)"
+    )
     assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("would be created")
     assert outcome(output, "alarm", "tasks-production-api-5xx") == "would be updated (Threshold)"
-    mappings = aws.target.client("lambda").list_event_source_mappings(FunctionName="tasks-production")
-    assert mappings["EventSourceMappings"][0].get("FunctionResponseTypes", []) == []
+    [mapping] = aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert (mapping["FunctionArn"], mapping.get("FunctionResponseTypes", [])) == (_function_arn("production"), [])
+    [target] = _events(aws).list_targets_by_rule(Rule=f"tasks-production-{SWEEPER}")["Targets"]
+    assert target["Arn"] == _function_arn("production")
     assert _apigateway(aws).get_usage_plans()["items"] == []
     assert _alarms(aws)["tasks-production-api-5xx"]["Threshold"] == 1.0
 
@@ -376,8 +421,8 @@ def test_the_project_zappa_settings_name_every_resource_provisioning_needs(setti
     zappa_stage = load_stage(path, stage)
     resources = zappa_stage.resources()
     assert resources.point_in_time_recovery
-    assert resources.lambda_consumers, "the stage's events should include the SQS trigger of consume_events"
-    assert resources.queue_name in " ".join(zappa_stage.sqs_event_sources)
+    assert zappa_stage.zappa_triggers == (), "provision --stage makes the triggers; Zappa's would run $LATEST"
+    assert zappa_stage.snap_start == (stage != "dev")
 
 
 def outcome(output: str, kind: str, name: str) -> str:
@@ -393,10 +438,29 @@ def _deployed_state(aws) -> tuple[Any, ...]:
     plans = apigateway.get_usage_plans()["items"]
     plan_keys = [apigateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"] for plan in plans]
     mappings = aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    rules = [
+        (rule, _events(aws).list_targets_by_rule(Rule=rule["Name"])["Targets"])
+        for rule in _events(aws).list_rules()["Rules"]
+    ]
     apis = [api["id"] for api in apigateway.get_rest_apis()["items"]]
     responses = [apigateway.get_gateway_responses(restApiId=api)["items"] for api in apis]
     deployments = [apigateway.get_deployments(restApiId=api)["items"] for api in apis]
-    return plans, apigateway.get_api_keys()["items"], plan_keys, mappings, responses, deployments
+    return plans, apigateway.get_api_keys()["items"], plan_keys, mappings, rules, responses, deployments
+
+
+TRIGGERS = (
+    ("event source", "tasks-production-events"),
+    ("event source", "tasks-production stream"),
+    ("schedule", f"tasks-production-{SWEEPER}"),
+)
+
+
+def _function_arn(stage: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{LOCAL_ACCOUNT}:function:tasks-{stage}"
+
+
+def _events(aws) -> Any:
+    return boto3.session.Session().client("events", region_name=REGION, endpoint_url=aws.server.url)
 
 
 def _apigateway(aws) -> APIGatewayClient:
@@ -465,21 +529,13 @@ def test_settings_that_cannot_work_are_refused_before_anything_is_made(aws, tmp_
     assert aws.target.client("dynamodb").list_tables()["TableNames"] == []
 
 
-def test_an_event_source_on_another_queue_is_refused(aws, tmp_path):
+def test_a_stage_whose_events_would_have_zappa_trigger_latest_is_refused(aws, tmp_path):
     aws.server.reset()
-    stage = stage_settings("staging")
-    stage["events"][0]["event_source"]["arn"] = f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-old-events"
-    with pytest.raises(CommandError, match="is not EVENTS_QUEUE_URL's queue tasks-staging-events"):
+    queue = f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-staging-events"
+    stage = stage_settings("staging", events=[{"function": CONSUMER, "event_source": {"arn": queue}}])
+    with pytest.raises(CommandError, match=rf'events name {CONSUMER}\..*\$LATEST.*"events": \[\]'):
         _provision_with(aws, tmp_path, **stage)
-
-
-def test_a_deployed_function_without_its_trigger_is_explained(run, aws):
-    """Zappa logs a failed trigger and carries on; "deploy, then provision again" would mislead."""
-    run("production")
-    zappa_deploy(aws, with_trigger=False)
-    detail = outcome(run("production"), "event source", "tasks-production-events")
-    assert detail.startswith("absent (tasks-production exists but has no trigger on the queue")
-    assert "zappa schedule production" in detail
+    assert aws.target.client("dynamodb").list_tables()["TableNames"] == []
 
 
 def test_the_role_follows_the_partition_and_refuses_a_path():
@@ -495,7 +551,7 @@ def test_the_role_follows_the_partition_and_refuses_a_path():
         remote_env=None,
         xray=False,
     )
-    resources = [r for statement in role.policy["Statement"] for r in statement["Resource"]]
+    resources = [r for statement in role.policy["Statement"] for r in statement["Resource"] if r != "*"]
     assert all(resource.startswith("arn:aws-cn:") for resource in resources), resources
     with pytest.raises(OperationsError, match="without a path"):
         execution_role(
@@ -521,10 +577,162 @@ def test_buckets_named_after_the_example_account_are_refused_in_another_account(
     variables = stage["aws_environment_variables"]
     for name in ("TOPIC_ARN", "EVENTS_QUEUE_URL"):
         variables[name] = variables[name].replace(LOCAL_ACCOUNT, account)
-    stage["events"][0]["event_source"]["arn"] = stage["events"][0]["event_source"]["arn"].replace(
-        LOCAL_ACCOUNT, account
-    )
     path = tmp_path / "zappa_settings.json"
     path.write_text(json.dumps({"staging": stage}))
     with pytest.raises(OperationsError, match=f"s3_bucket 'tasks-deploy-{LOCAL_ACCOUNT}' still names the example"):
         refuse_placeholders(load_stage(path, "staging"), caller_account=account)
+
+
+def _mapping(aws, source: str) -> dict[str, Any]:
+    """The one event source mapping whose source ARN contains `source`."""
+    mappings = aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"]
+    [mapping] = [m for m in mappings if source in m["EventSourceArn"]]
+    return mapping
+
+
+def _on_alias(aws, function_arn: str, stage: str = "production") -> bool:
+    """On AWS a mapping made on the alias reads back as the alias's ARN; moto 5.2.5 stores the
+    version the alias is on instead (so a mapping on $LATEST or another version is still told apart)."""
+    alias = aws.target.client("lambda").get_alias(FunctionName=f"tasks-{stage}", Name="snapstart")
+    return function_arn in (alias["AliasArn"], f"{_function_arn(stage)}:{alias['FunctionVersion']}")
+
+
+def test_every_trigger_invokes_the_snapstart_alias_with_the_settings_the_relay_and_consumer_need(run, aws):
+    run("production")
+    zappa_deploy(aws)
+    run("production")
+    queue = _mapping(aws, ":tasks-production-events")
+    assert _on_alias(aws, queue["FunctionArn"])
+    assert (queue["BatchSize"], queue["FunctionResponseTypes"]) == (10, ["ReportBatchItemFailures"])
+
+    stream = _mapping(aws, ":table/tasks-production/stream/")
+    table = aws.target.client("dynamodb").describe_table(TableName="tasks-production")["Table"]
+    assert stream["EventSourceArn"] == table["LatestStreamArn"]
+    assert _on_alias(aws, stream["FunctionArn"])
+    assert stream["StartingPosition"] == "TRIM_HORIZON"  # nothing stored before the mapping is missed
+    [pattern] = [json.loads(f["Pattern"]) for f in stream["FilterCriteria"]["Filters"]]
+    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"Type": {"S": ["OutboxEvent"]}}}}
+    assert stream["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert stream["BisectBatchOnFunctionError"] is True
+    assert (stream["MaximumRetryAttempts"], stream["MaximumRecordAgeInSeconds"]) == (5, 900)
+    assert (stream["BatchSize"], stream["MaximumBatchingWindowInSeconds"]) == (100, 0)
+    failures = f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-stream-failures"
+    assert stream["DestinationConfig"]["OnFailure"]["Destination"] == failures
+    assert aws.target.client("sqs").get_queue_url(QueueName="tasks-production-stream-failures")
+
+    rule = _events(aws).describe_rule(Name=f"tasks-production-{SWEEPER}")
+    assert (rule["ScheduleExpression"], rule["State"]) == ("rate(5 minutes)", "ENABLED")
+    [target] = _events(aws).list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    alias_arn = f"{_function_arn('production')}:snapstart"
+    assert target["Arn"] == alias_arn
+    assert "InputTransformer" not in target  # serve_http gets EventBridge's event, rule ARN and all
+    policy = aws.target.client("lambda").get_policy(FunctionName="tasks-production", Qualifier="snapstart")
+    statements = json.loads(policy["Policy"])["Statement"]
+    assert any(
+        st["Resource"] == alias_arn and st["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"] for st in statements
+    ), statements
+
+
+def test_triggers_an_older_release_left_on_latest_are_moved_to_the_alias(run, aws):
+    run("production")
+    zappa_deploy(aws, legacy=True)
+    uuid = _mapping(aws, ":tasks-production-events")["UUID"]
+    output = run("production")
+    assert outcome(output, "event source", "tasks-production-events") == (
+        "updated (moved from $LATEST to snapstart, FunctionResponseTypes)"
+    )
+    assert outcome(output, "schedule", f"tasks-production-{SWEEPER}").startswith(
+        "updated (rate(1 minute) enabled → rate(5 minutes), target $LATEST → snapstart"
+    )
+    moved = _mapping(aws, ":tasks-production-events")
+    assert moved["UUID"] == uuid  # the same mapping, so no message is polled twice meanwhile
+    assert _on_alias(aws, moved["FunctionArn"])
+    assert moved["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    targets = _events(aws).list_targets_by_rule(Rule=f"tasks-production-{SWEEPER}")["Targets"]
+    assert [t["Arn"] for t in targets] == [f"{_function_arn('production')}:snapstart"]
+    assert "Nothing to change" in run("production")
+
+
+def test_a_second_mapping_on_latest_is_deleted_and_a_stream_mapping_from_latest_is_replaced(run, aws):
+    run("production")
+    zappa_deploy(aws)
+    run("production")
+    lambdas = aws.target.client("lambda")
+    stream_arn = _mapping(aws, ":table/tasks-production/stream/")["EventSourceArn"]
+    lambdas.delete_event_source_mapping(UUID=_mapping(aws, ":table/tasks-production/stream/")["UUID"])
+    # as someone adding the stream by hand might: from LATEST (records before it are skipped), on $LATEST
+    lambdas.create_event_source_mapping(
+        EventSourceArn=stream_arn, FunctionName="tasks-production", StartingPosition="LATEST", BatchSize=100
+    )
+    lambdas.create_event_source_mapping(
+        EventSourceArn=f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-events",
+        FunctionName="tasks-production",
+        BatchSize=10,
+    )
+    output = run("production")
+    assert outcome(output, "event source", "tasks-production stream").startswith("replaced (on snapstart")
+    assert outcome(output, "event source", "tasks-production-events") == (
+        "updated (1 other mapping ($LATEST on tasks-production-events) deleted)"
+    )
+    mappings = lambdas.list_event_source_mappings()["EventSourceMappings"]
+    assert len(mappings) == 2
+    assert all(_on_alias(aws, m["FunctionArn"]) for m in mappings)
+    assert _mapping(aws, ":table/tasks-production/stream/")["StartingPosition"] == "TRIM_HORIZON"
+    assert "Nothing to change" in run("production")
+
+
+def test_a_stage_without_snapstart_has_its_triggers_on_the_function(run, aws):
+    run("dev")
+    zappa_deploy(aws, "dev", snap_start=False)
+    output = run("dev")
+    assert (
+        outcome(output, "event source", "tasks-dev-events") == "created (on $LATEST, batch 10, ReportBatchItemFailures)"
+    )
+    for source in (":tasks-dev-events", ":table/tasks-dev/stream/"):
+        assert _mapping(aws, source)["FunctionArn"] == _function_arn("dev")
+    [target] = _events(aws).list_targets_by_rule(Rule=f"tasks-dev-{SWEEPER}")["Targets"]
+    assert target["Arn"] == _function_arn("dev")
+    assert "Nothing to change" in run("dev")
+
+
+def test_a_snapstart_stage_deployed_without_its_alias_gets_no_trigger_on_latest(run, aws):
+    run("production")
+    zappa_deploy(aws, snap_start=False)
+    output = run("production")
+    for kind, name in TRIGGERS:
+        assert outcome(output, kind, name).startswith("absent (tasks-production has no alias snapstart: zappa update")
+    assert aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
+    assert _events(aws).list_rules()["Rules"] == []
+
+
+def test_the_rehearsal_checks_fail_on_triggers_left_on_latest_and_pass_once_provisioned(run, aws):
+    lambdas, events = aws.target.client("lambda"), _events(aws)
+    dynamodb, sqs = aws.target.client("dynamodb"), aws.target.client("sqs")
+    queue_arn = f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-events"
+
+    def problems() -> list[str]:
+        found = checks.check_event_source(lambdas, "tasks-production", queue_arn, snap_start=True)
+        found += checks.check_stream_source(lambdas, dynamodb, sqs, "tasks-production", "tasks-production", True)
+        found += checks.check_schedule(events, lambdas, "tasks-production", snap_start=True)[0]
+        return found + checks.check_no_trigger_on_latest(lambdas, events, "tasks-production")
+
+    run("production")
+    zappa_deploy(aws, legacy=True)
+    before = "\n".join(problems())
+    assert f"event source {queue_arn} invokes $LATEST" in before
+    assert f"rule tasks-production-{SWEEPER} invokes tasks-production on $LATEST" in before
+    assert "expected one from" in before  # no stream mapping yet
+    run("production")
+    assert problems() == []
+
+
+def test_a_trigger_an_operator_disabled_stays_disabled(run, aws):
+    """Pausing the consumer (an incident, Celery workers owning the queue) is the operator's call."""
+    run("production")
+    zappa_deploy(aws)
+    run("production")
+    lambdas = aws.target.client("lambda")
+    lambdas.update_event_source_mapping(UUID=_mapping(aws, ":tasks-production-events")["UUID"], Enabled=False)
+    output = run("production")
+    assert outcome(output, "event source", "tasks-production-events").startswith("unchanged")
+    assert _mapping(aws, ":tasks-production-events")["State"] == "Disabled"

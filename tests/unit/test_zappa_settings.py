@@ -44,14 +44,12 @@ def test_snap_start_and_api_keys_are_on_where_the_spec_says(stage, snap_start, a
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_queue_trigger_and_the_relay_schedule_are_the_stages_own(stage):
+def test_zappa_makes_no_trigger_so_none_runs_latest(stage):
+    """`provision --stage` owns the queue's, the stream's and the sweeper's triggers, on the
+    SnapStart alias; Zappa would re-create its own on $LATEST at every deploy and update."""
     settings = stage_settings(stage)
-    events = {event["function"]: event for event in settings["events"]}
-    assert events["config.lambda_handlers.relay_outbox"]["expression"] == "rate(1 minute)"
-    source = events["config.lambda_handlers.consume_events"]["event_source"]
-    queue = settings["aws_environment_variables"]["EVENTS_QUEUE_URL"].rsplit("/", 1)[-1]
-    assert source["arn"].endswith(f":{queue}")
-    assert source["enabled"]
+    assert settings.get("events", []) == []
+    assert not settings.get("keep_warm", True), "keep_warm would schedule $LATEST too"
     # Lambda wants the queue's visibility timeout (5 minutes) at least six times the function's.
     assert settings["timeout_seconds"] * 6 <= 300
 
