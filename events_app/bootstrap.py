@@ -14,9 +14,15 @@ from tasks_app.adapters.dynamodb.models import bind_table
 
 @cache
 def read_models() -> ReadModels:
-    """History and statistics, in the table `TABLE_NAME`, through the task API's connection."""
+    """History and statistics, in the table `TABLE_NAME`, through the task API's connection and client."""
     connection = tasks_wiring.table_connection()
-    bind_table(READ_MODELS, table_name=settings.TABLE_NAME, host=settings.AWS_ENDPOINT_URL, region=settings.AWS_REGION)
+    bind_table(
+        READ_MODELS,
+        table_name=settings.TABLE_NAME,
+        client=connection.client,
+        host=settings.AWS_ENDPOINT_URL,
+        region=settings.AWS_REGION,
+    )
     return DynamoReadModels(connection)
 
 

@@ -15,7 +15,7 @@ from pynamodb.connection import Connection
 from tasks_app.adapters.aws import AwsTarget, forget_clients
 from tasks_app.adapters.cursor import CursorCodec
 from tasks_app.adapters.dynamodb.idempotency import IdempotencyItem
-from tasks_app.adapters.dynamodb.models import OutboxItem, TableModel, TaskItem, bind_table
+from tasks_app.adapters.dynamodb.models import OutboxItem, SharedClientConnection, TableModel, TaskItem, bind_table
 from tasks_app.adapters.dynamodb.outbox import DynamoOutbox
 from tasks_app.adapters.dynamodb.rate_counter import DynamoRateCounter, RateCounterItem
 from tasks_app.adapters.dynamodb.repository import DynamoTaskRepository
@@ -38,16 +38,17 @@ def aws_target() -> AwsTarget:
 
 @cache
 def table_connection() -> Connection:
-    """Binds every model to the table, and returns the connection transactions go through."""
-    bind_table(TABLE_MODELS, table_name=settings.TABLE_NAME, host=settings.AWS_ENDPOINT_URL, region=settings.AWS_REGION)
-    return Connection(
-        region=settings.AWS_REGION,
+    """Binds every model to the table, and returns the connection transactions go through. All
+    of them send through one DynamoDB client, built from the session every AWS client shares."""
+    client = aws_target().client("dynamodb")
+    bind_table(
+        TABLE_MODELS,
+        table_name=settings.TABLE_NAME,
+        client=client,
         host=settings.AWS_ENDPOINT_URL,
-        connect_timeout_seconds=TableModel.Meta.connect_timeout_seconds,
-        read_timeout_seconds=TableModel.Meta.read_timeout_seconds,
-        max_retry_attempts=TableModel.Meta.max_retry_attempts,
-        max_pool_connections=TableModel.Meta.max_pool_connections,
+        region=settings.AWS_REGION,
     )
+    return SharedClientConnection(client)
 
 
 @cache

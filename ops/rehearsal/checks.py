@@ -7,6 +7,7 @@ looks as zappa_settings.json says it should.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import zipfile
 from collections.abc import Callable
@@ -26,15 +27,41 @@ NOT_SHIPPED = ("ops/", "tests/")
 
 
 def check_package_contents(package: Path) -> list[str]:
-    """The zip holds none of the `NOT_SHIPPED` folders."""
+    """The zip holds none of the `NOT_SHIPPED` folders, and a hash-based .pyc for every module.
+
+    Lambda's /var/task is read-only and Zappa zips files without their times, so a module without
+    one (or with one checked against its source's time) is compiled again at every cold start:
+    `make package` compiles the lean venv unchecked-hash and the project checked-hash. Exempt:
+    what Zappa writes into the zip after compiling (its handler, settings and Django app, at the
+    root), `manage.py`, and the `__init__.py` Zappa adds to every folder, `__pycache__` included.
+    """
     with zipfile.ZipFile(package) as archive:
         names = archive.namelist()
-    return [
+        hash_based = {
+            name for name in names if name.endswith(".pyc") and archive.read(name)[4:8] != bytes(4)
+        }  # bytes 4-8 are the .pyc's flags (PEP 552): 0 means checked against the source's time
+    problems = [
         f"{package.name} holds {folder} ({sum(name.startswith(folder) for name in names)} files): "
         "exclude it in zappa_settings.json"
         for folder in NOT_SHIPPED
         if any(name.startswith(folder) for name in names)
     ]
+    written_by_zappa = {"__init__.py", "handler.py", "zappa_settings.py", "django_zappa_app.py", "manage.py"}
+    uncompiled = [
+        name
+        for name in names
+        if name.endswith(".py")
+        and name not in written_by_zappa
+        and "__pycache__/" not in name
+        and importlib.util.cache_from_source(name) not in hash_based  # this Python's tag: the runtime's, 3.13
+    ]
+    if uncompiled:
+        problems.append(
+            f"{package.name} holds {len(uncompiled)} modules without a hash-based .pyc (Lambda compiles them at "
+            f"every cold start), e.g. {', '.join(uncompiled[:5])}: compile them as `make package` does, and "
+            "exclude no __pycache__ folder in zappa_settings.json"
+        )
+    return problems
 
 
 def snap_start_requests(recording: list[dict[str, Any]]) -> list[str]:

@@ -1,5 +1,5 @@
 """Serializer fields for the task API's inputs (strict text, times with offsets, tags, comma lists),
-and how the OpenAPI schema states what each accepts."""
+and the patterns the OpenAPI schema states them with (`tasks_app.api.schema_generation`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 from django.core.validators import MaxLengthValidator
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from tasks_app.adapters.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
@@ -26,7 +25,8 @@ class StrictCharField(serializers.CharField):
 
     A trimmed field's `max_length` counts the trimmed text (as DRF does), so it is checked here
     rather than by DRF's validator, which drf-spectacular would publish as a `maxLength` of the
-    raw text: the schema says the same rule as a pattern instead (`StrictTextFieldSchema`).
+    raw text: the schema says the same rule as a pattern instead
+    (`tasks_app.api.schema_generation.StrictTextFieldSchema`).
     `excluded` names characters the domain refuses inside the text (for the schema's pattern).
     """
 
@@ -178,43 +178,3 @@ def comma_list_pattern(choices: list[str]) -> str:
     choice = "(?:" + "|".join(choices) + ")"
     space = f"[{_SPACE}]*"
     return f"^(?:{space},)*{space}{choice}{space}(?:,{space}(?:{choice}{space})?)*$"
-
-
-class StrictTextFieldSchema(OpenApiSerializerFieldExtension):  # type: ignore[no-untyped-call]
-    """Publishes what `StrictCharField` and `CommaSeparatedChoiceField` accept as a `pattern`,
-    so schema-valid text is accepted and nothing else (SPEC §1: NUL refused, text trimmed)."""
-
-    target_class = "rest_framework.fields.CharField"
-    match_subclasses = True
-
-    @classmethod
-    def _matches(cls, target: Any) -> bool:
-        return isinstance(target, StrictCharField | CommaSeparatedChoiceField)
-
-    def map_serializer_field(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        field = self.target
-        schema: dict[str, Any] = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
-        if isinstance(field, CursorField):
-            schema["pattern"] = CURSOR_PATTERN
-        elif isinstance(field, CommaSeparatedChoiceField):
-            schema["pattern"] = comma_list_pattern(field.choices)
-        elif field.trim_whitespace:
-            schema["pattern"] = trimmed_text_pattern(
-                field.max_length, excluded=field.excluded, allow_blank=field.allow_blank
-            )
-        else:
-            schema["pattern"] = NO_NUL_PATTERN
-        return schema
-
-
-class StrictBodySchema(OpenApiSerializerExtension):  # type: ignore[no-untyped-call]
-    """Says of every `StrictBodySerializer` body what it does: a field it does not know is a 400
-    naming it (SPEC §2), so no additional properties."""
-
-    target_class = "tasks_app.api.fields.StrictBodySerializer"
-    match_subclasses = True
-
-    def map_serializer(self, auto_schema: Any, direction: Any) -> dict[str, Any]:
-        schema: dict[str, Any] = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        schema["additionalProperties"] = False
-        return schema

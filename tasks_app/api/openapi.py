@@ -1,16 +1,27 @@
-"""What every operation's OpenAPI documentation shares: the bearer scheme, schema hooks, the example
-task, and the documented error responses built from the one error envelope."""
+"""What every operation's OpenAPI documentation shares: the schema class the API serves with, schema
+hooks, the example task, and the documented error responses built from the one error envelope."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework.schemas.inspectors import ViewInspector
 
 from tasks_app.api.errors import ErrorCode, error_body
 from tasks_app.api.serializers import ErrorEnvelope
+
+
+class DeferredAutoSchema(ViewInspector):
+    """DRF's DEFAULT_SCHEMA_CLASS while the API serves requests: DRF looks it up (and makes one)
+    whenever a router lists a viewset's actions or `@api_view` or `@extend_schema` decorates a
+    view, so naming drf-spectacular's AutoSchema there imports its schema generator
+    (`drf_spectacular.openapi`, with `rest_framework.test`, `django.test` and yaml: a tenth of a
+    second) on every cold start. This one does nothing; the schema generator
+    (`tasks_app.api.schema_generation`) puts drf-spectacular's AutoSchema under it when it runs.
+    """
+
 
 EXAMPLE_TASK = {
     "task_id": "task-3f1c2b9e-8d4a-4c1e-9b7f-2a6d5e4c3b21",
@@ -103,21 +114,6 @@ REQUEST_ID_HEADER = OpenApiParameter(
     description="The request's id in our logs: yours from the request's `X-Request-ID` if it had the accepted "
     "form, otherwise a new one. Quote it when you report a problem.",
 )
-
-
-class BearerTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
-    """Documents `BearerTokenAuthentication` as HTTP bearer JWTs (Cognito access tokens)."""
-
-    target_class = "tasks_app.api.auth.BearerTokenAuthentication"
-    name = "bearerAuth"
-
-    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "A Cognito access token (with AUTH_MODE=jwt); `issue_token` makes one locally.",
-        }
 
 
 def security_follows_auth_mode(result: dict[str, Any], **_: Any) -> dict[str, Any]:

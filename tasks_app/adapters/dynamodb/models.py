@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from pynamodb.attributes import Attribute, ListAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
 from pynamodb.constants import STRING
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
@@ -227,16 +228,39 @@ def item_failed(error: TransactWriteError, index: int, *codes: str) -> bool:
     return reason is not None and reason.code in codes
 
 
+class SharedClientConnection(Connection):
+    """A PynamoDB connection that sends through a DynamoDB client it is given, instead of building
+    one from a botocore session of its own as PynamoDB 6.1 does for every connection, so for every
+    model class: 140 to 215 ms each, against 7 to 20 ms for a client from a shared session.
+
+    `client` is a botocore DynamoDB client (`AwsTarget.client("dynamodb")`): its configuration,
+    not this connection's arguments, sets the timeouts, retries and connection pool.
+    """
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(region=client.meta.region_name, host=client.meta.endpoint_url)
+        self._shared_client = client
+
+    @property
+    def client(self) -> Any:
+        return self._shared_client
+
+
 def bind_table(
-    models: Iterable[type[TableModel]], *, table_name: str, host: str | None, region: str, **meta: Any
+    models: Iterable[type[TableModel]], *, table_name: str, client: Any, host: str | None, region: str, **meta: Any
 ) -> None:
-    """Point the models at a table and endpoint. PynamoDB keeps both on each model class."""
+    """Point the models at a table and endpoint, sending through `client` (a shared botocore
+    DynamoDB client for that endpoint and region). PynamoDB keeps both on each model class."""
     wanted = {"table_name": table_name, "host": host, "region": region, **meta}
     for model in models:
-        if all(getattr(model.Meta, name, None) == value for name, value in wanted.items()):
-            continue
-        # Each model gets its own Meta: assigning onto an inherited one would rebind its siblings.
-        model.Meta = type("Meta", (TableModel.Meta,), wanted)  # type: ignore[misc,assignment]
-        # PynamoDB reuses its cached connection while the table name is unchanged, even when the
-        # endpoint is not; dropping it makes the next call connect where the settings now point.
-        model._connection = None
+        if any(getattr(model.Meta, name, None) != value for name, value in wanted.items()):
+            # Each model gets its own Meta: assigning onto an inherited one would rebind its siblings.
+            model.Meta = type("Meta", (TableModel.Meta,), wanted)  # type: ignore[misc,assignment]
+            # PynamoDB reuses its cached connection while the table name is unchanged, even when the
+            # endpoint is not; dropping it makes the next call connect where the settings now point.
+            model._connection = None
+        table = model._get_connection()  # PynamoDB's, with the model's key and index schema
+        if not (isinstance(table.connection, SharedClientConnection) and table.connection.client is client):
+            connection = SharedClientConnection(client)
+            connection.add_meta_table(table.get_meta_table())
+            table.connection = connection
