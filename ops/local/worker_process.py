@@ -37,7 +37,7 @@ class Worker:
     """One worker process; its log goes to a file the test can read."""
 
     name = "worker"
-    command = (sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO")
+    command: tuple[str, ...] = (sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO")
     ready = READY
 
     def __init__(self, aws_url: str, log_path: Path) -> None:
