@@ -9,7 +9,11 @@ atomic `UpdateItem` per request. Over the limit the answer is 429 `THROTTLED` wi
   works, and `tasks_app.api.middleware.RateLimitMiddleware` waits for both: the response waits
   for whichever finishes last. A count over the limit replaces the view's answer with the 429,
   whatever the view read is discarded.
-- Any other method is counted before the view runs: a change over the limit must not happen.
+- A change over the limit must not happen. A view that declares `writes_after_rate_count`
+  (the tasks' views) has its count run beside its reads too, and hands its services a
+  repository whose writes first wait for the count (`counted_writes`): a PATCH or an action
+  reads the task while it is counted, and writes only once the count let it. Any other
+  view's change is counted before it runs.
 - A request refused at authentication (401) never reaches DRF's throttles; the middleware counts
   it by address before the 401 leaves, so a flood of bad tokens is limited too.
 
@@ -40,7 +44,9 @@ from rest_framework.throttling import BaseThrottle
 from tasks_app import bootstrap
 from tasks_app.adapters.dynamodb.rate_counter import CounterBusy, DynamoRateCounter
 from tasks_app.api.auth import TokenUser
-from tasks_app.application.ports import DependencyUnavailable
+from tasks_app.application.idempotency import IdempotencyRecord
+from tasks_app.application.ports import DependencyUnavailable, TaskRepository
+from tasks_app.domain.task import Task
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +132,7 @@ class RequestCount:
     def __init__(self) -> None:
         self.started = False
         self._pending: Future[Verdict] | None = None
+        self._verdict: Verdict | None = None  # once `settle` has waited for it
 
     @classmethod
     def attach(cls, request: HttpRequest) -> RequestCount:
@@ -154,6 +161,17 @@ class RequestCount:
         # carrying the request's context (its request id in the logs).
         counter = bootstrap.rate_counter()
         self._pending = _COUNTING.submit(contextvars.copy_context().run, count, charge, counter, time.time())
+
+    def settle(self) -> None:
+        """Wait for a count running meanwhile, before a write. Raises `Throttled` (429) over the
+        limit and `DependencyUnavailable` (503) when the counter is unreachable; returns at once
+        when nothing is counting."""
+        if self._pending is None:
+            return
+        if self._verdict is None:
+            self._verdict = self._pending.result()  # bounded by the counter's retry budget
+        if not self._verdict.allowed:
+            raise Throttled(self._verdict.retry_after)
 
     def refusal(self, request: HttpRequest, status_code: int) -> Throttled | DependencyUnavailable | None:
         """What to answer instead of a response of `status_code`, once the count is in: the
@@ -202,7 +220,7 @@ class RequestRateThrottle(BaseThrottle):
         charge = charge_of(request.user, request.META)
         if charge is None:
             return True
-        if counted is not None and request.method in SAFE_METHODS:
+        if counted is not None and (request.method in SAFE_METHODS or getattr(view, "writes_after_rate_count", False)):
             counted.meanwhile(charge)
             return True
         verdict = (counted or RequestCount()).now(charge)
@@ -250,3 +268,38 @@ def client_address(meta: dict[str, Any]) -> str:
         if isinstance(source_ip, str) and source_ip:
             return source_ip
     return "unknown"
+
+
+class CountedWrites:
+    """A `TaskRepository` whose writes wait for the request's rate-limit count (`settle`), so a
+    change over the limit never reaches the table while its reads run beside the count.
+
+    `repository` is the real one; `count` the request's. Reads pass straight through. Raises what
+    `RequestCount.settle` raises, before any write.
+    """
+
+    def __init__(self, repository: TaskRepository, count: RequestCount) -> None:
+        self._repository, self._count = repository, count
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._repository, name)  # the reads: get, get_trashed, list_*, find_response
+
+    def add(self, task: Task, *, idempotency: IdempotencyRecord | None = None) -> None:
+        self._count.settle()
+        self._repository.add(task, idempotency=idempotency)
+
+    def update(self, task: Task, *, idempotency: IdempotencyRecord | None = None) -> None:
+        self._count.settle()
+        self._repository.update(task, idempotency=idempotency)
+
+    def record_response(self, record: IdempotencyRecord) -> None:
+        self._count.settle()
+        self._repository.record_response(record)
+
+
+def counted_writes(request: HttpRequest | Request) -> TaskRepository:
+    """The task repository for a view that declares `writes_after_rate_count`: its writes wait
+    for the request's count (`CountedWrites`); the plain repository when nothing counts."""
+    count = RequestCount.of(request)
+    repository = bootstrap.task_repository()
+    return repository if count is None else CountedWrites(repository, count)

@@ -199,7 +199,7 @@ def test_links_the_api_hands_out_carry_the_stage_prefix(invoke: Invoke) -> None:
 
 
 def test_the_rate_limit_counts_api_gateways_source_ip_not_x_forwarded_for(invoke: Invoke, settings: Any) -> None:
-    settings.THROTTLE_RATES = {"user": None, "ip": "2/min"}
+    settings.THROTTLE_RATES = {"user": None, "ip": "2/day"}
     statuses = [
         invoke(
             "GET",

@@ -147,19 +147,36 @@ def test_a_read_is_sent_while_its_count_is_in_flight(
     assert COUNTER in read or "GetItem" in count, proxy.arrivals
 
 
-def test_a_change_is_sent_only_once_its_count_is_in(
+def test_a_change_reads_beside_its_count_and_writes_only_once_the_count_is_in(
     proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str
 ) -> None:
     settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
-    proxy.hold(COUNTER, "GetItem")  # sent side by side, they would meet
+    proxy.hold(COUNTER, "GetItem")  # sent side by side, they meet
 
     response = APIClient().post(f"/tasks/{task_id}/complete", **alice)
 
     assert response.status_code == 200, response.content
-    # Then the relay publishes the task's events (after the response, in this harness).
-    in_request = proxy.arrivals[:3]
-    assert [operation for operation, _ in in_request] == [COUNTER, "GetItem", "TransactWriteItems"]
-    assert all(in_flight == frozenset() for _, in_flight in in_request), in_request
+    [read], [count] = proxy.saw("GetItem"), proxy.saw(COUNTER)
+    assert COUNTER in read or "GetItem" in count, proxy.arrivals
+    [write] = proxy.saw("TransactWriteItems")
+    assert COUNTER not in write, proxy.arrivals  # the count had answered before the write left
+    assert [operation for operation, _ in proxy.arrivals].index("TransactWriteItems") == 2
+
+
+def test_a_change_over_the_limit_reads_but_never_writes(
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str
+) -> None:
+    settings.THROTTLE_RATES = {"user": "1/day", "ip": "1200/min"}
+    assert APIClient().get(f"/tasks/{task_id}", **alice).status_code == 200  # spends the day's one
+    proxy.arrivals.clear()
+
+    response = APIClient().post(f"/tasks/{task_id}/complete", **alice)
+
+    assert response.status_code == 429, response.content
+    assert "TransactWriteItems" not in {operation for operation, _ in proxy.arrivals}
+    assert APIClient().get(f"/tasks/{task_id}", **alice).status_code == 429  # still over
+    settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
+    assert APIClient().get(f"/tasks/{task_id}", **alice).json()["data"]["status"] == "pending"
 
 
 def test_a_read_whose_counter_is_unreachable_answers_503(
