@@ -9,9 +9,10 @@ same embedded local AWS, alternating round by round (and which goes first), afte
 
 Requests are those of one recorded call each way, on the wire (`capacity`): the invocation's are
 split into the operation's own (those shaped like the bare calls') and the rest (rate limiting,
-a relay run inside the request, anything else). After the invocation: publishing the events it
-left in the outbox (a sweeper pass, standing in for whatever relays deployed; nothing if the
-invocation published them itself) and the SQS consumer's invocation on the delivered messages.
+a relay run inside the request, anything else). After the invocation: the stream relay's
+invocation on the table's stream records the invocation caused (`config.lambda_handlers.relay_stream`,
+as Lambda's stream event source calls it; the poller's own GetRecords not counted) and the SQS
+consumer's invocation on the delivered messages.
 
 Targets (issue 12): API time at most `MAX_RATIO` x the bare calls' (median; p95 shown); inside
 the invocation exactly the operation's own requests (create 1, get 1, a page 1, a change 2) plus
@@ -34,6 +35,7 @@ from ops.bench.lambda_api import CLIENT_ADDRESSES, LambdaApi
 from ops.bench.operations import USERS, Operation
 from ops.bench.targets import Timing, Verdict, ratio, requests_verdict
 from ops.local.embedded_aws import EmbeddedAws
+from ops.local.stream_relay import StreamFollower
 
 # 60 interleaved rounds take about 4 minutes on a busy 2-core machine (moto answers a page in 0.5 s).
 ROUNDS = 60
@@ -60,11 +62,18 @@ class Row:
     after: list[capacity.Request]  # after it: relay and consumer
     api: Timing
     bare: Timing
+    bare_counted: Timing  # the bare calls and the rate counter's UpdateItem: the invocation's requests
     problems: list[str]
 
     @property
     def ratio(self) -> Verdict:
+        """Against the operation's own requests only, as issue 12 words the target."""
         return Verdict.at_most(ratio(self.api.median, self.bare.median), MAX_RATIO)
+
+    @property
+    def ratio_counted(self) -> Verdict:
+        """Against bare calls making every request the invocation makes (its own and the count)."""
+        return Verdict.at_most(ratio(self.api.median, self.bare_counted.median), MAX_RATIO)
 
 
 def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
@@ -80,7 +89,7 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
     )
     header = (
         f"{'operation':<26} {'API p50':>8} {'p95':>7} {'bare p50':>8} {'p95':>7} {'ratio p50':>9} {'p95':>6}  "
-        f"target {MAX_RATIO}x"
+        f"{'target ' + str(MAX_RATIO) + 'x':<11} {'bare+count p50':>14} {'ratio':>6}  same requests"
     )
     print(header)
     print("-" * len(header))
@@ -95,8 +104,17 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
         all_met &= row.ratio.met
         print(
             f"{operation.name:<26} {row.api.median:>8.2f} {row.api.p95:>7.1f} {row.bare.median:>8.2f} "
-            f"{row.bare.p95:>7.1f} {row.ratio.measured:>9.2f} {ratio(row.api.p95, row.bare.p95):>6.2f}  {row.ratio}"
+            f"{row.bare.p95:>7.1f} {row.ratio.measured:>9.2f} {ratio(row.api.p95, row.bare.p95):>6.2f}  "
+            f"{row.ratio!s:<11} {row.bare_counted.median:>14.2f} {row.ratio_counted.measured:>6.2f}  "
+            f"{row.ratio_counted}"
         )
+    print(
+        "\n'ratio' holds the API against bare calls making only the operation's own requests (issue 12's\n"
+        "wording); 'bare+count' makes the rate counter's UpdateItem too, as the invocation does, so its ratio is\n"
+        "what the app's own code adds. The app sends the count beside a read (GET, and a change's GetItem), but\n"
+        "the local AWS serves DynamoDB one request at a time, so here that overlap saves nothing; on DynamoDB\n"
+        "a read's count costs about no time, a create's one round trip."
+    )
     print("\nAWS requests per call, inside the invocation (before the answer) and after it\n")
     header = (
         f"{'operation':<26} {'target':<7} {'own requests':<29} {'WCU (own)':<20} "
@@ -120,10 +138,9 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
         "bound is 4 -, a change 2: a consistent GetItem, then one TransactWriteItems with its events as outbox\n"
         f"items) and at most {MAX_OTHER_REQUESTS} other (rate limiting). 'own requests' are those shaped like the\n"
         "bare calls' (operation, key, index, expressions); 'other' is everything else the invocation asked AWS\n"
-        "before answering. 'after the invocation': a sweeper pass publishing what the invocation left in the\n"
-        "outbox (a stand-in for the deployed relay; nothing when the invocation published its events itself),\n"
-        "then the SQS consumer's invocation on the delivered messages (Lambda's own ReceiveMessage and\n"
-        "DeleteMessage not counted).\n"
+        "before answering. 'after the invocation': the stream relay's invocation on the stream records the\n"
+        "invocation caused (Lambda's poller's GetRecords not counted), then the SQS consumer's invocation on the\n"
+        "delivered messages (Lambda's own ReceiveMessage and DeleteMessage not counted).\n"
         "WCU: write capacity units of the own requests, from the items in the recorded TransactWriteItems: 2 per\n"
         "started KB of each item (ops/bench/capacity.py). Asked on the bare calls (ReturnConsumedCapacity=TOTAL),\n"
         f"moto answered {capacity.summarize_capacity(answers)}: constants, not the items' cost.\n"
@@ -138,26 +155,30 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
 def _measure(aws: EmbeddedAws, api: LambdaApi, operation: Operation, rounds: int, answers: dict[str, list[Any]]) -> Row:
     """One call of each way recorded, then warm-up and `rounds` rounds alternating them."""
     event = operation.event()
+    stream = _stream()
+    stream.start()  # at the stream's end: what the next poll reads is this invocation's
     with capacity.recorded(aws) as inside:
         api.invoke(event)
-    wrote = any(request.operation == "TransactWriteItems" for request in inside)
-    after = _after_invocation(aws, relay=wrote and not any(request.service == "sns" for request in inside))
+    after = _after_invocation(aws, stream)
     with capacity.recorded(aws) as bare, capacity.reported_capacity() as reported:
         operation.bare()
     for name, values in reported.items():
         answers.setdefault(name, []).extend(values)
     api_times: list[float] = []
     bare_times: list[float] = []
+    counted_times: list[float] = []
+    count = partial(_count, operation.bare)
     warmup = PAGE_WARMUP if operation.page else WARMUP
     for round_number in range(rounds + warmup):
         invoke = partial(api.invoke, operation.event())
         if round_number % 2:  # half the rounds bare first: neither side always follows the other
-            bare_ms, api_ms = _timed(operation.bare), _timed(invoke)
+            bare_ms, counted_ms, api_ms = _timed(operation.bare), _timed(count), _timed(invoke)
         else:
-            api_ms, bare_ms = _timed(invoke), _timed(operation.bare)
+            api_ms, counted_ms, bare_ms = _timed(invoke), _timed(count), _timed(operation.bare)
         if round_number >= warmup:
             api_times.append(api_ms)
             bare_times.append(bare_ms)
+            counted_times.append(counted_ms)
     own, other = capacity.split_request_path(inside, capacity.dynamodb(bare))
     problems = []
     if capacity.by_operation(own) != Counter(operation.expected):
@@ -167,21 +188,33 @@ def _measure(aws: EmbeddedAws, api: LambdaApi, operation: Operation, rounds: int
     own_writes, bare_writes = capacity.writes(own), capacity.writes(bare)
     if (bare_writes.items, bare_writes.units) != (own_writes.items, own_writes.units):  # sizes differ by ids, times
         problems.append(f"bare wrote {bare_writes}")
-    return Row(own, other, after, Timing.of(api_times), Timing.of(bare_times), problems)
+    return Row(own, other, after, Timing.of(api_times), Timing.of(bare_times), Timing.of(counted_times), problems)
 
 
-def _after_invocation(aws: EmbeddedAws, *, relay: bool) -> list[capacity.Request]:
-    """The AWS requests that follow an invocation: if `relay` (it wrote events and did not
-    publish them), a sweeper pass publishing them; then the consumer's invocation on the events
-    delivered to its queue."""
-    from config.lambda_handlers import consume_events
+def _count(bare: Callable[[], object]) -> None:
+    """The rate counter's one `UpdateItem` (the app's own adapter, as shipped), then `bare`."""
     from tasks_app import bootstrap
 
-    requests: list[capacity.Request] = []
-    if relay:
-        with capacity.recorded(aws) as relayed:
-            bootstrap.relay_all(settle=timedelta(0))
-        requests += relayed
+    bootstrap.rate_counter().hit("user#bench-bare", window_seconds=60, now=time.time())
+    bare()
+
+
+_POLLER_OPERATIONS = frozenset({"GetRecords", "GetShardIterator", "DescribeStream", "DescribeTable"})
+
+
+def _after_invocation(aws: EmbeddedAws, stream: StreamFollower) -> list[capacity.Request]:
+    """The AWS requests that follow an invocation: the stream relay's invocation on the stream
+    records it caused (the poller's reads of the stream not counted); then the consumer's
+    invocation on the events delivered to its queue."""
+    from config.lambda_handlers import consume_events, relay_stream
+
+    def relay(records: Any) -> list[str]:
+        failures = relay_stream({"Records": list(records)}, None)["batchItemFailures"]
+        return [failure["itemIdentifier"] for failure in failures]
+
+    with capacity.recorded(aws) as relayed:
+        stream.poll(relay)
+    requests = [request for request in relayed if request.operation not in _POLLER_OPERATIONS]
     sqs, queue_url = _events_queue()
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
     records = [
@@ -207,6 +240,17 @@ def _tidy_events(aws: EmbeddedAws) -> None:
     while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
         entries = [{"Id": str(n), "ReceiptHandle": message["ReceiptHandle"]} for n, message in enumerate(messages)]
         sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+
+
+@cache
+def _stream() -> StreamFollower:
+    """A reader of the table's stream, standing in for Lambda's stream poller."""
+    from django.conf import settings
+
+    from tasks_app import bootstrap
+
+    target = bootstrap.aws_target()
+    return StreamFollower(target.client("dynamodb"), target.client("dynamodbstreams"), settings.TABLE_NAME)
 
 
 @cache

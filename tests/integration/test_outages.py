@@ -12,10 +12,8 @@ import os
 import signal
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -26,6 +24,7 @@ from tasks_app import bootstrap
 from tasks_app.adapters.aws import API_GATEWAY_TIMEOUT_SECONDS, RETRY_BUDGET
 from tasks_app.adapters.outages import RETRY_AFTER_THROTTLED, RETRY_AFTER_UNREACHABLE
 from tests.conftest import AwsStack
+from tests.dynamodb_proxy import ForwardingHandler
 
 UNKNOWN = "task-00000000-0000-4000-8000-000000000000"
 
@@ -94,13 +93,13 @@ def test_rate_limits_do_not_hide_an_outage(aws: AwsStack, settings: Any) -> None
 STALL = "stall"  # a fault: hold the answer past the read timeout
 
 
-class FaultyAws(BaseHTTPRequestHandler):
+class FaultyAws(ForwardingHandler):
     """A DynamoDB endpoint with faults: `server.fault` is (status, body) for every request, or a
     dict of them (or `STALL`) by operation, the other operations going on to the local AWS."""
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        operation = self.operation()
         fault = self.server.fault  # type: ignore[attr-defined]
         if isinstance(fault, dict):
             fault = fault.get(operation)
@@ -108,31 +107,10 @@ class FaultyAws(BaseHTTPRequestHandler):
             time.sleep(RETRY_BUDGET.read_timeout + 0.5)
             return
         if fault is None:
-            self._forward(body)
+            self.forward(body)
             return
         status, error = fault
-        self._answer(status, json.dumps(error).encode(), {"x-amzn-RequestId": "fault-injected"})
-
-    def _forward(self, body: bytes) -> None:
-        request = urllib.request.Request(self.server.upstream, data=body, headers=dict(self.headers), method="POST")  # type: ignore[attr-defined]
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                self._answer(answer.status, answer.read(), dict(answer.headers))
-        except urllib.error.HTTPError as refused:
-            self._answer(refused.code, refused.read(), dict(refused.headers))
-
-    def _answer(self, status: int, payload: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            if name.lower() not in {"content-length", "connection", "transfer-encoding", "date", "server"}:
-                self.send_header(name, value)
-        self.send_header("Content-Type", "application/x-amz-json-1.0")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+        self.answer(status, json.dumps(error).encode(), {"x-amzn-RequestId": "fault-injected"})
 
 
 @pytest.fixture

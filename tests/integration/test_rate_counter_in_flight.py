@@ -11,10 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -26,6 +24,7 @@ from tasks_app import bootstrap
 from tasks_app.adapters.aws import RETRY_BUDGET
 from tasks_app.adapters.outages import RETRY_AFTER_UNREACHABLE
 from tests.conftest import AwsStack
+from tests.dynamodb_proxy import ForwardingHandler
 
 HOLD_SECONDS = RETRY_BUDGET.read_timeout - 1  # under the client's read timeout: a hold is not a stall
 COUNTER = "UpdateItem"  # the only UpdateItem of these requests is the rate counter's
@@ -67,42 +66,21 @@ class WatchingProxy(ThreadingHTTPServer):
         return [in_flight for arrived, in_flight in self.arrivals if arrived == operation]
 
 
-class _Forward(BaseHTTPRequestHandler):
+class _Forward(ForwardingHandler):
     server: WatchingProxy
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        operation = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        operation = self.operation()
         self.server.arrive(operation)
         try:
             if operation == COUNTER and self.server.fail_counter:
                 error = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "injected"}
-                self._answer(500, json.dumps(error).encode(), {})
+                self.answer(500, json.dumps(error).encode(), {})
                 return
-            self._forward(body)
+            self.forward(body)
         finally:
             self.server.leave(operation)
-
-    def _forward(self, body: bytes) -> None:
-        request = urllib.request.Request(self.server.upstream, data=body, headers=dict(self.headers), method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                self._answer(answer.status, answer.read(), dict(answer.headers))
-        except urllib.error.HTTPError as refused:
-            self._answer(refused.code, refused.read(), dict(refused.headers))
-
-    def _answer(self, status: int, payload: bytes, headers: dict[str, Any]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            if name.lower() not in {"content-length", "connection", "transfer-encoding", "date", "server"}:
-                self.send_header(name, value)
-        self.send_header("Content-Type", "application/x-amz-json-1.0")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @pytest.fixture
