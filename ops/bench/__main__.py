@@ -18,7 +18,7 @@ Parts, in the order they run (`BENCH_ONLY` picks some, comma-separated):
 Environment:
 - `BENCH_ROUNDS` (default 60): rounds per API operation (pages get a fifth, at least 10).
 - `BENCH_COLD_STARTS` (default 5): rounds of fresh processes (four kinds each) for the cold start.
-- `BENCH_IDLE_SECONDS` (default 20) and `BENCH_RELAY_SAMPLES` (default 40): the `stack` part.
+- `BENCH_IDLE_SECONDS` (default 60) and `BENCH_RELAY_SAMPLES` (default 40): the `stack` part.
 - `BENCH_CLIENTS` (default 20) and `BENCH_LOAD_SECONDS` (default 20): the `local` part's load.
 
 E.g. `BENCH_ONLY=api BENCH_ROUNDS=20 python -m ops.bench` for a quick look at the API tables,

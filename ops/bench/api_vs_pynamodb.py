@@ -82,7 +82,8 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
 
     api = LambdaApi(stack.token)
     page_rounds = max(MIN_PAGE_ROUNDS, rounds // PAGE_ROUNDS_DIVISOR)
-    bench = prepare(api, calls=1 + WARMUP + rounds)  # per change and side: the recorded call, warm-up, rounds
+    # Per change and side: the recorded call, then warm-up and rounds, the bare side twice (alone, counted).
+    bench = prepare(api, calls=1 + 2 * (WARMUP + rounds))
     print(
         f"\nThe API through the Lambda handler (in-process, warm, JWT, rate limits as shipped) against bare "
         f"PynamoDB:\n{rounds} rounds each (pages {page_rounds}), interleaved, local AWS (moto); times in ms\n"

@@ -39,7 +39,7 @@ from ops.local.embedded_aws import AwsCall
 from ops.rehearsal.package import local_client
 
 SETTLE_SECONDS = 5.0  # after "ready": the stack's first sweeps and the worker's start are done
-IDLE_SECONDS = 20.0
+IDLE_SECONDS = 60.0  # two sweeps of the relay (every 30 s): a shorter window could miss them
 SAMPLES = 40
 PACE_SECONDS = 0.25  # between creates: slower than a burst, faster than any sweeper interval
 RECEIVE_TIMEOUT = 60.0  # seconds to wait for the last event to reach the probe

@@ -12,8 +12,9 @@ from tasks_app.management.base import AwsCommand, counted
 class Command(AwsCommand):
     help = (
         "List the events waiting in the outbox: each task's in order, with how long they have "
-        "waited. Requests publish their own within moments; older ones wait for `relay_outbox`, "
-        "usually because SNS refused them."
+        "waited. The stream relay publishes events within a second of the write; what waits here "
+        "longer was missed (SNS down, the relay stopped) and is published by the sweeper, or at once "
+        "by `relay_outbox`."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import threading
 from argparse import ArgumentParser
+from datetime import timedelta
 from types import FrameType
 from typing import Any
 
@@ -16,7 +17,9 @@ class Command(AwsCommand):
     help = (
         "Publish every event stored in the outbox and not yet published, in each task's order. "
         "The stream relay publishes events as they are stored; this catches whatever it could not "
-        "(SNS down, a process killed). Safe to run alongside the API and other relays."
+        "(SNS down, a process killed). Run once, it publishes every waiting event, however young; "
+        "with --loop it leaves events younger than OUTBOX_SETTLE_SECONDS (60) to the stream relay. "
+        "Safe to run alongside the API and other relays."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -25,7 +28,7 @@ class Command(AwsCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not options["loop"]:
-            self._pass(verbose=True)
+            self._pass(verbose=True, settle=timedelta(0))  # an operator asking means now
             return
         stopping = threading.Event()
 
@@ -37,13 +40,13 @@ class Command(AwsCommand):
         self.stdout.write(f"Relaying the outbox every {options['interval']:g} s; SIGINT or SIGTERM stops.")
         while not stopping.is_set():
             try:
-                self._pass(verbose=False)
+                self._pass(verbose=False, settle=None)
             except Exception as error:  # noqa: BLE001 - a sweeper outlives a bad pass; the next one retries
                 self.stderr.write(f"Relay pass failed: {error}")
             stopping.wait(options["interval"])
 
-    def _pass(self, *, verbose: bool) -> None:
-        result = bootstrap.relay_all()
+    def _pass(self, *, verbose: bool, settle: timedelta | None) -> None:
+        result = bootstrap.relay_all(settle=settle)
         if verbose or result.published or result.held_back:
             self.stdout.write(
                 f"Published {counted(result.published, 'event')}; {result.held_back} held back for a later pass."
