@@ -44,14 +44,20 @@ def install() -> None:
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         backup = _named_items(self, transact_items)
-        streamed = {table: len(table.stream_shard.items) for table, *_ in backup if table.stream_shard is not None}
+        # Where each stream stood, as a sequence number: a trim during the transaction moves positions.
+        streamed = {
+            table: table.stream_shard.starting_sequence_number + len(table.stream_shard.items)
+            for table, *_ in backup
+            if table.stream_shard is not None
+        }
         setattr(Table, "__deepcopy__", lambda table, memo: table)  # noqa: B010 - moto's whole-table backup: a no-op
         try:
             moto_transact(self, transact_items)
         except BaseException:
             _restore(backup)
-            for table, records in streamed.items():
-                del table.stream_shard.items[records:]
+            for table, first_unwanted in streamed.items():
+                shard = table.stream_shard
+                del shard.items[max(first_unwanted - shard.starting_sequence_number, 0) :]
             raise
         finally:
             delattr(Table, "__deepcopy__")
