@@ -64,6 +64,8 @@ def dispatch(event: dict[str, Any]) -> Callable[[dict[str, Any], object], Any] |
     the sweeper's scheduled event by the name of its rule, `<function>-config.lambda_handlers.relay_outbox`
     (the last element of `resources`). Raises nothing.
     """
+    if "httpMethod" in event or "requestContext" in event:  # API Gateway's, whatever else it holds
+        return None
     records = event.get("Records")
     if isinstance(records, list) and records and isinstance(records[0], dict):
         handlers: dict[str, Callable[[dict[str, Any], object], Any]] = {
@@ -72,8 +74,9 @@ def dispatch(event: dict[str, Any]) -> Callable[[dict[str, Any], object], Any] |
         }
         return handlers.get(str(records[0].get("eventSource")))
     if event.get("detail-type") == "Scheduled Event":
-        resources = event.get("resources") or [""]
-        if str(resources[0]).endswith(_SWEEPER_RULE_SUFFIX):
+        resources = event.get("resources")
+        rule = resources[0] if isinstance(resources, list) and resources else ""
+        if str(rule).endswith(_SWEEPER_RULE_SUFFIX):
             return relay_outbox
     return None
 

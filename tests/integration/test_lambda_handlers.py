@@ -99,3 +99,10 @@ def test_only_the_sweepers_rule_is_taken_for_the_sweeper():
     assert lambda_handlers.dispatch(other) is None  # Zappa's handler serves it, as before
     assert lambda_handlers.dispatch({"httpMethod": "GET", "path": "/tasks"}) is None
     assert lambda_handlers.dispatch(sweeper_event()) is relay_outbox
+
+
+def test_dispatch_never_takes_an_api_request_or_a_malformed_schedule_for_a_trigger():
+    request = {"httpMethod": "POST", "requestContext": {}, "Records": [{"eventSource": "aws:dynamodb"}]}
+    assert lambda_handlers.dispatch(request) is None  # API Gateway's, whatever keys it carries
+    for resources in ({"0": "x"}, 7, [], None):
+        assert lambda_handlers.dispatch({"detail-type": "Scheduled Event", "resources": resources}) is None

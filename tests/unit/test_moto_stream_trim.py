@@ -2,14 +2,17 @@
 take back the transaction's records, or the relay would publish a change that never happened.
 (moto in-process, with our patches and a tiny bound, so that the trim lands mid-transaction.)"""
 
+from typing import Any
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.dynamodb.models import dynamodb_backends
 
 from ops.local import moto_patches
+
+ACCOUNT = "123456789012"  # moto's default account
 
 
 def test_a_cancelled_transaction_leaves_no_record_even_when_a_trim_falls_inside_it(monkeypatch):
@@ -27,11 +30,12 @@ def test_a_cancelled_transaction_leaves_no_record_even_when_a_trim_falls_inside_
         )
         for i in range(8):  # the stream holds 8: the transaction's second put reaches 10 and trims
             dynamodb.put_item(TableName="t", Item={"k": {"S": f"x{i}"}})
-        put = [{"Put": {"TableName": "t", "Item": {"k": {"S": f"phantom{i}"}}}} for i in (1, 2)]
-        taken = {"TableName": "t", "Item": {"k": {"S": "x0"}}, "ConditionExpression": "attribute_not_exists(k)"}
+        put: list[Any] = [{"Put": {"TableName": "t", "Item": {"k": {"S": f"phantom{i}"}}}} for i in (1, 2)]
+        taken: Any = {"TableName": "t", "Item": {"k": {"S": "x0"}}, "ConditionExpression": "attribute_not_exists(k)"}
         with pytest.raises(ClientError, match="TransactionCanceled"):
             dynamodb.transact_write_items(TransactItems=[*put, {"Put": taken}])
-        shard = dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table("t").stream_shard
+        shard = dynamodb_backends[ACCOUNT]["us-east-1"].get_table("t").stream_shard
+        assert shard is not None
         streamed = [record.to_json()["dynamodb"]["NewImage"]["k"]["S"] for record in shard.items]
         assert streamed
         assert not [key for key in streamed if key.startswith("phantom")], streamed

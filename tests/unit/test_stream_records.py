@@ -49,4 +49,16 @@ def test_a_broken_outbox_image_is_skipped_not_raised(caplog):
     good = OutboxItem.from_entry(outbox_entry()).serialize()
     reported = reported_events([record("INSERT", broken, "1"), record("INSERT", good, "2")])
     assert [r.sequence_number for r in reported] == ["2"]
-    assert "not an event" in caplog.text
+    assert "not an outbox event" in caplog.text
+
+
+def test_records_not_shaped_as_dynamodb_sends_them_are_skipped_and_repeats_counted_once():
+    good = record("INSERT", OutboxItem.from_entry(outbox_entry()).serialize(), "9")
+    odd = [
+        None,
+        "x",
+        {"eventName": "INSERT", "dynamodb": "x"},
+        {"eventName": "INSERT", "dynamodb": {"NewImage": ["x"]}},
+        {"eventName": "INSERT", "dynamodb": {"NewImage": {"Type": "OutboxEvent"}}},
+    ]
+    assert [r.sequence_number for r in reported_events([*odd, good, good])] == ["9"]

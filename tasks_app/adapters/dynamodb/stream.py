@@ -31,22 +31,31 @@ class ReportedEvent:
     entry: OutboxEntry
 
 
-def reported_events(records: Iterable[Mapping[str, Any]]) -> list[ReportedEvent]:
-    """The outbox entries inserted by `records`, in the records' order; every other record is
-    skipped. An outbox image that is not a valid entry is logged and skipped: retrying its record
-    could not fix it, and the item stays in the outbox for the sweeper and an operator."""
-    reported = []
+def reported_events(records: Iterable[Any]) -> list[ReportedEvent]:
+    """The outbox entries inserted by `records`, in the records' order, each event once; every
+    other record is skipped. A record that is not the shape DynamoDB sends, or an outbox image
+    that is not a valid entry, is logged and skipped: retrying its record could not fix it, and
+    an outbox item stays in the outbox for the sweeper and an operator. Raises nothing."""
+    reported: list[ReportedEvent] = []
+    seen: set[str] = set()
     for record in records:
-        if record.get("eventName") != "INSERT":
-            continue
-        change = record.get("dynamodb") or {}
-        image = change.get("NewImage") or {}
-        if image.get("Type", {}).get("S") != OUTBOX_ITEM_TYPE:
-            continue
         try:
-            entry = OutboxItem.from_raw_data(dict(image)).to_entry()
+            event = _reported_event(record)
         except (KeyError, TypeError, ValueError, AttributeError):
-            logger.exception("An outbox record of the stream is not an event", extra={"keys": change.get("Keys")})
+            logger.exception("A stream record is not an outbox event", extra={"record": str(record)[:500]})
             continue
-        reported.append(ReportedEvent(sequence_number=str(change.get("SequenceNumber", "")), entry=entry))
+        if event is not None and event.entry.event_id not in seen:  # a batch may repeat a record
+            seen.add(event.entry.event_id)
+            reported.append(event)
     return reported
+
+
+def _reported_event(record: Mapping[str, Any]) -> ReportedEvent | None:
+    if record.get("eventName") != "INSERT":
+        return None
+    change = record["dynamodb"]
+    image = change.get("NewImage") or {}
+    if image.get("Type", {}).get("S") != OUTBOX_ITEM_TYPE:
+        return None
+    entry = OutboxItem.from_raw_data(dict(image)).to_entry()
+    return ReportedEvent(sequence_number=str(change["SequenceNumber"]), entry=entry)
