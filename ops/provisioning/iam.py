@@ -90,7 +90,9 @@ def execution_role(
         # For API Gateway: the function, its versions and the `snapstart` alias.
         _allow(["lambda:InvokeFunction"], [function, f"{function}:*"]),
         _allow(DYNAMODB_ACTIONS, [table, f"{table}/index/*"]),
-        _allow(["sns:Publish"], [environment["TOPIC_ARN"]]),
+        # ListSubscriptionsByTopic: after the topic was missing, the relay publishes again only once
+        # it has a subscriber (tasks_app.adapters.sns).
+        _allow(["sns:Publish", "sns:ListSubscriptionsByTopic"], [environment["TOPIC_ARN"]]),
         _allow(SQS_CONSUMER_ACTIONS, [queue]),
         _allow(STREAM_READER_ACTIONS, [f"{table}/stream/*"]),
         # ListStreams names no resource (IAM allows it only on "*"); it lists stream ARNs, no data.

@@ -18,21 +18,35 @@ logger = logging.getLogger(__name__)
 
 
 class SnsEventPublisher:
-    """Publishes to one topic with PublishBatch; reports which entries SNS accepted."""
+    """Publishes to one topic with PublishBatch; reports which entries SNS accepted.
+
+    SNS accepts a publish to a topic that has no subscriber, and delivers it to nobody. A topic
+    is only without one for the moment between its creation and its subscription: after a topic
+    was deleted, while `provision` makes it again. So once SNS has said the topic does not exist,
+    this publisher sends nothing more until the topic has a confirmed subscription again (one
+    `ListSubscriptionsByTopic` per batch until then, none otherwise): the events wait in the
+    outbox instead of going to nobody.
+    """
 
     def __init__(self, client: SNSClient, topic_arn: str) -> None:
         self._client = client
         self._topic_arn = topic_arn
+        self._topic_was_missing = False
 
     def publish(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
         if len(entries) > PUBLISH_BATCH_MAX:
             raise ValueError(f"PublishBatch takes at most {PUBLISH_BATCH_MAX} entries, not {len(entries)}.")
         if not entries:
             return []
+        if self._topic_was_missing and not self._subscribed():
+            logger.warning("The topic has no subscriber yet; the events wait", extra={"event_ids": _ids(entries)})
+            return []
         request = [sns_entry(str(index), entry) for index, entry in enumerate(entries)]
         try:
             response = self._client.publish_batch(TopicArn=self._topic_arn, PublishBatchRequestEntries=request)
         except (BotoCoreError, ClientError) as error:
+            if isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") == "NotFound":
+                self._topic_was_missing = True
             logger.warning("SNS did not accept a batch of events: %s", error, extra={"event_ids": _ids(entries)})
             return []
         for failure in response.get("Failed", []):
@@ -43,6 +57,16 @@ class SnsEventPublisher:
                 extra={"event_id": entries[int(failure["Id"])].event_id},
             )
         return [entries[int(success["Id"])] for success in response.get("Successful", [])]
+
+    def _subscribed(self) -> bool:
+        """Whether the topic has a confirmed subscription now; False when SNS cannot say."""
+        try:
+            listed = self._client.list_subscriptions_by_topic(TopicArn=self._topic_arn).get("Subscriptions", [])
+        except (BotoCoreError, ClientError):
+            return False
+        if any(s.get("SubscriptionArn", "PendingConfirmation") != "PendingConfirmation" for s in listed):
+            self._topic_was_missing = False
+        return not self._topic_was_missing
 
 
 def sns_entry(entry_id: str, entry: OutboxEntry) -> PublishBatchRequestEntryTypeDef:

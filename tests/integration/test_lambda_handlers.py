@@ -104,5 +104,6 @@ def test_only_the_sweepers_rule_is_taken_for_the_sweeper():
 def test_dispatch_never_takes_an_api_request_or_a_malformed_schedule_for_a_trigger():
     request = {"httpMethod": "POST", "requestContext": {}, "Records": [{"eventSource": "aws:dynamodb"}]}
     assert lambda_handlers.dispatch(request) is None  # API Gateway's, whatever keys it carries
+    resources: object
     for resources in ({"0": "x"}, 7, [], None):
         assert lambda_handlers.dispatch({"detail-type": "Scheduled Event", "resources": resources}) is None

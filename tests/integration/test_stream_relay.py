@@ -125,3 +125,24 @@ def _receive(aws: Any) -> list[dict[str, Any]]:
             messages.append(message)
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
     return messages
+
+
+def test_a_topic_made_again_gets_no_event_before_its_subscription_is_back(api, aws, stream):
+    """The moment between `provision`'s topic and its subscription: SNS would accept a publish
+    there and deliver it to nobody. The relay that found the topic missing waits for a subscriber."""
+    from ops.provisioning.sns import ensure_subscription, ensure_topic
+
+    sns = aws.target.client("sns")
+    sns.delete_topic(TopicArn=aws.resources.topic_arn)
+    tasks = [api.created(title=f"t{i}")["task_id"] for i in range(3)]
+    records = stream.records()
+    assert relay_stream({"Records": records}, None)["batchItemFailures"]  # NotFound: nothing sent
+
+    ensure_topic(sns, aws.resources, dry_run=False)  # provision, half-way
+    assert len(relay_stream({"Records": records}, None)["batchItemFailures"]) == 3
+    assert len(bootstrap.outbox().pending(limit=10)) == 3
+
+    queue_arn = aws.target.client("sqs").get_queue_attributes(QueueUrl=aws.queue_url(), AttributeNames=["QueueArn"])
+    ensure_subscription(sns, aws.resources.topic_arn, queue_arn["Attributes"]["QueueArn"], dry_run=False)
+    assert relay_stream({"Records": records}, None) == {"batchItemFailures": []}
+    assert sorted(json.loads(m["Body"])["aggregate_id"] for m in _receive(aws)) == sorted(tasks)
