@@ -115,7 +115,8 @@ def relay_stream_records(records: Sequence[Mapping[str, Any]]) -> list[str]:
     if not reported:
         return []
     try:
-        result = relay_reported([event.entry for event in reported], outbox=outbox(), publisher=event_publisher())
+        entries = [event.entry for event in reported]
+        result = relay_reported(entries, outbox=outbox(), publisher=event_publisher(), after_earlier=True)
     except Exception:
         logger.warning("Relaying from the stream failed; the records will be retried", exc_info=True)
         return [event.sequence_number for event in reported]

@@ -33,6 +33,9 @@ class FakeOutbox:
         gone = {e.event_id for e in entries}
         self.entries = [e for e in self.entries if e.event_id not in gone]
 
+    def still_stored(self, events: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        return {(e.task_id, e.sequence) for e in self.entries} & set(events)
+
 
 class FakeTaskRepository:
     """The `TaskRepository` contract in memory (tests/integration/test_repository_contract.py

@@ -167,6 +167,9 @@ class Outbox(Protocol):
     def remove(self, entries: Sequence[OutboxEntry]) -> None:
         """Forget entries that were published."""
 
+    def still_stored(self, events: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """Which of `events` (task id, sequence) are still in the outbox, read consistently."""
+
 
 PUBLISH_BATCH_MAX = 10  # entries per publish: the most one SNS PublishBatch accepts
 

@@ -51,11 +51,24 @@ def relay_outbox(
     return RelayResult(published=result.published, held_back=len(pending) - result.published)
 
 
-def relay_reported(entries: Sequence[OutboxEntry], *, outbox: Outbox, publisher: EventPublisher) -> RelayResult:
+def relay_reported(
+    entries: Sequence[OutboxEntry], *, outbox: Outbox, publisher: EventPublisher, after_earlier: bool = False
+) -> RelayResult:
     """Publish `entries` (each task's in its order, as the outbox or its stream gives them) in
     batches of up to `PUBLISH_BATCH_MAX`, then forget those published. Returns what was done;
-    `unpublished` lists the rest in the given order. Raises what the ports raise."""
-    waiting = list(entries)
+    `unpublished` lists those that failed, in the given order. Raises what the ports raise.
+
+    With `after_earlier` (the stream relay, which sees only the events just stored) a task whose
+    earlier event is still in the outbox (the stream relay gave up on it, SNS refused it) is left
+    whole to the sweeper, which publishes that one first: counted in `held_back`, not failed, so
+    the stream moves on and no task's events overtake each other. It costs one read of the
+    outbox when a batch holds a task's later events without their predecessor.
+    """
+    stuck = _behind_an_earlier_event(entries, outbox) if after_earlier else set()
+    if stuck:
+        logger.info("Left to the sweeper, behind an earlier event still stored", extra={"tasks": sorted(stuck)})
+    to_send = [entry for entry in entries if entry.task_id not in stuck]
+    waiting = list(to_send)
     stopped_tasks: set[str] = set()
     sent: set[str] = set()
     while waiting:
@@ -72,8 +85,17 @@ def relay_reported(entries: Sequence[OutboxEntry], *, outbox: Outbox, publisher:
         logger.warning(
             "Some events were not published; the relay will try again", extra={"tasks": sorted(stopped_tasks)}
         )
-    unpublished = tuple(entry for entry in entries if entry.event_id not in sent)
-    return RelayResult(published=len(sent), held_back=len(unpublished), unpublished=unpublished)
+    unpublished = tuple(entry for entry in to_send if entry.event_id not in sent)
+    return RelayResult(published=len(sent), held_back=len(entries) - len(sent), unpublished=unpublished)
+
+
+def _behind_an_earlier_event(entries: Sequence[OutboxEntry], outbox: Outbox) -> set[str]:
+    """The tasks whose first event among `entries` follows one still in the outbox."""
+    first: dict[str, OutboxEntry] = {}
+    for entry in entries:
+        first.setdefault(entry.task_id, entry)
+    earlier = [(task, entry.sequence - 1) for task, entry in first.items() if entry.sequence > 1]
+    return {task for task, _ in outbox.still_stored(earlier)}
 
 
 def _settled(entries: list[OutboxEntry], stored_before: datetime | None) -> list[OutboxEntry]:

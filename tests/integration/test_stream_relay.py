@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from typing import Any
 
@@ -146,3 +146,31 @@ def test_a_topic_made_again_gets_no_event_before_its_subscription_is_back(api, a
     ensure_subscription(sns, aws.resources.topic_arn, queue_arn["Attributes"]["QueueArn"], dry_run=False)
     assert relay_stream({"Records": records}, None) == {"batchItemFailures": []}
     assert sorted(json.loads(m["Body"])["aggregate_id"] for m in _receive(aws)) == sorted(tasks)
+
+
+def test_events_behind_one_the_stream_relay_gave_up_on_are_left_to_the_sweeper_in_order(api, aws, stream):
+    """Lambda gives a record up after its retries; the task's later events must not overtake it."""
+    sns = aws.target.client("sns")
+    sns.delete_topic(TopicArn=aws.resources.topic_arn)
+    task = api.created()
+    created = stream.records()
+    for _ in range(6):  # the first try and 5 retries, all refused: Lambda moves on
+        assert relay_stream({"Records": created}, None)["batchItemFailures"]
+    call_command("provision", stdout=StringIO())  # SNS is back
+    api.complete(task["task_id"])
+    assert relay_stream({"Records": stream.records()}, None) == {"batchItemFailures": []}  # not failed...
+    assert _receive(aws) == []  # ...but not sent before the event it follows
+    assert bootstrap.relay_all(settle=timedelta(0)).published == 3  # the sweeper, in order
+    assert [json.loads(m["Body"])["data"]["sequence"] for m in _receive(aws)] == [1, 2, 3]
+
+
+def test_a_task_whose_earlier_events_were_published_costs_one_read_of_the_outbox(api, aws, stream):
+    task = api.created()
+    relay_stream({"Records": stream.records()}, None)
+    api.complete(task["task_id"])
+    records = stream.records()
+    with aws.server.recording() as calls:
+        assert relay_stream({"Records": records}, None) == {"batchItemFailures": []}
+    dynamodb = sorted(c.operation for c in calls if c.service == "dynamodb")
+    assert dynamodb == ["BatchGetItem", "BatchWriteItem", "BatchWriteItem"]  # its two events: two batches
+    assert [json.loads(m["Body"])["data"]["sequence"] for m in _receive(aws)] == [1, 2, 3]

@@ -182,10 +182,15 @@ class OutboxItem(TableModel):
         return f"{task_id}#"
 
     @classmethod
+    def item_key(cls, task_id: TaskId | str, sequence: int) -> str:
+        """The sort key of a task's `sequence`-th event: zero-padded, so a task's sort in order."""
+        return f"{cls.task_prefix(task_id)}{sequence:010d}"
+
+    @classmethod
     def from_entry(cls, entry: OutboxEntry) -> OutboxItem:
         return cls(
             pk=cls.shard_key(entry.task_id),
-            sk=f"{cls.task_prefix(entry.task_id)}{entry.sequence:010d}",
+            sk=cls.item_key(entry.task_id, entry.sequence),
             event_id=entry.event_id,
             event_type=entry.event_type,
             aggregate_id=entry.task_id,

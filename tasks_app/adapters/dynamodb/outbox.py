@@ -28,6 +28,16 @@ class DynamoOutbox:
             entries.extend(item.to_entry() for item in OutboxItem.query(shard, consistent_read=True, limit=limit))
         return entries
 
+    def still_stored(self, events: Sequence[tuple[str, int]]) -> set[tuple[str, int]]:
+        """One consistent BatchGetItem (PynamoDB splits it per 100 keys), keys only."""
+        if not events:
+            return set()
+        keys = [(OutboxItem.shard_key(task), OutboxItem.item_key(task, sequence)) for task, sequence in events]
+        found = OutboxItem.batch_get(
+            keys, consistent_read=True, attributes_to_get=["PK", "SK", "AggregateId", "Sequence"]
+        )
+        return {(item.aggregate_id, int(item.sequence)) for item in found}
+
     def remove(self, entries: Sequence[OutboxEntry]) -> None:
         with OutboxItem.batch_write() as batch:
             for entry in entries:
