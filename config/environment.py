@@ -7,6 +7,7 @@ resources; a missing variable stops start-up with a message that names it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ class AuthMode(StrEnum):
     JWT = "jwt"
     NONE = "none"
 
+
+# Names the S3 object (`s3://bucket/key`) holding the deployed stages' secrets, a flat JSON object of
+# variables (DJANGO_SECRET_KEY), kept out of git. `config.settings` reads it before `load_config`.
+SECRETS_URL_VARIABLE = "SECRETS_S3_URL"
 
 LOCAL_ISSUER = "tasks-local-issuer"
 LOCAL_AUDIENCE = "tasks-local"
@@ -101,6 +106,33 @@ def load_config(env: Mapping[str, str], *, running_stack: StackEndpoints | None 
             )
         return _development(env, running_stack)
     return _deployed(env, environment)
+
+
+def secrets_object(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """The bucket and key `SECRETS_S3_URL` names (`s3://bucket/key`), or None when it is unset.
+
+    Raises ConfigurationError when it is set but not such a URL.
+    """
+    url = env.get(SECRETS_URL_VARIABLE, "").strip()
+    if not url:
+        return None
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    if not url.startswith("s3://") or not bucket or not key:
+        raise ConfigurationError(f"{SECRETS_URL_VARIABLE}={url!r} is not an S3 object URL like s3://bucket/key.json.")
+    return bucket, key
+
+
+def parse_secrets(content: bytes, *, source: str) -> dict[str, str]:
+    """The variables a secrets object holds: `content` is a flat JSON object of strings (what
+    Zappa's `remote_env` read), `source` names the object in messages. Raises ConfigurationError
+    for anything else, so a mistyped object stops start-up instead of starting without the key."""
+    try:
+        variables = json.loads(content)
+    except ValueError as error:
+        raise ConfigurationError(f"{source} is not JSON: {error}") from None
+    if not isinstance(variables, dict) or not all(isinstance(value, str) for value in variables.values()):
+        raise ConfigurationError(f'{source} must be a JSON object of strings, like {{"DJANGO_SECRET_KEY": "..."}}.')
+    return variables
 
 
 def local_aws_port(env: Mapping[str, str]) -> int:

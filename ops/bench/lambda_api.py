@@ -153,8 +153,7 @@ class LambdaApi:
 
 def install_handler(stage: str) -> Callable[[dict[str, Any], object], Any]:
     """The function's handler, as zappa_settings.json names it, with the `zappa_settings` module
-    Zappa generates for `stage` in place (its `remote_env` left out: the settings come from this
-    process's environment, as the local AWS's are). Returns the handler."""
+    Zappa generates for `stage` in place. Returns the handler."""
     import importlib
 
     from zappa import handler
@@ -165,7 +164,6 @@ def install_handler(stage: str) -> Callable[[dict[str, Any], object], Any]:
     cli.load_settings(str(SETTINGS_FILE))
     module = types.ModuleType("zappa_settings")
     exec(cli.get_zappa_settings_string(), module.__dict__)  # noqa: S102 - Zappa's own generated settings
-    module.REMOTE_ENV = None  # type: ignore[attr-defined]
     sys.modules["zappa_settings"] = module
     handler.LambdaHandler._LambdaHandler__instance = None  # a fresh instance reads the settings above
     entry_module, _, name = str(cli.lambda_handler).rpartition(".")

@@ -68,9 +68,10 @@ class ExecutionRole:
 
 
 def execution_role(
-    *, role_arn: str, function_name: str, environment: Mapping[str, str], remote_env: str | None, xray: bool
+    *, role_arn: str, function_name: str, environment: Mapping[str, str], secrets_url: str | None, xray: bool
 ) -> ExecutionRole:
-    """The role named by `role_arn`, allowed exactly what the stage's function needs."""
+    """The role named by `role_arn`, allowed exactly what the stage's function needs: `secrets_url`
+    is the S3 object (`s3://bucket/key`) it reads its secrets from at start-up, if any."""
     _, partition, _, region, account, topic = (environment["TOPIC_ARN"].split(":", 5) + [""] * 6)[:6]
     if not (partition and region and account and topic):
         raise OperationsError(f"TOPIC_ARN={environment['TOPIC_ARN']!r} is not an SNS topic ARN.")
@@ -99,8 +100,8 @@ def execution_role(
         _allow(["dynamodb:ListStreams"], ["*"]),
         _allow(["sqs:SendMessage"], [failures]),
     ]
-    if remote_env:
-        bucket, _, key = remote_env.removeprefix("s3://").partition("/")
+    if secrets_url:
+        bucket, _, key = secrets_url.removeprefix("s3://").partition("/")
         statements.append(_allow(["s3:GetObject"], [f"arn:{partition}:s3:::{bucket}/{unquote(key)}"]))
     if xray:
         statements.append(_allow(["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"]))

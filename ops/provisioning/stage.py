@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from config.environment import SECRETS_URL_VARIABLE
 from ops.errors import OperationsError
 from ops.provisioning.apigateway import ApiStage, ensure_usage_plan
 from ops.provisioning.changes import Change, act
@@ -114,9 +115,16 @@ def refuse_placeholders(stage: ZappaStage, *, caller_account: str) -> None:
             raise OperationsError(
                 f"Stage {stage.name}: {name} is still the placeholder {value!r} in zappa_settings.json."
             )
+    if stage.remote_env:
+        # The function reads its secrets itself now, and its role may read only SECRETS_S3_URL's object:
+        # Zappa's fetch of remote_env would fail, and the function start without them.
+        raise OperationsError(
+            f"Stage {stage.name}: remote_env is no longer read. Move {stage.remote_env!r} to "
+            f"aws_environment_variables as {SECRETS_URL_VARIABLE} and remove remote_env from zappa_settings.json."
+        )
     if caller_account != EXAMPLE_ACCOUNT:
         # Bucket names are global: the example account's would be somebody else's bucket.
-        for setting, value in (("s3_bucket", stage.s3_bucket or ""), ("remote_env", stage.remote_env or "")):
+        for setting, value in (("s3_bucket", stage.s3_bucket or ""), (SECRETS_URL_VARIABLE, stage.secrets_url or "")):
             if EXAMPLE_ACCOUNT in value:
                 raise OperationsError(
                     f"Stage {stage.name}: {setting} {value!r} still names the example account {EXAMPLE_ACCOUNT}."
@@ -153,7 +161,7 @@ def role_change(client: IAMClient, stage: ZappaStage, *, dry_run: bool) -> Chang
         role_arn=stage.role_arn,
         function_name=stage.function_name,
         environment=stage.environment,
-        remote_env=stage.remote_env,
+        secrets_url=stage.secrets_url,
         xray=stage.xray_tracing,
     )
     return ensure_execution_role(client, role, dry_run=dry_run)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from config.environment import SECRETS_URL_VARIABLE
 from ops.errors import OperationsError
 from ops.provisioning.resources import Resources
 
@@ -37,13 +38,19 @@ class ZappaStage:
     zappa_triggers: tuple[str, ...] = ()
     role_arn: str | None = None  # with manage_roles off, the execution role provisioning makes
     manage_roles: bool = True  # Zappa's own role, with its broad default policy
-    remote_env: str | None = None  # s3://bucket/key the handler reads secrets from at start-up
+    # Zappa's `remote_env`, which the function no longer reads (its secrets come from SECRETS_S3_URL)
+    remote_env: str | None = None
     s3_bucket: str | None = None  # where Zappa uploads the package
     xray_tracing: bool = False
 
     @property
     def api_name(self) -> str:
         return self.function_name
+
+    @property
+    def secrets_url(self) -> str | None:
+        """The S3 object (`s3://bucket/key`) the function reads its secrets from at start-up, if any."""
+        return self.environment.get(SECRETS_URL_VARIABLE) or None
 
     def resources(self) -> Resources:
         missing = [name for name in _REQUIRED_VARIABLES if not self.environment.get(name)]
@@ -109,7 +116,8 @@ def zappa_slug(text: str) -> str:
 
 def _environment(config: Mapping[str, Any]) -> dict[str, str]:
     """The Lambda's variables, then the package's: Zappa's handler sets `environment_variables` at
-    start-up, over what the function was configured with. (`remote_env` lives in S3: not read.)"""
+    start-up, over what the function was configured with. (The secrets object SECRETS_S3_URL
+    names lives in S3: not read.)"""
     variables = {**(config.get("aws_environment_variables") or {}), **(config.get("environment_variables") or {})}
     return {str(name): str(value) for name, value in variables.items()}
 

@@ -109,7 +109,10 @@ def check_function(
             f"function {name}: runs as {config.get('Role')}, zappa_settings.json says {settings['role_arn']}"
         )
     if "DJANGO_SECRET_KEY" in variables:
-        problems.append(f"function {name}: DJANGO_SECRET_KEY is in its configuration; it belongs in remote_env (S3)")
+        problems.append(
+            f"function {name}: DJANGO_SECRET_KEY is in its configuration; "
+            "it belongs in the S3 object SECRETS_S3_URL names"
+        )
     return problems + _check_versions(lambda_client, name, settings)
 
 

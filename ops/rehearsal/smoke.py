@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from config.environment import SECRETS_URL_VARIABLE
 from ops.local.embedded_aws import EmbeddedAws
 from ops.local.user_pool import CLIENT_ID, ISSUER, TokenIssuer
 from ops.rehearsal.jwks import HttpsJwks
@@ -33,7 +34,7 @@ STATIC_FILE = "drf_spectacular_sidecar/swagger-ui-dist/swagger-ui.css"
 
 def package_env(settings: dict[str, Any], aws: EmbeddedAws, jwks: HttpsJwks) -> dict[str, str]:
     """What the function's configuration gives it, plus the local AWS and a local token issuer."""
-    _store_remote_env(aws, settings["remote_env"])
+    _store_secrets(aws, settings["aws_environment_variables"][SECRETS_URL_VARIABLE])
     return {
         **settings["aws_environment_variables"],
         **ROLE_CREDENTIALS,
@@ -47,9 +48,9 @@ def package_env(settings: dict[str, Any], aws: EmbeddedAws, jwks: HttpsJwks) -> 
     }
 
 
-def _store_remote_env(aws: EmbeddedAws, remote_env: str) -> None:
-    """The secret the stage reads from S3 at start-up (Zappa's remote_env), as an operator stores it."""
-    bucket, _, key = remote_env.removeprefix("s3://").partition("/")
+def _store_secrets(aws: EmbeddedAws, secrets_url: str) -> None:
+    """The secret the stage reads from S3 at start-up (SECRETS_S3_URL's object), as an operator stores it."""
+    bucket, _, key = secrets_url.removeprefix("s3://").partition("/")
     s3 = local_client(aws.url, "s3")
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}))

@@ -93,9 +93,19 @@ class AwsTarget:
     @overload
     def client(self, service: Literal["sts"]) -> STSClient: ...
     @overload
-    def client(self, service: Literal["dynamodbstreams"]) -> Any: ...  # no type stubs installed for it
+    def client(self, service: Literal["dynamodbstreams", "s3"]) -> Any: ...  # no type stubs installed for them
     def client(self, service: str) -> Any:
         return _client(service, self.region, self.endpoint_url)
+
+    def read_object(self, bucket: str, key: str) -> bytes:
+        """The content of the S3 object `key` in `bucket`, read with the shared session's client.
+
+        Raises botocore's ClientError (NoSuchKey, NoSuchBucket, AccessDenied) or BotoCoreError
+        (no credentials, no connection), after `RETRY_BUDGET`'s retries.
+        """
+        body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+        content: bytes = body.read()
+        return content
 
 
 # What some services' clients add to `_CLIENT_CONFIG`. PynamoDB's models and transactions send

@@ -54,8 +54,6 @@ def zappa_settings_module(stage: str) -> types.ModuleType:
     """The `zappa_settings` module Zappa writes into the package, made by Zappa's own code."""
     module = types.ModuleType("zappa_settings")
     exec(zappa_cli(stage).get_zappa_settings_string(), module.__dict__)  # noqa: S102 - Zappa's generated settings
-    # Secrets come from S3 (remote_env) in a real stage; here the test settings already hold them.
-    module.REMOTE_ENV = None  # type: ignore[attr-defined]
     return module
 
 

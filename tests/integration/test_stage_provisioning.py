@@ -65,9 +65,9 @@ def settings_file(tmp_path: Path) -> Path:
             **stage_settings("production"),
             "manage_roles": False,
             "role_arn": ROLE_ARN,
-            "remote_env": "s3://tasks-config/production.json",
         },
     }
+    stages["production"]["aws_environment_variables"]["SECRETS_S3_URL"] = "s3://tasks-config/production.json"
     path.write_text(json.dumps(stages, indent=2))
     return path
 
@@ -548,7 +548,7 @@ def test_the_role_follows_the_partition_and_refuses_a_path():
         role_arn="arn:aws-cn:iam::123456789012:role/tasks-lambda",
         function_name="tasks-prod",
         environment=china,
-        remote_env=None,
+        secrets_url=None,
         xray=False,
     )
     resources = [r for statement in role.policy["Statement"] for r in statement["Resource"] if r != "*"]
@@ -558,7 +558,7 @@ def test_the_role_follows_the_partition_and_refuses_a_path():
             role_arn="arn:aws:iam::123456789012:role/service/tasks-lambda",
             function_name="tasks-prod",
             environment=china,
-            remote_env=None,
+            secrets_url=None,
             xray=False,
         )
 
@@ -581,6 +581,28 @@ def test_buckets_named_after_the_example_account_are_refused_in_another_account(
     path.write_text(json.dumps({"staging": stage}))
     with pytest.raises(OperationsError, match=f"s3_bucket 'tasks-deploy-{LOCAL_ACCOUNT}' still names the example"):
         refuse_placeholders(load_stage(path, "staging"), caller_account=account)
+
+
+def test_a_secrets_object_named_after_the_example_account_is_refused_in_another_account(tmp_path):
+    account = "999999999999"
+    stage = stage_settings("staging")
+    variables = stage["aws_environment_variables"]
+    for name in ("TOPIC_ARN", "EVENTS_QUEUE_URL"):
+        variables[name] = variables[name].replace(LOCAL_ACCOUNT, account)
+    variables["SECRETS_S3_URL"] = f"s3://tasks-config-{LOCAL_ACCOUNT}/staging.json"
+    path = tmp_path / "zappa_settings.json"
+    path.write_text(json.dumps({"staging": stage}))
+    with pytest.raises(OperationsError, match=f"SECRETS_S3_URL 's3://tasks-config-{LOCAL_ACCOUNT}/staging.json' still"):
+        refuse_placeholders(load_stage(path, "staging"), caller_account=account)
+
+
+def test_a_stage_still_naming_zappas_remote_env_is_refused_with_where_to_move_it(tmp_path):
+    # The role grants only SECRETS_S3_URL's object: Zappa's fetch would fail and the function start without its key.
+    stage = stage_settings("staging", remote_env="s3://tasks-config/staging.json")
+    path = tmp_path / "zappa_settings.json"
+    path.write_text(json.dumps({"staging": stage}))
+    with pytest.raises(OperationsError, match=r"remote_env is no longer read.*as SECRETS_S3_URL"):
+        refuse_placeholders(load_stage(path, "staging"), caller_account=LOCAL_ACCOUNT)
 
 
 def _mapping(aws, source: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.environment import AuthMode, ConfigurationError, Environment, load_config
+from config.environment import AuthMode, ConfigurationError, Environment, load_config, parse_secrets, secrets_object
 
 DEPLOYED = {
     "ENVIRONMENT": "staging",
@@ -155,3 +155,21 @@ def test_development_is_refused_on_lambda():
     with pytest.raises(ConfigurationError, match="ENVIRONMENT=staging or production"):
         load_config({"AWS_LAMBDA_FUNCTION_NAME": "tasks-api-staging"})
     assert load_config({**DEPLOYED, "AWS_LAMBDA_FUNCTION_NAME": "tasks-api-staging"}).environment is Environment.STAGING
+
+
+def test_the_secrets_object_is_named_by_an_s3_url_or_not_at_all():
+    assert secrets_object({}) is None
+    assert secrets_object({"SECRETS_S3_URL": "s3://tasks-config/prod/secrets.json"}) == (
+        "tasks-config",
+        "prod/secrets.json",
+    )
+    for wrong in ("tasks-config/staging.json", "s3://tasks-config", "s3:///staging.json", "https://x/y.json"):
+        with pytest.raises(ConfigurationError, match=r"SECRETS_S3_URL=.* is not an S3 object URL"):
+            secrets_object({"SECRETS_S3_URL": wrong})
+
+
+def test_a_secrets_object_holds_a_flat_json_object_of_strings():
+    assert parse_secrets(b'{"DJANGO_SECRET_KEY": "k"}', source="s3://b/k") == {"DJANGO_SECRET_KEY": "k"}
+    for wrong in (b"not json", b'["DJANGO_SECRET_KEY"]', b'{"DJANGO_SECRET_KEY": {"nested": "k"}}'):
+        with pytest.raises(ConfigurationError, match="s3://b/k"):
+            parse_secrets(wrong, source="s3://b/k")
