@@ -120,7 +120,7 @@ class _StreamPoller:
     def records(self) -> list[dict[str, Any]]:
         answer = self._streams.get_records(ShardIterator=self._iterator, Limit=100)
         return [
-            {**record, "eventSource": "aws:dynamodb", "eventSourceARN": self._arn}
+            _as_lambda_sends(record, self._arn)
             for record in answer["Records"]
             if record["eventName"] == "INSERT"
             and record["dynamodb"]["NewImage"].get("Type", {}).get("S") == "OutboxEvent"
@@ -164,3 +164,13 @@ def _problems(results: list[Any], log: str, poison: str) -> list[str]:
     if problems:
         problems.append(f"the package's log ends:\n{log[-2000:]}")
     return problems
+
+
+def _as_lambda_sends(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A GetRecords record as Lambda's event carries it: with its source, and its creation time
+    in epoch seconds (boto3 hands a datetime)."""
+    change = dict(record["dynamodb"])
+    created = change.get("ApproximateCreationDateTime")
+    if created is not None and hasattr(created, "timestamp"):
+        change["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {**record, "dynamodb": change, "eventSource": "aws:dynamodb", "eventSourceARN": stream_arn}
