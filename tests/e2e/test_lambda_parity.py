@@ -57,6 +57,9 @@ _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _CSRF_TOKEN = re.compile(r"(csrf[\w-]*[\"']?\s*[:=]\s*[\"']?)[\w-]{20,}", re.IGNORECASE)
 _TASK_PLACEHOLDER = re.compile(r"\{(task|other|once)\}")
+# DRF's 429 message says the seconds to the window's end, counted at each side's own moment (as
+# Retry-After): one side's request may fall a second later.
+_SECONDS_LEFT = re.compile(r"Expected available in \d+ seconds?")
 
 
 @dataclass
@@ -391,7 +394,7 @@ def _body(answer: Answer, side: Side) -> str:
         data["pagination"]["next_cursor"] = "<cursor>"  # opaque, and made of this side's ids and clock
     if isinstance(data, dict) and "openapi" in data:
         data.pop("servers", None)  # the request's script prefix, by design (issue 11, item 2)
-    return side.normalized(json.dumps(data, sort_keys=True))
+    return side.normalized(_SECONDS_LEFT.sub("Expected available in <n> seconds", json.dumps(data, sort_keys=True)))
 
 
 def run(
