@@ -9,6 +9,10 @@ that fails halfway cannot let a later event overtake an earlier one; once an eve
 fails, the task's later events wait for the next run. Two relays may publish the same event
 (the stream's and the sweeper's); subscribers are idempotent, and the sweeper leaves recent
 events to the stream relay to keep that rare.
+
+Each event gets a line of its own (published, left to the sweeper, or to be tried again), logged
+within `about(entry)`: with its `event_id` and the `request_id` of the request that caused it
+(SPEC §9), as is every other line written while it is handled.
 """
 
 from __future__ import annotations
