@@ -12,7 +12,8 @@ events to the stream relay to keep that rare.
 
 Each event gets a line of its own (published, left to the sweeper, or to be tried again), logged
 within `about(entry)`: with its `event_id` and the `request_id` of the request that caused it
-(SPEC §9), as is every other line written while it is handled.
+(SPEC §9). A batch's publish is one call for up to ten events of as many requests, so what is
+logged during it (the SDK's retries, an SNS outage) names the batch's event ids instead.
 """
 
 from __future__ import annotations
