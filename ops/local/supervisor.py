@@ -35,7 +35,7 @@ from ops.errors import OperationsError
 from ops.local.aws_server import Owner
 from ops.local.children import ChildProcesses, child_environment
 from ops.local.embedded_aws import EmbeddedAws, LocalAwsError
-from ops.local.log_trail import process_log_files
+from ops.local.log_trail import LOG_DIRECTORY, process_log_files
 from ops.provisioning.resources import Resources, provision
 from tasks_app.adapters.aws import AwsTarget
 from tasks_app.api.auth import tokens_are_local
@@ -337,6 +337,8 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
             f"(history: {api_url}/tasks/<id>/events)",
             f"  Data        {options.state_dir}  (every write and message journalled at once; snapshots on stop"
             + (f" and every {autosave:g} s)" if autosave else ")"),
+            f"  Logs        {options.state_dir / LOG_DIRECTORY}  (a file per process; `manage.py request_trail "
+            "<X-Request-ID>` shows what one request caused)",
             "  Crashes     a crashed worker, relay or API is restarted; the rest keeps serving",
             "Press Ctrl-C to stop.",
             "",

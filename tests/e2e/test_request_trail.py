@@ -46,13 +46,13 @@ def test_a_creates_request_id_is_on_every_line_the_relay_and_the_worker_write_ab
     eventually(lambda: lines_about(logs / "worker.jsonl", event_id), 10, "the worker's line about the event")
 
     relayed, applied = lines_about(logs / "relay.jsonl", event_id), lines_about(logs / "worker.jsonl", event_id)
-    assert [line["message"] for line in relayed] == ["Published TaskCreated"]
-    assert [line["message"] for line in applied] == ["Applied TaskCreated"]
+    assert "Published TaskCreated" in [line["message"] for line in relayed]
+    assert "Applied TaskCreated" in [line["message"] for line in applied]
     for line in relayed + applied:
         assert (line["request_id"], line["event_id"]) == (request_id, event_id), line
     in_the_terminal = [line for line in json_lines(stack.output) if event_id in json.dumps(line)]
-    assert len(in_the_terminal) == 2
-    assert all(line["request_id"] == request_id for line in in_the_terminal)
+    assert len(in_the_terminal) >= 2
+    assert all(line["request_id"] == request_id for line in in_the_terminal), in_the_terminal
 
     # What an engineer runs: the whole trail, each process's lines, in time order.
     env = {**stack.env, "LOCAL_STATE_DIR": str(stack.state_dir)}
@@ -62,9 +62,7 @@ def test_a_creates_request_id_is_on_every_line_the_relay_and_the_worker_write_ab
     assert {line["process"] for line in printed} == {"api", "relay", "worker"}
     served = [line["message"] for line in printed if line["process"] == "api"]
     assert any(message.startswith('"POST /tasks HTTP/1.1" 201') for message in served), served
-    assert [line for line in printed if line["process"] != "api"] == [
-        {"process": "relay", **relayed[0]},
-        {"process": "worker", **applied[0]},
-    ]
+    assert {"process": "relay", **relayed[0]} in printed
+    assert {"process": "worker", **applied[0]} in printed
     assert [line["time"] for line in printed] == sorted(line["time"] for line in printed)
     assert all(line["request_id"] == request_id for line in printed)

@@ -54,7 +54,7 @@ def test_a_changes_request_id_reaches_the_queue_and_every_line_the_relay_and_con
         assert consume_events(as_lambda_delivers(messages), None) == {"batchItemFailures": []}
     for event_id, request_id in zip(event_ids, ["req-follow-1", "req-2", "req-2"], strict=True):
         written = about(lines, event_id)
-        assert [line["message"].split()[0] for line in written] == ["Published", "Applied"]
+        assert {line["message"].split()[0] for line in written} >= {"Published", "Applied"}
         assert all(line["request_id"] == request_id and line["event_id"] == event_id for line in written), written
 
 
@@ -76,5 +76,5 @@ def test_an_event_stored_before_request_ids_is_relayed_and_consumed_with_a_null_
         assert consume_events(as_lambda_delivers([message]), None) == {"batchItemFailures": []}
     assert [m["event_id"] for m in events_wiring.read_models().history(str(task.task_id))] == [event.event_id]
     written = about(lines, event.event_id)
-    assert [line["message"] for line in written] == ["Published TaskCreated", "Applied TaskCreated"]
+    assert {line["message"] for line in written} >= {"Published TaskCreated", "Applied TaskCreated"}
     assert all(line["request_id"] is None for line in written)
