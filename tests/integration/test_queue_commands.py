@@ -105,10 +105,10 @@ def test_redriving_an_unknown_id_says_so(aws):
 def test_the_relay_command_publishes_what_is_left_in_the_outbox(api, aws, settings):
     settings.OUTBOX_SETTLE_SECONDS = 0
     aws.target.client("sns").delete_topic(TopicArn=aws.resources.topic_arn)
-    api.created()
+    api.client.post("/tasks", {"user_id": "alice", "title": "t"}, format="json", HTTP_X_REQUEST_ID="req-waiting")
     aws.relay()  # fails too
     assert "Published 0 events; 1 held back" in run("relay_outbox")
-    assert run("outbox_list").endswith("\n1 event waiting.\n")
+    assert run("outbox_list").endswith("  request req-waiting\n1 event waiting.\n")  # what caused it
     run("provision")
     assert "Published 1 event; 0 held back" in run("relay_outbox")
     assert len(aws.drain()) == 1
