@@ -143,15 +143,18 @@ def consume_events(event: dict[str, Any], context: object) -> dict[str, list[dic
 
     django.setup()
     from events_app import bootstrap
-    from events_app.handlers import handle_message
+    from events_app.handlers import handle_message, handling
+    from events_app.messages import message_attributes
 
     failures = []
     for record in event.get("Records", []):
-        try:
-            handle_message(record["body"], read_models=bootstrap.read_models())
-        except Exception:
-            logger.exception("Could not apply an event", extra={"message_id": record.get("messageId")})
-            failures.append({"itemIdentifier": str(record.get("messageId", ""))})
+        attributes = message_attributes(record.get("messageAttributes"))
+        with handling(record.get("body", ""), attributes):  # every line: request_id, event_id (SPEC §9)
+            try:
+                handle_message(record["body"], read_models=bootstrap.read_models(), attributes=attributes)
+            except Exception:
+                logger.exception("Could not apply an event", extra={"message_id": record.get("messageId")})
+                failures.append({"itemIdentifier": str(record.get("messageId", ""))})
     return {"batchItemFailures": failures}
 
 

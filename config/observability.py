@@ -1,8 +1,12 @@
-"""Request ids and structured logs: one JSON object per line, each with the request id."""
+"""Request ids and structured logs: one JSON object per line, each with the request id (SPEC §9).
+
+The ids live in `tasks_app.correlation`'s context variables: this middleware sets the request's;
+the relay and the consumers bind an event's (`correlation.bound`) while they handle it, so
+every line inside, the libraries' included, carries `request_id` and `event_id`.
+"""
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import re
@@ -16,8 +20,9 @@ from typing import Any
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponseBase
 
+from tasks_app import correlation
+
 REQUEST_ID_HEADER = "X-Request-ID"
-_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 # An incoming id is echoed into headers and logs, so only plain tokens are trusted.
 _ACCEPTABLE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 _RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "request_id"}
@@ -34,21 +39,26 @@ class RequestIdMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
-        _request_id.set(request_id)
+        correlation.set_request_id(request_id)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response
 
 
 def _clear_request_id(**_: Any) -> None:
-    _request_id.set(None)
+    correlation.set_request_id(None)
 
 
 class RequestIdFilter(logging.Filter):
-    """Stamps the current request id (or null outside a request) on every record."""
+    """Stamps the current request id (or null outside a request, and for an event stored before
+    request ids were kept) on every record, and the id of the event being relayed or consumed
+    on those logged while one is (unless the line names its own `event_id`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = _request_id.get()
+        record.request_id = correlation.request_id()
+        event_id = correlation.event_id()
+        if event_id is not None and not hasattr(record, "event_id"):
+            record.event_id = event_id
         return True
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -247,6 +248,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Short long-polls locally: a stopped worker's open poll can hide a message until it ends.
     "wait_time_seconds": 1 if CONFIG.is_development else 10,
     "polling_interval": 0.2 if CONFIG.is_development else 1,
+    # The attributes the relay sends with each event (SPEC §9), which the worker logs under; kombu
+    # asks SQS only for the receive count otherwise.
+    "fetch_message_attributes": {"MessageAttributeNames": ["request_id", "trace_header"]},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "celery-tasks-unused"  # never consumed: see config/celery.py
@@ -257,7 +261,7 @@ CELERY_WORKER_ENABLE_REMOTE_CONTROL = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logs
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "config.observability.RequestIdFilter"}},
@@ -275,3 +279,17 @@ LOGGING = {
         "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
     },
 }
+if LOG_FILE := os.environ.get("LOG_FILE"):
+    # The local stack's processes also write their lines to a file each, which `manage.py
+    # request_trail` reads (ops/local/supervisor.py names them). Rotated at 10 MB, 3 kept.
+    LOGGING["handlers"]["file"] = {
+        "class": "logging.handlers.RotatingFileHandler",
+        "filename": LOG_FILE,
+        "maxBytes": 10_000_000,
+        "backupCount": 3,
+        "encoding": "utf-8",
+        "formatter": "json",
+        "filters": ["request_id"],
+    }
+    for _logger in (LOGGING["root"], LOGGING["loggers"]["django.server"]):
+        _logger["handlers"] = [*_logger["handlers"], "file"]

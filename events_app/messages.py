@@ -49,6 +49,10 @@ class ReceivedEvent:
     sequence: int
     data: dict[str, Any]
     message: dict[str, Any]  # as received, for the history to show
+    # The request that caused the event and its X-Ray trace header (SPEC §9), from the message's
+    # attributes; None for an event stored before they were kept, or a message sent by hand.
+    request_id: str | None = None
+    trace_header: str | None = None
 
     @property
     def day(self) -> date:
@@ -60,10 +64,38 @@ class ReceivedEvent:
         return str(self.data[field])
 
 
-def parse_message(body: str | bytes | Mapping[str, Any]) -> ReceivedEvent:
-    """The event in a queue message body (SPEC §4); raises `InvalidEventMessage` for anything
-    else: not a JSON object, an unknown event type, a required field missing or malformed, a
-    status that SPEC §1 does not have, a `sequence` that is not a positive whole number."""
+def message_attributes(raw: Mapping[str, Any] | None) -> dict[str, str]:
+    """The text message attributes of a queue message, by name: from SQS's `ReceiveMessage`
+    (`MessageAttributes`, `{"StringValue": …}`, what kombu hands the worker) or from Lambda's SQS
+    event (`messageAttributes`, `{"stringValue": …}`). Others (binary, malformed) are left out;
+    raises nothing."""
+    found: dict[str, str] = {}
+    for name, value in (raw or {}).items():
+        if isinstance(value, Mapping):
+            text = value.get("StringValue", value.get("stringValue"))
+            if isinstance(text, str) and text:
+                found[str(name)] = text
+    return found
+
+
+def peek_event_id(body: str | bytes | Mapping[str, Any]) -> str | None:
+    """The `event_id` a message body names, even one that is not an event this consumer can
+    apply (so that the lines about a poison message name it too); None if it names none. Raises
+    nothing."""
+    try:
+        message = json.loads(body) if isinstance(body, (str, bytes)) else body
+    except ValueError:
+        return None
+    event_id = message.get("event_id") if isinstance(message, Mapping) else None
+    return event_id if isinstance(event_id, str) and event_id else None
+
+
+def parse_message(body: str | bytes | Mapping[str, Any], attributes: Mapping[str, str] | None = None) -> ReceivedEvent:
+    """The event in a queue message body (SPEC §4), with the `request_id` and `trace_header` of
+    its `attributes` (`message_attributes`, SPEC §9) when it has them. Raises
+    `InvalidEventMessage` for anything else: not a JSON object, an unknown event type, a required
+    field missing or malformed, a status that SPEC §1 does not have, a `sequence` that is not a
+    positive whole number."""
     try:
         message = json.loads(body) if isinstance(body, (str, bytes)) else dict(body)
     except ValueError as error:
@@ -97,6 +129,8 @@ def parse_message(body: str | bytes | Mapping[str, Any]) -> ReceivedEvent:
         sequence=sequence,
         data=data,
         message=message,
+        request_id=(attributes or {}).get("request_id"),
+        trace_header=(attributes or {}).get("trace_header"),
     )
 
 

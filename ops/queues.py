@@ -31,6 +31,7 @@ class DeadLetter:
     receive_count: int
     first_received: str
     body: str
+    request_id: str | None = None  # of the request that caused the event (SPEC §9), when it was sent with it
 
 
 def depth(sqs: SQSClient, queue_url: str) -> QueueDepth:
@@ -135,4 +136,11 @@ def _dead_letter(message: MessageTypeDef) -> DeadLetter:
         receive_count=int(attributes.get("ApproximateReceiveCount", 0)),
         first_received=str(attributes.get("ApproximateFirstReceiveTimestamp", "")),
         body=message["Body"],
+        request_id=_text_attribute(message, "request_id"),
     )
+
+
+def _text_attribute(message: MessageTypeDef, name: str) -> str | None:
+    """A String message attribute's value, or None when the message has no such attribute."""
+    attribute = message.get("MessageAttributes", {}).get(name)
+    return attribute.get("StringValue") if attribute else None

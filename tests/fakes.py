@@ -11,6 +11,7 @@ from typing import Any
 from events_app.messages import ReceivedEvent
 from events_app.ports import UserStats, no_counts
 from events_app.projection import TaskProjection, day_steps, status_steps
+from tasks_app import correlation
 from tasks_app.adapters.cursor import TRASH_LISTING, CursorCodec, live_listing
 from tasks_app.application.idempotency import IdempotencyKeyInUse, IdempotencyRecord
 from tasks_app.application.ports import ConcurrentUpdate, OutboxEntry, Page, TaskFilters, TaskSort
@@ -140,7 +141,9 @@ class FakeTaskRepository:
             raise IdempotencyKeyInUse(record.key)
 
     def _store(self, task: Task, record: IdempotencyRecord | None) -> None:
-        self.outbox.entries.extend(OutboxEntry.from_event(event) for event in task.pull_events())
+        # Stamped as the DynamoDB repository stamps them: with the request in hand (SPEC §9).
+        origin = correlation.origin()
+        self.outbox.entries.extend(OutboxEntry.from_event(event, origin=origin) for event in task.pull_events())
         self._tasks[task.task_id] = copy.deepcopy(task)
         if record is not None:
             self._records[(record.scope, record.key)] = record

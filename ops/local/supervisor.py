@@ -35,6 +35,7 @@ from ops.errors import OperationsError
 from ops.local.aws_server import Owner
 from ops.local.children import ChildProcesses, child_environment
 from ops.local.embedded_aws import EmbeddedAws, LocalAwsError
+from ops.local.log_trail import LOG_DIRECTORY, process_log_files
 from ops.provisioning.resources import Resources, provision
 from tasks_app.adapters.aws import AwsTarget
 from tasks_app.api.auth import tokens_are_local
@@ -142,8 +143,11 @@ class LocalStack:
             f"from {self.options.state_dir}."
         )
         env = child_environment(self.aws.url, self.options.state_dir)
+        log_files = process_log_files(self.options.state_dir)
+        log_files["the API"].parent.mkdir(parents=True, exist_ok=True)
         for name, command in _child_commands(self.options).items():
-            self._children.start(name, command, env)
+            # Each also writes its JSON lines to a file of its own, for `manage.py request_trail`.
+            self._children.start(name, command, {**env, "LOG_FILE": str(log_files[name])})
         _wait_for_api(self.api_url, self._children, stopping=lambda: self._stop_reason is not None)
         if self.options.autosave_seconds:
             threading.Thread(target=self._autosave, name="autosave", daemon=True).start()
@@ -333,6 +337,8 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
             f"(history: {api_url}/tasks/<id>/events)",
             f"  Data        {options.state_dir}  (every write and message journalled at once; snapshots on stop"
             + (f" and every {autosave:g} s)" if autosave else ")"),
+            f"  Logs        {options.state_dir / LOG_DIRECTORY}  (a file per process; `manage.py request_trail "
+            "<X-Request-ID>` shows what one request caused)",
             "  Crashes     a crashed worker, relay or API is restarted; the rest keeps serving",
             "Press Ctrl-C to stop.",
             "",

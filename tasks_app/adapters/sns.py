@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from tasks_app import correlation
 from tasks_app.application.ports import PUBLISH_BATCH_MAX, OutboxEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_sns.client import SNSClient
-    from mypy_boto3_sns.type_defs import PublishBatchRequestEntryTypeDef
+    from mypy_boto3_sns.type_defs import MessageAttributeValueTypeDef, PublishBatchRequestEntryTypeDef
 
 logger = logging.getLogger(__name__)
 
@@ -50,12 +51,9 @@ class SnsEventPublisher:
             logger.warning("SNS did not accept a batch of events: %s", error, extra={"event_ids": _ids(entries)})
             return []
         for failure in response.get("Failed", []):
-            logger.warning(
-                "SNS refused an event: %s %s",
-                failure["Code"],
-                failure.get("Message", ""),
-                extra={"event_id": entries[int(failure["Id"])].event_id},
-            )
+            refused = entries[int(failure["Id"])]
+            with correlation.bound(request_id=refused.request_id, event_id=refused.event_id):
+                logger.warning("SNS refused an event: %s %s", failure["Code"], failure.get("Message", ""))
         return [entries[int(success["Id"])] for success in response.get("Successful", [])]
 
     def _subscribed(self) -> bool:
@@ -70,12 +68,21 @@ class SnsEventPublisher:
 
 
 def sns_entry(entry_id: str, entry: OutboxEntry) -> PublishBatchRequestEntryTypeDef:
-    """The message, subject and filterable `event_type` attribute the SPEC promises subscribers."""
+    """The message, subject and filterable `event_type` attribute the SPEC promises subscribers
+    (§4), and the `request_id` and `trace_header` of the request that caused the event (§9),
+    each only when known: SNS refuses an empty attribute. With raw delivery SNS hands them to
+    the queue as SQS message attributes (3 of the 10 SQS allows)."""
+    attributes: dict[str, MessageAttributeValueTypeDef] = {
+        "event_type": {"DataType": "String", "StringValue": entry.event_type}
+    }
+    for name, value in (("request_id", entry.request_id), ("trace_header", entry.trace_header)):
+        if value:
+            attributes[name] = {"DataType": "String", "StringValue": value}
     return {
         "Id": entry_id,
         "Message": entry.message,
         "Subject": f"Domain Event: {entry.event_type}",
-        "MessageAttributes": {"event_type": {"DataType": "String", "StringValue": entry.event_type}},
+        "MessageAttributes": attributes,
     }
 
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from tasks_app.application.idempotency import IdempotencyRecord
+from tasks_app.correlation import Origin
 from tasks_app.domain.errors import DomainError
 from tasks_app.domain.events import DomainEvent
 from tasks_app.domain.task import Task, isoformat_utc
@@ -137,7 +138,12 @@ class TaskRepository(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
-    """An event waiting to be published: the SPEC §4 message, and where it sits in its task's order."""
+    """An event waiting to be published: the SPEC §4 message, and where it sits in its task's order.
+
+    `request_id` and `trace_header` name the request that caused it (SPEC §9), sent beside the
+    message as attributes, never in it; None for an event stored before they were kept, or by
+    a change that no request made (a management command).
+    """
 
     task_id: str
     sequence: int
@@ -145,9 +151,13 @@ class OutboxEntry:
     event_type: str
     message: str
     stored_at: datetime | None = field(default=None, compare=False)
+    request_id: str | None = field(default=None, compare=False)
+    trace_header: str | None = field(default=None, compare=False)
 
     @classmethod
-    def from_event(cls, event: DomainEvent) -> OutboxEntry:
+    def from_event(cls, event: DomainEvent, *, origin: Origin | None = None) -> OutboxEntry:
+        """The entry of `event`, stamped with `origin` (the request that caused it), if given."""
+        origin = origin or Origin()
         return cls(
             task_id=event.aggregate_id,
             sequence=event.sequence,
@@ -155,6 +165,8 @@ class OutboxEntry:
             event_type=event.event_type,
             message=json.dumps(event.to_message(), ensure_ascii=False),
             stored_at=datetime.fromisoformat(event.timestamp),
+            request_id=origin.request_id,
+            trace_header=origin.trace_header,
         )
 
 

@@ -9,15 +9,22 @@ that fails halfway cannot let a later event overtake an earlier one; once an eve
 fails, the task's later events wait for the next run. Two relays may publish the same event
 (the stream's and the sweeper's); subscribers are idempotent, and the sweeper leaves recent
 events to the stream relay to keep that rare.
+
+Each event gets a line of its own (published, left to the sweeper, or to be tried again), logged
+within `about(entry)`: with its `event_id` and the `request_id` of the request that caused it
+(SPEC §9). A batch's publish is one call for up to ten events of as many requests, so what is
+logged during it (the SDK's retries, an SNS outage) names the batch's event ids instead.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from tasks_app import correlation
 from tasks_app.application.ports import PUBLISH_BATCH_MAX, EventPublisher, Outbox, OutboxEntry
 from tasks_app.domain.values import TaskId
 
@@ -65,8 +72,12 @@ def relay_reported(
     outbox when a batch holds a task's later events without their predecessor.
     """
     stuck = _behind_an_earlier_event(entries, outbox) if after_earlier else set()
-    if stuck:
-        logger.info("Left to the sweeper, behind an earlier event still stored", extra={"tasks": sorted(stuck)})
+    for entry in entries:
+        if entry.task_id in stuck:
+            with about(entry):
+                logger.info(
+                    "Left to the sweeper, behind an earlier event of its task still stored", extra=_where(entry)
+                )
     to_send = [entry for entry in entries if entry.task_id not in stuck]
     waiting = list(to_send)
     stopped_tasks: set[str] = set()
@@ -78,15 +89,28 @@ def relay_reported(
         accepted = publisher.publish(batch)
         accepted_ids = {entry.event_id for entry in accepted}
         stopped_tasks.update(entry.task_id for entry in batch if entry.event_id not in accepted_ids)
+        for entry in accepted:
+            with about(entry):
+                logger.info("Published %s", entry.event_type, extra=_where(entry))
         if accepted:
             outbox.remove(accepted)
             sent.update(accepted_ids)
-    if stopped_tasks:
-        logger.warning(
-            "Some events were not published; the relay will try again", extra={"tasks": sorted(stopped_tasks)}
-        )
     unpublished = tuple(entry for entry in to_send if entry.event_id not in sent)
+    for entry in unpublished:
+        with about(entry):
+            logger.warning("%s not published; the relay will try again", entry.event_type, extra=_where(entry))
     return RelayResult(published=len(sent), held_back=len(entries) - len(sent), unpublished=unpublished)
+
+
+def about(entry: OutboxEntry) -> AbstractContextManager[None]:
+    """Within the block, log lines (the relay's, the SDK's) name `entry`'s event and the request
+    that caused it (SPEC §9): `request_id` and `event_id` on each line; null request id for an
+    event stored before requests were recorded with events."""
+    return correlation.bound(request_id=entry.request_id, event_id=entry.event_id, trace_header=entry.trace_header)
+
+
+def _where(entry: OutboxEntry) -> dict[str, object]:
+    return {"task_id": entry.task_id, "sequence": entry.sequence}
 
 
 def _behind_an_earlier_event(entries: Sequence[OutboxEntry], outbox: Outbox) -> set[str]:

@@ -54,6 +54,19 @@ def test_a_listing_counts_one_receive_per_dead_letter_and_says_so(aws):
     assert "this one" in output
 
 
+def test_a_dead_letter_names_the_request_that_caused_it_and_keeps_it_when_redriven(api, aws):
+    api.client.post("/tasks", {"user_id": "alice", "title": "t"}, format="json", HTTP_X_REQUEST_ID="req-dead-1")
+    [message] = aws.drain()
+    sqs, dlq = aws.target.client("sqs"), aws.queue_url(f"{aws.resources.queue_name}-dlq")
+    attributes = message.pop("_attributes")  # as SQS moves a message to the DLQ: with its attributes
+    sqs.send_message(QueueUrl=dlq, MessageBody=json.dumps(message), MessageAttributes=attributes)
+    assert json.loads(run("dlq_list", "--json"))["request_id"] == "req-dead-1"
+    assert "received 2x  request req-dead-1  {" in run("dlq_list")
+    run("dlq_redrive", "--all")
+    [redriven] = aws.drain()
+    assert redriven["_attributes"]["request_id"]["StringValue"] == "req-dead-1"
+
+
 def test_listed_dead_letters_can_be_redriven_at_once(aws):
     """Listing hides each message while it reads the rest, then shows them all again at once."""
     ids = {dead_letter(aws, f"m{n}") for n in range(3)}
@@ -92,10 +105,10 @@ def test_redriving_an_unknown_id_says_so(aws):
 def test_the_relay_command_publishes_what_is_left_in_the_outbox(api, aws, settings):
     settings.OUTBOX_SETTLE_SECONDS = 0
     aws.target.client("sns").delete_topic(TopicArn=aws.resources.topic_arn)
-    api.created()
+    api.client.post("/tasks", {"user_id": "alice", "title": "t"}, format="json", HTTP_X_REQUEST_ID="req-waiting")
     aws.relay()  # fails too
     assert "Published 0 events; 1 held back" in run("relay_outbox")
-    assert run("outbox_list").endswith("\n1 event waiting.\n")
+    assert run("outbox_list").endswith("  request req-waiting\n1 event waiting.\n")  # what caused it
     run("provision")
     assert "Published 1 event; 0 held back" in run("relay_outbox")
     assert len(aws.drain()) == 1

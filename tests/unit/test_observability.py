@@ -5,6 +5,7 @@ import json
 import logging
 
 from config.observability import JsonFormatter, RequestIdFilter
+from tasks_app import correlation
 
 
 def format_record(record: logging.LogRecord) -> dict:
@@ -42,3 +43,21 @@ def test_an_exception_is_logged_with_its_traceback():
 def test_values_that_are_not_json_are_logged_as_text():
     record = logging.makeLogRecord({"msg": "m", "thing": object()})
     assert format_record(record)["thing"].startswith("<object object")
+
+
+def test_a_line_logged_while_an_event_is_handled_carries_its_request_and_event_ids():
+    def logged_within_an_event() -> dict:
+        with correlation.bound(request_id="req-1", event_id="evt-1"):
+            return _format(logging.makeLogRecord({"name": "botocore", "msg": "retrying"}))
+
+    line = contextvars.Context().run(logged_within_an_event)
+    assert (line["request_id"], line["event_id"]) == ("req-1", "evt-1")
+    assert "event_id" not in format_record(logging.makeLogRecord({"msg": "outside any event"}))
+
+
+def test_a_line_that_names_its_own_event_keeps_it():
+    def logged() -> dict:
+        with correlation.bound(request_id=None, event_id="evt-1"):
+            return _format(logging.makeLogRecord({"msg": "m", "event_id": "evt-2"}))
+
+    assert contextvars.Context().run(logged)["event_id"] == "evt-2"

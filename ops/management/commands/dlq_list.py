@@ -23,8 +23,9 @@ COUNTING_NOTE = (
 class Command(OpsCommand):
     help = (
         "List the messages in the events dead-letter queue without removing them: id, receive count, "
-        "and the event. SQS cannot read a message without counting a receive, so each listing adds one "
-        "to every count it shows (harmless here: the dead-letter queue sends nothing on). "
+        "the id of the request that caused it (when known) and the event. SQS cannot read a message "
+        "without counting a receive, so each listing adds one to every count it shows (harmless here: "
+        "the dead-letter queue sends nothing on). "
         "`dlq_redrive` puts them back on the events queue."
     )
 
@@ -43,7 +44,11 @@ class Command(OpsCommand):
             if options["json"]:
                 self.stdout.write(json.dumps(letter.__dict__, ensure_ascii=False))
             else:
-                self.stdout.write(f"{letter.message_id}  received {letter.receive_count}x  {letter.body[:200]}")
+                # The request id leads to everything its request caused: `request_trail`, or zappa tail's filter.
+                request = f"request {letter.request_id}  " if letter.request_id else ""
+                self.stdout.write(
+                    f"{letter.message_id}  received {letter.receive_count}x  {request}{letter.body[:200]}"
+                )
         if not options["json"]:
             self.stdout.write(f"{counted(len(letters), 'dead letter')}.")
             if letters:

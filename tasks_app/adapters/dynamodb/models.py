@@ -158,7 +158,8 @@ class OutboxItem(TableModel):
     """An event stored with its task's write and not yet published.
 
     Keyed `OUTBOX#<shard>` / `<task id>#<sequence>`: one shard holds all of a task's events,
-    sorted in the order they happened.
+    sorted in the order they happened. `RequestId` and `TraceHeader` name the request that caused
+    the event (SPEC §9); items stored before they were kept have neither.
     """
 
     item_type = UnicodeAttribute(attr_name="Type", default="OutboxEvent")
@@ -168,6 +169,8 @@ class OutboxItem(TableModel):
     sequence = NumberAttribute(attr_name="Sequence")
     message = UnicodeAttribute(attr_name="Message")
     created_at = UtcTimestampAttribute(attr_name="CreatedAt", null=True)
+    request_id = UnicodeAttribute(attr_name="RequestId", null=True)
+    trace_header = UnicodeAttribute(attr_name="TraceHeader", null=True)
 
     @staticmethod
     def shard_key(task_id: TaskId | str) -> str:
@@ -197,6 +200,8 @@ class OutboxItem(TableModel):
             sequence=entry.sequence,
             message=entry.message,
             created_at=entry.stored_at,
+            request_id=entry.request_id,
+            trace_header=entry.trace_header,
         )
 
     def to_entry(self) -> OutboxEntry:
@@ -207,6 +212,8 @@ class OutboxItem(TableModel):
             event_type=self.event_type,
             message=self.message,
             stored_at=self.created_at,
+            request_id=self.request_id,
+            trace_header=self.trace_header,
         )
 
 

@@ -13,6 +13,7 @@ from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from tasks_app import correlation
 from tasks_app.adapters.cursor import TRASH_LISTING, CursorCodec, live_listing
 from tasks_app.adapters.dynamodb import listing
 from tasks_app.adapters.dynamodb.idempotency import IdempotencyItem
@@ -38,6 +39,8 @@ class DynamoTaskRepository:
     """Tasks in the single table. A write is one `TransactWriteItems` holding the task, its
     events as outbox items and, when given, the idempotency record: no event of a stored change
     can be lost before it is published, and no change exists without its key (SPEC §2, §4).
+    Each outbox item carries the id and trace header of the request in hand when it is written
+    (`tasks_app.correlation`, which the API sets): the relay sends them on (SPEC §9).
 
     A write never conflicts with itself (issue 9): botocore resends a transaction whose response
     was lost, and where the resend is not recognised by its token (the local AWS ignores it) it
@@ -159,7 +162,7 @@ class DynamoTaskRepository:
                     item = IdempotencyItem.from_record(idempotency)
                     transaction.save(item, condition=IdempotencyItem.claimable(self._clock()))
                 for event in events:
-                    transaction.save(OutboxItem.from_entry(OutboxEntry.from_event(event)))
+                    transaction.save(OutboxItem.from_entry(OutboxEntry.from_event(event, origin=correlation.origin())))
         except TransactWriteError as error:
             if _written_by(error, write_id):
                 return  # a retry of this very write, which had committed: SPEC §2, no self-conflict
