@@ -4,7 +4,9 @@ that metrics never fail what they measure."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -159,3 +161,11 @@ def test_a_metric_that_cannot_be_written_is_logged_and_does_not_fail_the_caller(
         metrics.record_request(operation="tasks.create", status=201, latency_ms=1.0)
         metrics.record_consumer_failure()
     assert [record.message for record in caplog.records] == ["Could not write metrics"] * 2
+
+
+def test_each_deployed_stage_has_its_own_namespace_and_the_service_name():
+    stages = json.loads((Path(__file__).parents[2] / "zappa_settings.json").read_text())
+    for stage, config in stages.items():
+        variables = config["aws_environment_variables"]
+        assert variables[metrics.NAMESPACE_ENV] == f"TasksApi/{stage}", stage
+        assert variables[metrics.SERVICE_ENV] == metrics.SERVICE, stage
