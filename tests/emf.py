@@ -64,7 +64,7 @@ class Lines:
 @contextmanager
 def collected() -> Iterator[Lines]:
     with metrics.lines_to(io.StringIO()) as stream:
-        yield Lines(stream)  # type: ignore[arg-type]
+        yield Lines(stream)
 
 
 @cache

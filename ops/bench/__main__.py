@@ -65,16 +65,25 @@ def main() -> int:
 
 
 def _in_process(only: list[str], rounds: int) -> bool:
+    from ops.bench.metrics_cost import Sink
+    from tasks_app.adapters import metrics
+
     targets_met = True
-    with local_stack("bench") as stack:
+    sink = Sink()  # the EMF lines, kept out of the tables (metrics stay on, as deployed)
+    with local_stack("bench") as stack, metrics.lines_to(sink):
+        from functools import partial
+
         from django.core.management import call_command
 
         from events_app import bootstrap as events_wiring
-        from ops.bench import api_vs_pynamodb, event_pipeline, lambda_package
+        from ops.bench import api_vs_pynamodb, event_pipeline, lambda_package, metrics_cost
+        from ops.bench.lambda_api import LambdaApi
         from tasks_app import bootstrap
 
         if "api" in only:
             targets_met &= api_vs_pynamodb.run(stack, rounds)
+            tidy = partial(api_vs_pynamodb.tidy_events, stack.aws)
+            targets_met &= metrics_cost.run(stack, LambdaApi(stack.token), rounds, tidy, sink)
         if "pipeline" in only:
             stack.aws.reset()  # the pipeline starts from empty queues, not the API benchmark's backlog
             call_command("provision", stdout=io.StringIO())

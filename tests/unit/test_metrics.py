@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -144,7 +145,10 @@ def test_a_process_reports_one_cold_start_named_after_its_first_entry_point(monk
 
 def test_powertools_switch_turns_every_metric_off(monkeypatch):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.setattr(metrics, "_cold_start_reported", False)
     with collected() as lines:
+        metrics.record_cold_start("api")
+        metrics.record_consumer_failure()
         metrics.record_request(operation="tasks.create", status=201, latency_ms=1.0)
         metrics.EmfRelayMetrics().published(entries_of_a_completed_task(datetime.now(UTC)))
         metrics.record_event_consumed(datetime.now(UTC))
@@ -169,3 +173,15 @@ def test_each_deployed_stage_has_its_own_namespace_and_the_service_name():
         variables = config["aws_environment_variables"]
         assert variables[metrics.NAMESPACE_ENV] == f"TasksApi/{stage}", stage
         assert variables[metrics.SERVICE_ENV] == metrics.SERVICE, stage
+
+
+def test_requests_on_many_threads_write_whole_lines_each_with_its_own_dimensions():
+    def serve(thread: int) -> None:
+        for number in range(100):
+            metrics.record_request(operation=f"op{thread}", status=200 + number % 2 * 200, latency_ms=float(thread))
+
+    with collected() as lines, ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(serve, range(8)))
+    points = lines.points("Latency")  # every line parsed and checked
+    assert len(points) == 800
+    assert all(point.values == [float(point.dimensions["operation"][2:])] for point in points)
