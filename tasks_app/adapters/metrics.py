@@ -14,7 +14,8 @@ redirect such as the Celery worker's, which would wrap it in a log record.
 
 The metrics, in the namespace `POWERTOOLS_METRICS_NAMESPACE` (the stage's, `TasksApi/<stage>`;
 `TasksApi/local` when unset), each with the dimension `service` = `POWERTOOLS_SERVICE_NAME`
-(`tasks-api` when unset) and the others named (/tmp/metrics-contract.md is the shared contract):
+(`tasks-api` when unset) and the others named: the names, units and dimensions the stage's dashboard
+and alarms (issue 13) are built on, so change them only together:
 
 | Metric | Unit | Dimensions | Meaning |
 |---|---|---|---|
