@@ -188,10 +188,3 @@ class RelayMetrics(Protocol):
     def published(self, entries: Sequence[OutboxEntry]) -> None:
         """`entries` were just accepted by the publisher: called at once, so now is their
         publish time. Raises nothing."""
-
-
-class NoRelayMetrics:
-    """Reports nothing: the relay's default when no metrics are wired (unit tests, tools)."""
-
-    def published(self, entries: Sequence[OutboxEntry]) -> None:
-        return None

@@ -18,14 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from tasks_app.application.ports import (
-    PUBLISH_BATCH_MAX,
-    EventPublisher,
-    NoRelayMetrics,
-    Outbox,
-    OutboxEntry,
-    RelayMetrics,
-)
+from tasks_app.application.ports import PUBLISH_BATCH_MAX, EventPublisher, Outbox, OutboxEntry, RelayMetrics
 from tasks_app.domain.values import TaskId
 
 logger = logging.getLogger(__name__)
@@ -49,11 +42,11 @@ def relay_outbox(
     task_id: TaskId | None = None,
     stored_before: datetime | None = None,
     limit: int = 500,
-    metrics: RelayMetrics = NoRelayMetrics(),  # noqa: B008 - stateless
+    metrics: RelayMetrics | None = None,
 ) -> RelayResult:
     """The sweeper's pass: publish pending events, `task_id`'s or everyone's stored before
-    `stored_before`, reading at most `limit` per outbox shard; `metrics` hears of each batch
-    published. Raises what the ports raise (`DependencyUnavailable` in an outage); what was
+    `stored_before`, reading at most `limit` per outbox shard; `metrics`, if given, hears of
+    each batch published. Raises what the ports raise (`DependencyUnavailable` in an outage); what was
     published before that is forgotten."""
     pending = outbox.pending(task_id=task_id, limit=limit)
     result = relay_reported(_settled(pending, stored_before), outbox=outbox, publisher=publisher, metrics=metrics)
@@ -66,11 +59,11 @@ def relay_reported(
     outbox: Outbox,
     publisher: EventPublisher,
     after_earlier: bool = False,
-    metrics: RelayMetrics = NoRelayMetrics(),  # noqa: B008 - stateless
+    metrics: RelayMetrics | None = None,
 ) -> RelayResult:
     """Publish `entries` (each task's in its order, as the outbox or its stream gives them) in
-    batches of up to `PUBLISH_BATCH_MAX`, then forget those published; `metrics` hears of each
-    batch as the publisher accepts it. Returns what was done; `unpublished` lists those that
+    batches of up to `PUBLISH_BATCH_MAX`, then forget those published; `metrics`, if given, hears
+    of each batch as the publisher accepts it. Returns what was done; `unpublished` lists those that
     failed, in the given order. Raises what the ports raise.
 
     With `after_earlier` (the stream relay, which sees only the events just stored) a task whose
@@ -91,7 +84,8 @@ def relay_reported(
         if not batch:
             break
         accepted = publisher.publish(batch)
-        metrics.published(accepted)
+        if metrics is not None:
+            metrics.published(accepted)
         accepted_ids = {entry.event_id for entry in accepted}
         stopped_tasks.update(entry.task_id for entry in batch if entry.event_id not in accepted_ids)
         if accepted:
