@@ -36,6 +36,7 @@ from ops.bench.targets import Timing
 SWITCH = "POWERTOOLS_METRICS_DISABLED"
 FORBIDDEN_SERVICES = frozenset({"monitoring", "logs"})  # CloudWatch's and CloudWatch Logs' signing names
 ALONE_CALLS = 2000
+IMPORT_RUNS = 9
 IMPORT_PRELUDE = "import boto3, django, rest_framework, pynamodb.models, jmespath, typing_extensions"
 IMPORT_PROBE = (
     f"{IMPORT_PRELUDE}\nimport time\nstarted = time.perf_counter()\nimport aws_lambda_powertools.metrics\n"
@@ -90,7 +91,7 @@ def run(stack: BenchStack, api: LambdaApi, rounds: int, tidy: Callable[[], None]
         f"written): {alone * 1_000_000:.0f} us\n(median of {ALONE_CALLS} calls; {sink.lines - lines_before} lines). "
         "The on/off difference above is that, within the local AWS's noise.\n"
         f"Cold start: importing aws_lambda_powertools.metrics after boto3, Django, DRF and PynamoDB: "
-        f"{_import_ms():.1f} ms (median of 5 fresh interpreters).\n"
+        f"{_import_ms():.1f} ms (median of {IMPORT_RUNS} fresh interpreters).\n"
         f"Target: metrics add no AWS request ({'met' if no_requests else 'MISSED'}). EMF lines written during "
         f"the API benchmark: {sink.lines}."
     )
@@ -157,9 +158,9 @@ def _alone() -> float:
 
 def _import_ms() -> float:
     """Milliseconds of `import aws_lambda_powertools.metrics` in a fresh interpreter, after the
-    function's other big imports (median of 5)."""
+    function's other big imports (median of `IMPORT_RUNS`: a busy machine makes single runs vary 3x)."""
     times = []
-    for _ in range(5):
+    for _ in range(IMPORT_RUNS):
         done = subprocess.run([sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, check=True)
         times.append(float(done.stdout.strip().splitlines()[-1]))
     return statistics.median(times)
