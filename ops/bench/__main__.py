@@ -5,7 +5,10 @@ Parts, in the order they run (`BENCH_ONLY` picks some, comma-separated):
   configuration (JWT, the shipped rate limits, DEBUG off), against bare PynamoDB making the
   operation's own DynamoDB requests: median and p95 of interleaved rounds, the ratio (target
   <= 1.3x); then the AWS requests of one call, inside the invocation (the operation's own, and the
-  rest: at most 1, for rate limiting) and after it (relay, consumer). `api_vs_pynamodb`.
+  rest: at most 1, for rate limiting) and after it (relay, consumer). `api_vs_pynamodb`. Then what
+  the EMF metrics cost: get and create with metrics on and off side by side, their AWS requests
+  (target: the same, none to CloudWatch), the metrics' own time, the cold start of importing
+  Powertools. `metrics_cost`. The in-process parts run with metrics on, their lines counted, not printed.
 - `pipeline`: the event pipeline's throughput and the API response -> history entry latency.
 - `package`: the Lambda zip's size and its cold start, fresh processes, like for like: without
   SnapStart against a bare boto3 handler (target <= 2x), restored from SnapStart against a bare
