@@ -43,11 +43,15 @@ def test_each_operation_is_named_after_its_route_and_action(api):
         api.patch(task["task_id"], {"title": "Renamed"})
         api.client.get(f"/tasks/{task['task_id']}/events")
         api.client.get("/tasks/stats", {"user_id": "alice"})
+        api.client.head(f"/tasks/{task['task_id']}")
         api.delete(task["task_id"])
+        api.trash(user_id="alice")
         api.client.options("/tasks")
+        api.client.put(f"/tasks/{task['task_id']}", {}, format="json")  # 405: no action, the method names it
+        api.client.get("/")
     assert request_metrics(lines)[1] == [
         "tasks.retrieve", "tasks.list", "tasks.complete", "tasks.partial_update", "tasks.events", "tasks.stats",
-        "tasks.destroy", "tasks.options",
+        "tasks.retrieve", "tasks.destroy", "tasks.trash", "tasks.options", "tasks.put", "root",
     ]  # fmt: skip
 
 
