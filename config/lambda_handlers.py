@@ -21,6 +21,8 @@ from typing import Any
 # which is what SnapStart snapshots.
 from zappa import handler as zappa_handler
 
+from tasks_app.adapters import metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -48,6 +50,7 @@ def serve_http(event: dict[str, Any], context: object) -> Any:
     handler = dispatch(event)
     if handler is not None:
         return handler(event, context)
+    metrics.record_cold_start("api")
     result = zappa_handler.lambda_handler(event, context)
     if isinstance(result, dict) and "statusCode" in result and event.get("httpMethod"):
         return as_sent(result, method=str(event["httpMethod"]))
@@ -123,6 +126,7 @@ def relay_outbox(event: dict[str, Any], context: object) -> dict[str, int]:
     """
     import django
 
+    metrics.record_cold_start("sweeper")
     django.setup()
     from tasks_app import bootstrap
 
@@ -141,6 +145,7 @@ def consume_events(event: dict[str, Any], context: object) -> dict[str, list[dic
     """
     import django
 
+    metrics.record_cold_start("consumer")
     django.setup()
     from events_app import bootstrap
     from events_app.handlers import handle_message, handling
@@ -151,10 +156,13 @@ def consume_events(event: dict[str, Any], context: object) -> dict[str, list[dic
         attributes = message_attributes(record.get("messageAttributes"))
         with handling(record.get("body", ""), attributes):  # every line: request_id, event_id (SPEC §9)
             try:
-                handle_message(record["body"], read_models=bootstrap.read_models(), attributes=attributes)
+                applied = handle_message(record["body"], read_models=bootstrap.read_models(), attributes=attributes)
             except Exception:
                 logger.exception("Could not apply an event", extra={"message_id": record.get("messageId")})
+                metrics.record_consumer_failure()
                 failures.append({"itemIdentifier": str(record.get("messageId", ""))})
+            else:
+                metrics.record_event_consumed(applied.timestamp)
     return {"batchItemFailures": failures}
 
 
@@ -168,6 +176,7 @@ def relay_stream(event: dict[str, Any], context: object) -> dict[str, list[dict[
     """
     import django
 
+    metrics.record_cold_start("relay")
     django.setup()
     from tasks_app import bootstrap
 

@@ -114,6 +114,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_metrics.RequestMetricsMiddleware",  # first: the whole request's latency, the status sent
     "config.observability.RequestIdMiddleware",
     "tasks_app.api.middleware.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",

@@ -18,6 +18,7 @@ from kombu.messaging import Consumer
 
 from events_app.handlers import handle_message, handling
 from events_app.messages import InvalidEventMessage, message_attributes
+from tasks_app.adapters import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +39,19 @@ class DomainEventConsumer(bootsteps.ConsumerStep):
         attributes = message_attributes(message.delivery_info.get("sqs_message", {}).get("MessageAttributes"))
         with handling(body, attributes):
             try:
-                handle_message(body, read_models=bootstrap.read_models(), attributes=attributes)
+                event = handle_message(body, read_models=bootstrap.read_models(), attributes=attributes)
             except InvalidEventMessage as error:
                 logger.error("Poison message, rejected: %s", error, extra={"body": str(body)[:1000]})
+                metrics.record_consumer_failure()
                 _settle(message, ack=False)
             except Exception:
                 logger.exception(
                     "Could not apply an event; it will be delivered again", extra={"body": str(body)[:1000]}
                 )
+                metrics.record_consumer_failure()
                 _settle(message, ack=False)
             else:
+                metrics.record_event_consumed(event.timestamp)
                 _settle(message, ack=True)
 
 

@@ -20,6 +20,7 @@ from tasks_app.adapters.dynamodb.outbox import DynamoOutbox
 from tasks_app.adapters.dynamodb.rate_counter import DynamoRateCounter, RateCounterItem
 from tasks_app.adapters.dynamodb.repository import DynamoTaskRepository
 from tasks_app.adapters.dynamodb.stream import reported_events
+from tasks_app.adapters.metrics import EmfRelayMetrics
 from tasks_app.adapters.sns import SnsEventPublisher
 from tasks_app.application.ports import EventPublisher, Outbox, TaskRepository
 from tasks_app.application.relay import RelayResult, relay_outbox, relay_reported
@@ -99,7 +100,9 @@ def relay_all(*, settle: timedelta | None = None) -> RelayResult:
         settle = timedelta(seconds=settings.OUTBOX_SETTLE_SECONDS)
     published = 0
     while True:  # one pass reads a bounded number of entries per shard
-        result = relay_outbox(outbox=outbox(), publisher=event_publisher(), stored_before=utc_now() - settle)
+        result = relay_outbox(
+            outbox=outbox(), publisher=event_publisher(), stored_before=utc_now() - settle, metrics=EmfRelayMetrics()
+        )
         published += result.published
         if not result.published:
             return RelayResult(published=published, held_back=result.held_back)
@@ -116,7 +119,9 @@ def relay_stream_records(records: Sequence[Mapping[str, Any]]) -> list[str]:
         return []
     try:
         entries = [event.entry for event in reported]
-        result = relay_reported(entries, outbox=outbox(), publisher=event_publisher(), after_earlier=True)
+        result = relay_reported(
+            entries, outbox=outbox(), publisher=event_publisher(), after_earlier=True, metrics=EmfRelayMetrics()
+        )
     except Exception:
         logger.warning("Relaying from the stream failed; the records will be retried", exc_info=True)
         return [event.sequence_number for event in reported]

@@ -5,7 +5,10 @@ Parts, in the order they run (`BENCH_ONLY` picks some, comma-separated):
   configuration (JWT, the shipped rate limits, DEBUG off), against bare PynamoDB making the
   operation's own DynamoDB requests: median and p95 of interleaved rounds, the ratio (target
   <= 1.3x); then the AWS requests of one call, inside the invocation (the operation's own, and the
-  rest: at most 1, for rate limiting) and after it (relay, consumer). `api_vs_pynamodb`.
+  rest: at most 1, for rate limiting) and after it (relay, consumer). `api_vs_pynamodb`. Then what
+  the EMF metrics cost: get and create with metrics on and off side by side, their AWS requests
+  (target: the same, none to CloudWatch), the metrics' own time, the cold start of importing
+  Powertools. `metrics_cost`. The in-process parts run with metrics on, their lines counted, not printed.
 - `pipeline`: the event pipeline's throughput and the API response -> history entry latency.
 - `package`: the Lambda zip's size and its cold start, fresh processes, like for like: without
   SnapStart against a bare boto3 handler (target <= 2x), restored from SnapStart against a bare
@@ -65,16 +68,25 @@ def main() -> int:
 
 
 def _in_process(only: list[str], rounds: int) -> bool:
+    from ops.bench.metrics_cost import Sink
+    from tasks_app.adapters import metrics
+
     targets_met = True
-    with local_stack("bench") as stack:
+    sink = Sink()  # the EMF lines, kept out of the tables (metrics stay on, as deployed)
+    with local_stack("bench") as stack, metrics.lines_to(sink):
+        from functools import partial
+
         from django.core.management import call_command
 
         from events_app import bootstrap as events_wiring
-        from ops.bench import api_vs_pynamodb, event_pipeline, lambda_package
+        from ops.bench import api_vs_pynamodb, event_pipeline, lambda_package, metrics_cost
+        from ops.bench.lambda_api import LambdaApi
         from tasks_app import bootstrap
 
         if "api" in only:
             targets_met &= api_vs_pynamodb.run(stack, rounds)
+            tidy = partial(api_vs_pynamodb.tidy_events, stack.aws)
+            targets_met &= metrics_cost.run(stack, LambdaApi(stack.token), rounds, tidy, sink)
         if "pipeline" in only:
             stack.aws.reset()  # the pipeline starts from empty queues, not the API benchmark's backlog
             call_command("provision", stdout=io.StringIO())

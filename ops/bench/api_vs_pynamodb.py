@@ -100,7 +100,7 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
     for operation in bench.operations:
         row = _measure(stack.aws, api, operation, page_rounds if operation.page else rounds, answers)
         bench.tidy()
-        _tidy_events(stack.aws)
+        tidy_events(stack.aws)
         rows.append((operation, row))
         all_met &= row.ratio.met
         print(
@@ -230,7 +230,7 @@ def _after_invocation(aws: EmbeddedAws, stream: StreamFollower) -> list[capacity
     return requests
 
 
-def _tidy_events(aws: EmbeddedAws) -> None:
+def tidy_events(aws: EmbeddedAws) -> None:
     """Publish what the rounds left in the outbox and empty the events queue: a backlog would slow
     every later query on moto (it reads the whole table), and would be the next operation's
     consumer's input. (moto, like SQS, allows one PurgeQueue a minute: so received and deleted.)"""

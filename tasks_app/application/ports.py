@@ -192,3 +192,11 @@ class EventPublisher(Protocol):
     def publish(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
         """Publish up to `PUBLISH_BATCH_MAX` entries; returns those accepted. The rest were not
         published. More entries than that raise `ValueError`."""
+
+
+class RelayMetrics(Protocol):
+    """Reports what the relay published (SPEC §9), without an AWS request of its own."""
+
+    def published(self, entries: Sequence[OutboxEntry]) -> None:
+        """`entries` were just accepted by the publisher: called at once, so now is their
+        publish time. Raises nothing."""

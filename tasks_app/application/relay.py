@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from tasks_app import correlation
-from tasks_app.application.ports import PUBLISH_BATCH_MAX, EventPublisher, Outbox, OutboxEntry
+from tasks_app.application.ports import PUBLISH_BATCH_MAX, EventPublisher, Outbox, OutboxEntry, RelayMetrics
 from tasks_app.domain.values import TaskId
 
 logger = logging.getLogger(__name__)
@@ -49,21 +49,29 @@ def relay_outbox(
     task_id: TaskId | None = None,
     stored_before: datetime | None = None,
     limit: int = 500,
+    metrics: RelayMetrics | None = None,
 ) -> RelayResult:
     """The sweeper's pass: publish pending events, `task_id`'s or everyone's stored before
-    `stored_before`, reading at most `limit` per outbox shard. Raises what the ports raise
-    (`DependencyUnavailable` in an outage); what was published before that is forgotten."""
+    `stored_before`, reading at most `limit` per outbox shard; `metrics`, if given, hears of
+    each batch published. Raises what the ports raise (`DependencyUnavailable` in an outage); what was
+    published before that is forgotten."""
     pending = outbox.pending(task_id=task_id, limit=limit)
-    result = relay_reported(_settled(pending, stored_before), outbox=outbox, publisher=publisher)
+    result = relay_reported(_settled(pending, stored_before), outbox=outbox, publisher=publisher, metrics=metrics)
     return RelayResult(published=result.published, held_back=len(pending) - result.published)
 
 
 def relay_reported(
-    entries: Sequence[OutboxEntry], *, outbox: Outbox, publisher: EventPublisher, after_earlier: bool = False
+    entries: Sequence[OutboxEntry],
+    *,
+    outbox: Outbox,
+    publisher: EventPublisher,
+    after_earlier: bool = False,
+    metrics: RelayMetrics | None = None,
 ) -> RelayResult:
     """Publish `entries` (each task's in its order, as the outbox or its stream gives them) in
-    batches of up to `PUBLISH_BATCH_MAX`, then forget those published. Returns what was done;
-    `unpublished` lists those that failed, in the given order. Raises what the ports raise.
+    batches of up to `PUBLISH_BATCH_MAX`, then forget those published; `metrics`, if given, hears
+    of each batch as the publisher accepts it. Returns what was done; `unpublished` lists those that
+    failed, in the given order. Raises what the ports raise.
 
     With `after_earlier` (the stream relay, which sees only the events just stored) a task whose
     earlier event is still in the outbox (the stream relay gave up on it, SNS refused it) is left
@@ -87,6 +95,8 @@ def relay_reported(
         if not batch:
             break
         accepted = publisher.publish(batch)
+        if metrics is not None:
+            metrics.published(accepted)
         accepted_ids = {entry.event_id for entry in accepted}
         stopped_tasks.update(entry.task_id for entry in batch if entry.event_id not in accepted_ids)
         for entry in accepted:

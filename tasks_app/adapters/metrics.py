@@ -1,0 +1,255 @@
+"""The project's metrics (SPEC §9, issue 13): CloudWatch Embedded Metric Format (EMF) lines, built
+with aws-lambda-powertools, written to the process's standard output. No AWS request is made.
+
+Deployed, Lambda sends a function's standard output and error to CloudWatch Logs, which turns
+every line that is an EMF object (a JSON object with an `_aws` member) into metrics; locally
+(`make run`, the tests) the same lines are in each process's output. Beside them, the JSON log
+lines (`config.observability`) go to standard error: both are one JSON object per line, and a
+log line has no `_aws` member, so CloudWatch never takes it for metrics, while an EMF line stays
+a log event too (searchable, with the request id of an API request as a plain member).
+
+Every line is written whole, with one `write` under a lock, so threads (runserver's) never
+interleave two lines; to the process's own standard output (`sys.__stdout__`), not through a
+redirect such as the Celery worker's, which would wrap it in a log record.
+
+The metrics, in the namespace `POWERTOOLS_METRICS_NAMESPACE` (the stage's, `TasksApi/<stage>`;
+`TasksApi/local` when unset), each with the dimension `service` = `POWERTOOLS_SERVICE_NAME`
+(`tasks-api` when unset) and the others named: the names, units and dimensions the stage's dashboard
+and alarms (issue 13) are built on, so change them only together:
+
+| Metric | Unit | Dimensions | Meaning |
+|---|---|---|---|
+| `Requests` | Count | operation, status_class | one per API request answered |
+| `Latency` | Milliseconds | operation | the request's time inside the app, first middleware to last |
+| `ThrottledRequests` | Count | - | one per 429 answer (the rate limits) |
+| `TasksCreated`, `TasksCompleted`, `TasksDeleted` | Count | - | the events published to subscribers |
+| `EventsRelayed` | Count | - | events SNS accepted from the relays |
+| `RelayLag` | Milliseconds | - | from an event's outbox write to SNS accepting it |
+| `EventsConsumed` | Count | - | events a consumer applied (or found applied) |
+| `ConsumerFailures` | Count | - | deliveries a consumer could not apply (retried, then the DLQ) |
+| `ConsumerLag` | Milliseconds | - | from an event's occurrence to a consumer finishing it |
+| `ColdStart` | Count | function | one per process, named after the entry point it began with |
+
+`POWERTOOLS_METRICS_DISABLED=true` (Powertools' own switch) turns them all off.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any, Protocol
+
+# Only the metrics utility; Python still runs the package's `__init__` (Logger, Tracer: about
+# 5 ms of a cold start on top of boto3, measured with `python -X importtime`).
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+from tasks_app.application.ports import OutboxEntry
+from tasks_app.domain.events import TaskCompleted, TaskCreated, TaskDeleted
+
+logger = logging.getLogger(__name__)
+
+NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
+SERVICE_ENV = "POWERTOOLS_SERVICE_NAME"
+LOCAL_NAMESPACE = "TasksApi/local"
+SERVICE = "tasks-api"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric's name and CloudWatch unit."""
+
+    name: str
+    unit: MetricUnit
+
+
+REQUESTS = Metric("Requests", MetricUnit.Count)
+LATENCY = Metric("Latency", MetricUnit.Milliseconds)
+THROTTLED_REQUESTS = Metric("ThrottledRequests", MetricUnit.Count)
+TASKS_CREATED = Metric("TasksCreated", MetricUnit.Count)
+TASKS_COMPLETED = Metric("TasksCompleted", MetricUnit.Count)
+TASKS_DELETED = Metric("TasksDeleted", MetricUnit.Count)
+EVENTS_RELAYED = Metric("EventsRelayed", MetricUnit.Count)
+RELAY_LAG = Metric("RelayLag", MetricUnit.Milliseconds)
+EVENTS_CONSUMED = Metric("EventsConsumed", MetricUnit.Count)
+CONSUMER_FAILURES = Metric("ConsumerFailures", MetricUnit.Count)
+CONSUMER_LAG = Metric("ConsumerLag", MetricUnit.Milliseconds)
+COLD_START = Metric("ColdStart", MetricUnit.Count)
+
+# Counted from the relayed events, not the API's answers: a replayed idempotent create creates nothing.
+_TASK_COUNTS = {
+    TaskCreated.__name__: TASKS_CREATED,
+    TaskCompleted.__name__: TASKS_COMPLETED,
+    TaskDeleted.__name__: TASKS_DELETED,
+}
+
+
+class Stream(Protocol):
+    """Where lines are written: standard output, or a test's or benchmark's collector."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
+_write_lock = threading.Lock()
+_sink: Stream | None = None
+_cold_start_reported = False
+
+
+def _never_raises[**P](record: Callable[P, None]) -> Callable[P, None]:
+    """Metrics must not fail what they measure: an error is logged, and the request, relay or
+    consumer carries on (a consumer that raised would have its event delivered again)."""
+
+    @functools.wraps(record)
+    def recording(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            record(*args, **kwargs)
+        except Exception:
+            logger.exception("Could not write metrics")
+
+    return recording
+
+
+def enabled() -> bool:
+    """False when Powertools' `POWERTOOLS_METRICS_DISABLED` (or `POWERTOOLS_DEV` alone) says so."""
+    return not is_metrics_disabled()
+
+
+@_never_raises
+def record_request(*, operation: str, status: int, latency_ms: float, request_id: str | None = None) -> None:
+    """One API request: `Requests` [operation, status_class], `Latency` [operation] (ms) and, for a
+    429, `ThrottledRequests`; written at once (one flush per request). `operation` must come from
+    a bounded set (a route's name, `unmatched`): every value is a metric CloudWatch bills for."""
+    if not enabled():
+        return
+    route = {"operation": operation}
+    extra = {"request_id": request_id} if request_id else {}
+    blobs = [
+        _blob({REQUESTS: [1]}, {**route, "status_class": f"{status // 100}xx"}, extra),
+        _blob({LATENCY: [latency_ms]}, route, extra),
+    ]
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        blobs.append(_blob({THROTTLED_REQUESTS: [1]}, {}, extra))
+    _write(blobs)
+
+
+@_never_raises
+def record_cold_start(function: str) -> None:
+    """`ColdStart` [function] once per process: `function` (`api`, `consumer`, `relay`, `sweeper`)
+    is the entry point of the process's first invocation, which paid for its start; later calls
+    do nothing (one Lambda function serves every trigger: a warm process is not cold again)."""
+    global _cold_start_reported
+    if _cold_start_reported:
+        return
+    _cold_start_reported = True
+    if enabled():
+        _write([_blob({COLD_START: [1]}, {"function": function})])
+
+
+class EmfRelayMetrics:
+    """The relay's metrics port (`tasks_app.application.ports.RelayMetrics`): for each batch SNS
+    accepted, `EventsRelayed`, `RelayLag` (from each event's outbox write, its `stored_at`, to
+    now) and `TasksCreated`/`TasksCompleted`/`TasksDeleted` by event type, in one line. An event
+    published twice (both relays at once, a retried batch) is counted twice."""
+
+    @_never_raises
+    def published(self, entries: Sequence[OutboxEntry]) -> None:
+        if not entries or not enabled():
+            return
+        now = datetime.now(UTC)
+        values: dict[Metric, list[float]] = {EVENTS_RELAYED: [len(entries)]}
+        lags = [_ms_between(entry.stored_at, now) for entry in entries if entry.stored_at is not None]
+        if lags:
+            values[RELAY_LAG] = lags
+        for event_type, count in Counter(entry.event_type for entry in entries).items():
+            if event_type in _TASK_COUNTS:
+                values[_TASK_COUNTS[event_type]] = [count]
+        _write([_blob(values, {})])
+
+
+@_never_raises
+def record_event_consumed(occurred_at: datetime) -> None:
+    """A consumer finished an event that occurred at `occurred_at` (aware): `EventsConsumed` and
+    `ConsumerLag` (ms, from then to now). A redelivered event counts each time it is finished."""
+    if enabled():
+        _write([_blob({EVENTS_CONSUMED: [1], CONSUMER_LAG: [_ms_between(occurred_at, datetime.now(UTC))]}, {})])
+
+
+@_never_raises
+def record_consumer_failure() -> None:
+    """A consumer could not apply a delivery (a poison message, a storage error): `ConsumerFailures`."""
+    if enabled():
+        _write([_blob({CONSUMER_FAILURES: [1]}, {})])
+
+
+@contextmanager
+def lines_to[S: Stream](stream: S) -> Iterator[S]:
+    """Send the EMF lines to `stream` instead of standard output while inside (a test reads them,
+    the benchmark keeps them out of its tables). Not for concurrent use with different streams."""
+    global _sink
+    previous, _sink = _sink, stream
+    try:
+        yield stream
+    finally:
+        _sink = previous
+
+
+def namespace() -> str:
+    """The stage's namespace: `POWERTOOLS_METRICS_NAMESPACE`, else `TasksApi/local`."""
+    return os.environ.get(NAMESPACE_ENV) or LOCAL_NAMESPACE
+
+
+def _blob(
+    values: Mapping[Metric, Sequence[float]], dimensions: Mapping[str, str], extra: Mapping[str, Any] | None = None
+) -> Any:
+    """One EMF object: `values` under the dimensions `service` + `dimensions`, `extra` as plain members."""
+    service = os.environ.get(SERVICE_ENV) or SERVICE
+    emf = _builder()
+    emf.namespace, emf.service = namespace(), service
+    try:
+        emf.add_dimension(name="service", value=service)
+        for name, value in dimensions.items():
+            emf.add_dimension(name=name, value=value)
+        for metric, numbers in values.items():
+            for number in numbers:
+                emf.add_metric(name=metric.name, unit=metric.unit, value=number)
+        for key, value in (extra or {}).items():
+            emf.add_metadata(key=key, value=value)
+        return emf.serialize_metric_set()
+    finally:
+        emf.clear_metrics()
+
+
+_builders = threading.local()
+
+
+def _builder() -> EphemeralMetrics:
+    """This thread's Powertools EMF builder: its state is its own (Powertools' `Metrics` shares one
+    across instances and threads), and it is made once per thread (making one takes 25 us)."""
+    emf: EphemeralMetrics | None = getattr(_builders, "emf", None)
+    if emf is None:
+        emf = _builders.emf = EphemeralMetrics()
+    return emf
+
+
+def _write(blobs: Sequence[Any]) -> None:
+    text = "".join(json.dumps(blob, separators=(",", ":")) + "\n" for blob in blobs)
+    stream: Stream = _sink or sys.__stdout__ or sys.stdout
+    with _write_lock:
+        stream.write(text)
+        stream.flush()
+
+
+def _ms_between(start: datetime, end: datetime) -> float:
+    return max(0.0, (end - start).total_seconds() * 1000)
