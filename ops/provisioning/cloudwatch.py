@@ -46,8 +46,7 @@ class Watched:
     """The names a stage's alarms and dashboard watch, as zappa_settings.json gives them.
 
     `namespace` and `service` are the EMF metrics' namespace and `service` dimension (the
-    stage's POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME); `dead_letter_queues`
-    are the events queue's DLQ and the stream relay's failure queue.
+    stage's POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME).
     """
 
     stage: str
@@ -58,9 +57,14 @@ class Watched:
     api_name: str
     table_name: str
     queue_name: str
-    dead_letter_queues: tuple[str, ...]
+    dead_letter_queue: str  # the events queue's
+    stream_failures_queue: str  # where Lambda notes the stream batches the relay gave up on
     namespace: str
     service: str = DEFAULT_SERVICE
+
+    @property
+    def dead_letter_queues(self) -> tuple[str, str]:
+        return (self.dead_letter_queue, self.stream_failures_queue)
 
     @property
     def log_group(self) -> str:
@@ -181,11 +185,16 @@ def monitoring_alarms(watched: Watched) -> list[Alarm]:
     5 minutes: SQS publishes its metrics once a minute, so the maximum over 5 minutes sees a
     message that arrived in any of them."""
     function_name = watched.function_name
+    what_to_do = {
+        watched.dead_letter_queue: "events a consumer failed 3 times. Inspect them with manage.py dlq_list, "
+        "find the failure by their request id in the logs, fix the cause, then manage.py dlq_redrive.",
+        watched.stream_failures_queue: "stream batches the relay gave up on (the sweeper publishes their events "
+        "within 5 minutes; nothing to replay). Find why the relay failed in the function's logs.",
+    }
     dead_letters = [
         Alarm(
             f"{function_name}-messages-in-{queue}",
-            f"{queue} holds messages: events that failed every retry. Inspect with manage.py dlq_list, "
-            "fix the cause, then redrive with manage.py dlq_redrive.",
+            f"{queue} holds messages: {what}",
             "AWS/SQS",
             "ApproximateNumberOfMessagesVisible",
             (("QueueName", queue),),
@@ -193,7 +202,7 @@ def monitoring_alarms(watched: Watched) -> list[Alarm]:
             periods=1,
             statistic="Maximum",
         )
-        for queue in watched.dead_letter_queues
+        for queue, what in what_to_do.items()
     ]
     return [
         *dead_letters,

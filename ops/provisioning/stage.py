@@ -84,7 +84,8 @@ def watched_names(stage: ZappaStage, resources: Resources) -> Watched:
         api_name=stage.api_name,
         table_name=resources.table_name,
         queue_name=resources.queue_name,
-        dead_letter_queues=(resources.dead_letter_queue_name, stream_failures_queue_name(resources.table_name)),
+        dead_letter_queue=resources.dead_letter_queue_name,
+        stream_failures_queue=stream_failures_queue_name(resources.table_name),
         namespace=stage.environment.get("POWERTOOLS_METRICS_NAMESPACE") or f"TasksApi/{stage.name}",
         service=stage.environment.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE,
     )

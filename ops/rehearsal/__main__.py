@@ -79,8 +79,8 @@ def main() -> int:
         print(f"rehearsal FAILED after {elapsed:.0f} s:", *problems, sep="\n  ")
         return 1
     print(
-        f"rehearsal: stage {STAGE} deployed, updated and checked, and production's API key checked,"
-        f" against the local AWS in {elapsed:.0f} s"
+        f"rehearsal: stage {STAGE} deployed, updated and checked, and production's API key, alarms and"
+        f" dashboard checked, against the local AWS in {elapsed:.0f} s"
     )
     return 0
 
