@@ -58,7 +58,6 @@ def dashboard_body(watched: Watched, alarm_names: Sequence[str]) -> dict[str, An
                 "title": "Alarms",
                 "alarms": [watched.alarm_arn(name) for name in alarm_names],
                 "sortBy": "stateUpdatedTimestamp",
-                "states": [],
             },
         },
     ]
@@ -139,8 +138,9 @@ def _search(watched: Watched, metric: str, dimensions: Sequence[str], stat: str,
     return f"SEARCH('{{{schema}}} {query}', '{stat}', {PERIOD_SECONDS})"
 
 
-def _expression(expression: str, id_: str, label: str = "") -> list[Any]:
-    return [{"expression": expression, "id": id_, "label": label}]
+def _expression(expression: str, id_: str) -> list[Any]:
+    """A line of expression results, each labelled by CloudWatch with its dimension values."""
+    return [{"expression": expression, "id": id_}]
 
 
 def _emf(watched: Watched, metric: str, stat: str, label: str | None = None) -> list[Any]:
@@ -231,7 +231,7 @@ def _table(watched: Watched) -> list[Widget]:
     table = ("TableName", watched.table_name)
     indexes = (
         f'SEARCH(\'{{AWS/DynamoDB,GlobalSecondaryIndexName,TableName}} TableName="{watched.table_name}" '
-        f'MetricName=("ReadThrottleEvents" OR "WriteThrottleEvents")\', \'Sum\', {PERIOD_SECONDS})'
+        f'(MetricName="ReadThrottleEvents" OR MetricName="WriteThrottleEvents")\', \'Sum\', {PERIOD_SECONDS})'
     )
     consumed = ("ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits")
     return [
