@@ -185,15 +185,21 @@ def monitoring_alarms(watched: Watched) -> list[Alarm]:
     5 minutes: SQS publishes its metrics once a minute, so the maximum over 5 minutes sees a
     message that arrived in any of them."""
     function_name = watched.function_name
-    what_to_do = {
-        watched.dead_letter_queue: "events a consumer failed 3 times. Inspect them with manage.py dlq_list, "
-        "find the failure by their request id in the logs, fix the cause, then manage.py dlq_redrive.",
-        watched.stream_failures_queue: "stream batches the relay gave up on (the sweeper publishes their events "
-        "within 5 minutes; nothing to replay). Find why the relay failed in the function's logs.",
+    what_to_do = {  # alarm name's ending: (queue, what its messages are and what to do)
+        "dead-letters": (
+            watched.dead_letter_queue,
+            "events a consumer failed 3 times. Inspect them with manage.py dlq_list, find the failure by "
+            "their request id in the logs, fix the cause, then manage.py dlq_redrive.",
+        ),
+        "stream-failures": (
+            watched.stream_failures_queue,
+            "stream batches the relay gave up on (the sweeper publishes their events within 5 minutes; "
+            "nothing to replay). Find why the relay failed in the function's logs.",
+        ),
     }
     dead_letters = [
         Alarm(
-            f"{function_name}-messages-in-{queue}",
+            f"{function_name}-{ending}",
             f"{queue} holds messages: {what}",
             "AWS/SQS",
             "ApproximateNumberOfMessagesVisible",
@@ -202,7 +208,7 @@ def monitoring_alarms(watched: Watched) -> list[Alarm]:
             periods=1,
             statistic="Maximum",
         )
-        for queue, what in what_to_do.items()
+        for ending, (queue, what) in what_to_do.items()
     ]
     return [
         *dead_letters,

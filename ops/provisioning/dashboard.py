@@ -212,7 +212,7 @@ def _function(watched: Watched) -> list[Widget]:
         {
             "type": "log",
             "properties": {
-                "title": "Cold starts: init duration (ms, from Lambda's REPORT lines)",
+                "title": "Cold starts: init and SnapStart restore duration (ms, from REPORT lines)",
                 "region": watched.region,
                 "view": "timeSeries",
                 "stacked": False,

@@ -105,7 +105,7 @@ def expected_alarms(
         ),
         *(
             ExpectedAlarm(
-                f"{name}-messages-in-{dlq}",
+                f"{name}-{ending}",
                 "AWS/SQS",
                 "ApproximateNumberOfMessagesVisible",
                 {"QueueName": dlq},
@@ -113,7 +113,7 @@ def expected_alarms(
                 1,
                 at_least,
             )
-            for dlq in dead_letter_queues
+            for ending, dlq in zip(("dead-letters", "stream-failures"), dead_letter_queues, strict=True)
         ),
         ExpectedAlarm(
             f"{name}-events-queue-age",

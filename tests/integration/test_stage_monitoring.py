@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 Provision = Callable[..., str]
 NAMESPACE = "TasksApi/production"  # production's POWERTOOLS_METRICS_NAMESPACE below; staging sets none
 ISSUE_13_ALARMS = (
-    "tasks-production-messages-in-tasks-production-events-dlq",
-    "tasks-production-messages-in-tasks-production-stream-failures",
+    "tasks-production-dead-letters",
+    "tasks-production-stream-failures",
     "tasks-production-events-queue-age",
     "tasks-production-relay-lag-p95",
 )
@@ -55,13 +55,11 @@ def run(aws, tmp_path: Path, stages: dict[str, Any]) -> Provision:
 def test_provision_makes_the_alarms_beyond_spec_and_a_dashboard_the_rehearsal_accepts(run, aws, stages):
     output = run("production")
     alarms = _alarms(aws)
-    assert _shape(alarms["tasks-production-messages-in-tasks-production-events-dlq"]) == (
+    assert _shape(alarms["tasks-production-dead-letters"]) == (
         "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": "tasks-production-events-dlq"},
         "Maximum", 1.0, "GreaterThanOrEqualToThreshold",
     )  # fmt: skip
-    assert _shape(alarms["tasks-production-messages-in-tasks-production-stream-failures"])[2] == {
-        "QueueName": "tasks-production-stream-failures"
-    }
+    assert _shape(alarms["tasks-production-stream-failures"])[2] == {"QueueName": "tasks-production-stream-failures"}
     assert _shape(alarms["tasks-production-events-queue-age"]) == (
         "AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": "tasks-production-events"},
         "Maximum", 300.0, "GreaterThanOrEqualToThreshold",
