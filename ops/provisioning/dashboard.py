@@ -3,7 +3,7 @@
 One dashboard per stage, named like the function (`<project>-<stage>`), in the order an on-call
 engineer reads it: the alarms' states; the API (our EMF metrics by operation, and API Gateway's
 own counts); the function (Lambda's duration, errors, concurrency, and its init duration, which
-Lambda writes only on its log lines' REPORT); the table; the events queue and every dead-letter
+Lambda writes only on its REPORT log lines); the table; the events queue and every dead-letter
 queue; the relay; the consumers. The EMF metrics are found with SEARCH on the exact dimension
 sets the metrics contract gives them (`service` plus each metric's own), so a new operation
 appears without provisioning again.
@@ -94,9 +94,9 @@ def ensure_dashboard(client: CloudWatchClient, name: str, body: Mapping[str, Any
     return Change("dashboard", name, act("updated", dry_run), _differing(current, body))
 
 
-def _differing(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
-    def by_title(body: Mapping[str, Any]) -> dict[str, Any]:
-        widgets = body.get("widgets")
+def _differing(current: Any, wanted: Mapping[str, Any]) -> str:
+    def by_title(body: Any) -> dict[str, Any]:
+        widgets = body.get("widgets") if isinstance(body, dict) else None
         return {_title(widget): widget for widget in widgets} if isinstance(widgets, list) else {}
 
     now, then = by_title(current), by_title(wanted)
@@ -105,8 +105,9 @@ def _differing(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> str:
 
 
 def _title(widget: Any) -> str:
-    properties = widget.get("properties", {}) if isinstance(widget, dict) else {}
-    return str(properties.get("title") or widget.get("type", "widget"))
+    if not isinstance(widget, dict):
+        return "widget"
+    return str(widget.get("properties", {}).get("title") or widget.get("type", "widget"))
 
 
 def _graph(
