@@ -3,10 +3,11 @@
 The table (with point-in-time recovery and its stream), topic, queues and subscription come
 first, as for development, with the stream relay's failure queue; then every trigger of the
 function (the events queue, the table's stream, the sweeper's schedule) on its SnapStart alias,
-the usage plan and API key, API Gateway's own error answers in SPEC §2's envelope, and the
-CloudWatch alarms (SPEC §6). The triggers, the usage plan and the error answers need the function
-and REST API that `zappa deploy` creates, so before the first deploy they are reported `absent`,
-and the operator runs `provision --stage` again after deploying.
+the usage plan and API key, API Gateway's own error answers in SPEC §2's envelope, the
+CloudWatch alarms (SPEC §6's and issue 13's) and the stage's dashboard. The triggers, the usage
+plan and the error answers need the function and REST API that `zappa deploy` creates, so before
+the first deploy they are reported `absent`, and the operator runs `provision --stage` again
+after deploying.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from config.environment import SECRETS_URL_VARIABLE
 from ops.errors import OperationsError
 from ops.provisioning.apigateway import ApiStage, ensure_usage_plan
 from ops.provisioning.changes import Change, act
-from ops.provisioning.cloudwatch import ensure_alarms, stage_alarms
+from ops.provisioning.cloudwatch import DEFAULT_SERVICE, Watched, ensure_alarms, stage_alarms
+from ops.provisioning.dashboard import dashboard_body, ensure_dashboard
 from ops.provisioning.event_sources import Target, ensure_mapping, find_target, queue_spec, stream_spec
 from ops.provisioning.gateway_responses import ensure_gateway_responses
 from ops.provisioning.iam import ensure_execution_role, execution_role
@@ -51,10 +53,42 @@ def provision_stage(
     # Every stage, key or not: API Gateway answers unrouted paths and its own throttling anywhere.
     api = ApiStage(api_name=stage.api_name, stage=stage.name)
     changes += ensure_gateway_responses(target.client("apigateway"), api, dry_run=dry_run)
-    alarms = stage_alarms(
-        function_name=stage.function_name, api_name=stage.api_name, stage=stage.name, table_name=resources.table_name
+    return changes + monitoring_changes(
+        target, watched_names(stage, resources), alarm_actions=alarm_actions, dry_run=dry_run
     )
-    return changes + ensure_alarms(target.client("cloudwatch"), alarms, actions=alarm_actions, dry_run=dry_run)
+
+
+def monitoring_changes(
+    target: AwsTarget, watched: Watched, *, alarm_actions: Sequence[str], dry_run: bool
+) -> list[Change]:
+    """The alarms, then the dashboard that shows their states. Metrics need no deployed function
+    or API, so both are made before the first deploy too."""
+    cloudwatch = target.client("cloudwatch")
+    alarms = stage_alarms(watched)
+    changes = ensure_alarms(cloudwatch, alarms, actions=alarm_actions, dry_run=dry_run)
+    body = dashboard_body(watched, [alarm.name for alarm in alarms])
+    return [*changes, ensure_dashboard(cloudwatch, watched.function_name, body, dry_run=dry_run)]
+
+
+def watched_names(stage: ZappaStage, resources: Resources) -> Watched:
+    """What the stage's alarms and dashboard watch. The EMF namespace and service are the stage's
+    POWERTOOLS_METRICS_NAMESPACE and POWERTOOLS_SERVICE_NAME, as the function emits them (the
+    metrics contract's defaults, `TasksApi/<stage>` and `tasks-api`, when zappa_settings.json sets none)."""
+    arn = resources.topic_arn.split(":")  # the account's partition and id, as the role's policy reads them
+    return Watched(
+        stage=stage.name,
+        region=stage.region,
+        account=arn[4],
+        partition=arn[1],
+        function_name=stage.function_name,
+        api_name=stage.api_name,
+        table_name=resources.table_name,
+        queue_name=resources.queue_name,
+        dead_letter_queue=resources.dead_letter_queue_name,
+        stream_failures_queue=stream_failures_queue_name(resources.table_name),
+        namespace=stage.environment.get("POWERTOOLS_METRICS_NAMESPACE") or f"TasksApi/{stage.name}",
+        service=stage.environment.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE,
+    )
 
 
 IAM_PROPAGATION_SECONDS = 10

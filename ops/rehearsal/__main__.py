@@ -30,7 +30,7 @@ from ops.provisioning.dynamodb import ensure_table
 from ops.provisioning.iam import POLICY_NAME
 from ops.provisioning.sqs import ensure_queue, queue_attributes
 from ops.provisioning.zappa_stage import load_stage
-from ops.rehearsal import checks, permissions
+from ops.rehearsal import checks, monitoring, permissions
 from ops.rehearsal.package import (
     FAKE_CREDENTIALS,
     ROLE_CREDENTIALS,
@@ -79,8 +79,8 @@ def main() -> int:
         print(f"rehearsal FAILED after {elapsed:.0f} s:", *problems, sep="\n  ")
         return 1
     print(
-        f"rehearsal: stage {STAGE} deployed, updated and checked, and production's API key checked,"
-        f" against the local AWS in {elapsed:.0f} s"
+        f"rehearsal: stage {STAGE} deployed, updated and checked, and production's API key, alarms and"
+        f" dashboard checked, against the local AWS in {elapsed:.0f} s"
     )
     return 0
 
@@ -169,7 +169,8 @@ def _without_pollers(aws: EmbeddedAws, settings_file: Path) -> None:
 
 def _rehearse_production(aws: EmbeddedAws, work: Path, settings_file: Path) -> list[str]:
     """Production's difference: every route needs the API key, which the usage plan meters; and
-    its error answers, the missing key's among them, are SPEC §2's."""
+    its error answers, the missing key's among them, are SPEC §2's. Its alarms and dashboard
+    watch its own resources and namespace."""
     run = _Commands(aws, work, settings_file)
     run.provision("production")
     run.zappa("deploy", "production")
@@ -179,6 +180,7 @@ def _rehearse_production(aws: EmbeddedAws, work: Path, settings_file: Path) -> l
     name = f"{settings['project_name']}-production"
     apigateway = local_client(aws.url, "apigateway", region)
     problems = checks.check_api_key(apigateway, local_client(aws.url, "cloudformation", region), name, "production")
+    problems += monitoring.check_monitoring(local_client(aws.url, "cloudwatch", region), name, "production", settings)
     return problems + checks.check_gateway_responses(apigateway, name, "production")
 
 
@@ -317,9 +319,8 @@ def _check_stage(
     if snap_start:
         problems += checks.check_no_trigger_on_latest(client("lambda"), client("events"), name)
     problems += checks.trigger_requests(recording, name, snap_start)
-    problems += checks.check_provisioned(
-        client("dynamodb"), client("sqs"), client("sns"), client("cloudwatch"), name, settings
-    )
+    problems += checks.check_provisioned(client("dynamodb"), client("sqs"), client("sns"), name, settings)
+    problems += monitoring.check_monitoring(client("cloudwatch"), name, STAGE, settings)
     return problems + schedule_problems, rule_arn
 
 

@@ -391,10 +391,9 @@ def _answer_problems(answer: GatewayAnswer, response: dict[str, Any]) -> list[st
     return problems
 
 
-def check_provisioned(
-    dynamodb: Any, sqs: Any, sns: Any, cloudwatch: Any, name: str, settings: dict[str, Any]
-) -> list[str]:
-    """What `provision --stage` made around the function: table, queues, subscription, alarms."""
+def check_provisioned(dynamodb: Any, sqs: Any, sns: Any, name: str, settings: dict[str, Any]) -> list[str]:
+    """What `provision --stage` made around the function: table, queues, subscription. (Its
+    alarms and dashboard: `ops.rehearsal.monitoring`.)"""
     variables = settings["aws_environment_variables"]
     table = variables["TABLE_NAME"]
     problems = []
@@ -419,9 +418,6 @@ def check_provisioned(
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=variables["TOPIC_ARN"])["Subscriptions"]
     if not any(sub["Endpoint"] == attributes["QueueArn"] for sub in subscriptions):
         problems.append(f"topic {variables['TOPIC_ARN']} is not subscribed by queue {queue_name}")
-    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"{name}-")["MetricAlarms"]
-    if len(alarms) != 4:
-        problems.append(f"{len(alarms)} CloudWatch alarms named {name}-*, expected 4 (SPEC §6)")
     return problems
 
 

@@ -158,7 +158,8 @@ def test_before_the_first_deploy_it_provisions_what_it_can_and_says_to_run_again
     backups = aws.target.client("dynamodb").describe_continuous_backups(TableName="tasks-production")
     recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
-    assert len(_alarms(aws)) == 4  # metrics need no deployed function or API
+    assert len(_alarms(aws)) == 8  # metrics need no deployed function or API
+    assert outcome(output, "dashboard", "tasks-production").startswith("created")
 
 
 def test_after_deploy_production_gets_the_usage_plan_key_alarms_and_its_triggers(run, aws):
@@ -194,7 +195,8 @@ def test_after_deploy_production_gets_the_usage_plan_key_alarms_and_its_triggers
         assert _shape(throttles) == (
             "AWS/DynamoDB", metric, {"TableName": "tasks-production"}, 1.0, 1, "GreaterThanOrEqualToThreshold"
         )  # fmt: skip
-    assert {alarm["Statistic"] for alarm in alarms.values()} == {"Sum"}
+    spec = ("lambda-errors", "api-5xx", "dynamodb-read-throttles", "dynamodb-write-throttles")  # SPEC §6's
+    assert {alarms[f"tasks-production-{name}"]["Statistic"] for name in spec} == {"Sum"}
     assert {alarm["TreatMissingData"] for alarm in alarms.values()} == {"notBreaching"}
 
 
@@ -221,8 +223,8 @@ def test_a_second_run_changes_nothing_and_says_so(run, aws):
         output = run("production")
     lines = [line for line in output.splitlines() if line.startswith("  ")]
     # role, table (3 lines), 2 queues, topic, subscription, failure queue, 3 triggers, plan, key,
-    # gateway responses, 4 alarms
-    assert len(lines) == 19, output
+    # gateway responses, 8 alarms, dashboard
+    assert len(lines) == 24, output
     assert all(" unchanged" in line for line in lines), output
     assert "Nothing to change: everything was already in place." in output
     # The recorder names the operations of DynamoDB, SNS, SQS and CloudWatch; API Gateway's and
@@ -324,10 +326,10 @@ def test_a_dry_run_on_an_empty_account_creates_nothing(run, aws):
     output = run("production", "--dry-run")
     assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("would be created")
     assert outcome(output, "api key", f"production_{api_id}") == "would be created (in the usage plan)"
-    assert output.count("  alarm ") == 4
-    # resources, failure queue, triggers, alarms, plan and key, role, gateway responses and the
-    # deployment that applies them
-    assert output.count("would be created") == 5 + 1 + 3 + 4 + 2 + 1 + 2
+    assert output.count("  alarm ") == 8
+    # resources, failure queue, triggers, alarms, dashboard, plan and key, role, gateway responses
+    # and the deployment that applies them
+    assert output.count("would be created") == 5 + 1 + 3 + 8 + 1 + 2 + 1 + 2
     assert aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
     assert _events(aws).list_rules()["Rules"] == []
     assert [role["RoleName"] for role in aws.target.client("iam").list_roles()["Roles"]] == [
@@ -340,6 +342,7 @@ def test_a_dry_run_on_an_empty_account_creates_nothing(run, aws):
     assert _apigateway(aws).get_usage_plans()["items"] == []
     assert _apigateway(aws).get_api_keys()["items"] == []
     assert _alarms(aws) == {}
+    assert _cloudwatch(aws).list_dashboards()["DashboardEntries"] == []
 
 
 def test_a_dry_run_after_drift_changes_nothing(run, aws):
@@ -385,7 +388,7 @@ def test_alarms_notify_the_alarm_topic_when_one_is_given(run, aws, monkeypatch):
     assert "Nothing to change" in run("production")  # a run without the topic does not silence the alarms
     assert {tuple(alarm["AlarmActions"]) for alarm in _alarms(aws).values()} == {(topic,)}
     monkeypatch.setenv("ALARM_TOPIC_ARN", f"{topic}-2")
-    assert run("production").count("updated (AlarmActions, OKActions)") == 4
+    assert run("production").count("updated (AlarmActions, OKActions)") == 8
 
 
 def test_an_unknown_stage_names_the_stages_that_exist(run):
@@ -473,7 +476,8 @@ def _cloudwatch(aws) -> CloudWatchClient:
 
 def _alarms(aws, stage: str = "production") -> dict[str, Any]:
     found = _cloudwatch(aws).describe_alarms(AlarmNamePrefix=f"tasks-{stage}-")["MetricAlarms"]
-    keep = {"AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic", "Period",
+    keep = {"AlarmName", "AlarmDescription", "Namespace", "MetricName", "Dimensions", "Statistic",
+            "ExtendedStatistic", "Period",
             "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData",
             "AlarmActions", "OKActions"}  # fmt: skip
     return {alarm["AlarmName"]: {k: v for k, v in alarm.items() if k in keep} for alarm in found}

@@ -28,7 +28,7 @@ class Command(OpsCommand):
         "stage's least-privilege role, point-in-time recovery, every trigger of the function on its SnapStart "
         "alias (the events queue, the table's stream with its failure queue, the outbox sweeper's schedule), "
         "the API's usage plan and key, API Gateway's own error answers in the SPEC envelope "
-        "(then a deployment of the stage), and the CloudWatch alarms. It refuses settings "
+        "(then a deployment of the stage), the CloudWatch alarms and the stage's dashboard. It refuses settings "
         "that still hold placeholders or name another account. Safe to run again: it changes only what "
         "differs and prints what it did."
     )
