@@ -9,6 +9,7 @@ from typing import Any
 
 from config.lambda_handlers import consume_events
 from events_app import bootstrap as events_wiring
+from tasks_app import bootstrap
 from tasks_app.adapters.dynamodb.models import OutboxItem
 from tasks_app.application.ports import OutboxEntry
 from tasks_app.correlation import TRACE_HEADER_VARIABLE
@@ -69,6 +70,7 @@ def test_deployed_the_invocations_trace_header_travels_with_the_events(api, aws,
 def test_an_event_stored_before_request_ids_is_relayed_and_consumed_with_a_null_request_id(aws):
     task = Task.create(user_id=UserId("bob"), title="From an older release", now=datetime.now(UTC))
     [event] = task.pull_events()
+    bootstrap.outbox()  # binds the models to the local AWS, as a relay starting up does
     OutboxItem.from_entry(OutboxEntry.from_event(event)).save()  # no RequestId, no TraceHeader: as stored then
     with logged_lines() as lines:
         [message] = aws.drain()

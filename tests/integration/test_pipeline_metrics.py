@@ -76,6 +76,7 @@ class Delivery:
 
     def __init__(self) -> None:
         self.settled = ""
+        self.delivery_info: dict[str, object] = {}  # what kombu's SQS transport read with the message
 
     def ack(self) -> None:
         self.settled = "ack"
