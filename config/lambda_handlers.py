@@ -144,11 +144,14 @@ def consume_events(event: dict[str, Any], context: object) -> dict[str, list[dic
     django.setup()
     from events_app import bootstrap
     from events_app.handlers import handle_message
+    from tasks_app import tracing
 
     failures = []
     for record in event.get("Records", []):
         try:
-            handle_message(record["body"], read_models=bootstrap.read_models())
+            # None until the messages carry their request's trace header (issue 13): a new trace.
+            with tracing.continued_trace(None, name=tracing.CONSUMER_SEGMENT):
+                handle_message(record["body"], read_models=bootstrap.read_models())
         except Exception:
             logger.exception("Could not apply an event", extra={"message_id": record.get("messageId")})
             failures.append({"itemIdentifier": str(record.get("messageId", ""))})

@@ -18,6 +18,7 @@ from kombu.messaging import Consumer
 
 from events_app.handlers import handle_message
 from events_app.messages import InvalidEventMessage
+from tasks_app import tracing
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,9 @@ class DomainEventConsumer(bootsteps.ConsumerStep):
         from events_app import bootstrap
 
         try:
-            handle_message(body, read_models=bootstrap.read_models())
+            # None until the messages carry their request's trace header (issue 13): a new trace.
+            with tracing.continued_trace(None, name=tracing.CONSUMER_SEGMENT):
+                handle_message(body, read_models=bootstrap.read_models())
         except InvalidEventMessage as error:
             logger.error("Poison message, rejected: %s", error, extra={"body": str(body)[:1000]})
             _settle(message, ack=False)
