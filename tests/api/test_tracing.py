@@ -200,3 +200,10 @@ def test_the_switch_is_on_or_off_and_nothing_else():
     assert tracing.enabled({}) is False
     with pytest.raises(ValueError, match="TRACING must be 'on' or 'off'"):
         tracing.enabled({"TRACING": "yes"})
+
+
+def test_work_in_a_segment_names_itself_as_the_parent_of_what_it_sends_on(xray):
+    with tracing.continued_trace(REQUEST_TRACE_HEADER, name=tracing.CONSUMER_SEGMENT):
+        header = tracing.current_trace_header()
+    [segment] = xray.named(tracing.CONSUMER_SEGMENT)
+    assert header == f"Root={segment['trace_id']};Parent={segment['id']};Sampled=1"
