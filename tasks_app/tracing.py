@@ -76,6 +76,18 @@ def install() -> AWSXRayRecorder:
     return xray_recorder
 
 
+def refresh() -> None:
+    """After a SnapStart restore: a new socket to the daemon (the snapshot's was made in another
+    instance's network) and a new sampler (its random state is the same in every restored
+    instance). Nothing while tracing is off; raises nothing of its own."""
+    if _recorder is None:
+        return
+    from aws_xray_sdk.core.emitters.udp_emitter import UDPEmitter
+    from aws_xray_sdk.core.sampling.local.sampler import LocalSampler
+
+    _recorder.configure(emitter=UDPEmitter(), sampler=LocalSampler())
+
+
 def recorder() -> AWSXRayRecorder | None:
     """The configured recorder, or None while tracing is off (`install` not called)."""
     return _recorder

@@ -8,11 +8,13 @@ nothing (tasks_app/tracing.py), which the other tests in the process then exerci
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from config import snapstart
 from config.lambda_handlers import consume_events
 from events_app import bootstrap as events_wiring
 from events_app.handlers import handle_message
@@ -207,3 +209,16 @@ def test_work_in_a_segment_names_itself_as_the_parent_of_what_it_sends_on(xray):
         header = tracing.current_trace_header()
     [segment] = xray.named(tracing.CONSUMER_SEGMENT)
     assert header == f"Root={segment['trace_id']};Parent={segment['id']};Sampled=1"
+
+
+def test_after_a_snapstart_restore_segments_reach_the_daemon_on_a_socket_of_its_own(xray, monkeypatch):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon:
+        daemon.bind(("127.0.0.1", 0))
+        daemon.settimeout(5)
+        monkeypatch.setenv("AWS_XRAY_DAEMON_ADDRESS", f"127.0.0.1:{daemon.getsockname()[1]}")
+        snapstart.refresh()
+        with tracing.continued_trace(REQUEST_TRACE_HEADER, name="restored"):
+            pass
+        _, _, document = daemon.recv(65536).decode().partition("\n")
+    assert json.loads(document)["name"] == "restored"
+    assert xray.sent == []  # the snapshot's emitter is no longer used
