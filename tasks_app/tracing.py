@@ -104,9 +104,10 @@ def continued_trace(trace_header: str | None, *, name: str) -> Iterator[None]:
     `trace_header` is an X-Ray header (`Root=1-…;Parent=…;Sampled=1`), the one of the request
     that caused the work (stored with its outbox events, carried as the messages' `trace_header`
     attribute): the segment takes its trace id, its parent (the request's segment) and its
-    sampling decision. None or a header without a root starts a new trace, sampled by the local
-    rules. AWS calls in the block are its subsegments. An exception leaving the block is recorded
-    on the segment (a fault) and propagates.
+    sampling decision. None, or a header without a root, starts a new trace. Without a decision
+    in the header, the segment is sampled if the Lambda invocation is (elsewhere, by the local
+    rules). AWS calls in the block are its subsegments. An exception leaving the block is
+    recorded on the segment (a fault) and propagates.
 
     On Lambda the segment is not a subsegment of the function's own (that is another trace): the
     recorder keeps a plain context for the block (safe: Lambda runs one invocation at a time per
@@ -128,6 +129,8 @@ def continued_trace(trace_header: str | None, *, name: str) -> Iterator[None]:
     own_context = xray.context
     before = None
     if isinstance(own_context, LambdaContext):
+        if header.sampled in (None, "?"):  # Lambda's decision for the invocation stands for its events
+            decision = 1 if xray.is_sampled() else 0
         xray.context = Context(context_missing="IGNORE_ERROR")
     else:
         before = xray.get_trace_entity()

@@ -222,3 +222,10 @@ def test_after_a_snapstart_restore_segments_reach_the_daemon_on_a_socket_of_its_
         _, _, document = daemon.recv(65536).decode().partition("\n")
     assert json.loads(document)["name"] == "restored"
     assert xray.sent == []  # the snapshot's emitter is no longer used
+
+
+def test_on_lambda_an_event_without_a_trace_header_is_sampled_as_its_invocation(on_lambda, monkeypatch):
+    monkeypatch.setenv("_X_AMZN_TRACE_ID", f"Root={LAMBDA_TRACE_ID};Parent={LAMBDA_FACADE_ID};Sampled=0")
+    with tracing.continued_trace(None, name="unsampled-invocation"):
+        pass
+    assert on_lambda.sent == []
