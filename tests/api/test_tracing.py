@@ -1,8 +1,8 @@
 """X-Ray with TRACING=on: what the recorder sends for an API request and for a consumed event,
 captured with the SDK's emitter hook (a recorder's `emitter` is what sends to the daemon).
 
-Installing patches botocore for the rest of this test process; outside a segment the patch does
-nothing (tasks_app/tracing.py), which the other tests in the process then exercise.
+Installing patches botocore for the rest of this test process (wrapt's patches stay); the `xray`
+fixture disables the SDK when it is done, so the other tests in the process record nothing.
 """
 
 from __future__ import annotations
@@ -57,7 +57,13 @@ class CapturingEmitter:
 
 @pytest.fixture
 def xray(settings: Any) -> Iterator[CapturingEmitter]:
-    """Tracing on, as TRACING=on makes it (the middleware first), sending to a capturing emitter."""
+    """Tracing on, as TRACING=on makes it (the middleware first), sending to a capturing emitter.
+
+    Afterwards the SDK is disabled (its own global switch): the rest of the process records and
+    sends nothing, though botocore stays patched."""
+    from aws_xray_sdk import global_sdk_config
+
+    global_sdk_config.set_sdk_enabled(True)
     recorder = tracing.install()
     emitter = CapturingEmitter()
     saved = recorder.emitter
@@ -65,6 +71,7 @@ def xray(settings: Any) -> Iterator[CapturingEmitter]:
     settings.MIDDLEWARE = ["config.tracing.TracingMiddleware", *settings.MIDDLEWARE]
     yield emitter
     recorder.emitter = saved
+    global_sdk_config.set_sdk_enabled(False)
 
 
 @pytest.fixture
