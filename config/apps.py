@@ -6,7 +6,9 @@ from django.apps import AppConfig
 
 
 class ProjectConfig(AppConfig):
-    """Installs the SnapStart hooks on Lambda, where they must cover both serving apps' clients."""
+    """Installs the SnapStart hooks on Lambda, where they must cover both serving apps' clients, and
+    X-Ray when TRACING=on: every process that sets Django up (the API, the worker, the Lambda
+    handlers) is traced."""
 
     name = "config"
     verbose_name = "Project wiring"
@@ -16,3 +18,9 @@ class ProjectConfig(AppConfig):
             from config import snapstart
 
             snapstart.install()
+        from django.conf import settings
+
+        if getattr(settings, "TRACING", False):
+            from tasks_app import tracing
+
+            tracing.install()

@@ -150,13 +150,16 @@ def consume_events(event: dict[str, Any], context: object) -> dict[str, list[dic
     from events_app import bootstrap
     from events_app.handlers import handle_message, handling
     from events_app.messages import message_attributes
+    from tasks_app import tracing
 
     failures = []
     for record in event.get("Records", []):
         attributes = message_attributes(record.get("messageAttributes"))
         with handling(record.get("body", ""), attributes):  # every line: request_id, event_id (SPEC §9)
             try:
-                applied = handle_message(record["body"], read_models=bootstrap.read_models(), attributes=attributes)
+                # The segment continues the trace of the request that caused the event.
+                with tracing.continued_trace(attributes.get("trace_header"), name=tracing.CONSUMER_SEGMENT):
+                    applied = handle_message(record["body"], read_models=bootstrap.read_models(), attributes=attributes)
             except Exception:
                 logger.exception("Could not apply an event", extra={"message_id": record.get("messageId")})
                 metrics.record_consumer_failure()

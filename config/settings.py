@@ -20,6 +20,7 @@ from config.environment import (
     parse_secrets,
     secrets_object,
 )
+from tasks_app import tracing
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_STATE_DIR = Path(os.environ.get("LOCAL_STATE_DIR") or BASE_DIR / ".local")
@@ -127,6 +128,15 @@ MIDDLEWARE = [
     "config.static_files.EnvelopeWhiteNoiseMiddleware",  # WhiteNoise, its 405 in the envelope
     "tasks_app.api.middleware.RateLimitMiddleware",  # last: around the view, waits for its rate-limit count
 ]
+
+# X-Ray (issue 13; config/tracing.py, tasks_app/tracing.py): only with TRACING=on, so that a
+# process without it never loads the SDK; first, so that its segment covers every other middleware.
+try:
+    TRACING = tracing.enabled(os.environ)
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
+if TRACING:
+    MIDDLEWARE.insert(0, "config.tracing.TracingMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

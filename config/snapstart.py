@@ -36,12 +36,14 @@ def warm_up() -> None:
 
 
 def refresh() -> None:
-    """Every restored instance starts from the same memory: new random state, and AWS clients
-    made afresh with the credentials this instance was given."""
+    """Every restored instance starts from the same memory: new random state, AWS clients made
+    afresh with the credentials this instance was given, X-Ray's socket and sampler anew."""
     from events_app import bootstrap as events_wiring
     from tasks_app import bootstrap as tasks_wiring
+    from tasks_app import tracing
 
     random.seed()
     events_wiring.disconnect()
     tasks_wiring.disconnect()
+    tracing.refresh()
     logger.info("Restored from a SnapStart snapshot")

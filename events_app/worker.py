@@ -18,6 +18,7 @@ from kombu.messaging import Consumer
 
 from events_app.handlers import handle_message, handling
 from events_app.messages import InvalidEventMessage, message_attributes
+from tasks_app import tracing
 from tasks_app.adapters import metrics
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,9 @@ class DomainEventConsumer(bootsteps.ConsumerStep):
         attributes = message_attributes(message.delivery_info.get("sqs_message", {}).get("MessageAttributes"))
         with handling(body, attributes):
             try:
-                event = handle_message(body, read_models=bootstrap.read_models(), attributes=attributes)
+                # The segment continues the trace of the request that caused the event.
+                with tracing.continued_trace(attributes.get("trace_header"), name=tracing.CONSUMER_SEGMENT):
+                    event = handle_message(body, read_models=bootstrap.read_models(), attributes=attributes)
             except InvalidEventMessage as error:
                 logger.error("Poison message, rejected: %s", error, extra={"body": str(body)[:1000]})
                 metrics.record_consumer_failure()

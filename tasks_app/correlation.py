@@ -50,8 +50,12 @@ def trace_header() -> str | None:
 
 
 def origin() -> Origin:
-    """The request id and trace header that events stored now are stamped with."""
-    return Origin(request_id=request_id(), trace_header=trace_header())
+    """The request id and trace header that events stored now are stamped with: with tracing on,
+    the header of the segment in progress (so the consumer's segment hangs under the API's
+    operation, locally too); else the bound or Lambda's one (`trace_header`)."""
+    from tasks_app import tracing  # standard library only unless tracing is on
+
+    return Origin(request_id=request_id(), trace_header=tracing.current_trace_header() or trace_header())
 
 
 def set_request_id(value: str | None) -> None:

@@ -34,6 +34,7 @@ for name in (
     "ALLOWED_HOSTS",
     "MAX_REQUEST_BODY_BYTES",
     "EVENTS_VISIBILITY_TIMEOUT",
+    "TRACING",  # tests/api/test_tracing.py turns it on where it is tested
 ):
     os.environ.pop(name, None)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import tempfile
@@ -53,6 +54,8 @@ MAX_ZIP_MIB = 30
 MAX_COLD_RATIO = 2.0
 MAX_RESTORED_RATIO = 3.0
 MIB = 1024 * 1024
+# What Lambda sets for an invocation X-Ray samples (active tracing).
+SAMPLED_TRACE_HEADER = "Root=1-6750a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"
 
 # A bare boto3 handler as SnapStart would restore it: boto3 imported at init (in the snapshot),
 # the client made on the first invocation after the restore, as a handler must.
@@ -88,7 +91,11 @@ def run(stack: BenchStack, cold_starts: int = 5) -> bool:
 def _cold_starts(aws: Any, package: Path, task_id: str, rounds: int) -> bool:
     settings = stage_settings(STAGE)
     issuer = TokenIssuer()
-    with tempfile.TemporaryDirectory(prefix="lambda-bench-") as scratch:
+    # Standing in for Lambda's X-Ray daemon: with the stage's TRACING=on the runs pay tracing's
+    # whole cost, sending included, as a sampled invocation does (Lambda gives it the header below).
+    xray_daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    xray_daemon.bind(("127.0.0.1", 0))
+    with xray_daemon, tempfile.TemporaryDirectory(prefix="lambda-bench-") as scratch:
         jwks = HttpsJwks(issuer, Path(scratch))
         try:
             directory = unpack(package, Path(scratch) / "package")
@@ -96,6 +103,8 @@ def _cold_starts(aws: Any, package: Path, task_id: str, rounds: int) -> bool:
                 **package_env(settings, aws, jwks),
                 "TABLE_NAME": os.environ["TABLE_NAME"],
                 "AWS_LAMBDA_FUNCTION_NAME": f"tasks-api-{STAGE}",  # Lambda sets it; SnapStart hooks need it
+                "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{xray_daemon.getsockname()[1]}",
+                "_X_AMZN_TRACE_ID": SAMPLED_TRACE_HEADER,
             }
             get = {
                 "kind": "event",
@@ -114,7 +123,20 @@ def _cold_starts(aws: Any, package: Path, task_id: str, rounds: int) -> bool:
         finally:
             jwks.stop()
             issuer.stop()
+        print(f"\n  X-Ray: {_datagrams(xray_daemon)} documents sent (TRACING={env.get('TRACING', 'off')})")
     return _report(zappa, restored, bare, bare_restored, rounds)
+
+
+def _datagrams(daemon: socket.socket) -> int:
+    """How many datagrams wait on the socket."""
+    daemon.setblocking(False)
+    count = 0
+    while True:
+        try:
+            daemon.recv(65536)
+        except BlockingIOError:
+            return count
+        count += 1
 
 
 def _report(

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from django.conf import settings
@@ -40,13 +41,14 @@ class Worker:
     command: tuple[str, ...] = (sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO")
     ready = READY
 
-    def __init__(self, aws_url: str, log_path: Path) -> None:
+    def __init__(self, aws_url: str, log_path: Path, *, environment: Mapping[str, str] | None = None) -> None:
+        """Starts it and waits for it to be ready; `environment` adds to `worker_environment`'s."""
         self.log_path = log_path
         with log_path.open("a") as log:
             self.process = subprocess.Popen(
                 self.command,
                 cwd=settings.BASE_DIR,
-                env=worker_environment(aws_url),
+                env={**worker_environment(aws_url), **(environment or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

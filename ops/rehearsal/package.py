@@ -208,7 +208,8 @@ def run_in_package(
         process = subprocess.run(
             [sys.executable, "-I", "-S", "-B", "-c", _CHILD.replace("{init}", init), *arguments],
             cwd=directory,
-            env={"PATH": os.defpath, "LANG": "C.UTF-8", **env},
+            # LAMBDA_TASK_ROOT: Lambda sets it; the X-Ray SDK tells Lambda by it (tasks_app/tracing.py).
+            env={"PATH": os.defpath, "LANG": "C.UTF-8", "LAMBDA_TASK_ROOT": str(directory), **env},
             capture_output=True,
             text=True,
             timeout=timeout,
