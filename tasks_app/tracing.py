@@ -156,9 +156,12 @@ def current_trace_header() -> str | None:
     xray = _recorder
     if xray is None:
         return None
+    from aws_xray_sdk.core.models.dummy_entities import DummySegment, DummySubsegment
     from aws_xray_sdk.core.models.trace_header import TraceHeader
 
     entity = xray.get_trace_entity()
-    if entity is None or not getattr(entity, "trace_id", None):
+    # A dummy entity (SDK switched off, or an unsampled request) has a made-up trace id of zeros:
+    # the caller falls back to the invocation's own header, which says it was not sampled.
+    if entity is None or isinstance(entity, DummySegment | DummySubsegment) or not getattr(entity, "trace_id", None):
         return None
     return str(TraceHeader(root=entity.trace_id, parent=entity.id, sampled=entity.sampled).to_header_str())
