@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import boto3
 
@@ -66,7 +67,10 @@ def sizes(package: Path) -> tuple[int, int]:
 
 
 def api_event(method: str, path: str, *, stage: str, token: str | None = None, body: Any = None) -> dict[str, Any]:
-    """An API Gateway REST proxy event, as the `{proxy+}` route Zappa creates sends it."""
+    """An API Gateway REST proxy event, as the `{proxy+}` route Zappa creates sends it (a query
+    string in `path` goes where API Gateway puts it, in the query string parameters)."""
+    path, _, query = path.partition("?")
+    parameters = parse_qs(query) or None
     headers = {"Host": API_HOST, "X-Forwarded-Proto": "https", "Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -78,8 +82,8 @@ def api_event(method: str, path: str, *, stage: str, token: str | None = None, b
         "httpMethod": method,
         "headers": headers,
         "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
+        "queryStringParameters": {name: values[-1] for name, values in parameters.items()} if parameters else None,
+        "multiValueQueryStringParameters": parameters,
         "pathParameters": {"proxy": path.lstrip("/")},
         "stageVariables": None,
         "requestContext": {
