@@ -101,3 +101,37 @@ def test_a_short_key_in_the_object_is_refused(secrets_bucket):
     used = _run(_staging(secrets_bucket), USE_KEY)
     assert used.returncode != 0
     assert "at least 50 random characters" in used.stderr
+
+
+# What SnapStart does at publish: Django set up, the before-snapshot hooks run; then, restored,
+# the instance uses the key after the object is gone.
+SNAPSHOT_THEN_USE_KEY = """
+import sys, types, django
+hooks = []
+runtime = types.ModuleType("snapshot_restore_py")
+runtime.register_before_snapshot, runtime.register_after_restore = hooks.append, lambda hook: None
+sys.modules["snapshot_restore_py"] = runtime
+django.setup()
+from config import snapstart
+snapstart.install()
+[hook() for hook in hooks]
+print("snapshot taken", flush=True)
+from django.conf import settings
+from tasks_app import bootstrap
+bootstrap.aws_target().client("s3").delete_object(Bucket="tasks-config", Key="staging.json")
+print(settings.SECRET_KEY)
+"""
+
+
+def test_with_snapstart_the_key_is_read_before_the_snapshot(secrets_bucket):
+    _store(secrets_bucket, {"DJANGO_SECRET_KEY": SECRET_KEY})
+    restored = _run(_staging(secrets_bucket), SNAPSHOT_THEN_USE_KEY)
+    assert restored.returncode == 0, restored.stderr
+    assert restored.stdout.split("\n")[:2] == ["snapshot taken", SECRET_KEY]  # read once, before: not again
+
+
+def test_with_snapstart_an_unreadable_object_fails_the_snapshot(secrets_bucket):
+    published = _run(_staging(secrets_bucket), SNAPSHOT_THEN_USE_KEY)
+    assert published.returncode != 0
+    assert "snapshot taken" not in published.stdout  # so the version is not published
+    assert "SECRETS_S3_URL (s3://tasks-config/staging.json) could not be read" in published.stderr
