@@ -42,9 +42,10 @@ class AuthMode(StrEnum):
     NONE = "none"
 
 
-# Names the S3 object (`s3://bucket/key`) holding the deployed stages' secrets, a flat JSON object of
-# variables (DJANGO_SECRET_KEY), kept out of git. `config.settings` reads it before `load_config`.
+# Names the S3 object (`s3://bucket/key`) holding a deployed stage's secret key, a JSON object
+# `{"DJANGO_SECRET_KEY": "..."}` kept out of git, which `config.secrets` reads on first use.
 SECRETS_URL_VARIABLE = "SECRETS_S3_URL"
+SECRET_KEY_VARIABLE = "DJANGO_SECRET_KEY"  # noqa: S105 - the variable's name, not a secret
 
 LOCAL_ISSUER = "tasks-local-issuer"
 LOCAL_AUDIENCE = "tasks-local"
@@ -69,7 +70,7 @@ class Config:
 
     environment: Environment
     auth_mode: AuthMode
-    secret_key: str
+    secret_key: str | None  # None: in the SECRETS_S3_URL object, read on first use (config.secrets)
     debug: bool
     log_level: str
     aws_region: str
@@ -125,7 +126,7 @@ def secrets_object(env: Mapping[str, str]) -> tuple[str, str] | None:
 def parse_secrets(content: bytes, *, source: str) -> dict[str, str]:
     """The variables a secrets object holds: `content` is a flat JSON object of strings (what
     Zappa's `remote_env` read), `source` names the object in messages. Raises ConfigurationError
-    for anything else, so a mistyped object stops start-up instead of starting without the key."""
+    for anything else, so a mistyped object is refused instead of used without the key."""
     try:
         variables = json.loads(content)
     except ValueError as error:
@@ -133,6 +134,18 @@ def parse_secrets(content: bytes, *, source: str) -> dict[str, str]:
     if not isinstance(variables, dict) or not all(isinstance(value, str) for value in variables.values()):
         raise ConfigurationError(f'{source} must be a JSON object of strings, like {{"DJANGO_SECRET_KEY": "..."}}.')
     return variables
+
+
+def checked_secret_key(value: str, *, source: str) -> str:
+    """`value`, the secret key `source` gives (a variable or an object), if it is long and random
+    enough for signing: at least 50 characters, at least 5 distinct (Django's own deploy check,
+    security.W009). Raises ConfigurationError otherwise."""
+    if len(value) < 50 or len(set(value)) < 5:
+        raise ConfigurationError(
+            f"{SECRET_KEY_VARIABLE} ({source}) must be at least 50 random characters; "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))' makes one."
+        )
+    return value
 
 
 def local_aws_port(env: Mapping[str, str]) -> int:
@@ -159,7 +172,7 @@ def _development(env: Mapping[str, str], stack: StackEndpoints | None) -> Config
     return Config(
         environment=Environment.DEVELOPMENT,
         auth_mode=auth_mode,
-        secret_key=env.get("DJANGO_SECRET_KEY") or DEVELOPMENT_SECRET_KEY,
+        secret_key=None if secrets_object(env) else env.get(SECRET_KEY_VARIABLE) or DEVELOPMENT_SECRET_KEY,
         debug=_boolean(env, "DJANGO_DEBUG", default=False),
         log_level=_log_level(env),
         aws_region=region,
@@ -192,12 +205,13 @@ def _deployed(env: Mapping[str, str], environment: Environment) -> Config:
     if not region:
         raise ConfigurationError(f"AWS_REGION is required when ENVIRONMENT={environment}.")
     queue_url = _required(env, "EVENTS_QUEUE_URL", environment)
-    secret_key = _required(env, "DJANGO_SECRET_KEY", environment)
-    if len(secret_key) < 50 or len(set(secret_key)) < 5:
-        raise ConfigurationError(
-            "DJANGO_SECRET_KEY must be at least 50 random characters; "
-            "python -c 'import secrets; print(secrets.token_urlsafe(50))' makes one."
-        )
+    # With a secrets object, the key is the object's, read on first use (config.secrets), over
+    # any DJANGO_SECRET_KEY of the function's, as Zappa's remote_env had it.
+    secret_key = (
+        None
+        if secrets_object(env)
+        else checked_secret_key(_required(env, SECRET_KEY_VARIABLE, environment), source="the variable")
+    )
     return Config(
         environment=environment,
         auth_mode=auth_mode,

@@ -11,15 +11,8 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ImproperlyConfigured
 
 from config import local_stack
-from config.environment import (
-    LOCAL_REGION,
-    SECRETS_URL_VARIABLE,
-    ConfigurationError,
-    Environment,
-    load_config,
-    parse_secrets,
-    secrets_object,
-)
+from config.environment import LOCAL_REGION, ConfigurationError, Environment, load_config
+from config.secrets import lazy_secret_key
 from tasks_app import tracing
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -32,38 +25,7 @@ _RUNNING_STACK = (
 )
 
 
-def _load_secrets() -> None:
-    """Put the variables of the object `SECRETS_S3_URL` names (a deployed stage's secrets) into the
-    environment, over any of the same name, as Zappa's `remote_env` did; nothing when it is unset.
-
-    Read here rather than by Zappa's handler: Zappa builds a boto3 session and S3 resource of its
-    own for it (about 90 ms more per cold start without SnapStart, `make bench`), this reads
-    through the session every AWS client of the process shares. Settings load in Lambda's init
-    phase, so with SnapStart the secret is read once per published version, into the snapshot
-    (which Lambda encrypts). Raises ConfigurationError if the object cannot be read or parsed.
-    """
-    location = secrets_object(os.environ)
-    if location is None:
-        return
-    # Imported only here: development, which sets no SECRETS_S3_URL, loads settings without boto3.
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from tasks_app.adapters.aws import AwsTarget
-
-    source = f"{SECRETS_URL_VARIABLE} (s3://{location[0]}/{location[1]})"
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        raise ConfigurationError(f"AWS_REGION is required to read {source}.")
-    target = AwsTarget(region=region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
-    try:
-        content = target.read_object(*location)
-    except (BotoCoreError, ClientError) as error:
-        raise ConfigurationError(f"{source} could not be read: {error}") from None
-    os.environ.update(parse_secrets(content, source=source))
-
-
 try:
-    _load_secrets()
     CONFIG = load_config(os.environ, running_stack=_RUNNING_STACK)
 except ConfigurationError as error:
     raise ImproperlyConfigured(str(error)) from None
@@ -81,7 +43,8 @@ ENVIRONMENT = CONFIG.environment.value
 AUTH_MODE = CONFIG.auth_mode.value
 JWT = CONFIG.jwt
 THROTTLE_RATES = CONFIG.throttle_rates
-SECRET_KEY = CONFIG.secret_key
+# A deployed stage's key is in the SECRETS_S3_URL object, read when first used: see config.secrets.
+SECRET_KEY = CONFIG.secret_key if CONFIG.secret_key is not None else lazy_secret_key()
 DEBUG = CONFIG.debug
 ALLOWED_HOSTS = CONFIG.allowed_hosts
 

@@ -54,7 +54,8 @@ def table_connection() -> Connection:
 
 @cache
 def task_repository() -> TaskRepository:
-    return DynamoTaskRepository(CursorCodec(settings.SECRET_KEY), table_connection())
+    # The key when a cursor first needs it: a deployed stage reads it then (config.secrets).
+    return DynamoTaskRepository(CursorCodec(lambda: str(settings.SECRET_KEY)), table_connection())
 
 
 @cache

@@ -152,7 +152,7 @@ def _report(
 
     header = (
         f"{'fresh process, median of ' + str(rounds):<40} {'init ms':>8} {'1st request ms':>15} {'total ms':>9}"
-        f" {'2nd request ms':>15}"
+        f" {'2nd request ms':>15} {'CPU ms':>7}"
     )
     print(f"\n  {header}\n  {'-' * len(header)}")
     rows = (
@@ -166,7 +166,8 @@ def _report(
         first = median_ms([float(run.steps[0]["seconds"]) for run in runs])
         total = median_ms([run.first_response_seconds for run in runs])
         second = median_ms([float(run.steps[1]["seconds"]) for run in runs])
-        print(f"  {label:<40} {init:>8.0f} {first:>15.0f} {total:>9.0f} {second:>15.1f}")
+        cpu = median_ms([run.first_response_cpu_seconds for run in runs])
+        print(f"  {label:<40} {init:>8.0f} {first:>15.0f} {total:>9.0f} {second:>15.1f} {cpu:>7.0f}")
     cold = Verdict.at_most(
         ratio(
             median_ms([run.first_response_seconds for run in zappa]),
@@ -181,6 +182,14 @@ def _report(
             median_ms([float(run.steps[0]["seconds"]) for run in bare_restored]),
         ),
         MAX_RESTORED_RATIO,
+    )
+    cpu_ratio = ratio(
+        median_ms([run.first_response_cpu_seconds for run in zappa]),
+        median_ms([run.first_response_cpu_seconds for run in bare]),
+    )
+    print(
+        "\n  CPU ms: the process's CPU time from its start to the first answer, which the machine's load\n"
+        f"  stretches less than the wall clock: without SnapStart {cpu_ratio:.2f}x the bare handler's (no target)."
     )
     print(
         f"\n  Without SnapStart, init + first request: {cold.measured:.2f}x the bare handler's (target at most "

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import boto3
 
@@ -66,7 +67,10 @@ def sizes(package: Path) -> tuple[int, int]:
 
 
 def api_event(method: str, path: str, *, stage: str, token: str | None = None, body: Any = None) -> dict[str, Any]:
-    """An API Gateway REST proxy event, as the `{proxy+}` route Zappa creates sends it."""
+    """An API Gateway REST proxy event, as the `{proxy+}` route Zappa creates sends it (a query
+    string in `path` goes where API Gateway puts it, in the query string parameters)."""
+    path, _, query = path.partition("?")
+    parameters = parse_qs(query) or None
     headers = {"Host": API_HOST, "X-Forwarded-Proto": "https", "Accept": "application/json"}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -78,8 +82,8 @@ def api_event(method: str, path: str, *, stage: str, token: str | None = None, b
         "httpMethod": method,
         "headers": headers,
         "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
+        "queryStringParameters": {name: values[-1] for name, values in parameters.items()} if parameters else None,
+        "multiValueQueryStringParameters": parameters,
         "pathParameters": {"proxy": path.lstrip("/")},
         "stageVariables": None,
         "requestContext": {
@@ -101,6 +105,10 @@ class ChildRun:
     init_seconds: float
     steps: list[dict[str, Any]]
     log: str
+    # CPU seconds the process used up to the end of init and of the first step (interpreter start
+    # included): what the machine's load does not stretch, unlike the wall-clock figures.
+    init_cpu_seconds: float = 0.0
+    first_response_cpu_seconds: float = 0.0
 
     @property
     def first_response_seconds(self) -> float:
@@ -114,13 +122,13 @@ started, out, steps = float(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])
 sys.path.insert(0, ".")  # Lambda puts /var/task, the unpacked zip, first
 isolated = not any("site-packages" in p or "dist-packages" in p for p in sys.path)
 {init}
-init = time.time() - started
+init, init_cpu = time.time() - started, time.process_time()
 results = []
 for step in steps:
     t = time.perf_counter()
     result = run(step)
-    results.append({"result": result, "seconds": time.perf_counter() - t})
-json.dump({"init": init, "isolated": isolated, "steps": results}, open(out, "w"))
+    results.append({"result": result, "seconds": time.perf_counter() - t, "cpu": time.process_time()})
+json.dump({"init": init, "init_cpu": init_cpu, "isolated": isolated, "steps": results}, open(out, "w"))
 """
 
 ZAPPA_INIT = r"""
@@ -221,4 +229,11 @@ def run_in_package(
         result = json.loads(out.read_text())
     if not result["isolated"]:
         raise RuntimeError("The package's process saw a site-packages directory: it must see only the zip.")
-    return ChildRun(init_seconds=float(result["init"]), steps=list(result["steps"]), log=log)
+    steps_run = list(result["steps"])
+    return ChildRun(
+        init_seconds=float(result["init"]),
+        steps=steps_run,
+        log=log,
+        init_cpu_seconds=float(result["init_cpu"]),
+        first_response_cpu_seconds=float(steps_run[0]["cpu"]) if steps_run else 0.0,
+    )

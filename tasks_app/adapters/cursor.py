@@ -12,6 +12,8 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
+from functools import cached_property
 
 from tasks_app.application.ports import TaskFilters, TaskSort
 from tasks_app.domain.errors import InvalidCursor
@@ -35,8 +37,15 @@ class CursorCodec:
     fails the signature check like any forged one.
     """
 
-    def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(_CONTEXT + secret.encode()).digest()
+    def __init__(self, secret: str | Callable[[], str]) -> None:
+        """`secret` is the signing secret, or a function returning it, called when the first
+        cursor is signed or read (a deployed stage reads its key on first use: config.secrets)."""
+        self._secret = secret
+
+    @cached_property
+    def _key(self) -> bytes:
+        secret = self._secret if isinstance(self._secret, str) else self._secret()
+        return hashlib.sha256(_CONTEXT + secret.encode()).digest()
 
     def encode(self, *, owner: str, position: str, listing: str = "") -> str:
         """The cursor of `position` in `owner`'s `listing`."""

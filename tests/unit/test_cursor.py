@@ -38,3 +38,18 @@ def test_a_cursor_with_a_forged_position_is_refused():
 def test_garbled_cursors_are_refused(garbage):
     with pytest.raises(InvalidCursor):
         codec.decode(garbage, owner="alice")
+
+
+def test_a_secret_given_as_a_function_is_asked_for_when_the_first_cursor_needs_it():
+    asked: list[str] = []
+
+    def secret() -> str:
+        asked.append("secret")
+        return "secret"
+
+    lazy = CursorCodec(secret)
+    assert asked == []  # a deployed stage reads its key from S3 only now (config.secrets)
+    cursor = lazy.encode(owner="alice", position="p")
+    assert codec.decode(cursor, owner="alice") == "p"  # the same key as a codec given the string
+    lazy.decode(cursor, owner="alice")
+    assert asked == ["secret"]

@@ -96,6 +96,15 @@ def test_a_short_secret_key_is_refused_outside_development():
         load_config({**DEPLOYED, "DJANGO_SECRET_KEY": "short"})
 
 
+def test_with_a_secrets_object_the_key_is_left_to_its_first_use():
+    without_key = {name: value for name, value in DEPLOYED.items() if name != "DJANGO_SECRET_KEY"}
+    with pytest.raises(ConfigurationError, match="DJANGO_SECRET_KEY is required"):
+        load_config(without_key)
+    config = load_config({**without_key, "SECRETS_S3_URL": "s3://tasks-config/staging.json"})
+    assert config.secret_key is None  # read from the object when first used: config.secrets
+    assert load_config({**DEPLOYED, "SECRETS_S3_URL": "s3://tasks-config/staging.json"}).secret_key is None
+
+
 def test_development_with_jwt_trusts_the_local_key_unless_given_a_pool():
     local = load_config({"AUTH_MODE": "jwt"}).jwt
     assert local is not None
