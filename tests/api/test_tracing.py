@@ -19,6 +19,7 @@ from config.lambda_handlers import consume_events
 from events_app import bootstrap as events_wiring
 from events_app.handlers import handle_message
 from tasks_app import tracing
+from tests.lambda_events import sqs_event
 
 LAMBDA_TRACE_ID = "1-6750a1b2-0123456789abcdef01234567"
 LAMBDA_FACADE_ID = "53995c3f42cd8ad8"
@@ -152,21 +153,10 @@ def test_a_consumed_event_continues_the_trace_of_the_request_that_caused_it(api,
     api.created()
     [request] = xray.named("tasks.create")
     [message] = aws.drain()
-    attributes = message.pop("_attributes")
-    assert "trace_header" in attributes  # stored with the event, sent as an SNS/SQS attribute
+    assert "trace_header" in message["_attributes"]  # stored with the event, sent as an SNS/SQS attribute
     xray.sent.clear()
 
-    record = {
-        "messageId": "m-0",
-        "eventSource": "aws:sqs",
-        "body": json.dumps(message),
-        "attributes": {},
-        "messageAttributes": {
-            name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
-            for name, value in attributes.items()
-        },
-    }
-    assert consume_events({"Records": [record]}, None) == {"batchItemFailures": []}
+    assert consume_events(sqs_event([message]), None) == {"batchItemFailures": []}
 
     [segment] = xray.named(tracing.CONSUMER_SEGMENT)
     assert segment["trace_id"] == request["trace_id"]

@@ -3,9 +3,7 @@ stream relay, SNS and SQS to the Lambda consumer, on the local AWS (SPEC §9).""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
-from typing import Any
 
 from config.lambda_handlers import consume_events
 from events_app import bootstrap as events_wiring
@@ -15,29 +13,10 @@ from tasks_app.application.ports import OutboxEntry
 from tasks_app.correlation import TRACE_HEADER_VARIABLE
 from tasks_app.domain.task import Task
 from tasks_app.domain.values import UserId
+from tests.lambda_events import sqs_event
 from tests.log_lines import about, logged_lines
 
 TRACE = "Root=1-674c2a10-5b0c8f2e9d1a4b3c2d1e0f9a;Parent=53995c3f42cd8ad8;Sampled=1"
-
-
-def as_lambda_delivers(messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """An SQS batch event for the consumer, with each message's attributes as Lambda spells them."""
-    records = []
-    for index, message in enumerate(messages):
-        attributes = message.pop("_attributes")
-        records.append(
-            {
-                "messageId": f"m-{index}",
-                "eventSource": "aws:sqs",
-                "body": json.dumps(message),
-                "attributes": {},
-                "messageAttributes": {
-                    name: {"stringValue": value["StringValue"], "dataType": value["DataType"]}
-                    for name, value in attributes.items()
-                },
-            }
-        )
-    return {"Records": records}
 
 
 def test_a_changes_request_id_reaches_the_queue_and_every_line_the_relay_and_consumer_write(api, aws):
@@ -52,7 +31,7 @@ def test_a_changes_request_id_reaches_the_queue_and_every_line_the_relay_and_con
         event_ids = [message["event_id"] for message in messages]
         assert [m["_attributes"]["request_id"]["StringValue"] for m in messages] == ["req-follow-1", "req-2", "req-2"]
         assert all("trace_header" not in m["_attributes"] for m in messages)  # locally Lambda sets none
-        assert consume_events(as_lambda_delivers(messages), None) == {"batchItemFailures": []}
+        assert consume_events(sqs_event(messages), None) == {"batchItemFailures": []}
     for event_id, request_id in zip(event_ids, ["req-follow-1", "req-2", "req-2"], strict=True):
         written = about(lines, event_id)
         assert {line["message"].split()[0] for line in written} >= {"Published", "Applied"}
@@ -75,7 +54,7 @@ def test_an_event_stored_before_request_ids_is_relayed_and_consumed_with_a_null_
     with logged_lines() as lines:
         [message] = aws.drain()
         assert set(message["_attributes"]) == {"event_type"}
-        assert consume_events(as_lambda_delivers([message]), None) == {"batchItemFailures": []}
+        assert consume_events(sqs_event([message]), None) == {"batchItemFailures": []}
     assert [m["event_id"] for m in events_wiring.read_models().history(str(task.task_id))] == [event.event_id]
     written = about(lines, event.event_id)
     assert {line["message"] for line in written} >= {"Published TaskCreated", "Applied TaskCreated"}

@@ -13,6 +13,7 @@ from config.lambda_handlers import consume_events, relay_outbox, serve_http
 from events_app.worker import DomainEventConsumer
 from tasks_app.adapters import metrics
 from tests.emf import collected
+from tests.lambda_events import sqs_event
 
 
 @pytest.fixture(autouse=True)
@@ -23,11 +24,6 @@ def _metrics_on(monkeypatch):
 
 def bodies(aws) -> list[str]:
     return [json.dumps({k: v for k, v in m.items() if k != "_attributes"}) for m in aws.drain()]
-
-
-def sqs_event(messages: list[str]) -> dict:
-    records = [{"messageId": f"m-{n}", "body": body, "eventSource": "aws:sqs"} for n, body in enumerate(messages)]
-    return {"Records": records}
 
 
 def test_the_stream_relay_counts_tasks_created_completed_and_deleted_and_its_lag(api, aws):
