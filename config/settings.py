@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
@@ -253,7 +254,20 @@ LOGGING: dict[str, Any] = {
         "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
     },
 }
-if LOG_FILE := os.environ.get("LOG_FILE"):
+
+
+def _commands_log_file() -> str | None:
+    """Where a management command run by hand beside `make run` (`relay_outbox`, `complete_task`…)
+    writes its lines, so that `request_trail` finds what it did too: `logs/commands.jsonl` of the
+    local stack, in development, once `make run` has made that directory (never made here)."""
+    directory = LOCAL_STATE_DIR / "logs"
+    running_a_command = Path(sys.argv[0]).name == "manage.py" and sys.argv[1:2] != ["request_trail"]
+    if CONFIG.is_development and running_a_command and directory.is_dir():
+        return str(directory / "commands.jsonl")
+    return None
+
+
+if LOG_FILE := os.environ.get("LOG_FILE") or _commands_log_file():
     # The local stack's processes also write their lines to a file each, which `manage.py
     # request_trail` reads (ops/local/supervisor.py names them). Rotated at 10 MB, 3 kept.
     LOGGING["handlers"]["file"] = {
