@@ -42,7 +42,8 @@ class TracingMiddleware:
         if on_lambda:
             entity = xray.begin_subsegment(tracing.SERVICE_NAME)
         else:
-            header = construct_xray_header(request.META)
+            # The client's header, as the SDK's own middleware reads it, minus what X-Ray would refuse.
+            header = tracing.parsed_header(construct_xray_header(request.META).to_header_str())
             decision = calculate_sampling_decision(
                 trace_header=header,
                 recorder=xray,

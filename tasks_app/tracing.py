@@ -15,11 +15,13 @@ Where segments come from:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only with TRACING=on is the SDK imported
+    from aws_xray_sdk.core.models.trace_header import TraceHeader
     from aws_xray_sdk.core.recorder import AWSXRayRecorder
 
 TRACING_VARIABLE = "TRACING"
@@ -28,6 +30,10 @@ CONSUMER_SEGMENT = f"{SERVICE_NAME}-events"  # the consumers' segments, Lambda's
 # Calls outside any segment (the local stream relay's thread, a command's calls, Lambda's init)
 # are not traced; the SDK would log this warning for each one.
 _UNTRACED_CALL_WARNING = "No segment found, cannot begin subsegment"
+
+# X-Ray's id formats (X-Ray developer guide, "Tracing header"; segment documents' `trace_id`, `id`).
+_TRACE_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
+_SEGMENT_ID = re.compile(r"[0-9a-f]{16}")
 
 logger = logging.getLogger(__name__)
 _recorder: AWSXRayRecorder | None = None
@@ -120,11 +126,10 @@ def continued_trace(trace_header: str | None, *, name: str) -> Iterator[None]:
         return
     from aws_xray_sdk.core.context import Context
     from aws_xray_sdk.core.lambda_launcher import LambdaContext
-    from aws_xray_sdk.core.models.trace_header import TraceHeader
     from aws_xray_sdk.core.utils import stacktrace
     from aws_xray_sdk.ext.util import calculate_sampling_decision
 
-    header = TraceHeader.from_header_str(trace_header)
+    header = parsed_header(trace_header)
     decision = calculate_sampling_decision(trace_header=header, recorder=xray, sampling_req={"service": name})
     own_context = xray.context
     before = None
@@ -148,6 +153,23 @@ def continued_trace(trace_header: str | None, *, name: str) -> Iterator[None]:
         xray.context = own_context
         if before is not None:
             xray.set_trace_entity(before)
+
+
+def parsed_header(text: str | None) -> TraceHeader:
+    """The X-Ray trace header `text` (`Root=1-…;Parent=…;Sampled=…`), keeping only what X-Ray
+    accepts: a `Root` that is not an X-Ray trace id is dropped with the `Parent` (a new trace), a
+    `Parent` that is not a segment id is dropped alone. The header comes from outside (a message
+    attribute anyone allowed to send to the queue chooses, a client's `X-Amzn-Trace-Id` locally);
+    the SDK keeps any text, which made segments the daemon refuses or too big for its UDP
+    datagram, and the work's trace was lost. Needs the SDK (tracing on); raises nothing."""
+    from aws_xray_sdk.core.models.trace_header import TraceHeader
+
+    header = TraceHeader.from_header_str(text)
+    root = header.root if header.root and _TRACE_ID.fullmatch(header.root) else None
+    parent = header.parent if root and header.parent and _SEGMENT_ID.fullmatch(header.parent) else None
+    if (root, parent) == (header.root, header.parent):
+        return header
+    return TraceHeader(root=root, parent=parent, sampled=header.sampled)
 
 
 def current_trace_header() -> str | None:

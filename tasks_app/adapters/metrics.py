@@ -52,7 +52,7 @@ from typing import Any, Protocol
 # Only the metrics utility; Python still runs the package's `__init__` (Logger, Tracer: about
 # 5 ms of a cold start on top of boto3, measured with `python -X importtime`).
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools.shared.functions import strtobool
 
 from tasks_app.application.ports import OutboxEntry
 from tasks_app.domain.events import TaskCompleted, TaskCreated, TaskDeleted
@@ -61,6 +61,8 @@ logger = logging.getLogger(__name__)
 
 NAMESPACE_ENV = "POWERTOOLS_METRICS_NAMESPACE"
 SERVICE_ENV = "POWERTOOLS_SERVICE_NAME"
+METRICS_DISABLED_ENV = "POWERTOOLS_METRICS_DISABLED"  # Powertools' switches (`enabled`)
+POWERTOOLS_DEV_ENV = "POWERTOOLS_DEV"
 LOCAL_NAMESPACE = "TasksApi/local"
 SERVICE = "tasks-api"
 
@@ -105,6 +107,7 @@ class Stream(Protocol):
 _write_lock = threading.Lock()
 _sink: Stream | None = None
 _cold_start_reported = False
+_unreadable_warned: set[str] = set()  # the switches already warned about
 
 
 def _never_raises[**P](record: Callable[P, None]) -> Callable[P, None]:
@@ -122,8 +125,33 @@ def _never_raises[**P](record: Callable[P, None]) -> Callable[P, None]:
 
 
 def enabled() -> bool:
-    """False when Powertools' `POWERTOOLS_METRICS_DISABLED` (or `POWERTOOLS_DEV` alone) says so."""
-    return not is_metrics_disabled()
+    """False when Powertools' `POWERTOOLS_METRICS_DISABLED` (or `POWERTOOLS_DEV` alone) says so,
+    by Powertools' rules (its `is_metrics_disabled`) and truth words (`true`, `1`, `yes`, `on`…, any
+    case, surrounding spaces ignored). Raises nothing: Powertools' own reading raises ValueError
+    for an empty or unknown value, which made every request a 500. Empty is unset; an unknown
+    value is unset too (metrics stay on: nothing is lost), with one warning per variable."""
+    disabled, dev = _switch(METRICS_DISABLED_ENV), _switch(POWERTOOLS_DEV_ENV)
+    return not (disabled or (disabled is None and dev))
+
+
+def _switch(name: str) -> bool | None:
+    """The variable `name` as Powertools' `strtobool` reads it, or None when unset, empty or
+    unreadable (warned about once per variable)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    try:
+        return strtobool(value)
+    except ValueError:
+        if name not in _unreadable_warned:
+            _unreadable_warned.add(name)
+            logger.warning(
+                "%s=%r is not a truth value Powertools reads (true/false, 1/0, yes/no, on/off); "
+                "it is taken as unset: metrics stay on unless another switch turns them off",
+                name,
+                value,
+            )
+        return None
 
 
 @_never_raises

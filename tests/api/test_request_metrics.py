@@ -87,3 +87,14 @@ def test_metrics_make_no_aws_request(api, aws, monkeypatch):
         (call.service, call.operation) for call in without_metrics
     ]
     assert {call.service for call in with_metrics} <= {"dynamodb"}
+
+
+@pytest.mark.parametrize("value", ["", "disabled"])
+def test_an_unreadable_metrics_switch_fails_no_request_and_leaves_metrics_on(api, monkeypatch, value):
+    """Powertools' own reading of POWERTOOLS_METRICS_DISABLED raises for anything but its truth
+    words: an empty value (`POWERTOOLS_METRICS_DISABLED=` in a shell or an env file) made every
+    request a 500."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", value)
+    with collected() as lines:
+        assert api.create(title="Still served").status_code == 201
+    assert request_metrics(lines) == ([("tasks.create", "2xx")], ["tasks.create"])

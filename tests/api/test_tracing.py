@@ -8,6 +8,7 @@ fixture disables the SDK when it is done, so the other tests in the process reco
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Iterator
 from typing import Any
@@ -251,3 +252,41 @@ def test_on_lambda_an_event_without_a_trace_header_is_sampled_as_its_invocation(
     with tracing.continued_trace(None, name="unsampled-invocation"):
         pass
     assert on_lambda.sent == []
+
+
+X_RAY_TRACE_ID = re.compile(r"1-[0-9a-f]{8}-[0-9a-f]{24}")
+MALFORMED_TRACE_HEADERS = [
+    "garbage",
+    "Root=1-x-y;Parent=zz;Sampled=1",
+    "Root=" + "a" * 70_000 + ";Sampled=1",  # a segment too big for one UDP datagram
+    "Root=1-6750a1b2-fedcba9876543210fedcba98\n;Parent=7f2a9c4e1b3d5a60;Sampled=1",
+]
+
+
+@pytest.mark.parametrize("header", MALFORMED_TRACE_HEADERS)
+def test_a_consumer_given_a_malformed_trace_header_starts_a_trace_of_its_own(xray, header):
+    """Anyone who can send to the queue chooses the `trace_header` attribute: a root or parent
+    that is not X-Ray's made a segment the daemon refuses (or too big to send), losing the event's trace."""
+    with tracing.continued_trace(header, name="malformed"):
+        pass
+    [segment] = xray.named("malformed")
+    assert X_RAY_TRACE_ID.fullmatch(segment["trace_id"])
+    assert segment["parent_id"] is None
+
+
+def test_a_malformed_parent_is_dropped_but_a_well_formed_root_is_kept(xray):
+    with tracing.continued_trace("Root=1-6750a1b2-fedcba9876543210fedcba98;Parent=<script>;Sampled=1", name="orphan"):
+        pass
+    [segment] = xray.named("orphan")
+    assert segment["trace_id"] == "1-6750a1b2-fedcba9876543210fedcba98"
+    assert segment["parent_id"] is None
+
+
+@pytest.mark.parametrize("header", MALFORMED_TRACE_HEADERS[:2])
+def test_a_request_with_a_malformed_trace_header_is_a_trace_of_its_own(api, xray, header):
+    """Outside Lambda the middleware continues a client's `X-Amzn-Trace-Id`; the header it stores
+    with the change's events (then the consumer's trace) must be X-Ray's, not the client's junk."""
+    assert api.client.get("/nothing/here", HTTP_X_AMZN_TRACE_ID=header).status_code == 404
+    [segment] = xray.named("unmatched")
+    assert X_RAY_TRACE_ID.fullmatch(segment["trace_id"])
+    assert segment["parent_id"] is None

@@ -155,6 +155,40 @@ def test_powertools_switch_turns_every_metric_off(monkeypatch):
     assert lines.all() == []
 
 
+@pytest.mark.parametrize("value", [" TRUE ", "Yes", "1"])
+def test_the_switch_is_read_as_powertools_reads_it_whatever_its_case_and_spaces(monkeypatch, value):
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", value)
+    assert not metrics.enabled()
+
+
+@pytest.mark.parametrize(
+    ("disabled", "dev", "warnings"), [("", None, 0), (None, "", 0), ("disabled", None, 1), ("maybe", "nope", 2)]
+)
+def test_an_empty_or_unreadable_switch_leaves_metrics_on_and_says_so_once(monkeypatch, caplog, disabled, dev, warnings):
+    """Empty is unset (a shell's `POWERTOOLS_METRICS_DISABLED=`); anything else Powertools cannot
+    read leaves them on, as unset does, with one warning per variable, not one per request."""
+    for name, value in (("POWERTOOLS_METRICS_DISABLED", disabled), ("POWERTOOLS_DEV", dev)):
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    monkeypatch.setattr(metrics, "_unreadable_warned", set())
+    with collected() as lines:
+        for _ in range(3):
+            metrics.record_request(operation="tasks.create", status=201, latency_ms=1.0)
+        metrics.record_consumer_failure()
+        assert metrics.enabled()
+    assert (lines.total("Requests"), lines.total("ConsumerFailures")) == (3, 1)
+    warned = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert len(warned) == warnings
+    assert all("metrics stay on" in message for message in warned)
+
+
+def test_powertools_dev_turns_metrics_off_unless_the_switch_says_otherwise(monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_DEV", "true")
+    assert not metrics.enabled()
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    assert metrics.enabled()
+
+
 class BrokenStream(io.StringIO):
     def write(self, text: str) -> int:
         raise OSError("stdout is gone")
