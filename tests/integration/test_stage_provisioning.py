@@ -381,14 +381,25 @@ def test_staging_without_api_key_required_gets_no_usage_plan(run, aws):
 
 def test_alarms_notify_the_alarm_topic_when_one_is_given(run, aws, monkeypatch):
     monkeypatch.delenv("ALARM_TOPIC_ARN", raising=False)
-    topic = f"arn:aws:sns:{REGION}:{LOCAL_ACCOUNT}:tasks-alarms"
-    run("production", "--alarm-topic-arn", topic)
+    sns = aws.target.client("sns")
+    topic = sns.create_topic(Name="tasks-alarms")["TopicArn"]
+    sns.create_topic(Name="tasks-alarms-2")
+    assert "No alarm topic" not in run("production", "--alarm-topic-arn", topic)
     assert {tuple(alarm["AlarmActions"]) for alarm in _alarms(aws).values()} == {(topic,)}
     assert {tuple(alarm["OKActions"]) for alarm in _alarms(aws).values()} == {(topic,)}
-    assert "Nothing to change" in run("production")  # a run without the topic does not silence the alarms
+    quiet = run("production")
+    assert "Nothing to change" in quiet  # a run without the topic does not silence the alarms
+    assert "No alarm topic (--alarm-topic-arn or ALARM_TOPIC_ARN): alarms made by this run notify nobody" in quiet
     assert {tuple(alarm["AlarmActions"]) for alarm in _alarms(aws).values()} == {(topic,)}
     monkeypatch.setenv("ALARM_TOPIC_ARN", f"{topic}-2")
     assert run("production").count("updated (AlarmActions, OKActions)") == 8
+
+
+def test_an_alarm_topic_that_does_not_exist_is_refused_before_anything_is_made(run, aws):
+    missing = f"arn:aws:sns:{REGION}:{LOCAL_ACCOUNT}:nobody-listens"
+    with pytest.raises(CommandError, match=r"The alarm topic .*:nobody-listens does not exist in us-east-1"):
+        run("production", "--alarm-topic-arn", missing)
+    assert _alarms(aws) == {}
 
 
 def test_an_unknown_stage_names_the_stages_that_exist(run):

@@ -69,9 +69,18 @@ class Command(OpsCommand):
             )
         target = AwsTarget(region=stage.region, endpoint_url=endpoint_url)
         self.stdout.write(f"Provisioning stage {stage.name} at {endpoint_url or f'AWS {stage.region}'}:")
-        alarm_actions = [options["alarm_topic_arn"]] if options["alarm_topic_arn"] else []
-        changes = provision_stage(target, stage, alarm_actions=alarm_actions, dry_run=dry_run)
+        topic: str | None = options["alarm_topic_arn"]
+        if topic is not None:
+            _check_alarm_topic(target, topic)
+        changes = provision_stage(target, stage, alarm_actions=[topic] if topic else [], dry_run=dry_run)
         self._report(changes, dry_run=dry_run)
+        if topic is None:
+            self.stdout.write(
+                self.style.WARNING(
+                    "No alarm topic (--alarm-topic-arn or ALARM_TOPIC_ARN): alarms made by this run notify nobody, "
+                    "and existing ones keep the actions they have. Give the SNS topic your on-call subscribes to."
+                )
+            )
         if any(change.action == "absent" for change in changes):
             self.stdout.write(
                 f"Some resources need the deployed stage: run `python manage.py provision --stage {stage.name}` "
@@ -89,3 +98,20 @@ class Command(OpsCommand):
             self.stdout.write(f"Done: {counted(changed, 'change')} made.")
         else:
             self.stdout.write("Nothing to change: everything was already in place.")
+
+
+def _check_alarm_topic(target: AwsTarget, topic: str) -> None:
+    """Refuse (CommandError) an alarm topic that does not exist where the stage's alarms are: an
+    alarm pointing at it would page nobody, and CloudWatch accepts any ARN without a word."""
+    from botocore.exceptions import ClientError
+
+    try:
+        target.client("sns").get_topic_attributes(TopicArn=topic)
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in {"NotFound", "InvalidParameter"}:
+            raise CommandError(
+                f"The alarm topic {topic} does not exist in {target.region}: create it (aws sns create-topic) and "
+                "subscribe your on-call to it, or give another with --alarm-topic-arn."
+            ) from None
+        raise CommandError(f"Could not check the alarm topic {topic}: {error}") from None
