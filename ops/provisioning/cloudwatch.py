@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ops.provisioning.changes import Change, act
+from ops.provisioning.dynamodb import INDEX_NAMES
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch.client import CloudWatchClient
@@ -135,7 +136,8 @@ def stage_alarms(watched: Watched) -> list[Alarm]:
 
 
 def spec_alarms(watched: Watched) -> list[Alarm]:
-    """Lambda errors ≥ 5 and API 5xx ≥ 10, each in 2 periods; any DynamoDB throttle (SPEC §6)."""
+    """Lambda errors ≥ 5 and API 5xx ≥ 10, each in 2 periods; any DynamoDB throttle, of the table
+    and of each index (SPEC §6)."""
     function_name, table_name = watched.function_name, watched.table_name
     table = (("TableName", table_name),)
     return [
@@ -174,6 +176,22 @@ def spec_alarms(watched: Watched) -> list[Alarm]:
             table,
             threshold=1,
             periods=1,
+        ),
+        # CloudWatch counts an index's throttles under the index alone, not the table: SPEC §6's
+        # "DynamoDB throttles" would miss the listings' (GSI1-GSI3) without these.
+        *(
+            Alarm(
+                f"{function_name}-dynamodb-{index.lower()}-{kind}-throttles",
+                f"DynamoDB throttled {kind}s on index {index} of {table_name} (the listings read it; the API "
+                "answers 503 with Retry-After).",
+                "AWS/DynamoDB",
+                f"{kind.title()}ThrottleEvents",
+                (*table, ("GlobalSecondaryIndexName", index)),
+                threshold=1,
+                periods=1,
+            )
+            for index in INDEX_NAMES
+            for kind in ("read", "write")
         ),
     ]
 

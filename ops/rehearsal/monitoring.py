@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ops.provisioning.dynamodb import INDEX_NAMES
+
 DEFAULT_SERVICE = "tasks-api"  # the metrics contract's POWERTOOLS_SERVICE_NAME
 
 
@@ -101,6 +103,19 @@ def expected_alarms(
                 1,
                 at_least,
             )
+            for kind in ("read", "write")
+        ),
+        *(
+            ExpectedAlarm(
+                f"{name}-dynamodb-{index.lower()}-{kind}-throttles",
+                "AWS/DynamoDB",
+                f"{kind.title()}ThrottleEvents",
+                {"TableName": table, "GlobalSecondaryIndexName": index},
+                "Sum",
+                1,
+                at_least,
+            )
+            for index in INDEX_NAMES
             for kind in ("read", "write")
         ),
         *(

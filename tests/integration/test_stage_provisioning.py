@@ -158,7 +158,7 @@ def test_before_the_first_deploy_it_provisions_what_it_can_and_says_to_run_again
     backups = aws.target.client("dynamodb").describe_continuous_backups(TableName="tasks-production")
     recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
-    assert len(_alarms(aws)) == 8  # metrics need no deployed function or API
+    assert len(_alarms(aws)) == 14  # metrics need no deployed function or API
     assert outcome(output, "dashboard", "tasks-production").startswith("created")
 
 
@@ -191,10 +191,15 @@ def test_after_deploy_production_gets_the_usage_plan_key_alarms_and_its_triggers
         "GreaterThanOrEqualToThreshold",
     )  # fmt: skip
     for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
-        [throttles] = [alarm for alarm in alarms.values() if alarm["MetricName"] == metric]
-        assert _shape(throttles) == (
-            "AWS/DynamoDB", metric, {"TableName": "tasks-production"}, 1.0, 1, "GreaterThanOrEqualToThreshold"
-        )  # fmt: skip
+        throttles = [alarm for alarm in alarms.values() if alarm["MetricName"] == metric]
+        # The table's, and each index's: CloudWatch counts an index's throttles under the index alone.
+        indexes = [{"GlobalSecondaryIndexName": index} for index in ("GSI1", "GSI2", "GSI3")]
+        assert sorted(sorted(_shape(alarm)[2].items()) for alarm in throttles) == sorted(
+            sorted({"TableName": "tasks-production", **extra}.items()) for extra in [{}, *indexes]
+        )
+        assert {(*_shape(alarm)[:2], *_shape(alarm)[3:]) for alarm in throttles} == {
+            ("AWS/DynamoDB", metric, 1.0, 1, "GreaterThanOrEqualToThreshold")
+        }
     spec = ("lambda-errors", "api-5xx", "dynamodb-read-throttles", "dynamodb-write-throttles")  # SPEC §6's
     assert {alarms[f"tasks-production-{name}"]["Statistic"] for name in spec} == {"Sum"}
     assert {alarm["TreatMissingData"] for alarm in alarms.values()} == {"notBreaching"}
@@ -223,8 +228,8 @@ def test_a_second_run_changes_nothing_and_says_so(run, aws):
         output = run("production")
     lines = [line for line in output.splitlines() if line.startswith("  ")]
     # role, table (3 lines), 2 queues, topic, subscription, failure queue, 3 triggers, plan, key,
-    # gateway responses, 8 alarms, dashboard
-    assert len(lines) == 24, output
+    # gateway responses, 14 alarms, dashboard
+    assert len(lines) == 30, output
     assert all(" unchanged" in line for line in lines), output
     assert "Nothing to change: everything was already in place." in output
     # The recorder names the operations of DynamoDB, SNS, SQS and CloudWatch; API Gateway's and
@@ -326,10 +331,10 @@ def test_a_dry_run_on_an_empty_account_creates_nothing(run, aws):
     output = run("production", "--dry-run")
     assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("would be created")
     assert outcome(output, "api key", f"production_{api_id}") == "would be created (in the usage plan)"
-    assert output.count("  alarm ") == 8
+    assert output.count("  alarm ") == 14
     # resources, failure queue, triggers, alarms, dashboard, plan and key, role, gateway responses
     # and the deployment that applies them
-    assert output.count("would be created") == 5 + 1 + 3 + 8 + 1 + 2 + 1 + 2
+    assert output.count("would be created") == 5 + 1 + 3 + 14 + 1 + 2 + 1 + 2
     assert aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
     assert _events(aws).list_rules()["Rules"] == []
     assert [role["RoleName"] for role in aws.target.client("iam").list_roles()["Roles"]] == [
@@ -392,7 +397,7 @@ def test_alarms_notify_the_alarm_topic_when_one_is_given(run, aws, monkeypatch):
     assert "No alarm topic (--alarm-topic-arn or ALARM_TOPIC_ARN): alarms made by this run notify nobody" in quiet
     assert {tuple(alarm["AlarmActions"]) for alarm in _alarms(aws).values()} == {(topic,)}
     monkeypatch.setenv("ALARM_TOPIC_ARN", f"{topic}-2")
-    assert run("production").count("updated (AlarmActions, OKActions)") == 8
+    assert run("production").count("updated (AlarmActions, OKActions)") == 14
 
 
 def test_an_alarm_topic_that_does_not_exist_is_refused_before_anything_is_made(run, aws):
