@@ -1,0 +1,285 @@
+"""The webhook sender: POSTs to a user's URL without letting that URL reach inside (issue 14 item 3).
+
+Two checks, two times. `check_url` judges the URL as registered (no DNS). `UrllibSender.post`
+judges it again at delivery, resolves the host, refuses if *any* answer is not a public address,
+then connects to the address it checked (never resolving again, so DNS rebinding cannot swap it)
+while sending the original Host header and, for https, SNI and certificate verification for the
+name. No redirects, one total deadline, a bounded response. urllib3 comes with botocore: no
+HTTP client is added.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from http.client import HTTPException
+from ipaddress import IPv6Address
+from urllib.parse import urlsplit
+
+import certifi
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError
+from urllib3.exceptions import SSLError as Urllib3SSLError
+
+from notifications_app.adapters.outbound_addresses import IPAddress, address_refusal, parse_address
+from notifications_app.adapters.outbound_deadline import Deadline
+
+MAX_URL_LENGTH = 2048  # characters; browsers and most gateways accept about this much
+MAX_KEPT_BYTES = 4096  # of the response body (issue 14: "at most 4 KB of the response kept")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+# WHATWG URL: a host whose last label is a number is an IPv4 address, and resolvers agree
+# (`127.1`, `2130706433`, `0x7f.1` all reach 127.0.0.1): refused rather than guessed at.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
+
+
+class UnsafeUrl(ValueError):
+    """A webhook URL that must not be called; the message says why, fit for a 400 VALIDATION_ERROR."""
+
+
+@dataclass(frozen=True)
+class OutboundPolicy:
+    """Where webhooks may go. `allow_loopback_http` is True in development and the local stack:
+    `http://127.0.0.1:<port>`, `http://[::1]:<port>` and `http://localhost:<port>` are accepted so a
+    local receiver (`webhook_listen`) works; False deployed: https to public addresses only."""
+
+    allow_loopback_http: bool
+
+
+@dataclass(frozen=True)
+class HttpResult:
+    """What one POST got: the status and at most 4096 bytes of body, the time taken (seconds), or,
+    when there was no HTTP answer (refused, timed out, unreachable), `status_code` None and `error`."""
+
+    status_code: int | None
+    body: bytes
+    latency_seconds: float
+    error: str | None
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A checked URL, in the parts the sender needs."""
+
+    scheme: str
+    host: str  # lower-case name, or an IP address (IPv6 without brackets)
+    port: int
+    request_target: str  # path and query, as the request line carries them
+    literal: IPAddress | None
+
+    @property
+    def host_header(self) -> str:
+        host = f"[{self.host}]" if isinstance(self.literal, IPv6Address) else self.host
+        return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
+
+
+def check_url(url: str, policy: OutboundPolicy) -> None:
+    """Check a webhook URL when it is registered: scheme, host, no user info, port, length, and a
+    literal IP address's class. Does not resolve DNS (`UrllibSender.post` does, at delivery).
+
+    Raises `UnsafeUrl` with a message for the API user. Rules: issue 14 item 3.
+    """
+    _parse(url, policy)
+
+
+def _parse(url: str, policy: OutboundPolicy) -> _Target:
+    if len(url) > MAX_URL_LENGTH:
+        raise UnsafeUrl(f"The URL is {len(url)} characters long; at most {MAX_URL_LENGTH} are accepted.")
+    if any(ord(character) <= 0x20 or ord(character) == 0x7F for character in url):
+        raise UnsafeUrl("The URL must not contain spaces or control characters; percent-encode them.")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as error:
+        raise UnsafeUrl(f"The URL is not valid: {error}.") from None
+    scheme = parts.scheme.lower()
+    if scheme not in DEFAULT_PORTS:
+        raise UnsafeUrl(f"The URL must start with https:// (not {scheme + ':' if scheme else 'without a scheme'}).")
+    if "@" in parts.netloc:
+        raise UnsafeUrl("The URL must not contain a user name or password (user:password@host).")
+    host = parts.hostname or ""
+    if not host:
+        raise UnsafeUrl("The URL has no host: give one like https://hooks.example.com/tasks.")
+    if port is not None and port < 1:
+        raise UnsafeUrl("The URL's port must be a number from 1 to 65535.")
+    literal = parse_address(host)
+    if literal is not None:
+        reason = address_refusal(literal, allow_loopback=policy.allow_loopback_http)
+        if reason is not None:
+            raise UnsafeUrl(f"{reason}: webhooks are delivered to public addresses only.")
+        loopback = literal.is_loopback
+    else:
+        loopback = _check_host_name(host, policy)
+    if scheme == "http" and not (loopback and policy.allow_loopback_http):
+        local = " (http:// is accepted for a local receiver only, like http://127.0.0.1:8025/)"
+        raise UnsafeUrl("The URL must start with https://" + (local if policy.allow_loopback_http else "") + ".")
+    request_target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return _Target(scheme, host, port or DEFAULT_PORTS[scheme], request_target, literal)
+
+
+def _check_host_name(host: str, policy: OutboundPolicy) -> bool:
+    """Check a host given by name; True when it is localhost (a loopback name, RFC 6761)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        if not policy.allow_loopback_http:
+            raise UnsafeUrl(f"{host} is this machine: webhooks are delivered to public addresses only.")
+        return True
+    labels = host.split(".")
+    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise UnsafeUrl(
+            f"{host!r} is not a valid host name: letters, digits, hyphens and dots, an international "
+            "name in its xn-- form."
+        )
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):
+        raise UnsafeUrl(f"{host!r} ends in a number, which is read as an IPv4 address: write it as a.b.c.d.")
+    if len(labels) == 1:
+        # A single label is completed by the resolver's search domains: an internal name.
+        raise UnsafeUrl(f"{host!r} is not a fully qualified name: give one like hooks.example.com.")
+    return False
+
+
+class _NoAnswer(Exception):
+    """No HTTP answer: the message is `HttpResult.error`."""
+
+
+class UrllibSender:
+    """POSTs a webhook delivery under the outbound rules of issue 14 item 3 (see the module)."""
+
+    def __init__(self, policy: OutboundPolicy, timeout_seconds: float = 5.0, *, ca_certs: str | None = None) -> None:
+        """`timeout_seconds`: the total for resolving, connecting, sending and reading.
+        `ca_certs`: the certificate authorities trusted for https (default: certifi's bundle, the
+        one botocore and requests use)."""
+        self._policy = policy
+        self._timeout = timeout_seconds
+        self._ca_certs = ca_certs or certifi.where()
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpResult:
+        """POST `body` with `headers` (Host is set from the URL) to `url`; never follows redirects.
+
+        Returns the status and the first 4096 bytes of the body; for any refusal or network fault,
+        `status_code` None and `error` saying what happened. Never raises for those.
+        """
+        started = time.monotonic()
+        with Deadline(self._timeout) as deadline:
+            try:
+                target = _parse(url, self._policy)
+                address = self._resolve(target, deadline)
+                status, kept = self._exchange(target, address, body, headers, deadline)
+            except UnsafeUrl as error:
+                return HttpResult(None, b"", time.monotonic() - started, f"refused: {error}")
+            except _NoAnswer as error:
+                return HttpResult(None, b"", time.monotonic() - started, str(error))
+        return HttpResult(status, kept, time.monotonic() - started, None)
+
+    def _resolve(self, target: _Target, deadline: Deadline) -> IPAddress:
+        """The address to connect to, after checking every address the name resolves to."""
+        if target.literal is not None:
+            return target.literal
+        answers = deadline.run(
+            lambda: socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+        )
+        if isinstance(answers, OSError):
+            raise _NoAnswer(f"DNS lookup of {target.host} failed: {answers}")
+        if answers is None:
+            raise _NoAnswer(f"timed out after {self._timeout:g} s (resolving {target.host})")
+        addresses = list(dict.fromkeys(parse_address(str(answer[4][0])) for answer in answers))
+        for address in addresses:
+            reason = "an answer that is not an IP address" if address is None else self._refusal(target, address)
+            if reason is not None:
+                # Any bad answer refuses the lot: a name that resolves to both a public and a private
+                # address is the classic way to slip past a check that picks one.
+                raise _NoAnswer(f"refused: {reason} ({target.host} resolves to it)")
+        if not addresses or addresses[0] is None:
+            raise _NoAnswer(f"DNS lookup of {target.host} returned no address")
+        return addresses[0]
+
+    def _refusal(self, target: _Target, address: IPAddress) -> str | None:
+        reason = address_refusal(address, allow_loopback=self._policy.allow_loopback_http)
+        if reason is None and target.scheme == "http" and not address.is_loopback:
+            reason = f"{address} is not a loopback address, and http:// is for a local receiver only"
+        return reason
+
+    def _exchange(
+        self, target: _Target, address: IPAddress, body: bytes, headers: Mapping[str, str], deadline: Deadline
+    ) -> tuple[int, bytes]:
+        """Connect to `address`, send the request, read the status and up to 4096 bytes of body."""
+        connection = self._connection(target, address, deadline)
+        try:
+            try:
+                connection.connect()
+                sent = {name: value for name, value in headers.items() if name.lower() != "host"}
+                sent |= {"Host": target.host_header, "Connection": "close"}
+                connection.request(
+                    "POST", target.request_target, body=body, headers=sent, preload_content=False, decode_content=False
+                )
+                response = connection.getresponse()
+            except (OSError, HTTPException, HTTPError) as error:
+                raise _NoAnswer(self._describe(error, target, address, deadline)) from None
+            kept = b""
+            try:  # an answer came: a body cut short by the deadline or the peer still leaves the status
+                while len(kept) < MAX_KEPT_BYTES and (chunk := response.read1(MAX_KEPT_BYTES - len(kept))):
+                    kept += chunk
+            except (OSError, HTTPException, HTTPError):
+                pass
+            return response.status, kept[:MAX_KEPT_BYTES]
+        finally:
+            connection.close()
+
+    def _connection(self, target: _Target, address: IPAddress, deadline: Deadline) -> HTTPConnection:
+        """A connection to the checked address; for https, SNI and the certificate for the name."""
+        timeout = max(deadline.remaining(), 0.001)  # each socket operation; the deadline bounds the total
+        if target.scheme == "https":
+            return _WatchedHTTPSConnection(
+                deadline,
+                host=str(address),
+                port=target.port,
+                timeout=timeout,
+                server_hostname=target.host,  # SNI, and the name OpenSSL checks the certificate against
+                cert_reqs=ssl.CERT_REQUIRED,
+                ca_certs=self._ca_certs,
+            )
+        return _WatchedHTTPConnection(deadline, host=str(address), port=target.port, timeout=timeout)
+
+    def _describe(self, error: BaseException, target: _Target, address: IPAddress, deadline: Deadline) -> str:
+        where = f"[{address}]:{target.port}" if address.version == 6 else f"{address}:{target.port}"
+        # urllib3's NewConnectionError is a ConnectTimeoutError too (for compatibility): its cause says which.
+        cause = error.__cause__ if isinstance(error, NewConnectionError) else error
+        if deadline.expired or isinstance(cause, TimeoutError) or type(error) is ConnectTimeoutError:
+            return f"timed out after {self._timeout:g} s"
+        if isinstance(cause, ConnectionRefusedError):
+            return f"connection refused by {where}"
+        if isinstance(error, ssl.SSLError | Urllib3SSLError):
+            return f"TLS with {target.host} at {where} failed: {error}"
+        if isinstance(error, ProtocolError | HTTPException):
+            return f"{where} closed the connection or did not answer in HTTP: {error}"
+        return f"could not reach {where}: {cause}"
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """An urllib3 connection whose socket the deadline can shut as soon as it exists."""
+
+    def __init__(self, deadline: Deadline, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._deadline = deadline
+
+    def _new_conn(self) -> socket.socket:
+        # urllib3's own extension point for socket creation (its SOCKS support overrides it too).
+        sock = super()._new_conn()
+        self._deadline.watch(sock)
+        return sock
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    """As `_WatchedHTTPConnection`, for TLS: the deadline also bounds the handshake."""
+
+    def __init__(self, deadline: Deadline, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._deadline = deadline
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        self._deadline.watch(sock)
+        return sock
