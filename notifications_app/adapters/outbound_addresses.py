@@ -33,14 +33,15 @@ def address_refusal(address: IPAddress, *, allow_loopback: bool) -> str | None:
         if embedded is not None:
             # Dual-stack sockets and NAT64 gateways reach the IPv4 address inside: judge that one.
             form = "IPv4-mapped" if address.ipv4_mapped else "NAT64"
-            inner = address_refusal(embedded, allow_loopback=allow_loopback)
-            return None if inner is None else f"{address} is the {form} form of {inner}"
+            if address_refusal(embedded, allow_loopback=allow_loopback) is None:
+                return None
+            return f"{address} is the {form} form of {embedded}, {_special_class(embedded)}"
         tunnelled = _tunnelled_ipv4(address)
         if tunnelled is not None:
             # 6to4, Teredo and IPv4-compatible addresses are deprecated ways to carry IPv4 inside
             # IPv6; no webhook receiver needs them, so they are refused whatever they carry.
             kind, inner_address = tunnelled
-            return f"{address} is a {kind} address (it carries {inner_address}), which is not accepted"
+            return f"{address} is {kind} address (it carries {inner_address}), which is not accepted"
         if address.scope_id:
             return f"{address} names a network interface (%{address.scope_id}), so it is not a public address"
     label = _special_class(address)
@@ -86,13 +87,13 @@ def _translated_ipv4(address: IPv6Address) -> IPv4Address | None:
 
 
 def _tunnelled_ipv4(address: IPv6Address) -> tuple[str, IPv4Address] | None:
-    """(kind, IPv4 address) of a 6to4, Teredo or IPv4-compatible address; None for others."""
+    """(kind with its article, IPv4 address) of a 6to4, Teredo or IPv4-compatible address; None for others."""
     if address.sixtofour is not None:
-        return "6to4", address.sixtofour
+        return "a 6to4", address.sixtofour
     if address.teredo is not None:
-        return "Teredo", address.teredo[1]
+        return "a Teredo", address.teredo[1]
     if address in _IPV4_COMPATIBLE and int(address) > 1:  # :: and ::1 have classes of their own
-        return "IPv4-compatible", IPv4Address(int(address) & 0xFFFFFFFF)
+        return "an IPv4-compatible", IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
 

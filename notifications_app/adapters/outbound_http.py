@@ -218,6 +218,9 @@ class UrllibSender:
                 response = connection.getresponse()
             except (OSError, HTTPException, HTTPError) as error:
                 raise _NoAnswer(self._describe(error, target, address, deadline)) from None
+            if deadline.expired:
+                # The deadline's shutdown reads as the end of the headers: they were cut, not complete.
+                raise _NoAnswer(f"timed out after {self._timeout:g} s")
             kept = b""
             try:  # an answer came: a body cut short by the deadline or the peer still leaves the status
                 while len(kept) < MAX_KEPT_BYTES and (chunk := response.read1(MAX_KEPT_BYTES - len(kept))):
