@@ -145,6 +145,11 @@ class _NoAnswer(Exception):
     """No HTTP answer: the message is `HttpResult.error`."""
 
 
+class _Unreachable(_NoAnswer):
+    """The TCP connection could not be made (refused, unreachable): nothing was sent, so the next
+    checked address may be tried."""
+
+
 class UrllibSender:
     """POSTs a webhook delivery under the outbound rules of issue 14 item 3 (see the module)."""
 
@@ -166,18 +171,35 @@ class UrllibSender:
         with Deadline(self._timeout) as deadline:
             try:
                 target = _parse(url, self._policy)
-                address = self._resolve(target, deadline)
-                status, kept = self._exchange(target, address, body, headers, deadline)
+                status, kept = self._deliver(target, self._resolve(target, deadline), body, headers, deadline)
             except UnsafeUrl as error:
                 return HttpResult(None, b"", time.monotonic() - started, f"refused: {error}")
             except _NoAnswer as error:
                 return HttpResult(None, b"", time.monotonic() - started, str(error))
         return HttpResult(status, kept, time.monotonic() - started, None)
 
-    def _resolve(self, target: _Target, deadline: Deadline) -> IPAddress:
-        """The address to connect to, after checking every address the name resolves to."""
+    def _deliver(
+        self,
+        target: _Target,
+        addresses: list[IPAddress],
+        body: bytes,
+        headers: Mapping[str, str],
+        deadline: Deadline,
+    ) -> tuple[int, bytes]:
+        """Try the checked addresses in the resolver's order until one takes the connection (an
+        IPv6 answer first on a network without IPv6 must not stop the delivery)."""
+        for index, address in enumerate(addresses):
+            try:
+                return self._exchange(target, address, body, headers, deadline)
+            except _Unreachable:
+                if index == len(addresses) - 1 or deadline.expired:
+                    raise
+        raise _NoAnswer(f"DNS lookup of {target.host} returned no address")
+
+    def _resolve(self, target: _Target, deadline: Deadline) -> list[IPAddress]:
+        """The addresses to connect to, in the resolver's order, after checking every one of them."""
         if target.literal is not None:
-            return target.literal
+            return [target.literal]
         answers = deadline.run(
             lambda: socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
         )
@@ -185,16 +207,18 @@ class UrllibSender:
             raise _NoAnswer(f"DNS lookup of {target.host} failed: {answers}")
         if answers is None:
             raise _NoAnswer(f"timed out after {self._timeout:g} s (resolving {target.host})")
-        addresses = list(dict.fromkeys(parse_address(str(answer[4][0])) for answer in answers))
-        for address in addresses:
-            reason = "an answer that is not an IP address" if address is None else self._refusal(target, address)
+        addresses: list[IPAddress] = []
+        for answer in dict.fromkeys(str(answer[4][0]) for answer in answers):
+            address = parse_address(answer)
+            if address is None:
+                raise _NoAnswer(f"refused: {answer!r} is not an IP address ({target.host} resolves to it)")
+            reason = self._refusal(target, address)
             if reason is not None:
                 # Any bad answer refuses the lot: a name that resolves to both a public and a private
                 # address is the classic way to slip past a check that picks one.
                 raise _NoAnswer(f"refused: {reason} ({target.host} resolves to it)")
-        if not addresses or addresses[0] is None:
-            raise _NoAnswer(f"DNS lookup of {target.host} returned no address")
-        return addresses[0]
+            addresses.append(address)
+        return addresses
 
     def _refusal(self, target: _Target, address: IPAddress) -> str | None:
         reason = address_refusal(address, allow_loopback=self._policy.allow_loopback_http)
@@ -210,6 +234,13 @@ class UrllibSender:
         try:
             try:
                 connection.connect()
+            except NewConnectionError as error:
+                if deadline.expired or isinstance(error.__cause__, TimeoutError):
+                    raise _NoAnswer(f"timed out after {self._timeout:g} s") from None
+                raise _Unreachable(self._describe(error, target, address, deadline)) from None
+            except (OSError, HTTPException, HTTPError) as error:
+                raise _NoAnswer(self._describe(error, target, address, deadline)) from None
+            try:
                 sent = {name: value for name, value in headers.items() if name.lower() != "host"}
                 sent |= {"Host": target.host_header, "Connection": "close"}
                 connection.request(

@@ -310,6 +310,23 @@ def test_https_connects_to_the_checked_address_whatever_dns_says_next(dns, serve
     assert checked.requests[0][1]["Host"] == f"{NAME}:{checked.port}"
 
 
+def test_an_address_that_refuses_the_connection_is_skipped_for_the_next_checked_one(dns, serve, certificates):
+    bundle, for_name, _ = certificates
+    receiver = serve(reply(204), tls=for_name)
+    dns[NAME] = [["127.0.0.2", "127.0.0.1"]]  # nothing listens on 127.0.0.2, as an IPv6 answer without a route
+    result = UrllibSender(DEVELOPMENT, ca_certs=bundle).post(f"https://{NAME}:{receiver.port}/", b"{}", {})
+    assert (result.status_code, result.error) == (204, None)
+    assert len(receiver.requests) == 1
+
+
+def test_when_every_address_refuses_the_error_says_so(dns):
+    with socket.create_server(("127.0.0.1", 0)) as placeholder:
+        port = placeholder.getsockname()[1]
+    dns[NAME] = [["127.0.0.2", "127.0.0.1"]]
+    result = UrllibSender(DEVELOPMENT).post(f"https://{NAME}:{port}/", b"{}", {})
+    assert result.error == f"connection refused by 127.0.0.1:{port}"
+
+
 def test_https_refuses_a_certificate_for_another_name(dns, serve, certificates):
     bundle, _, for_other = certificates
     receiver = serve(reply(204), tls=for_other)
