@@ -10,15 +10,12 @@ HTTP client is added.
 
 from __future__ import annotations
 
-import re
 import socket
 import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.client import HTTPException
-from ipaddress import IPv6Address
-from urllib.parse import urlsplit
 
 import certifi
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -27,27 +24,12 @@ from urllib3.exceptions import SSLError as Urllib3SSLError
 
 from notifications_app.adapters.outbound_addresses import IPAddress, address_refusal, parse_address
 from notifications_app.adapters.outbound_deadline import Deadline
+from notifications_app.adapters.outbound_urls import OutboundPolicy, Target, UnsafeUrl, check_url, parse_url
 
-MAX_URL_LENGTH = 2048  # characters; browsers and most gateways accept about this much
+# The interface the delivery code uses, in one place (the URL rules live in `outbound_urls`).
+__all__ = ["HttpResult", "OutboundPolicy", "UnsafeUrl", "UrllibSender", "check_url"]
+
 MAX_KEPT_BYTES = 4096  # of the response body (issue 14: "at most 4 KB of the response kept")
-DEFAULT_PORTS = {"http": 80, "https": 443}
-_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
-# WHATWG URL: a host whose last label is a number is an IPv4 address, and resolvers agree
-# (`127.1`, `2130706433`, `0x7f.1` all reach 127.0.0.1): refused rather than guessed at.
-_NUMERIC_LABEL = re.compile(r"[0-9]+|0x[0-9a-f]*")
-
-
-class UnsafeUrl(ValueError):
-    """A webhook URL that must not be called; the message says why, fit for a 400 VALIDATION_ERROR."""
-
-
-@dataclass(frozen=True)
-class OutboundPolicy:
-    """Where webhooks may go. `allow_loopback_http` is True in development and the local stack:
-    `http://127.0.0.1:<port>`, `http://[::1]:<port>` and `http://localhost:<port>` are accepted so a
-    local receiver (`webhook_listen`) works; False deployed: https to public addresses only."""
-
-    allow_loopback_http: bool
 
 
 @dataclass(frozen=True)
@@ -59,86 +41,6 @@ class HttpResult:
     body: bytes
     latency_seconds: float
     error: str | None
-
-
-@dataclass(frozen=True)
-class _Target:
-    """A checked URL, in the parts the sender needs."""
-
-    scheme: str
-    host: str  # lower-case name, or an IP address (IPv6 without brackets)
-    port: int
-    request_target: str  # path and query, as the request line carries them
-    literal: IPAddress | None
-
-    @property
-    def host_header(self) -> str:
-        host = f"[{self.host}]" if isinstance(self.literal, IPv6Address) else self.host
-        return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
-
-
-def check_url(url: str, policy: OutboundPolicy) -> None:
-    """Check a webhook URL when it is registered: scheme, host, no user info, port, length, and a
-    literal IP address's class. Does not resolve DNS (`UrllibSender.post` does, at delivery).
-
-    Raises `UnsafeUrl` with a message for the API user. Rules: issue 14 item 3.
-    """
-    _parse(url, policy)
-
-
-def _parse(url: str, policy: OutboundPolicy) -> _Target:
-    if len(url) > MAX_URL_LENGTH:
-        raise UnsafeUrl(f"The URL is {len(url)} characters long; at most {MAX_URL_LENGTH} are accepted.")
-    if any(ord(character) <= 0x20 or ord(character) == 0x7F for character in url):
-        raise UnsafeUrl("The URL must not contain spaces or control characters; percent-encode them.")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as error:
-        raise UnsafeUrl(f"The URL is not valid: {error}.") from None
-    scheme = parts.scheme.lower()
-    if scheme not in DEFAULT_PORTS:
-        raise UnsafeUrl(f"The URL must start with https:// (not {scheme + ':' if scheme else 'without a scheme'}).")
-    if "@" in parts.netloc:
-        raise UnsafeUrl("The URL must not contain a user name or password (user:password@host).")
-    host = parts.hostname or ""
-    if not host:
-        raise UnsafeUrl("The URL has no host: give one like https://hooks.example.com/tasks.")
-    if port is not None and port < 1:
-        raise UnsafeUrl("The URL's port must be a number from 1 to 65535.")
-    literal = parse_address(host)
-    if literal is not None:
-        reason = address_refusal(literal, allow_loopback=policy.allow_loopback_http)
-        if reason is not None:
-            raise UnsafeUrl(f"{reason}: webhooks are delivered to public addresses only.")
-        loopback = literal.is_loopback
-    else:
-        loopback = _check_host_name(host, policy)
-    if scheme == "http" and not (loopback and policy.allow_loopback_http):
-        local = " (http:// is accepted for a local receiver only, like http://127.0.0.1:8025/)"
-        raise UnsafeUrl("The URL must start with https://" + (local if policy.allow_loopback_http else "") + ".")
-    request_target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return _Target(scheme, host, port or DEFAULT_PORTS[scheme], request_target, literal)
-
-
-def _check_host_name(host: str, policy: OutboundPolicy) -> bool:
-    """Check a host given by name; True when it is localhost (a loopback name, RFC 6761)."""
-    if host == "localhost" or host.endswith(".localhost"):
-        if not policy.allow_loopback_http:
-            raise UnsafeUrl(f"{host} is this machine: webhooks are delivered to public addresses only.")
-        return True
-    labels = host.split(".")
-    if len(host) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
-        raise UnsafeUrl(
-            f"{host!r} is not a valid host name: letters, digits, hyphens and dots, an international "
-            "name in its xn-- form."
-        )
-    if _NUMERIC_LABEL.fullmatch(labels[-1]):
-        raise UnsafeUrl(f"{host!r} ends in a number, which is read as an IPv4 address: write it as a.b.c.d.")
-    if len(labels) == 1:
-        # A single label is completed by the resolver's search domains: an internal name.
-        raise UnsafeUrl(f"{host!r} is not a fully qualified name: give one like hooks.example.com.")
-    return False
 
 
 class _NoAnswer(Exception):
@@ -170,7 +72,7 @@ class UrllibSender:
         started = time.monotonic()
         with Deadline(self._timeout) as deadline:
             try:
-                target = _parse(url, self._policy)
+                target = parse_url(url, self._policy)
                 status, kept = self._deliver(target, self._resolve(target, deadline), body, headers, deadline)
             except UnsafeUrl as error:
                 return HttpResult(None, b"", time.monotonic() - started, f"refused: {error}")
@@ -180,7 +82,7 @@ class UrllibSender:
 
     def _deliver(
         self,
-        target: _Target,
+        target: Target,
         addresses: list[IPAddress],
         body: bytes,
         headers: Mapping[str, str],
@@ -196,7 +98,7 @@ class UrllibSender:
                     raise
         raise _NoAnswer(f"DNS lookup of {target.host} returned no address")
 
-    def _resolve(self, target: _Target, deadline: Deadline) -> list[IPAddress]:
+    def _resolve(self, target: Target, deadline: Deadline) -> list[IPAddress]:
         """The addresses to connect to, in the resolver's order, after checking every one of them."""
         if target.literal is not None:
             return [target.literal]
@@ -220,14 +122,14 @@ class UrllibSender:
             addresses.append(address)
         return addresses
 
-    def _refusal(self, target: _Target, address: IPAddress) -> str | None:
+    def _refusal(self, target: Target, address: IPAddress) -> str | None:
         reason = address_refusal(address, allow_loopback=self._policy.allow_loopback_http)
         if reason is None and target.scheme == "http" and not address.is_loopback:
             reason = f"{address} is not a loopback address, and http:// is for a local receiver only"
         return reason
 
     def _exchange(
-        self, target: _Target, address: IPAddress, body: bytes, headers: Mapping[str, str], deadline: Deadline
+        self, target: Target, address: IPAddress, body: bytes, headers: Mapping[str, str], deadline: Deadline
     ) -> tuple[int, bytes]:
         """Connect to `address`, send the request, read the status and up to 4096 bytes of body."""
         connection = self._connection(target, address, deadline)
@@ -262,7 +164,7 @@ class UrllibSender:
         finally:
             connection.close()
 
-    def _connection(self, target: _Target, address: IPAddress, deadline: Deadline) -> HTTPConnection:
+    def _connection(self, target: Target, address: IPAddress, deadline: Deadline) -> HTTPConnection:
         """A connection to the checked address; for https, SNI and the certificate for the name."""
         timeout = max(deadline.remaining(), 0.001)  # each socket operation; the deadline bounds the total
         if target.scheme == "https":
@@ -277,7 +179,7 @@ class UrllibSender:
             )
         return _WatchedHTTPConnection(deadline, host=str(address), port=target.port, timeout=timeout)
 
-    def _describe(self, error: BaseException, target: _Target, address: IPAddress, deadline: Deadline) -> str:
+    def _describe(self, error: BaseException, target: Target, address: IPAddress, deadline: Deadline) -> str:
         where = f"[{address}]:{target.port}" if address.version == 6 else f"{address}:{target.port}"
         # urllib3's NewConnectionError is a ConnectTimeoutError too (for compatibility): its cause says which.
         cause = error.__cause__ if isinstance(error, NewConnectionError) else error
