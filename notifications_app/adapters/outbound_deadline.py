@@ -50,6 +50,8 @@ class Deadline:
     def watch(self, sock: socket.socket) -> None:
         """Shut `sock` down at the deadline (at once if it has passed)."""
         with self._lock:
+            if self._guard is not None:  # the previous address's connection, which failed
+                self._guard.close()
             # A duplicate descriptor of the same socket: TLS wrapping detaches the original object,
             # and shutdown(2) on any descriptor acts on the connection itself.
             self._guard = sock.dup()
