@@ -1,0 +1,171 @@
+"""`webhook_listen`: a local webhook receiver that prints each delivery and checks its signature
+(issue 14 item 4), so webhooks can be watched working in `make run` with no internet."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from argparse import ArgumentParser
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import FrameType
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from tasks_app.management.base import counted, short_time
+
+DEFAULT_PORT = 8025
+HOST = "127.0.0.1"  # this machine only: the receiver answers anyone who can reach it
+MAX_BODY_BYTES = 1024 * 1024  # a delivery is one SPEC §4 message, a few KB; more is refused with 413
+SUMMARY_CHARACTERS = 160
+
+
+class Command(BaseCommand):
+    requires_system_checks = []  # as AwsCommand: the checks are of what serves the API, and slow every start
+    help = (
+        "Listen on http://127.0.0.1:PORT/ for webhook deliveries and print each one: time, event type, "
+        "webhook-id, a short summary of the event, and whether its Standard Webhooks signature verifies "
+        "with --secret (the whsec_... shown when the webhook was created). Answers 204 (500 to the "
+        "first --fail deliveries, to watch retries). Ctrl-C stops. Example: "
+        "python manage.py webhook_listen --secret whsec_... then register http://127.0.0.1:8025/ "
+        "with POST /webhooks."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument(
+            "--port", type=int, default=DEFAULT_PORT, help=f"Port on 127.0.0.1 (default {DEFAULT_PORT}; 0: any free)."
+        )
+        parser.add_argument("--secret", help="The webhook's signing secret (whsec_...), to check signatures.")
+        parser.add_argument(
+            "--fail", type=int, default=0, metavar="N", help="Answer 500 to the first N deliveries (default 0)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not 0 <= options["port"] <= 65535:
+            raise CommandError("--port must be from 0 to 65535.")
+        if options["fail"] < 0:
+            raise CommandError("--fail must be 0 or more.")
+        verifier = _verifier(options["secret"])
+        receiver = _Receiver(self.stdout, verifier, fail_first=options["fail"])
+        try:
+            server = ThreadingHTTPServer((HOST, options["port"]), receiver.handler())
+        except OSError as error:
+            raise CommandError(
+                f"Cannot listen on {HOST}:{options['port']}: {error.strerror}. "
+                "Pick another port with --port (0 takes any free one)."
+            ) from None
+        server.daemon_threads = True
+        url = f"http://{HOST}:{server.server_address[1]}/"
+        stopping = threading.Event()
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            stopping.set()
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        serving = threading.Thread(target=server.serve_forever, name="webhook-listen", daemon=True)
+        serving.start()
+        checking = "checking signatures" if verifier else "not checking signatures (no --secret)"
+        failing = f", answering 500 to the first {counted(options['fail'], 'delivery', 'deliveries')}"
+        receiver.say(
+            f"Listening on {url} ({checking}{failing if options['fail'] else ''}); Ctrl-C stops.\n"
+            f'Register it: POST /webhooks {{"url": "{url}", "event_types": ["*"]}}'
+        )
+        stopping.wait()
+        server.shutdown()
+        server.server_close()
+        receiver.say(f"Stopped after {counted(receiver.count, 'delivery', 'deliveries')}.")
+
+
+def _verifier(secret: str | None) -> Webhook | None:
+    if secret is None:
+        return None
+    try:
+        return Webhook(secret)
+    except Exception as error:  # noqa: BLE001 (the library raises binascii.Error or its own for a bad secret)
+        raise CommandError(
+            f"--secret is not a webhook signing secret ({error}): give the whsec_... shown when the webhook "
+            "was created or its secret rotated."
+        ) from None
+
+
+class _Receiver:
+    """What the server's threads share: the output, the verifier, and the count of deliveries."""
+
+    def __init__(self, out: OutputWrapper, verifier: Webhook | None, *, fail_first: int) -> None:
+        self._out = out
+        self._verifier = verifier
+        self._fail_first = fail_first
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def say(self, text: str) -> None:
+        with self._lock:
+            self._out.write(text)
+            self._out.flush()  # a pipe (a test, `| tee`) sees each delivery as it comes
+
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY_BYTES:
+                    self.send_error(413, f"A delivery is at most {MAX_BODY_BYTES} bytes here.")
+                    return
+                body = self.rfile.read(length)
+                status = receiver.receive(body, dict(self.headers.items()))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:
+                self.send_error(405, "webhook_listen takes POSTed webhook deliveries only.")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # `receive` prints each delivery; the access log would repeat it
+
+        return Handler
+
+    def receive(self, body: bytes, headers: dict[str, str]) -> int:
+        """Print one delivery; the status to answer with."""
+        with self._lock:
+            self.count += 1
+            status = 500 if self.count <= self._fail_first else 204
+        lower = {name.lower(): value for name, value in headers.items()}
+        event_type, summary = _summary(body)
+        self.say(
+            f"{short_time(datetime.now(UTC))}  {event_type}  webhook-id {lower.get('webhook-id', '(none)')}  "
+            f"{self._verdict(body, headers)}  -> {status}\n  {summary}"
+        )
+        return status
+
+    def _verdict(self, body: bytes, headers: dict[str, str]) -> str:
+        if self._verifier is None:
+            return "not checked: no --secret"
+        try:
+            self._verifier.verify(body, headers, json_parse=False)  # the library's own check, as a receiver's
+        except WebhookVerificationError as error:
+            return f"signature INVALID: {error}"
+        except ValueError as error:  # a malformed signature header or a body that is not UTF-8
+            return f"signature INVALID: malformed delivery ({error})"
+        return "signature ok"
+
+
+def _summary(body: bytes) -> tuple[str, str]:
+    """(event type, a one-line summary) of a SPEC §4 message; what can be said of anything else."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return "(not JSON)", repr(body[:80])
+    if not isinstance(message, dict):
+        return "(not an event)", json.dumps(message)[:SUMMARY_CHARACTERS]
+    data = message.get("data")
+    shown = {"aggregate_id": message.get("aggregate_id"), **(data if isinstance(data, dict) else {})}
+    text = json.dumps({key: value for key, value in shown.items() if value is not None}, ensure_ascii=False)
+    if len(text) > SUMMARY_CHARACTERS:
+        text = text[: SUMMARY_CHARACTERS - 3] + "..."
+    return str(message.get("event_type", "(no event_type)")), text
