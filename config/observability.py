@@ -62,6 +62,20 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
+class AnsweredOutageFilter(logging.Filter):
+    """Drops `django.request`'s "Service Unavailable: <path>" ERROR for a 503.
+
+    Every 503 is an outage the API answered as SPEC §2 asks, and `tasks_app.api.errors` has
+    already logged it once as a WARNING naming the dependency and the `Retry-After`; Django's
+    second line, at ERROR, would read like a bug and page nobody usefully. Other 5xx keep it.
+    Input: a record of `django.request` (its `status_code` comes from `log_response`); output:
+    False for a 503, True otherwise.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "status_code", None) != 503
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, request id, extras, traceback."""
 

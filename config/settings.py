@@ -239,7 +239,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False  # keep the JSON logs
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.observability.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "config.observability.RequestIdFilter"},
+        "answered_outage": {"()": "config.observability.AnsweredOutageFilter"},
+    },
     "formatters": {"json": {"()": "config.observability.JsonFormatter"}},
     "handlers": {
         "stdout": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]},
@@ -252,6 +255,7 @@ LOGGING: dict[str, Any] = {
         "pynamodb": {"level": "WARNING"},
         # runserver's access log: JSON like the rest (Django gives it a plain-text handler).
         "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "django.request": {"filters": ["answered_outage"]},
     },
 }
 

@@ -236,3 +236,19 @@ def test_a_rate_limit_answer_without_a_body_is_throttling(faulty_aws: ThreadingH
     faulty_aws.fault = (429, {})  # type: ignore[attr-defined]
 
     assert_unavailable(send(*OPERATIONS[2]), RETRY_AFTER_THROTTLED)
+
+
+def test_an_outage_is_logged_once_as_a_warning_with_its_cause(
+    aws: AwsStack, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A 503 is the API working as designed: one line with the cause for the on-call engineer,
+    # not an ERROR (which Django logs for every 5xx) that reads like a bug.
+    aim_at(settings, "http://127.0.0.1:9")
+
+    with caplog.at_level("INFO"):
+        assert send("get", f"/tasks/{UNKNOWN}", None).status_code == 503
+
+    serious = [record for record in caplog.records if record.levelno >= 30]
+    assert [record.getMessage()[:13] for record in serious] == ["Answered 503:"], [
+        (record.name, record.getMessage()) for record in serious
+    ]
