@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from ops.local.log_trail import request_trail
@@ -44,3 +45,33 @@ def test_without_a_local_stack_a_command_makes_no_log_directory(tmp_path):
     ran = _manage(tmp_path, "shell", "-c", SCRIPT)
     assert ran.returncode == 0, ran.stderr
     assert not (tmp_path / "logs").exists()
+
+
+def test_the_local_relay_logs_an_outage_where_the_stack_keeps_its_logs(tmp_path):
+    # make run's relay with DynamoDB unreachable: the failure is a JSON line in its log file (with
+    # its time), not plain text on the terminal only, and the relay keeps trying.
+    log_file = tmp_path / "relay.jsonl"
+    env = {**os.environ, "ENVIRONMENT": "development", "LOG_FILE": str(log_file)}
+    env.update(AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
+    env.update(AWS_MAX_ATTEMPTS="1", LOCAL_STATE_DIR=str(tmp_path))
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    relay = subprocess.Popen(
+        [sys.executable, "manage.py", "relay_stream"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        stops: list[dict[str, object]] = []
+        while len(stops) < 2 and time.monotonic() < deadline and relay.poll() is None:
+            time.sleep(0.5)
+            lines = log_file.read_text().splitlines() if log_file.exists() else []
+            stops = [entry for entry in map(json.loads, lines) if "stream relay stopped" in str(entry["message"])]
+    finally:
+        relay.terminate()
+        _, stderr = relay.communicate(timeout=30)
+    assert len(stops) >= 2, stderr  # it started again after the first failure
+    assert stops[0]["level"] == "WARNING"

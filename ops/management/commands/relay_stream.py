@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 import time
@@ -16,6 +17,8 @@ from ops.local.stream_relay import POLL_SECONDS, StreamFollower
 from ops.management.base import OpsCommand
 from tasks_app import bootstrap
 from tasks_app.management.base import counted
+
+logger = logging.getLogger(__name__)
 
 FAILURE_PAUSE_SECONDS = 1.0  # before reading failed records again, or starting again after an error
 
@@ -62,7 +65,8 @@ class Command(OpsCommand):
                     self._sweep(settle=None)
                     next_sweep = time.monotonic() + interval
             except Exception as error:  # noqa: BLE001 - the relay outlives an outage; it starts again
-                self.stderr.write(f"The stream relay stopped ({error}); starting again from the stream's end.")
+                # Logged, not printed: the line lands in logs/relay.jsonl with the stack's others.
+                logger.warning("The stream relay stopped (%s); starting again from the stream's end.", error)
                 following, read, failed = False, 0, 1
             if failed:
                 stopping.wait(FAILURE_PAUSE_SECONDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import threading
 from argparse import ArgumentParser
@@ -11,6 +12,8 @@ from typing import Any
 
 from tasks_app import bootstrap
 from tasks_app.management.base import AwsCommand, counted
+
+logger = logging.getLogger(__name__)
 
 
 class Command(AwsCommand):
@@ -42,7 +45,7 @@ class Command(AwsCommand):
             try:
                 self._pass(verbose=False, settle=None)
             except Exception as error:  # noqa: BLE001 - a sweeper outlives a bad pass; the next one retries
-                self.stderr.write(f"Relay pass failed: {error}")
+                logger.warning("Relay pass failed: %s", error)  # in the log file too, with the time
             stopping.wait(options["interval"])
 
     def _pass(self, *, verbose: bool, settle: timedelta | None) -> None:
