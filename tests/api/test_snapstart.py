@@ -16,6 +16,7 @@ from events_app import bootstrap as events_wiring
 from events_app.read_models import TaskEventItem
 from tasks_app import bootstrap
 from tasks_app.adapters.dynamodb.models import TaskItem
+from tests.snapstart_script import SNAPSHOT_PRELUDE
 
 
 @pytest.fixture
@@ -35,19 +36,14 @@ def test_without_the_runtime_nothing_is_registered() -> None:
 
 def test_the_snapshot_is_taken_with_the_urlconf_loaded() -> None:
     """In a fresh process, as on Lambda: Django set up at import, the views not yet loaded."""
-    script = """
-import sys, types, django
-hooks = []
-runtime = types.ModuleType("snapshot_restore_py")
-runtime.register_before_snapshot, runtime.register_after_restore = hooks.append, lambda hook: None
-sys.modules["snapshot_restore_py"] = runtime
-django.setup()
-from config import snapstart
-snapstart.install()
+    script = (
+        SNAPSHOT_PRELUDE
+        + """
 loaded_before = "tasks_app.api.views" in sys.modules
 [hook() for hook in hooks]
 print(loaded_before, "tasks_app.api.views" in sys.modules)
 """
+    )
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=environment, check=True

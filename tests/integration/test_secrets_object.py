@@ -14,6 +14,7 @@ import pytest
 
 from ops.local.embedded_aws import EmbeddedAws
 from ops.rehearsal.package import local_client
+from tests.snapstart_script import SNAPSHOT_PRELUDE
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "a-long-random-secret-read-from-s3-0123456789abcdefghijkl"
@@ -119,15 +120,9 @@ def test_a_short_key_in_the_object_is_refused(secrets_bucket):
 
 # What SnapStart does at publish: Django set up, the before-snapshot hooks run; then, restored,
 # the instance uses the key after the object is gone.
-SNAPSHOT_THEN_USE_KEY = """
-import sys, types, django
-hooks = []
-runtime = types.ModuleType("snapshot_restore_py")
-runtime.register_before_snapshot, runtime.register_after_restore = hooks.append, lambda hook: None
-sys.modules["snapshot_restore_py"] = runtime
-django.setup()
-from config import snapstart
-snapstart.install()
+SNAPSHOT_THEN_USE_KEY = (
+    SNAPSHOT_PRELUDE
+    + """
 [hook() for hook in hooks]
 print("snapshot taken", flush=True)
 from django.conf import settings
@@ -135,6 +130,7 @@ from tasks_app import bootstrap
 bootstrap.aws_target().client("s3").delete_object(Bucket="tasks-config", Key="staging.json")
 print(settings.SECRET_KEY)
 """
+)
 
 
 def test_with_snapstart_the_key_is_read_before_the_snapshot(secrets_bucket):
