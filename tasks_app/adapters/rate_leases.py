@@ -86,7 +86,10 @@ class TokenLeases:
         runs low."""
         with self._lock:
             lease = self._lease(key, limit, window_seconds, now)
-            return self._spend_held(lease, key, limit, window_seconds, now, refill)
+            spent, low = self._spend_held(lease)
+        if low is not None:
+            self._start_refill(lease, low, key, limit, window_seconds, now, refill)
+        return spent
 
     def take(self, key: str, *, limit: int, window_seconds: int, now: float, refill: Background) -> Spend:
         """Spend a token, asking the counter for a lease first if none is held (or waiting for
@@ -95,34 +98,56 @@ class TokenLeases:
         while True:
             with self._lock:
                 lease = self._lease(key, limit, window_seconds, now)
-                spent = self._spend_held(lease, key, limit, window_seconds, now, refill)
-                if spent is not None:
-                    return spent
+                spent, low = self._spend_held(lease)
                 pending = lease.taking
-                if pending is None:
+                if spent is None and pending is None:
                     mine: Future[None] = Future()
                     lease.taking = mine
                     size = lease.size
+            if spent is not None:
+                if low is not None:
+                    self._start_refill(lease, low, key, limit, window_seconds, now, refill)
+                return spent
             if pending is None:
                 kept = self._take(lease, mine, key, size, limit, window_seconds, now, spending=True)
                 return Spend(allowed=kept, window_end=lease.window_end)
             pending.result()  # bounded by the counter's retry budget; raises what that take met
             # Its tokens are in the lease now, unless other changes spent them first: look again.
 
-    def _spend_held(
-        self, lease: _Lease, key: str, limit: int, window_seconds: int, now: float, refill: Background
-    ) -> Spend | None:
+    @staticmethod
+    def _spend_held(lease: _Lease) -> tuple[Spend | None, Future[None] | None]:
+        """Under the lock: a held token or the remembered refusal (None: neither), and the
+        future of a background take to start once the lock is released, when the lease runs low."""
         if lease.held:
             lease.held -= 1
+            low = None
             if lease.held <= REFILL_AT and not lease.full and lease.taking is None:
-                # Never more than MAX_LEASE held, so at most that many are left unused at the window's end.
-                size = max(1, min(lease.size, MAX_LEASE - lease.held))
-                lease.taking = Future()
-                refill(partial(self._refill, lease, lease.taking, key, size, limit, window_seconds, now))
-            return Spend(allowed=True, window_end=lease.window_end)
+                low = lease.taking = Future()
+            return Spend(allowed=True, window_end=lease.window_end), low
         if lease.full:
-            return Spend(allowed=False, window_end=lease.window_end)
-        return None
+            return Spend(allowed=False, window_end=lease.window_end), None
+        return None, None
+
+    def _start_refill(
+        self,
+        lease: _Lease,
+        future: Future[None],
+        key: str,
+        limit: int,
+        window_seconds: int,
+        now: float,
+        refill: Background,
+    ) -> None:
+        with self._lock:
+            # Never more than MAX_LEASE held, so at most that many are left unused at the window's end.
+            size = max(1, min(lease.size, MAX_LEASE - lease.held))
+        try:
+            refill(partial(self._refill, lease, future, key, size, limit, window_seconds, now))
+        except Exception:  # e.g. the pool shut down: a take nobody runs must not be waited for
+            logger.warning("Could not start a background take of rate-limit tokens", exc_info=True)
+            with self._lock:
+                lease.taking = None
+            future.set_result(None)
 
     def _refill(
         self, lease: _Lease, future: Future[None], key: str, size: int, limit: int, window_seconds: int, now: float
