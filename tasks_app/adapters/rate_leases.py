@@ -19,6 +19,10 @@ window, which then make no counter request at all.
 - Once a take finds the window full, every later change in the window is refused without a
   request, with the window's end for `Retry-After`.
 
+A change sends at most one counter request: its own take, or the background take its spend
+started (never both). On Lambda a background take still in flight when the invocation returns
+resumes when the instance is next invoked; if it fails meanwhile, the next change takes its own.
+
 State is per process (a Lambda instance has its own) and guarded by one lock, since a threaded
 server's requests spend from the same leases. Errors of a take are the counter's
 (`CounterBusy`, `DependencyUnavailable`, or a bug), raised to the change that waited for it.
