@@ -15,7 +15,8 @@ window, which then make no counter request at all.
   limit's tokens are granted in a window.
 - When a spend leaves `REFILL_AT` tokens or fewer, the next take runs in the background
   (`refill`, the caller's worker thread) and the next change finds tokens waiting. A change
-  with none waits for a take (its own, or one already in flight for the same lease).
+  with none waits for a take (its own, or one already in flight for the same lease); a change
+  that reads before it writes waits on a worker, beside its read (`tasks_app.api.throttling`).
 - Once a take finds the window full, every later change in the window is refused without a
   request, with the window's end for `Retry-After`.
 

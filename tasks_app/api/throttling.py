@@ -9,11 +9,16 @@ seconds left in the window, SPEC §2). Each request is counted once, against one
   thread while the view works, and `tasks_app.api.middleware.RateLimitMiddleware` waits for
   both: the response waits for whichever finishes last. A count over the limit replaces the
   view's answer with the 429, whatever the view read is discarded.
-- A change over the limit must not happen, so it is counted before its view runs, from a lease
-  of tokens this process took from the same counter ahead of time (`tasks_app.adapters.
+- A change over the limit must not happen, so it is counted before it writes, from a lease of
+  tokens this process took from the same counter ahead of time (`tasks_app.adapters.
   rate_leases`, issue 12): with a token in hand it makes no counter request at all, and the
-  lease is refilled on the worker thread before it runs out. Only a change that finds no token
-  (the first of its caller's window in this process) waits for a take, one `UpdateItem`.
+  lease is refilled on a worker thread before it runs out. A change that finds no token (the
+  first of its caller's window in this process) needs a take, one `UpdateItem`. A view that
+  declares `writes_after_rate_count` (the tasks' PATCH, DELETE and actions, which read the task
+  before they write it) has that take run on a worker beside its reads, and hands its services
+  a repository whose writes first wait for the take's verdict (`tasks_app.api.counted_writes`):
+  one round trip for the take and the read together, then the write. Any other change (a
+  create, which writes first) waits for its take before its view runs.
 - A request refused at authentication (401) never reaches DRF's throttles; the middleware counts
   it by address before the 401 leaves, so a flood of bad tokens is limited too.
 
@@ -58,6 +63,10 @@ _WINDOW_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Lambda serves one request at a time per instance, so it keeps one; a few more let a threaded
 # local server's concurrent requests count at once.
 _COUNTING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rate-count")
+# A change's own take, when it runs beside the view's reads. Apart from `_COUNTING`: such a take
+# may wait for a background take of the same lease, which must never queue behind takes that
+# wait for it.
+_TAKING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rate-take")
 
 
 @dataclass(frozen=True)
@@ -121,17 +130,32 @@ def count(charge: Charge, counter: DynamoRateCounter, now: float) -> Verdict:
 
 def spend(charge: Charge, leases: TokenLeases, now: float) -> Verdict:
     """Spend a change's token of `charge` at `now` (epoch seconds): a leased one without a
-    request, or one from a take that this waits for (`TokenLeases`). Raises
+    request (`held`), or one from a take that this waits for (`taken`). Raises
     `DependencyUnavailable` on an outage, as `count` does."""
+    verdict = held(charge, leases, now)
+    return taken(charge, leases, now) if verdict is None else verdict
 
-    def spent() -> tuple[bool, float]:
+
+def held(charge: Charge, leases: TokenLeases, now: float) -> Verdict | None:
+    """A change's verdict from what this process knows at `now` (epoch seconds), without a
+    request: a leased token of `charge` (allowed) or the window's remembered refusal. None when
+    neither is known and the change needs a take (`taken`). Raises nothing."""
+    key, limit, window_seconds = charge.key, charge.requests, charge.window_seconds
+    token = leases.spend(key, limit=limit, window_seconds=window_seconds, now=now, refill=_refill)
+    return None if token is None else _verdict(token.allowed, token.window_end, now)
+
+
+def taken(charge: Charge, leases: TokenLeases, now: float) -> Verdict:
+    """A change's verdict from a take of `charge`'s tokens (one `UpdateItem`, or the take already
+    in flight for the lease), the counter's faults mapped as the module says. Raises
+    `DependencyUnavailable` on an outage."""
+
+    def took() -> tuple[bool, float]:
         key, limit, window_seconds = charge.key, charge.requests, charge.window_seconds
-        token = leases.spend(key, limit=limit, window_seconds=window_seconds, now=now, refill=_refill)
-        if token is None:
-            token = leases.take(key, limit=limit, window_seconds=window_seconds, now=now, refill=_refill)
+        token = leases.take(key, limit=limit, window_seconds=window_seconds, now=now, refill=_refill)
         return token.allowed, token.window_end
 
-    return _guarded(charge, now, spent)
+    return _guarded(charge, now, took)
 
 
 def _refill(take: Callable[[], None]) -> None:
@@ -152,6 +176,10 @@ def _guarded(charge: Charge, now: float, counted: Callable[[], tuple[bool, float
     except Exception:
         logger.exception("The rate counter failed; letting the request through")
         return Verdict(allowed=True, retry_after=0)
+    return _verdict(allowed, window_end, now)
+
+
+def _verdict(allowed: bool, window_end: float, now: float) -> Verdict:
     return Verdict(allowed=allowed, retry_after=max(1, math.ceil(window_end - now)))
 
 
@@ -164,6 +192,7 @@ class RequestCount:
     def __init__(self) -> None:
         self.started = False
         self._pending: Future[Verdict] | None = None
+        self._verdict: Verdict | None = None  # once `settle` has waited for it
 
     @classmethod
     def attach(cls, request: HttpRequest) -> RequestCount:
@@ -190,6 +219,17 @@ class RequestCount:
         self.started = True
         return spend(charge, bootstrap.rate_leases(), time.time())
 
+    def change_meanwhile(self, charge: Charge) -> Verdict | None:
+        """For a change whose writes wait for `settle`: the verdict of a held token at once,
+        without a request (`held`); else None, with a take started on a worker, which `settle`
+        (before a write) and `refusal` (after the view) wait for."""
+        self.started = True
+        leases, now = bootstrap.rate_leases(), time.time()  # wired here, as `meanwhile` says
+        verdict = held(charge, leases, now)
+        if verdict is None:
+            self._pending = _TAKING.submit(contextvars.copy_context().run, taken, charge, leases, now)
+        return verdict
+
     def meanwhile(self, charge: Charge) -> None:
         """Count on a worker thread; `refusal` waits for it."""
         self.started = True
@@ -198,6 +238,17 @@ class RequestCount:
         # carrying the request's context (its request id in the logs).
         counter = bootstrap.rate_counter()
         self._pending = _COUNTING.submit(contextvars.copy_context().run, count, charge, counter, time.time())
+
+    def settle(self) -> None:
+        """Wait for a take (or count) running meanwhile, before a write. Raises `Throttled` (429)
+        over the limit and `DependencyUnavailable` (503) when the counter is unreachable;
+        returns at once when nothing is running."""
+        if self._pending is None:
+            return
+        if self._verdict is None:
+            self._verdict = self._pending.result()  # bounded by the counter's retry budget
+        if not self._verdict.allowed:
+            raise Throttled(self._verdict.retry_after)
 
     def refusal(self, request: HttpRequest, status_code: int) -> Throttled | DependencyUnavailable | None:
         """What to answer instead of a response of `status_code`, once the count is in: the
@@ -230,9 +281,11 @@ class RequestRateThrottle(BaseThrottle):
     count, after authentication so that it knows whom to charge (`charge_of`).
 
     A safe request is counted meanwhile and let through; `RateLimitMiddleware` answers 429 if
-    the count went over. A change spends a leased token (or waits for a take) and is refused
-    here (DRF's 429) before its view runs. Without the middleware every safe request is counted
-    first.
+    the count went over. A change spends a leased token and is refused here (DRF's 429) before
+    its view runs if the window is full. Without a token, a change of a view that declares
+    `writes_after_rate_count` is let through with its take running meanwhile (its writes wait
+    for it); any other waits for its take here. Without the middleware every request is
+    counted first.
     """
 
     def __init__(self) -> None:
@@ -247,13 +300,18 @@ class RequestRateThrottle(BaseThrottle):
         charge = charge_of(request.user, request.META)
         if charge is None:
             return True
-        if request.method not in SAFE_METHODS:
-            verdict = (counted or RequestCount()).change(charge)
-        elif counted is not None:
-            counted.meanwhile(charge)
-            return True
-        else:
+        if request.method in SAFE_METHODS:
+            if counted is not None:
+                counted.meanwhile(charge)
+                return True
             verdict = RequestCount().now(charge)
+        elif counted is not None and getattr(view, "writes_after_rate_count", False):
+            meanwhile = counted.change_meanwhile(charge)
+            if meanwhile is None:
+                return True  # taking beside the view's reads
+            verdict = meanwhile
+        else:
+            verdict = (counted or RequestCount()).change(charge)
         self._wait = verdict.retry_after
         return verdict.allowed
 

@@ -15,6 +15,7 @@ from tasks_app import bootstrap
 from tasks_app.api import schema
 from tasks_app.api.auth import caller_of
 from tasks_app.api.conditional import etag_headers, expected_versions, is_unchanged
+from tasks_app.api.counted_writes import counted_writes
 from tasks_app.api.forms import TaskCreateForm, TaskUpdateForm
 from tasks_app.api.idempotency import claim_of, location_of, run_once
 from tasks_app.api.serializers import (
@@ -60,12 +61,16 @@ def _changed_task(request: Request, change: Callable[..., Task]) -> Response | H
             lambda claim: change(
                 expected_versions=expected_versions(request),
                 caller=caller,
-                repository=bootstrap.task_repository(),
+                repository=counted_writes(request),
                 now=bootstrap.utc_now(),
                 idempotency=claim,
             ),
         )
     )
+
+
+# The actions whose services read the task, then write it through the repository they are given.
+_READ_THEN_WRITE = frozenset({"partial_update", "destroy", "start", "complete", "cancel", "reopen", "restore"})
 
 
 class TaskViewSet(viewsets.ViewSet):
@@ -77,6 +82,14 @@ class TaskViewSet(viewsets.ViewSet):
 
     lookup_field = "task_id"
     lookup_value_regex = "[^/]+"
+
+    @property
+    def writes_after_rate_count(self) -> bool:
+        """True for the changes that read the task before they write it (PATCH, DELETE, the
+        actions, restore): they write through `counted_writes`, so a take of rate-limit tokens
+        runs beside their read (`tasks_app.api.throttling`). A create writes first: it waits
+        for its take before it runs."""
+        return self.action in _READ_THEN_WRITE
 
     @schema.list_
     def list(self, request: Request) -> Response:
@@ -163,7 +176,7 @@ class TaskViewSet(viewsets.ViewSet):
             task_id=task_id,
             expected_versions=expected_versions(request),
             caller=caller_of(request),
-            repository=bootstrap.task_repository(),
+            repository=counted_writes(request),
             now=bootstrap.utc_now(),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
