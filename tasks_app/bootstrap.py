@@ -21,6 +21,7 @@ from tasks_app.adapters.dynamodb.rate_counter import DynamoRateCounter, RateCoun
 from tasks_app.adapters.dynamodb.repository import DynamoTaskRepository
 from tasks_app.adapters.dynamodb.stream import reported_events
 from tasks_app.adapters.metrics import EmfRelayMetrics
+from tasks_app.adapters.rate_leases import TokenLeases
 from tasks_app.adapters.sns import SnsEventPublisher
 from tasks_app.application.ports import EventPublisher, Outbox, TaskRepository
 from tasks_app.application.relay import RelayResult, relay_outbox, relay_reported
@@ -73,6 +74,12 @@ def event_publisher() -> EventPublisher:
 def rate_counter() -> DynamoRateCounter:
     table_connection()
     return DynamoRateCounter()
+
+
+@cache
+def rate_leases() -> TokenLeases:
+    """This process's token leases over the rate counter (`tasks_app.adapters.rate_leases`)."""
+    return TokenLeases(rate_counter())
 
 
 @cache
@@ -146,6 +153,7 @@ def reset() -> None:
         outbox,
         event_publisher,
         rate_counter,
+        rate_leases,
         token_verifier,
     ):
         wired.cache_clear()

@@ -7,6 +7,7 @@ import builtins
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -181,3 +182,18 @@ def issuer(aws: Any, settings: Any) -> Iterator[TokenIssuer]:
     token_issuer.stop()
     bootstrap.reset()
     events_wiring.reset()
+
+
+# A minute's start (divisible by 60), in 2027: a window ends only where a test says so.
+RATE_WINDOW_START = 1_800_000_000.0
+
+
+@pytest.fixture
+def frozen_rate_window(monkeypatch: pytest.MonkeyPatch) -> float:
+    """The rate limits' clock stopped 15 s into the minute at RATE_WINDOW_START (nothing else's):
+    per-minute limits without a window ending mid-test. Returns the frozen time."""
+    from tasks_app.api import throttling
+
+    frozen = RATE_WINDOW_START + 15
+    monkeypatch.setattr(throttling, "time", SimpleNamespace(time=lambda: frozen))
+    return frozen

@@ -112,9 +112,12 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
     print(
         "\n'ratio' holds the API against bare calls making only the operation's own requests (issue 12's\n"
         "wording); 'bare+count' makes the rate counter's UpdateItem too, as the invocation does, so its ratio is\n"
-        "what the app's own code adds. The app sends the count beside a read (GET, and a change's GetItem), but\n"
-        "the local AWS serves DynamoDB one request at a time, so here that overlap saves nothing; on DynamoDB\n"
-        "a read's count costs about no time, a create's one round trip."
+        "what the app's own code adds for a read. The app sends a read's count beside the read, but the local\n"
+        "AWS serves DynamoDB one request at a time, so here that overlap saves nothing; on DynamoDB a read's\n"
+        "count costs about no time. A change spends a token its process leased ahead (one UpdateItem takes up\n"
+        "to 10, refilled in the background): only a caller's first change of the minute in a process takes one,\n"
+        "beside its read for a PATCH, DELETE or action, before its write for a create; so a change's\n"
+        "'bare+count' ratio understates what the app adds."
     )
     print("\nAWS requests per call, inside the invocation (before the answer) and after it\n")
     header = (

@@ -1,19 +1,24 @@
 """Rate limits: one count per API call, in DynamoDB so that every Lambda instance shares it.
 
-Fixed windows: a rate of 600/min allows 600 requests in each calendar minute, counted with one
-atomic `UpdateItem` per request. Over the limit the answer is 429 `THROTTLED` with `Retry-After`
-(the seconds left in the window, SPEC §2). Each request is counted once, against one limit
+Fixed windows: a rate of 600/min allows 600 requests in each calendar minute, counted with
+atomic `UpdateItem`s. Over the limit the answer is 429 `THROTTLED` with `Retry-After` (the
+seconds left in the window, SPEC §2). Each request is counted once, against one limit
 (`charge_of` says which and why):
 
-- GET, HEAD and OPTIONS change nothing, so their count runs on a worker thread while the view
-  works, and `tasks_app.api.middleware.RateLimitMiddleware` waits for both: the response waits
-  for whichever finishes last. A count over the limit replaces the view's answer with the 429,
-  whatever the view read is discarded.
-- A change over the limit must not happen. A view that declares `writes_after_rate_count`
-  (the tasks' views) has its count run beside its reads too, and hands its services a
-  repository whose writes first wait for the count (`counted_writes`): a PATCH or an action
-  reads the task while it is counted, and writes only once the count let it. Any other
-  view's change is counted before it runs.
+- GET, HEAD and OPTIONS change nothing, so their count (one `UpdateItem`) runs on a worker
+  thread while the view works, and `tasks_app.api.middleware.RateLimitMiddleware` waits for
+  both: the response waits for whichever finishes last. A count over the limit replaces the
+  view's answer with the 429, whatever the view read is discarded.
+- A change over the limit must not happen, so it is counted before it writes, from a lease of
+  tokens this process took from the same counter ahead of time (`tasks_app.adapters.
+  rate_leases`, issue 12): with a token in hand it makes no counter request at all, and the
+  lease is refilled on a worker thread before it runs out. A change that finds no token (the
+  first of its caller's window in this process) needs a take, one `UpdateItem`. A view that
+  declares `writes_after_rate_count` (the tasks' PATCH, DELETE and actions, which read the task
+  before they write it) has that take run on a worker beside its reads, and hands its services
+  a repository whose writes first wait for the take's verdict (`tasks_app.api.counted_writes`):
+  one round trip for the take and the read together, then the write. Any other change (a
+  create, which writes first) waits for its take before its view runs.
 - A request refused at authentication (401) never reaches DRF's throttles; the middleware counts
   it by address before the 401 leaves, so a flood of bad tokens is limited too.
 
@@ -30,6 +35,7 @@ import ipaddress
 import logging
 import math
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -43,20 +49,24 @@ from rest_framework.throttling import BaseThrottle
 
 from tasks_app import bootstrap
 from tasks_app.adapters.dynamodb.rate_counter import CounterBusy, DynamoRateCounter
+from tasks_app.adapters.rate_leases import TokenLeases
 from tasks_app.api.auth import TokenUser
-from tasks_app.application.idempotency import IdempotencyRecord
-from tasks_app.application.ports import DependencyUnavailable, TaskRepository
-from tasks_app.domain.task import Task
+from tasks_app.application.ports import DependencyUnavailable
 
 logger = logging.getLogger(__name__)
 
 # DRF's rate units, by their first letter (THROTTLE_*_RATE is checked by `config.environment`).
 _WINDOW_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-# The counts of safe requests run here, beside the view. The pool lives as long as the process
-# and makes a thread only when none is idle: Lambda serves one request at a time per instance,
-# so it keeps one; a few more let a threaded local server's concurrent requests count at once.
+# The counts of safe requests run here, beside the view, and the changes' background takes of
+# tokens. The pool lives as long as the process and makes a thread only when none is idle:
+# Lambda serves one request at a time per instance, so it keeps one; a few more let a threaded
+# local server's concurrent requests count at once.
 _COUNTING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rate-count")
+# A change's own take, when it runs beside the view's reads. Apart from `_COUNTING`: such a take
+# may wait for a background take of the same lease, which must never queue behind takes that
+# wait for it.
+_TAKING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rate-take")
 
 
 @dataclass(frozen=True)
@@ -110,8 +120,54 @@ def count(charge: Charge, counter: DynamoRateCounter, now: float) -> Verdict:
     """Count one hit of `charge` at `now` (epoch seconds); raises `DependencyUnavailable` on an
     outage, which the request answers with its 503 at once rather than spend a retry budget on
     the operation too (API Gateway gives up after 29 s)."""
-    try:
+
+    def counted() -> tuple[bool, float]:
         hits, window_end = counter.hit(charge.key, window_seconds=charge.window_seconds, now=now)
+        return hits <= charge.requests, window_end
+
+    return _guarded(charge, now, counted)
+
+
+def spend(charge: Charge, leases: TokenLeases, now: float) -> Verdict:
+    """Spend a change's token of `charge` at `now` (epoch seconds): a leased one without a
+    request (`held`), or one from a take that this waits for (`taken`). Raises
+    `DependencyUnavailable` on an outage, as `count` does."""
+    verdict = held(charge, leases, now)
+    return taken(charge, leases, now) if verdict is None else verdict
+
+
+def held(charge: Charge, leases: TokenLeases, now: float) -> Verdict | None:
+    """A change's verdict from what this process knows at `now` (epoch seconds), without a
+    request: a leased token of `charge` (allowed) or the window's remembered refusal. None when
+    neither is known and the change needs a take (`taken`). Raises nothing."""
+    key, limit, window_seconds = charge.key, charge.requests, charge.window_seconds
+    token = leases.spend(key, limit=limit, window_seconds=window_seconds, now=now, refill=_refill)
+    return None if token is None else _verdict(token.allowed, token.window_end, now)
+
+
+def taken(charge: Charge, leases: TokenLeases, now: float) -> Verdict:
+    """A change's verdict from a take of `charge`'s tokens (one `UpdateItem`, or the take already
+    in flight for the lease), the counter's faults mapped as the module says. Raises
+    `DependencyUnavailable` on an outage."""
+
+    def took() -> tuple[bool, float]:
+        key, limit, window_seconds = charge.key, charge.requests, charge.window_seconds
+        token = leases.take(key, limit=limit, window_seconds=window_seconds, now=now, refill=_refill)
+        return token.allowed, token.window_end
+
+    return _guarded(charge, now, took)
+
+
+def _refill(take: Callable[[], None]) -> None:
+    # The request's context goes along (its request id in the take's logs).
+    _COUNTING.submit(contextvars.copy_context().run, take)
+
+
+def _guarded(charge: Charge, now: float, counted: Callable[[], tuple[bool, float]]) -> Verdict:
+    """The verdict of `counted` (whether the request is within the limit, and the window's end),
+    the counter's faults mapped as the module says."""
+    try:
+        allowed, window_end = counted()
     except CounterBusy:
         logger.warning("DynamoDB throttled the rate counter; throttling the request", extra={"key": charge.key})
         return Verdict(allowed=False, retry_after=1)
@@ -120,7 +176,11 @@ def count(charge: Charge, counter: DynamoRateCounter, now: float) -> Verdict:
     except Exception:
         logger.exception("The rate counter failed; letting the request through")
         return Verdict(allowed=True, retry_after=0)
-    return Verdict(allowed=hits <= charge.requests, retry_after=max(1, math.ceil(window_end - now)))
+    return _verdict(allowed, window_end, now)
+
+
+def _verdict(allowed: bool, window_end: float, now: float) -> Verdict:
+    return Verdict(allowed=allowed, retry_after=max(1, math.ceil(window_end - now)))
 
 
 class RequestCount:
@@ -153,6 +213,23 @@ class RequestCount:
         self.started = True
         return count(charge, bootstrap.rate_counter(), time.time())
 
+    def change(self, charge: Charge) -> Verdict:
+        """Spend a change's token before its view runs (`spend`); raises `DependencyUnavailable`
+        on an outage."""
+        self.started = True
+        return spend(charge, bootstrap.rate_leases(), time.time())
+
+    def change_meanwhile(self, charge: Charge) -> Verdict | None:
+        """For a change whose writes wait for `settle`: the verdict of a held token at once,
+        without a request (`held`); else None, with a take started on a worker, which `settle`
+        (before a write) and `refusal` (after the view) wait for."""
+        self.started = True
+        leases, now = bootstrap.rate_leases(), time.time()  # wired here, as `meanwhile` says
+        verdict = held(charge, leases, now)
+        if verdict is None:
+            self._pending = _TAKING.submit(contextvars.copy_context().run, taken, charge, leases, now)
+        return verdict
+
     def meanwhile(self, charge: Charge) -> None:
         """Count on a worker thread; `refusal` waits for it."""
         self.started = True
@@ -163,9 +240,9 @@ class RequestCount:
         self._pending = _COUNTING.submit(contextvars.copy_context().run, count, charge, counter, time.time())
 
     def settle(self) -> None:
-        """Wait for a count running meanwhile, before a write. Raises `Throttled` (429) over the
-        limit and `DependencyUnavailable` (503) when the counter is unreachable; returns at once
-        when nothing is counting."""
+        """Wait for a take (or count) running meanwhile, before a write. Raises `Throttled` (429)
+        over the limit and `DependencyUnavailable` (503) when the counter is unreachable;
+        returns at once when nothing is running."""
         if self._pending is None:
             return
         if self._verdict is None:
@@ -204,8 +281,11 @@ class RequestRateThrottle(BaseThrottle):
     count, after authentication so that it knows whom to charge (`charge_of`).
 
     A safe request is counted meanwhile and let through; `RateLimitMiddleware` answers 429 if
-    the count went over. Any other request waits for its count and is refused here (DRF's 429)
-    before its view runs. Without the middleware every request is counted first.
+    the count went over. A change spends a leased token and is refused here (DRF's 429) before
+    its view runs if the window is full. Without a token, a change of a view that declares
+    `writes_after_rate_count` is let through with its take running meanwhile (its writes wait
+    for it); any other waits for its take here. Without the middleware every request is
+    counted first.
     """
 
     def __init__(self) -> None:
@@ -220,10 +300,18 @@ class RequestRateThrottle(BaseThrottle):
         charge = charge_of(request.user, request.META)
         if charge is None:
             return True
-        if counted is not None and (request.method in SAFE_METHODS or getattr(view, "writes_after_rate_count", False)):
-            counted.meanwhile(charge)
-            return True
-        verdict = (counted or RequestCount()).now(charge)
+        if request.method in SAFE_METHODS:
+            if counted is not None:
+                counted.meanwhile(charge)
+                return True
+            verdict = RequestCount().now(charge)
+        elif counted is not None and getattr(view, "writes_after_rate_count", False):
+            meanwhile = counted.change_meanwhile(charge)
+            if meanwhile is None:
+                return True  # taking beside the view's reads
+            verdict = meanwhile
+        else:
+            verdict = (counted or RequestCount()).change(charge)
         self._wait = verdict.retry_after
         return verdict.allowed
 
@@ -268,38 +356,3 @@ def client_address(meta: dict[str, Any]) -> str:
         if isinstance(source_ip, str) and source_ip:
             return source_ip
     return "unknown"
-
-
-class CountedWrites:
-    """A `TaskRepository` whose writes wait for the request's rate-limit count (`settle`), so a
-    change over the limit never reaches the table while its reads run beside the count.
-
-    `repository` is the real one; `count` the request's. Reads pass straight through. Raises what
-    `RequestCount.settle` raises, before any write.
-    """
-
-    def __init__(self, repository: TaskRepository, count: RequestCount) -> None:
-        self._repository, self._count = repository, count
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._repository, name)  # the reads: get, get_trashed, list_*, find_response
-
-    def add(self, task: Task, *, idempotency: IdempotencyRecord | None = None) -> None:
-        self._count.settle()
-        self._repository.add(task, idempotency=idempotency)
-
-    def update(self, task: Task, *, idempotency: IdempotencyRecord | None = None) -> None:
-        self._count.settle()
-        self._repository.update(task, idempotency=idempotency)
-
-    def record_response(self, record: IdempotencyRecord) -> None:
-        self._count.settle()
-        self._repository.record_response(record)
-
-
-def counted_writes(request: HttpRequest | Request) -> TaskRepository:
-    """The task repository for a view that declares `writes_after_rate_count`: its writes wait
-    for the request's count (`CountedWrites`); the plain repository when nothing counts."""
-    count = RequestCount.of(request)
-    repository = bootstrap.task_repository()
-    return repository if count is None else CountedWrites(repository, count)

@@ -15,6 +15,7 @@ from tasks_app import bootstrap
 from tasks_app.api import schema
 from tasks_app.api.auth import caller_of
 from tasks_app.api.conditional import etag_headers, expected_versions, is_unchanged
+from tasks_app.api.counted_writes import counted_writes
 from tasks_app.api.forms import TaskCreateForm, TaskUpdateForm
 from tasks_app.api.idempotency import claim_of, location_of, run_once
 from tasks_app.api.serializers import (
@@ -24,7 +25,6 @@ from tasks_app.api.serializers import (
     TaskUpdateRequest,
     TrashQuery,
 )
-from tasks_app.api.throttling import counted_writes
 from tasks_app.application import services
 from tasks_app.application.ports import Page, TaskFilters, TaskSort
 from tasks_app.domain.task import Task
@@ -69,6 +69,10 @@ def _changed_task(request: Request, change: Callable[..., Task]) -> Response | H
     )
 
 
+# The actions whose services read the task, then write it through the repository they are given.
+_READ_THEN_WRITE = frozenset({"partial_update", "destroy", "start", "complete", "cancel", "reopen", "restore"})
+
+
 class TaskViewSet(viewsets.ViewSet):
     """Tasks: create, list, get, edit, delete to the trash and restore, and the status actions.
 
@@ -78,8 +82,14 @@ class TaskViewSet(viewsets.ViewSet):
 
     lookup_field = "task_id"
     lookup_value_regex = "[^/]+"
-    # Every write here goes through `counted_writes`: a change is counted beside its reads.
-    writes_after_rate_count = True
+
+    @property
+    def writes_after_rate_count(self) -> bool:
+        """True for the changes that read the task before they write it (PATCH, DELETE, the
+        actions, restore): they write through `counted_writes`, so a take of rate-limit tokens
+        runs beside their read (`tasks_app.api.throttling`). A create writes first: it waits
+        for its take before it runs."""
+        return self.action in _READ_THEN_WRITE
 
     @schema.list_
     def list(self, request: Request) -> Response:
@@ -135,7 +145,7 @@ class TaskViewSet(viewsets.ViewSet):
                 due_at=given["due_at"],
                 tags=given["tags"],
                 caller=caller,
-                repository=counted_writes(request),
+                repository=bootstrap.task_repository(),
                 now=bootstrap.utc_now(),
                 idempotency=claim,
             ),

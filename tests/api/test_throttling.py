@@ -139,6 +139,84 @@ def test_when_dynamodb_throttles_the_counter_the_request_is_throttled(api, setti
     assert response["Retry-After"] == "1"
 
 
+def test_when_dynamodb_throttles_the_counter_a_change_is_throttled_and_not_made(api, settings, monkeypatch):
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import UpdateError
+
+    from tasks_app.adapters.dynamodb.rate_counter import RateCounterItem
+
+    def throttled(*args: object, **kwargs: object) -> None:
+        error: Any = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+        raise UpdateError("Failed to update item", cause=ClientError(error, "UpdateItem"))
+
+    settings.THROTTLE_RATES = {"user": None, "ip": "100/min"}
+    with monkeypatch.context() as patched:
+        patched.setattr(RateCounterItem, "update", throttled)
+        response = api.create("alice", title="not now")
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1"
+    settings.THROTTLE_RATES = {"user": None, "ip": None}
+    assert api.list(user_id="alice").json()["data"] == []
+
+
+def test_a_counter_that_fails_for_a_bug_lets_a_change_through(api, settings, monkeypatch, caplog):
+    from tasks_app.adapters.dynamodb.rate_counter import RateCounterItem
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("Hits")
+
+    settings.THROTTLE_RATES = {"user": None, "ip": "100/min"}
+    monkeypatch.setattr(RateCounterItem, "update", broken)
+    assert api.create("alice", title="made anyway").status_code == 201
+    assert "The rate counter failed; letting the request through" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda api, task_id: api.patch(task_id, {"title": "not now"}), id="PATCH"),
+        pytest.param(lambda api, task_id: api.delete(task_id), id="DELETE"),
+    ],
+)
+def test_when_dynamodb_throttles_a_take_beside_a_read_the_change_is_throttled_and_not_made(
+    api, settings, monkeypatch, change
+):
+    from botocore.exceptions import ClientError
+    from pynamodb.exceptions import UpdateError
+
+    from tasks_app.adapters.dynamodb.rate_counter import RateCounterItem
+
+    def throttled(*args: object, **kwargs: object) -> None:
+        error: Any = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+        raise UpdateError("Failed to update item", cause=ClientError(error, "UpdateItem"))
+
+    task = api.created("alice", title="as it was")  # rates off: no lease for this address
+    settings.THROTTLE_RATES = {"user": None, "ip": "100/min"}
+    with monkeypatch.context() as patched:
+        patched.setattr(RateCounterItem, "update", throttled)
+        response = change(api, task["task_id"])
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "THROTTLED"
+    assert response["Retry-After"] == "1"
+    settings.THROTTLE_RATES = {"user": None, "ip": None}
+    assert api.get(task["task_id"]).json()["data"] == task
+
+
+def test_a_counter_that_fails_for_a_bug_lets_an_action_through(api, settings, monkeypatch, caplog):
+    from tasks_app.adapters.dynamodb.rate_counter import RateCounterItem
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise KeyError("Hits")
+
+    task = api.created("alice")
+    settings.THROTTLE_RATES = {"user": None, "ip": "100/min"}
+    monkeypatch.setattr(RateCounterItem, "update", broken)
+    response = api.complete(task["task_id"])
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["status"] == "completed"
+    assert "The rate counter failed; letting the request through" in caplog.text
+
+
 def test_the_docs_are_rate_limited_with_retry_after_too(api, settings):
     settings.THROTTLE_RATES = {"user": None, "ip": "1/day"}
     assert api.client.get("/api/schema").status_code == 200

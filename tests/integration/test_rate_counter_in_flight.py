@@ -1,4 +1,7 @@
-"""What the rate counter's request overlaps on the wire: a read's, never a change's; and its outages.
+"""What the rate counter's request overlaps on the wire: a read's, and a change's read; and its outages.
+
+(A change spends a token its process leased ahead, `tasks_app.adapters.rate_leases`; one that
+holds none takes tokens beside its read, and writes once the take is in.)
 
 A proxy in front of the local AWS sees every DynamoDB request arrive, with the requests still
 in flight at that moment. It can hold the first of two operations until the other arrives (or
@@ -125,35 +128,75 @@ def test_a_read_is_sent_while_its_count_is_in_flight(
     assert COUNTER in read or "GetItem" in count, proxy.arrivals
 
 
-def test_a_change_reads_beside_its_count_and_writes_only_once_the_count_is_in(
-    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str
+def complete(task_id: str, alice: dict[str, Any]) -> Any:
+    return APIClient().post(f"/tasks/{task_id}/complete", **alice)
+
+
+def retitle(task_id: str, alice: dict[str, Any], title: str = "Read me again") -> Any:
+    return APIClient().patch(f"/tasks/{task_id}", {"title": title}, format="json", **alice)
+
+
+CHANGES_THAT_READ_FIRST = [pytest.param(complete, id="action"), pytest.param(retitle, id="PATCH")]
+
+
+@pytest.mark.parametrize("change", CHANGES_THAT_READ_FIRST)
+def test_a_change_without_a_leased_token_reads_beside_its_take_and_writes_once_the_take_is_in(
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str, change: Any
 ) -> None:
     settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
-    proxy.hold(COUNTER, "GetItem")  # sent side by side, they meet
+    proxy.hold(COUNTER, "GetItem")  # sent side by side, they meet; one after the other, they do not
 
-    response = APIClient().post(f"/tasks/{task_id}/complete", **alice)
+    first = change(task_id, alice)
 
-    assert response.status_code == 200, response.content
-    [read], [count] = proxy.saw("GetItem"), proxy.saw(COUNTER)
-    assert COUNTER in read or "GetItem" in count, proxy.arrivals
+    assert first.status_code == 200, first.content
+    # The process held no token for alice: its take (10 tokens) and its read were in flight together.
+    [read], [take] = proxy.saw("GetItem"), proxy.saw(COUNTER)
+    assert COUNTER in read or "GetItem" in take, proxy.arrivals
     [write] = proxy.saw("TransactWriteItems")
-    assert COUNTER not in write, proxy.arrivals  # the count had answered before the write left
+    assert COUNTER not in write, proxy.arrivals  # the take had answered before the write left
     assert [operation for operation, _ in proxy.arrivals].index("TransactWriteItems") == 2
+    proxy.arrivals.clear()
+
+    second = retitle(task_id, alice, "Read me once more")
+
+    assert second.status_code == 200, second.content
+    assert [operation for operation, _ in proxy.arrivals] == ["GetItem", "TransactWriteItems"]  # a leased token
 
 
+@pytest.mark.parametrize("change", CHANGES_THAT_READ_FIRST)
 def test_a_change_over_the_limit_reads_but_never_writes(
-    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str, change: Any
 ) -> None:
     settings.THROTTLE_RATES = {"user": "1/day", "ip": "1200/min"}
     assert APIClient().get(f"/tasks/{task_id}", **alice).status_code == 200  # spends the day's one
     proxy.arrivals.clear()
 
-    response = APIClient().post(f"/tasks/{task_id}/complete", **alice)
+    response = change(task_id, alice)
 
     assert response.status_code == 429, response.content
-    assert "TransactWriteItems" not in {operation for operation, _ in proxy.arrivals}
+    assert response.json()["error"]["code"] == "THROTTLED"
+    assert 1 <= int(response["Retry-After"]) <= 86400
+    assert sorted(operation for operation, _ in proxy.arrivals) == sorted([COUNTER, "GetItem"])  # a refused take
     assert APIClient().get(f"/tasks/{task_id}", **alice).status_code == 429  # still over
     settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
+    task = APIClient().get(f"/tasks/{task_id}", **alice).json()["data"]
+    assert (task["status"], task["title"], task["version"]) == ("pending", "Read me", 1)
+
+
+def test_an_action_whose_take_meets_an_outage_answers_the_changes_503_and_never_writes(
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str
+) -> None:
+    settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
+    proxy.fail_counter = True
+
+    response = complete(task_id, alice)
+
+    assert response.status_code == 503, response.content
+    assert response.json()["error"]["code"] == "SERVICE_UNAVAILABLE"
+    assert "Idempotency-Key" in response.json()["error"]["message"]  # a change's 503
+    assert response["Retry-After"] == str(RETRY_AFTER_UNREACHABLE)
+    assert "TransactWriteItems" not in {operation for operation, _ in proxy.arrivals}
+    proxy.fail_counter = False
     assert APIClient().get(f"/tasks/{task_id}", **alice).json()["data"]["status"] == "pending"
 
 
@@ -183,3 +226,24 @@ def test_a_change_whose_counter_is_unreachable_answers_503_and_is_not_attempted(
     assert response.status_code == 503, response.content
     assert response["Retry-After"] == str(RETRY_AFTER_UNREACHABLE)
     assert {operation for operation, _ in proxy.arrivals} == {COUNTER}
+
+
+def test_leased_tokens_serve_through_a_failed_background_take_then_the_next_take_answers_503(
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], frozen_rate_window: float
+) -> None:
+    settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
+
+    def create() -> int:
+        return APIClient().post("/tasks", {"title": "t"}, format="json", **alice).status_code
+
+    assert create() == 201  # takes 10
+    proxy.fail_counter = True
+    # 9 more on the lease; the one that leaves 1 starts a background take, which fails (logged).
+    statuses = [create() for _ in range(9)]
+    outage = APIClient().post("/tasks", {"title": "t"}, format="json", **alice)
+    proxy.fail_counter = False
+
+    assert statuses == [201] * 9
+    assert outage.status_code == 503, outage.content  # no token: its take met the outage
+    assert outage["Retry-After"] == str(RETRY_AFTER_UNREACHABLE)
+    assert create() == 201  # the counter is back: a new take

@@ -107,13 +107,21 @@ def test_with_rate_limits_an_authenticated_get_is_one_count_and_its_get_item(aws
     assert dynamodb_calls(calls) == Counter({"UpdateItem": 1, "GetItem": 1})
 
 
-def test_with_rate_limits_a_create_is_counted_before_its_transaction(aws, issuer, settings):
+def test_with_rate_limits_a_create_takes_a_lease_once_and_then_costs_its_transaction_alone(
+    aws, issuer, settings, frozen_rate_window
+):
     settings.THROTTLE_RATES = SHIPPED_RATES
-    with aws.server.recording() as in_request:
-        status, _, close = call("POST", "/tasks", {"title": "t"}, HTTP_AUTHORIZATION=f"Bearer {issuer.token('alice')}")
+    token = f"Bearer {issuer.token('alice')}"
+    with aws.server.recording() as first:
+        status, _, close = call("POST", "/tasks", {"title": "t"}, HTTP_AUTHORIZATION=token)
     close()
+    with aws.server.recording() as second:
+        call("POST", "/tasks", {"title": "u"}, HTTP_AUTHORIZATION=token)[2]()
     assert status.startswith("201")
-    assert [call.operation for call in in_request if call.service == "dynamodb"] == ["UpdateItem", "TransactWriteItems"]
+    # The process's first change for alice this minute waits for a take of tokens; the next
+    # spends one of them, with no counter request at all.
+    assert [call.operation for call in first if call.service == "dynamodb"] == ["UpdateItem", "TransactWriteItems"]
+    assert [call.operation for call in second if call.service == "dynamodb"] == ["TransactWriteItems"]
 
 
 def test_with_rate_limits_a_bad_token_costs_one_count_and_nothing_else(aws, issuer, settings):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from pynamodb.attributes import NumberAttribute, TTLAttribute, UnicodeAttribute
@@ -26,19 +27,46 @@ class RateCounterItem(TableModel):
     expires_at = TTLAttribute(attr_name="ExpiresAt")
 
 
+@dataclass(frozen=True)
+class Take:
+    """What one `DynamoRateCounter.take` got: `granted` tokens within the limit (0 to the number
+    asked), the window's `hits` after it, and `window_end` (epoch seconds)."""
+
+    granted: int
+    hits: int
+    window_end: float
+
+
 @reports_outages("DynamoDB")
 class DynamoRateCounter:
     """Counts with one atomic `ADD` per hit, so concurrent instances never lose a count."""
 
     def hit(self, key: str, *, window_seconds: int, now: float) -> tuple[int, float]:
         """Count a hit; returns the hits in the current window so far and when the window ends."""
+        return self._add(key, 1, window_seconds=window_seconds, now=now)
+
+    def take(self, key: str, *, tokens: int, limit: int, window_seconds: int, now: float) -> Take:
+        """Count `tokens` hits at once (one `UpdateItem`) and say how many of them are within `limit`.
+
+        The `ADD` is atomic, so every take (and every `hit`) owns the slots from the count before
+        it to the count after it, and no slot is anyone else's: the slots up to `limit` are
+        granted, those past it are not. However many instances take at once, at most `limit`
+        tokens are granted in a window, with one request each and no condition to retry. The
+        count may pass `limit`; the window is full then, which is what it says. Raises
+        `CounterBusy` when DynamoDB throttles the item, `DependencyUnavailable` on an outage.
+        """
+        hits, window_end = self._add(key, tokens, window_seconds=window_seconds, now=now)
+        granted = max(0, min(tokens, limit - (hits - tokens)))
+        return Take(granted=granted, hits=hits, window_end=window_end)
+
+    def _add(self, key: str, hits: int, *, window_seconds: int, now: float) -> tuple[int, float]:
         window_start = int(now // window_seconds) * window_seconds
         window_end = window_start + window_seconds
         counter = RateCounterItem(pk=f"RATE#{key}", sk=str(window_start))
         try:
             counter.update(
                 actions=[
-                    RateCounterItem.hits.add(1),
+                    RateCounterItem.hits.add(hits),
                     RateCounterItem.expires_at.set(datetime.fromtimestamp(window_end + 60, UTC)),
                     RateCounterItem.item_type.set("RateCounter"),
                 ]
