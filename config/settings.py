@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "config.apps.ProjectConfig",
     "tasks_app",
     "events_app",
+    "notifications_app",
 ]
 
 MIDDLEWARE = [

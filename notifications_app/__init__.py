@@ -1,0 +1,1 @@
+"""Notifications: signed webhooks and their deliveries (issue 14)."""

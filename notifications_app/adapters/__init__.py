@@ -1,0 +1,1 @@
+"""Adapters of the notifications app: outbound HTTP and the stores it needs."""
