@@ -10,7 +10,9 @@ from django.conf import settings
 
 from notifications_app.adapters.models import WEBHOOK_MODELS
 from notifications_app.adapters.repository import DynamoDeliveryRepository, DynamoEndpointRepository
-from notifications_app.application.ports import DeliveryRepository, EndpointRepository, UrlCheck
+from notifications_app.adapters.sqs_queue import SqsDeliveryQueue
+from notifications_app.application.ports import DeliveryQueue, DeliveryRepository, EndpointRepository, UrlCheck
+from notifications_app.handlers import DeliveryWiring
 from tasks_app import bootstrap as tasks_wiring
 from tasks_app.adapters.cursor import CursorCodec
 from tasks_app.adapters.dynamodb.models import bind_table
@@ -66,9 +68,29 @@ def url_check() -> UrlCheck:
     return functools.partial(check_url, policy=outbound_policy())
 
 
+@cache
+def delivery_queue() -> DeliveryQueue:
+    """The webhooks queue (`WEBHOOKS_QUEUE_URL`), for the attempts of deliveries."""
+    return SqsDeliveryQueue(tasks_wiring.aws_target().client("sqs"), settings.WEBHOOKS_QUEUE_URL)
+
+
+@cache
+def delivery_wiring() -> DeliveryWiring:
+    """What the webhooks queue's handler needs: storage, the queue, the SSRF-safe sender, the clock."""
+    from notifications_app.adapters.outbound_http import UrllibSender  # type: ignore[import-not-found,unused-ignore]  # another branch
+
+    return DeliveryWiring(
+        endpoints=endpoint_repository(),
+        deliveries=delivery_repository(),
+        queue=delivery_queue(),
+        sender=UrllibSender(outbound_policy()),
+        clock=tasks_wiring.utc_now,
+    )
+
+
 def reset() -> None:
     """Forget the wired adapters, so the next use follows changed settings (tests do this)."""
-    for wired in (_bound, endpoint_repository, delivery_repository):
+    for wired in (_bound, endpoint_repository, delivery_repository, delivery_queue, delivery_wiring):
         wired.cache_clear()
 
 

@@ -87,6 +87,8 @@ def aws(local_aws: EmbeddedAws, settings: Any) -> Iterator[AwsStack]:
     settings.AWS_ENDPOINT_URL = local_aws.url
     settings.EVENTS_QUEUE_URL = f"{local_aws.url}/{LOCAL_ACCOUNT}/tasks-test-events"
     settings.EVENTS_DLQ_URL = f"{settings.EVENTS_QUEUE_URL}-dlq"
+    settings.WEBHOOKS_QUEUE_URL = f"{local_aws.url}/{LOCAL_ACCOUNT}/tasks-test-webhooks"
+    settings.WEBHOOKS_DLQ_URL = f"{settings.WEBHOOKS_QUEUE_URL}-dlq"
     bootstrap.reset()
     events_wiring.reset()
     notifications_wiring.reset()

@@ -8,6 +8,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 
 from notifications_app.api.serializers import (
+    DeliveryEnvelope,
+    DeliveryListQuery,
+    DeliveryPageEnvelope,
     WebhookCreateRequest,
     WebhookEnvelope,
     WebhookListQuery,
@@ -161,4 +164,117 @@ destroy = extend_schema(
     description="Nothing more is sent to it; its pending retries fail unsent.",
     parameters=[WEBHOOK_ID_PARAMETER, *_TRACED],
     responses={204: OpenApiResponse(description="Deleted."), 403: _ADMIN_CHANGE, 404: NOT_FOUND, **_ALWAYS},
+)
+
+EXAMPLE_DELIVERY: dict[str, Any] = {
+    "delivery_id": "20261125100000000000-5c8e2f1a-7b3d-4e9a-8c6f-0d1e2f3a4b5c",
+    "event_id": "5c8e2f1a-7b3d-4e9a-8c6f-0d1e2f3a4b5c",
+    "event_type": "TaskCompleted",
+    "state": "pending",
+    "attempts": 2,
+    "max_attempts": 7,
+    "last_status_code": 503,
+    "last_latency_seconds": 0.084,
+    "last_error": "The receiver answered HTTP 503.",
+    "last_attempt_at": "2026-11-25T10:00:30.000000Z",
+    "next_attempt_at": "2026-11-25T10:02:30.000000Z",
+    "created_at": "2026-11-25T10:00:00.000000Z",
+}
+DELIVERY_ID_PARAMETER = OpenApiParameter(
+    "delivery_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="From the delivery log."
+)
+
+
+def _delivery(description: str, example: dict[str, Any]) -> OpenApiResponse:
+    return OpenApiResponse(
+        DeliveryEnvelope,
+        description,
+        [OpenApiExample("Delivery", {"success": True, "data": example}, response_only=True)],
+    )
+
+
+deliveries = extend_schema(
+    tags=TAGS,
+    summary="A webhook's delivery log",
+    description="Newest first: each event sent (or being sent) to the endpoint, its attempts, the last answer "
+    "(status code, latency, error) and when the next attempt is due. Deliveries are kept 30 days.",
+    parameters=[WEBHOOK_ID_PARAMETER, DeliveryListQuery, *_TRACED],
+    responses={
+        200: OpenApiResponse(
+            DeliveryPageEnvelope,
+            "A page of deliveries.",
+            [
+                OpenApiExample(
+                    "A page",
+                    {"success": True, "data": [EXAMPLE_DELIVERY], "pagination": {"next_cursor": None, "limit": 50}},
+                    response_only=True,
+                )
+            ],
+        ),
+        400: _INVALID_WEBHOOK,
+        404: NOT_FOUND,
+        **_ALWAYS,
+    },
+)
+
+redeliver = extend_schema(
+    tags=TAGS,
+    summary="Redeliver",
+    description="Queues one more attempt of the delivery, whatever its state, through the webhooks queue; the log "
+    "shows its outcome moments later.",
+    request=None,
+    parameters=[WEBHOOK_ID_PARAMETER, DELIVERY_ID_PARAMETER, *_TRACED],
+    responses={
+        202: _delivery("The delivery, its next attempt queued.", {**EXAMPLE_DELIVERY, "max_attempts": 3}),
+        403: _ADMIN_CHANGE,
+        404: NOT_FOUND,
+        **_ALWAYS,
+    },
+)
+
+rotate_secret = extend_schema(
+    tags=TAGS,
+    summary="Rotate the signing secret",
+    description="A new secret, shown only here. For 24 hours the old one signs beside it (two signatures in "
+    "`webhook-signature`), so receivers can switch without missing a delivery.",
+    request=None,
+    parameters=[WEBHOOK_ID_PARAMETER, *_TRACED],
+    responses={
+        200: _one(
+            "The endpoint, with its new secret.",
+            {**EXAMPLE_WEBHOOK, "previous_secret_expires_at": "2026-11-26T09:30:00.000000Z"},
+            with_secret=True,
+        ),
+        403: _ADMIN_CHANGE,
+        404: NOT_FOUND,
+        **_ALWAYS,
+    },
+)
+
+test = extend_schema(
+    tags=TAGS,
+    summary="Send a test ping",
+    description="Queues a `ping` delivery (one attempt, even to a disabled endpoint), signed like any other; "
+    "see its outcome in the delivery log.",
+    request=None,
+    parameters=[WEBHOOK_ID_PARAMETER, *_TRACED],
+    responses={
+        202: _delivery(
+            "The ping, queued.",
+            {
+                **EXAMPLE_DELIVERY,
+                "event_type": "ping",
+                "state": "pending",
+                "attempts": 0,
+                "max_attempts": 1,
+                "last_status_code": None,
+                "last_latency_seconds": None,
+                "last_error": None,
+                "last_attempt_at": None,
+            },
+        ),
+        403: _ADMIN_CHANGE,
+        404: NOT_FOUND,
+        **_ALWAYS,
+    },
 )

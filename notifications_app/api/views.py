@@ -5,19 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from notifications_app import bootstrap
 from notifications_app.api import schema
 from notifications_app.api.serializers import (
+    DeliveryListQuery,
+    DeliveryResponse,
     WebhookCreateRequest,
     WebhookListQuery,
     WebhookResponse,
     WebhookUpdateRequest,
     WebhookWithSecretResponse,
 )
-from notifications_app.application import endpoints
+from notifications_app.application import delivery_log, endpoints
 from notifications_app.application.ports import EndpointChanges
 from notifications_app.domain.endpoint import WebhookEndpoint
 from tasks_app import bootstrap as tasks_wiring
@@ -31,7 +34,8 @@ def webhook_envelope(endpoint: WebhookEndpoint, *, with_secret: bool = False) ->
 
 
 class WebhookViewSet(viewsets.ViewSet):
-    """Webhook endpoints: register, list, read, change and delete (issue 14)."""
+    """Webhook endpoints: register, list, read, change and delete; their deliveries, redeliveries,
+    secret rotation and test pings (issue 14)."""
 
     lookup_field = "webhook_id"
     lookup_value_regex = "[^/]+"
@@ -109,3 +113,63 @@ class WebhookViewSet(viewsets.ViewSet):
             webhook_id=webhook_id, caller=caller_of(request), repository=bootstrap.endpoint_repository()
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @schema.deliveries
+    @action(detail=True, methods=["get"])
+    def deliveries(self, request: Request, webhook_id: str) -> Response:
+        query = DeliveryListQuery(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        given = query.validated_data
+        page = delivery_log.delivery_list(
+            webhook_id=webhook_id,
+            limit=given["limit"],
+            cursor=given.get("cursor"),
+            caller=caller_of(request),
+            endpoints=bootstrap.endpoint_repository(),
+            deliveries=bootstrap.delivery_repository(),
+        )
+        return Response(
+            {
+                "success": True,
+                "data": DeliveryResponse(page.items, many=True).data,
+                "pagination": {"next_cursor": page.next_cursor, "limit": given["limit"]},
+            }
+        )
+
+    @schema.redeliver
+    @action(detail=True, methods=["post"], url_path=r"deliveries/(?P<delivery_id>[^/]+)/redeliver")
+    def redeliver(self, request: Request, webhook_id: str, delivery_id: str) -> Response:
+        delivery = delivery_log.delivery_redeliver(
+            webhook_id=webhook_id,
+            delivery_id=delivery_id,
+            caller=caller_of(request),
+            endpoints=bootstrap.endpoint_repository(),
+            deliveries=bootstrap.delivery_repository(),
+            queue=bootstrap.delivery_queue(),
+            now=tasks_wiring.utc_now(),
+        )
+        return Response({"success": True, "data": DeliveryResponse(delivery).data}, status=status.HTTP_202_ACCEPTED)
+
+    @schema.rotate_secret
+    @action(detail=True, methods=["post"], url_path="rotate-secret")
+    def rotate_secret(self, request: Request, webhook_id: str) -> Response:
+        endpoint = endpoints.webhook_rotate_secret(
+            webhook_id=webhook_id,
+            caller=caller_of(request),
+            repository=bootstrap.endpoint_repository(),
+            now=tasks_wiring.utc_now(),
+        )
+        return Response(webhook_envelope(endpoint, with_secret=True))
+
+    @schema.test
+    @action(detail=True, methods=["post"])
+    def test(self, request: Request, webhook_id: str) -> Response:
+        delivery = delivery_log.webhook_ping(
+            webhook_id=webhook_id,
+            caller=caller_of(request),
+            endpoints=bootstrap.endpoint_repository(),
+            deliveries=bootstrap.delivery_repository(),
+            queue=bootstrap.delivery_queue(),
+            now=tasks_wiring.utc_now(),
+        )
+        return Response({"success": True, "data": DeliveryResponse(delivery).data}, status=status.HTTP_202_ACCEPTED)

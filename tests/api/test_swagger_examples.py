@@ -98,7 +98,12 @@ class Client:
         if "{task_id}" in path:
             path = path.replace("{task_id}", self.task_for(path))
         if "{webhook_id}" in path:
-            path = path.replace("{webhook_id}", self.webhook_for())
+            webhook_id = self.webhook_for()
+            path = path.replace("{webhook_id}", webhook_id)
+            if "{delivery_id}" in path:  # a ping's delivery: the log's first entry
+                pinged = self.client.post(f"/webhooks/{webhook_id}/test")
+                assert pinged.status_code == 202, pinged.content
+                path = path.replace("{delivery_id}", str(pinged.json()["data"]["delivery_id"]))
         if query:
             path = f"{path}?{'&'.join(f'{name}={value}' for name, value in query.items())}"
         content = json.dumps(body) if body is not None else ""

@@ -1,0 +1,28 @@
+"""The `DeliveryQueue` port on SQS: each attempt of a delivery is a message on the webhooks queue."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from notifications_app.application.deliveries import SQS_MAX_DELAY_SECONDS, ticket_body
+from notifications_app.application.ports import DeliveryTicket
+from tasks_app.adapters.outages import reports_outages
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+
+
+@reports_outages("SQS")
+class SqsDeliveryQueue:
+    """Sends tickets to one queue, delayed by SQS (`DelaySeconds`, at most 900)."""
+
+    def __init__(self, client: SQSClient, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def send(self, ticket: DeliveryTicket, *, delay_seconds: int) -> None:
+        self._client.send_message(
+            QueueUrl=self._queue_url,
+            MessageBody=ticket_body(ticket),
+            DelaySeconds=max(0, min(SQS_MAX_DELAY_SECONDS, delay_seconds)),
+        )
