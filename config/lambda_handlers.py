@@ -194,18 +194,20 @@ def consume_webhooks(event: dict[str, Any], context: object) -> dict[str, list[d
     django.setup()
     from notifications_app import bootstrap
     from notifications_app.application.deliveries import InvalidWebhookMessage
-    from notifications_app.handlers import handle_webhooks_message
+    from notifications_app.handlers import handle_webhooks_message, handling, request_id_of
 
     failures = []
     for record in event.get("Records", []):
-        try:
-            handle_webhooks_message(record["body"], wiring=bootstrap.delivery_wiring())
-        except InvalidWebhookMessage as error:
-            logger.error("Poison message on the webhooks queue: %s", error)
-            failures.append({"itemIdentifier": str(record.get("messageId", ""))})
-        except Exception:
-            logger.exception("Could not handle a webhooks message", extra={"message_id": record.get("messageId")})
-            failures.append({"itemIdentifier": str(record.get("messageId", ""))})
+        body = record.get("body", "")
+        with handling(body, request_id_of(record.get("messageAttributes"))):  # SPEC §9: the request id
+            try:
+                handle_webhooks_message(body, wiring=bootstrap.delivery_wiring())
+            except InvalidWebhookMessage as error:
+                logger.error("Poison message on the webhooks queue: %s", error)
+                failures.append({"itemIdentifier": str(record.get("messageId", ""))})
+            except Exception:
+                logger.exception("Could not handle a webhooks message", extra={"message_id": record.get("messageId")})
+                failures.append({"itemIdentifier": str(record.get("messageId", ""))})
     return {"batchItemFailures": failures}
 
 

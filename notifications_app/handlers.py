@@ -4,11 +4,17 @@ SQS trigger (deployed). No Celery, Django or AWS SDK here: `DeliveryWiring` brin
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from notifications_app.application.deliveries import attempt_delivery, fan_out_event, parse_queue_message
+from notifications_app.application.deliveries import (
+    InvalidWebhookMessage,
+    attempt_delivery,
+    fan_out_event,
+    parse_queue_message,
+)
 from notifications_app.application.ports import (
     DeliveryQueue,
     DeliveryRepository,
@@ -17,6 +23,7 @@ from notifications_app.application.ports import (
     WebhookSender,
 )
 from notifications_app.domain.delivery import RetrySchedule
+from tasks_app import correlation
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,26 @@ class DeliveryWiring:
     sender: WebhookSender
     clock: Callable[[], datetime]
     schedule: RetrySchedule = RetrySchedule()  # noqa: RUF009 - frozen, so one shared default is safe
+
+
+def request_id_of(attributes: Mapping[str, Any] | None) -> str | None:
+    """The `request_id` String attribute of an SQS message, as kombu (`StringValue`) or Lambda
+    (`stringValue`) spell its attributes; None when it has none (SPEC §9)."""
+    attribute = (attributes or {}).get("request_id") or {}
+    value = attribute.get("StringValue") or attribute.get("stringValue")
+    return str(value) if value else None
+
+
+def handling(body: str | bytes | Mapping[str, Any], request_id: str | None) -> AbstractContextManager[None]:
+    """Within the block, every log line carries the id of the request that caused the event
+    (SPEC §9: it travels into the webhook sender's lines) and, for an event, its id."""
+    event_id = None
+    try:
+        message = parse_queue_message(body)
+        event_id = message.delivery_id.split("-", 1)[-1] if isinstance(message, DeliveryTicket) else message["event_id"]
+    except InvalidWebhookMessage:
+        pass
+    return correlation.bound(request_id=request_id, event_id=event_id)
 
 
 def handle_webhooks_message(body: str | bytes | Mapping[str, Any], *, wiring: DeliveryWiring) -> None:

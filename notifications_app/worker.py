@@ -17,7 +17,7 @@ from kombu.message import Message
 from kombu.messaging import Consumer
 
 from notifications_app.application.deliveries import InvalidWebhookMessage
-from notifications_app.handlers import handle_webhooks_message
+from notifications_app.handlers import handle_webhooks_message, handling, request_id_of
 
 logger = logging.getLogger(__name__)
 
@@ -34,16 +34,19 @@ class WebhookConsumer(bootsteps.ConsumerStep):
     def on_message(self, body: Any, message: Message) -> None:
         from notifications_app import bootstrap
 
-        try:
-            handle_webhooks_message(body, wiring=bootstrap.delivery_wiring())
-        except InvalidWebhookMessage as error:
-            logger.error("Poison message on the webhooks queue, rejected: %s", error)
-            _settle(message, ack=False)
-        except Exception:
-            logger.exception("Could not handle a webhooks message; it will be delivered again")
-            _settle(message, ack=False)
-        else:
-            _settle(message, ack=True)
+        # The SQS message as kombu received it (settings ask it for the attributes SPEC §9 sends).
+        request_id = request_id_of(message.delivery_info.get("sqs_message", {}).get("MessageAttributes"))
+        with handling(body, request_id):
+            try:
+                handle_webhooks_message(body, wiring=bootstrap.delivery_wiring())
+            except InvalidWebhookMessage as error:
+                logger.error("Poison message on the webhooks queue, rejected: %s", error)
+                _settle(message, ack=False)
+            except Exception:
+                logger.exception("Could not handle a webhooks message; it will be delivered again")
+                _settle(message, ack=False)
+            else:
+                _settle(message, ack=True)
 
 
 def _settle(message: Message, *, ack: bool) -> None:

@@ -202,3 +202,21 @@ def test_the_lambda_trigger_of_the_webhooks_queue_delivers_and_reports_the_poiso
         assert dispatch(event) is consume_webhooks
         assert consume_webhooks(event, None) == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
         assert len(receiver.received) == 1
+
+
+def test_the_request_id_travels_with_each_attempt_into_the_senders_log_lines(aws):
+    from notifications_app.application.ports import DeliveryTicket
+    from notifications_app.handlers import handling, request_id_of
+    from tasks_app import correlation
+
+    with correlation.bound(request_id="req-42", event_id=None):
+        notifications_wiring.delivery_queue().send(DeliveryTicket("wh-x", "1-e", 1), delay_seconds=0)
+    (message,) = (
+        aws.target.client("sqs")
+        .receive_message(QueueUrl=settings.WEBHOOKS_QUEUE_URL, WaitTimeSeconds=1, MessageAttributeNames=["All"])
+        .get("Messages", [])
+    )
+    assert request_id_of(message["MessageAttributes"]) == "req-42"
+    assert request_id_of({"request_id": {"stringValue": "req-42", "dataType": "String"}}) == "req-42"  # Lambda's
+    with handling(message["Body"], "req-42"):
+        assert (correlation.request_id(), correlation.event_id()) == ("req-42", "e")
