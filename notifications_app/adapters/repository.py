@@ -26,8 +26,8 @@ from notifications_app.adapters.models import (
     webhook_partition,
 )
 from notifications_app.application.ports import DeliveryPage, EndpointChanges, EndpointPage
-from notifications_app.domain.delivery import Delivery
-from notifications_app.domain.endpoint import WebhookEndpoint
+from notifications_app.domain.delivery import Delivery, is_delivery_id
+from notifications_app.domain.endpoint import WebhookEndpoint, is_webhook_id
 from notifications_app.domain.errors import DeliveryNotFound, WebhookNotFound
 from tasks_app.adapters.cursor import CursorCodec
 from tasks_app.adapters.dynamodb.models import TableModel, response_code
@@ -152,6 +152,8 @@ class DynamoEndpointRepository:
                 raise
 
     def _item(self, webhook_id: str) -> WebhookItem:
+        if not is_webhook_id(webhook_id):
+            raise WebhookNotFound(webhook_id)
         partition = webhook_partition(webhook_id)
         try:
             owner = WebhookOwnerItem.get(partition, OWNER_SORT_KEY, consistent_read=True)
@@ -177,6 +179,8 @@ class DynamoDeliveryRepository:
         return True
 
     def get(self, webhook_id: str, delivery_id: str) -> Delivery:
+        if not (is_webhook_id(webhook_id) and is_delivery_id(delivery_id)):
+            raise DeliveryNotFound(delivery_id)
         try:
             item = DeliveryItem.get(
                 webhook_partition(webhook_id), f"{DELIVERY_PREFIX}{delivery_id}", consistent_read=True

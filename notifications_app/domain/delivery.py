@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -39,7 +40,17 @@ def delivery_id_of(event_id: str, timestamp: str) -> str:
     """The delivery of an event to an endpoint: named by the event, so a redelivered event
     message finds its delivery instead of making a second one; the event's time first, so ids
     sort newest last (`timestamp` is SPEC §4's fixed-width ISO 8601, digits kept)."""
-    return f"{''.join(ch for ch in timestamp if ch.isdigit())}-{event_id}"
+    digits = "".join(ch for ch in timestamp if ch.isdigit())[:20].ljust(20, "0")
+    return f"{digits}-{event_id}"
+
+
+# The digits of a fixed-width ISO 8601 time (20), then the event's id (a UUID today; SPEC §4).
+DELIVERY_ID = re.compile(r"[0-9]{20}-[A-Za-z0-9-]{1,64}")
+
+
+def is_delivery_id(text: str) -> bool:
+    """Whether `text` could be a delivery id (anything else names no delivery)."""
+    return DELIVERY_ID.fullmatch(text) is not None
 
 
 def is_success(status_code: int | None) -> bool:

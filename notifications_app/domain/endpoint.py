@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import uuid
 from dataclasses import dataclass, field, replace
@@ -36,6 +37,15 @@ ROTATION_OVERLAP = timedelta(hours=24)
 # Issue 14: an endpoint whose deliveries failed this many times in a row (each after all its
 # retries) is disabled; any success starts the count again.
 FAILURES_BEFORE_DISABLING = 20
+
+
+WEBHOOK_ID = re.compile(r"wh-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def is_webhook_id(text: str) -> bool:
+    """Whether `text` could be an endpoint id (anything else names no endpoint, and is never
+    sent to DynamoDB, whose keys have a length limit)."""
+    return WEBHOOK_ID.fullmatch(text) is not None
 
 
 def new_webhook_id() -> str:

@@ -137,3 +137,14 @@ def test_admins_may_read_anyones_webhooks_but_not_change_them(as_user):
         403,
         "PERMISSION_DENIED",
     )
+
+
+@pytest.mark.parametrize("webhook_id", ["x" * 3000, "wh-nope", "%F0%9F%98%80"])
+def test_an_id_that_cannot_be_a_webhooks_is_not_found(api, webhook_id):
+    assert_error(api.client.get(f"/webhooks/{webhook_id}"), 404, "NOT_FOUND")
+    assert_error(api.client.get(f"/webhooks/{webhook_id}/deliveries"), 404, "NOT_FOUND")
+
+
+def test_a_delivery_id_that_cannot_be_one_is_not_found(api):
+    webhook_id = register(api).json()["data"]["webhook_id"]
+    assert_error(api.client.post(f"/webhooks/{webhook_id}/deliveries/{'9' * 3000}/redeliver"), 404, "NOT_FOUND")
