@@ -235,3 +235,21 @@ def test_deployed_stages_get_point_in_time_recovery(aws, dry_run):
     if not dry_run:
         [again] = [c for c in provision(aws.target, resources) if c.kind == "table backup"]
         assert again.action == "unchanged"
+
+
+def test_the_rehearsal_finds_both_queues_subscribed_and_reports_a_missing_subscription(aws):
+    from ops.rehearsal.checks import check_provisioned
+
+    client = aws.target.client
+    variables = {"TABLE_NAME": "tasks-test", "EVENTS_QUEUE_URL": aws.queue_url(), "TOPIC_ARN": aws.resources.topic_arn}
+    stage = {"aws_environment_variables": variables}
+    queue_problems = [
+        p for p in check_provisioned(client("dynamodb"), client("sqs"), client("sns"), "x", stage) if "queue" in p
+    ]
+    assert queue_problems == []
+    sns = client("sns")
+    for subscription in sns.list_subscriptions_by_topic(TopicArn=aws.resources.topic_arn)["Subscriptions"]:
+        if subscription["Endpoint"].endswith(":tasks-test-webhooks"):
+            sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+    problems = check_provisioned(client("dynamodb"), client("sqs"), client("sns"), "x", stage)
+    assert any("not subscribed by queue tasks-test-webhooks" in problem for problem in problems)
