@@ -5,23 +5,54 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from notifications_app.application.endpoints import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from notifications_app.domain.delivery import DeliveryState
-from notifications_app.domain.endpoint import ALL_EVENTS, DESCRIPTION_MAX_LENGTH, EVENT_TYPES, URL_MAX_LENGTH
+from notifications_app.domain.endpoint import (
+    ALL_EVENTS,
+    DESCRIPTION_MAX_LENGTH,
+    EVENT_TYPES,
+    URL_MAX_LENGTH,
+    url_pattern,
+)
 from tasks_app.api.fields import CursorField, StrictBodySerializer, StrictCharField, UtcDateTimeField
 from tasks_app.api.serializers import OWNER_HELP, Pagination
 from tasks_app.domain.values import USER_ID_MAX_LENGTH
 
 _EVENT_TYPES_HELP = (
-    f'The events to receive: any of {", ".join(EVENT_TYPES)} (SPEC §4), or ["{ALL_EVENTS}"] for every one.'
+    f'The events to receive: any of {", ".join(EVENT_TYPES)} (SPEC §4), or ["{ALL_EVENTS}"] for every one '
+    '("*" beside others means every one too).'
 )
 _URL_HELP = (
-    "Where deliveries are POSTed: `https://` to a public address (deployed); in development also "
-    "`http://127.0.0.1:<port>`, for `python manage.py webhook_listen`."
+    "Where deliveries are POSTed: `https://` to a DNS name that resolves to public addresses only (checked "
+    "again at every delivery); in development also `http://127.0.0.1:<port>`, for `python manage.py "
+    "webhook_listen`. Redirects are not followed."
 )
+
+
+def _url_field(**kwargs: Any) -> serializers.RegexField:
+    """A webhook URL: the pattern is the one the schema publishes (the stage's, set at start-up)."""
+    return serializers.RegexField(
+        url_pattern(allow_loopback_http=settings.ENVIRONMENT == "development"),
+        max_length=URL_MAX_LENGTH,
+        help_text=_URL_HELP,
+        error_messages={"invalid": "Not a URL webhooks may go to: " + _URL_HELP},
+        **kwargs,
+    )
+
+
+def _event_types_field(**kwargs: Any) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=[*EVENT_TYPES, ALL_EVENTS]),
+        min_length=1,
+        help_text=_EVENT_TYPES_HELP,
+        **kwargs,
+    )
+
+
 _CURSOR_HELP = "From `pagination.next_cursor` of the previous page; leave out for the first."
 
 
@@ -38,8 +69,8 @@ class WebhookCreateRequest(_WebhookBody):
     """The body of POST /webhooks."""
 
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=OWNER_HELP)
-    url = StrictCharField(max_length=URL_MAX_LENGTH, help_text=_URL_HELP)
-    event_types = serializers.ListField(child=StrictCharField(max_length=64), help_text=_EVENT_TYPES_HELP)
+    url = _url_field()
+    event_types = _event_types_field()
     description = StrictCharField(
         max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True, default="", help_text="For people."
     )
@@ -49,10 +80,8 @@ class WebhookCreateRequest(_WebhookBody):
 class WebhookUpdateRequest(_WebhookBody):
     """The body of PATCH /webhooks/{webhook_id}: any of the fields; the rest stay as they are."""
 
-    url = StrictCharField(max_length=URL_MAX_LENGTH, required=False, help_text=_URL_HELP)
-    event_types = serializers.ListField(
-        child=StrictCharField(max_length=64), required=False, help_text=_EVENT_TYPES_HELP
-    )
+    url = _url_field(required=False)
+    event_types = _event_types_field(required=False)
     description = StrictCharField(max_length=DESCRIPTION_MAX_LENGTH, required=False, allow_blank=True)
     enabled = serializers.BooleanField(
         required=False,

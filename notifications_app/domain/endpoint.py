@@ -58,10 +58,27 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
-def parse_event_types(raw: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """The subscribed event types, deduplicated in the order given; ("*",) for all.
+# The URLs the API takes, as a pattern the OpenAPI schema publishes too: `https://` to a DNS
+# name (a literal IP address is never a public endpoint's), an optional port, a path and query;
+# in development also `http://127.0.0.1:<port>`, for a local receiver (issue 14, item 3). The
+# outbound check (`check_url`, then the address check at each delivery) comes on top.
+_PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+_PATH = r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?"
+_HTTPS_URL = rf"https://{_HOST}(?::{_PORT})?{_PATH}"
+_LOOPBACK_URL = rf"http://127\.0\.0\.1:{_PORT}{_PATH}"
 
-    Raises `InvalidValue("event_types", ...)` for an empty list, an unknown type, or "*" beside others.
+
+def url_pattern(*, allow_loopback_http: bool) -> str:
+    """The regular expression (anchored) of the URLs webhooks may be registered for."""
+    return rf"^(?:{_HTTPS_URL}|{_LOOPBACK_URL})$" if allow_loopback_http else rf"^{_HTTPS_URL}$"
+
+
+def parse_event_types(raw: list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """The subscribed event types, deduplicated in the order given; ("*",) for all, which "*"
+    means even beside others.
+
+    Raises `InvalidValue("event_types", ...)` for an empty list or an unknown type.
     """
     if not raw:
         raise InvalidValue("event_types", f'Give at least one of {", ".join(EVENT_TYPES)}, or ["*"] for all.')
@@ -70,8 +87,8 @@ def parse_event_types(raw: list[str] | tuple[str, ...]) -> tuple[str, ...]:
         raise InvalidValue(
             "event_types", f"Unknown event type(s) {', '.join(map(repr, unknown))}; known: {', '.join(EVENT_TYPES)}."
         )
-    if ALL_EVENTS in raw and len(set(raw)) > 1:
-        raise InvalidValue("event_types", '"*" means every event type: give it alone.')
+    if ALL_EVENTS in raw:
+        return (ALL_EVENTS,)
     return tuple(dict.fromkeys(raw))
 
 

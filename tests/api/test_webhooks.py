@@ -47,7 +47,10 @@ def test_registering_a_webhook_shows_its_secret_once(api):
         ({"url": "http://example.com/hook"}, "url"),
         ({"event_types": []}, "event_types"),
         ({"event_types": ["TaskExploded"]}, "event_types"),
-        ({"event_types": ["*", "TaskCreated"]}, "event_types"),
+        ({"url": "https://10.0.0.1/hook"}, "url"),
+        ({"url": "https://hooks.example.com/a b"}, "url"),
+        ({"url": "https://hooks.example.com:0/"}, "url"),
+        ({"url": 12}, "url"),
         ({"description": "x" * 501}, "description"),
         ({"secret": "whsec_mine"}, "secret"),
     ],
@@ -61,6 +64,7 @@ def test_every_event_type_or_the_wildcard_may_be_chosen(api):
     every = ["TaskCreated", "TaskUpdated", "TaskStatusChanged", "TaskCompleted", "TaskDeleted", "TaskRestored"]
     assert register(api, event_types=every).status_code == 201
     assert register(api, event_types=["*"]).json()["data"]["event_types"] == ["*"]
+    assert register(api, event_types=["TaskCreated", "*"]).json()["data"]["event_types"] == ["*"]
 
 
 def test_a_webhook_can_be_changed_paused_and_deleted(api):
