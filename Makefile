@@ -74,7 +74,7 @@ package: $(LAMBDA_STAMP)
 	@# The project's own modules too, or Lambda compiles them at every cold start (about 100 of them).
 	@# Checked-hash .pyc are used only while they match their source's hash, file times aside: right
 	@# on Lambda, and never stale in this tree when a file changes afterwards (Python rewrites them).
-	$(LAMBDA_VENV)/bin/python -m compileall -q -f -j0 --invalidation-mode checked-hash config tasks_app events_app >/dev/null
+	$(LAMBDA_VENV)/bin/python -m compileall -q -f -j0 --invalidation-mode checked-hash config tasks_app events_app notifications_app >/dev/null
 	@mkdir -p dist
 	$(IN_LAMBDA_VENV) zappa package $(STAGE) --output $(PACKAGE)
 
@@ -91,7 +91,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	$(BIN)/bandit --quiet --recursive config tasks_app events_app ops --severity-level high
+	$(BIN)/bandit --quiet --recursive config tasks_app events_app notifications_app ops --severity-level high
 
 # Not part of `make test`: pip-audit needs PyPI's vulnerability data, which CI machines here cannot
 # reach. --strict fails when a package could not be checked, so a silent pass means a real one.

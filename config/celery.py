@@ -1,6 +1,7 @@
-"""The Celery app: a worker on the SQS events queue, configured from Django's settings.
+"""The Celery app: a worker on the SQS events and webhooks queues, configured from Django's settings.
 
-`celery -A config worker` consumes the events queue through `DomainEventConsumer`. Celery's
+`celery -A config worker` consumes the events queue through `DomainEventConsumer`, and the
+webhooks queue through `WebhookConsumer`. Celery's
 own task queue is not consumed: the project has no Celery tasks, and SQS holds only events.
 """
 
@@ -19,8 +20,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 
 def _install_consumer() -> None:
     from events_app.worker import DomainEventConsumer
+    from notifications_app.worker import WebhookConsumer
 
     app.steps["consumer"].add(DomainEventConsumer)
+    app.steps["consumer"].add(WebhookConsumer)  # the webhooks queue (issue 14), in the same worker
 
 
 @signals.celeryd_after_setup.connect

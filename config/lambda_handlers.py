@@ -1,13 +1,13 @@
 """Every Lambda entry point: HTTP through Zappa's handler, the outbox sweeper, the events consumer,
-the stream relay.
+the webhooks consumer, the stream relay.
 
 `zappa_settings.json` names `serve_http` as the function's handler (`lambda_handler`): every
 event goes through it. The triggers `provision --stage` makes (Zappa's would run `$LATEST`,
 without SnapStart) are dispatched here, since Zappa's handler finds a record's function only
 among the stage's `events`, which name none now: the events queue's batches to
-`consume_events`, the table stream's to `relay_stream`, the sweeper's schedule to
-`relay_outbox`. Everything else (API Gateway's requests) goes to Zappa's handler, which serves
-it from `config.settings`.
+`consume_events`, the webhooks queue's to `consume_webhooks`, the table stream's to
+`relay_stream`, the sweeper's schedule to `relay_outbox`. Everything else (API Gateway's
+requests) goes to Zappa's handler, which serves it from `config.settings`.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ def serve_http(event: dict[str, Any], context: object) -> Any:
 
 
 _SWEEPER_RULE_SUFFIX = f"-{__name__}.relay_outbox"  # ops/provisioning/schedule.py names the rule so
+WEBHOOKS_QUEUE_SUFFIX = "-webhooks"  # `<table>-webhooks`, as ops/provisioning/resources.py names it
 
 
 def dispatch(event: dict[str, Any]) -> Callable[[dict[str, Any], object], Any] | None:
@@ -86,6 +87,8 @@ def dispatch(event: dict[str, Any]) -> Callable[[dict[str, Any], object], Any] |
             "aws:sqs": consume_events,
             "aws:dynamodb": relay_stream,
         }
+        if str(records[0].get("eventSourceARN", "")).endswith(WEBHOOKS_QUEUE_SUFFIX):
+            return consume_webhooks  # one mapping's batch comes from one queue
         return handlers.get(str(records[0].get("eventSource")))
     if event.get("detail-type") == "Scheduled Event":
         resources = event.get("resources")
@@ -177,6 +180,34 @@ def consume_events(event: dict[str, Any], context: object) -> dict[str, list[dic
                 failures.append({"itemIdentifier": str(record.get("messageId", ""))})
             else:
                 metrics.record_event_consumed(applied.timestamp)
+    return {"batchItemFailures": failures}
+
+
+def consume_webhooks(event: dict[str, Any], context: object) -> dict[str, list[dict[str, str]]]:
+    """Handle an SQS batch of the webhooks queue: events to fan out, attempts of deliveries
+    (`notifications_app.handlers`). Returns the `batchItemFailures` of the messages that failed:
+    SQS delivers them again, and moves them to `<table>-webhooks-dlq` after 3 receives (a
+    message that is neither an event nor a ticket goes there too, for people to look at)."""
+    import django
+
+    metrics.record_cold_start("webhooks")
+    django.setup()
+    from notifications_app import bootstrap
+    from notifications_app.application.deliveries import InvalidWebhookMessage
+    from notifications_app.handlers import handle_webhooks_message, handling, request_id_of
+
+    failures = []
+    for record in event.get("Records", []):
+        body = record.get("body", "")
+        with handling(body, request_id_of(record.get("messageAttributes"))):  # SPEC §9: the request id
+            try:
+                handle_webhooks_message(body, wiring=bootstrap.delivery_wiring())
+            except InvalidWebhookMessage as error:
+                logger.error("Poison message on the webhooks queue: %s", error)
+                failures.append({"itemIdentifier": str(record.get("messageId", ""))})
+            except Exception:
+                logger.exception("Could not handle a webhooks message", extra={"message_id": record.get("messageId")})
+                failures.append({"itemIdentifier": str(record.get("messageId", ""))})
     return {"batchItemFailures": failures}
 
 

@@ -57,6 +57,12 @@ TOPIC_ARN = CONFIG.topic_arn
 EVENTS_QUEUE_URL = CONFIG.events_queue_url
 EVENTS_QUEUE_NAME = CONFIG.events_queue_url.rstrip("/").rsplit("/", 1)[-1]
 EVENTS_DLQ_URL = CONFIG.events_dlq_url
+# The webhooks queue (issue 14): beside the events queue, named after the table, as `provision` makes it.
+WEBHOOKS_QUEUE_URL = (
+    os.environ.get("WEBHOOKS_QUEUE_URL") or f"{EVENTS_QUEUE_URL.rsplit('/', 1)[0]}/{TABLE_NAME}-webhooks"
+)
+WEBHOOKS_DLQ_URL = f"{WEBHOOKS_QUEUE_URL}-dlq"
+WEBHOOKS_QUEUE_NAME = WEBHOOKS_QUEUE_URL.rstrip("/").rsplit("/", 1)[-1]
 EVENTS_VISIBILITY_TIMEOUT = CONFIG.events_visibility_timeout
 MAX_REQUEST_BODY_BYTES = CONFIG.max_body_bytes
 OUTBOX_SETTLE_SECONDS = 60  # the sweeper leaves younger events to the stream relay, which takes about a second
@@ -76,6 +82,7 @@ INSTALLED_APPS = [
     "config.apps.ProjectConfig",
     "tasks_app",
     "events_app",
+    "notifications_app",
 ]
 
 MIDDLEWARE = [
@@ -219,7 +226,10 @@ CELERY_BROKER_URL = f"sqs://@{urlsplit(CONFIG.aws_endpoint_url).netloc}" if CONF
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "region": CONFIG.aws_region,
     # The queue's own visibility timeout applies: `provision` sets it (EVENTS_VISIBILITY_TIMEOUT).
-    "predefined_queues": {EVENTS_QUEUE_NAME: {"url": EVENTS_QUEUE_URL}},
+    "predefined_queues": {
+        EVENTS_QUEUE_NAME: {"url": EVENTS_QUEUE_URL},
+        WEBHOOKS_QUEUE_NAME: {"url": WEBHOOKS_QUEUE_URL},
+    },
     # Short long-polls locally: a stopped worker's open poll can hide a message until it ends.
     "wait_time_seconds": 1 if CONFIG.is_development else 10,
     "polling_interval": 0.2 if CONFIG.is_development else 1,

@@ -44,11 +44,13 @@ def refresh() -> None:
     """Every restored instance starts from the same memory: new random state, AWS clients made
     afresh with the credentials this instance was given, X-Ray's socket and sampler anew."""
     from events_app import bootstrap as events_wiring
+    from notifications_app import bootstrap as notifications_wiring
     from tasks_app import bootstrap as tasks_wiring
     from tasks_app import tracing
 
     random.seed()
     events_wiring.disconnect()
+    notifications_wiring.disconnect()
     tasks_wiring.disconnect()
     tracing.refresh()
     logger.info("Restored from a SnapStart snapshot")

@@ -1,4 +1,4 @@
-"""Top-level URLs: the task API, its read models, the schema and Swagger UI, the favicon, and errors for the rest."""
+"""Top-level URLs: the task API, read models, webhooks, schema, Swagger UI, favicon; errors for the rest."""
 
 from django.urls import include, path, re_path
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("", api_root, name="api-root"),
     path("", include("events_app.api.urls")),  # before the task routes: see events_app/api/urls.py
     path("", include("tasks_app.api.urls")),
+    path("", include("notifications_app.api.urls")),
     re_path(r"^api/schema/?$", docs.schema, name="openapi-schema"),
     re_path(r"^swagger/?$", docs.swagger_ui, name="swagger-ui"),
     # Browsers ask for it on every page, under the stage prefix too; the browsable API links it.

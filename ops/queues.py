@@ -1,4 +1,4 @@
-"""Operating the events queue and its dead-letter queue: depths, dead letters, redrive."""
+"""Operating the events and webhooks queues and their dead-letter queues: depths, dead letters, redrive."""
 
 from __future__ import annotations
 
@@ -11,6 +11,30 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import ChangeMessageVisibilityBatchRequestEntryTypeDef, MessageTypeDef
 
 _REDRIVE_HOLD_SECONDS = 30  # how long a dead letter stays hidden while it is being moved or listed
+QUEUE_NAMES = ("events", "webhooks")  # the queues the commands' --queue option names
+
+
+@dataclass(frozen=True)
+class QueuePair:
+    """A queue and its dead-letter queue, by URL."""
+
+    url: str
+    dlq_url: str
+
+    @property
+    def name(self) -> str:
+        return self.url.rstrip("/").rsplit("/", 1)[-1]
+
+
+def queue_pair(which: str) -> QueuePair:
+    """The events queue (SPEC §4) or the webhooks queue (issue 14), as the settings name them."""
+    from django.conf import settings
+
+    if which == "webhooks":
+        return QueuePair(settings.WEBHOOKS_QUEUE_URL, settings.WEBHOOKS_DLQ_URL)
+    if which == "events":
+        return QueuePair(settings.EVENTS_QUEUE_URL, settings.EVENTS_DLQ_URL)
+    raise ValueError(f"No queue {which!r}: one of {', '.join(QUEUE_NAMES)}.")
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,14 @@ from rest_framework.test import APIClient
 from config.environment import LOCAL_ACCOUNT, JwtConfig
 from events_app import bootstrap as events_wiring
 from events_app.handlers import handle_message
+from notifications_app import bootstrap as notifications_wiring
 from ops.local.embedded_aws import EmbeddedAws
 from ops.local.stream_relay import StreamFollower
 from ops.local.user_pool import CLIENT_ID, ISSUER, TokenIssuer
 from ops.provisioning.resources import Resources, configured_resources, provision
 from tasks_app import bootstrap
 from tasks_app.adapters.aws import AwsTarget
+from tests import outbound_standin  # noqa: F401 - until notifications_app.adapters.outbound_http is merged
 
 
 @pytest.fixture(scope="session")
@@ -86,8 +88,11 @@ def aws(local_aws: EmbeddedAws, settings: Any) -> Iterator[AwsStack]:
     settings.AWS_ENDPOINT_URL = local_aws.url
     settings.EVENTS_QUEUE_URL = f"{local_aws.url}/{LOCAL_ACCOUNT}/tasks-test-events"
     settings.EVENTS_DLQ_URL = f"{settings.EVENTS_QUEUE_URL}-dlq"
+    settings.WEBHOOKS_QUEUE_URL = f"{local_aws.url}/{LOCAL_ACCOUNT}/tasks-test-webhooks"
+    settings.WEBHOOKS_DLQ_URL = f"{settings.WEBHOOKS_QUEUE_URL}-dlq"
     bootstrap.reset()
     events_wiring.reset()
+    notifications_wiring.reset()
     target, resources = bootstrap.aws_target(), configured_resources()
     provision(target, resources)
     stack = AwsStack(
@@ -100,6 +105,7 @@ def aws(local_aws: EmbeddedAws, settings: Any) -> Iterator[AwsStack]:
     yield stack
     bootstrap.reset()
     events_wiring.reset()
+    notifications_wiring.reset()
 
 
 class TaskApi:

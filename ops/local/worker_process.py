@@ -29,6 +29,7 @@ def worker_environment(aws_url: str) -> dict[str, str]:
         "TABLE_NAME": settings.TABLE_NAME,
         "TOPIC_ARN": settings.TOPIC_ARN,
         "EVENTS_QUEUE_URL": settings.EVENTS_QUEUE_URL,
+        "WEBHOOKS_QUEUE_URL": settings.WEBHOOKS_QUEUE_URL,
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",  # a killed worker's last log lines must be in the file
     }

@@ -68,6 +68,11 @@ class Watched:
         return (self.dead_letter_queue, self.stream_failures_queue)
 
     @property
+    def webhooks_dead_letter_queue(self) -> str:
+        """The webhooks queue's (issue 14), named after the table as `provision` makes it."""
+        return f"{self.table_name}-webhooks-dlq"
+
+    @property
     def log_group(self) -> str:
         """Where Lambda writes the function's log lines, its REPORT lines (init duration) included."""
         return f"/aws/lambda/{self.function_name}"
@@ -197,8 +202,8 @@ def spec_alarms(watched: Watched) -> list[Alarm]:
 
 
 def monitoring_alarms(watched: Watched) -> list[Alarm]:
-    """Issue 13's: any message in each dead-letter queue; the events queue's oldest message
-    older than QUEUE_AGE_SECONDS; the relay's p95 lag (the EMF metric RelayLag, milliseconds from
+    """Issue 13's: any message in each dead-letter queue (issue 14's webhooks one too); the events
+    queue's oldest message older than QUEUE_AGE_SECONDS; the relay's p95 lag (the EMF metric RelayLag, milliseconds from
     the outbox write to SNS accepting the publish) over RELAY_LAG_P95_MS. Each in one period of
     5 minutes: SQS publishes its metrics once a minute, so the maximum over 5 minutes sees a
     message that arrived in any of them."""
@@ -208,6 +213,12 @@ def monitoring_alarms(watched: Watched) -> list[Alarm]:
             watched.dead_letter_queue,
             "events a consumer failed 3 times. Inspect them with manage.py dlq_list, find the failure by "
             "their request id in the logs, fix the cause, then manage.py dlq_redrive.",
+        ),
+        "webhook-dead-letters": (
+            watched.webhooks_dead_letter_queue,
+            "webhooks-queue messages (events to fan out, delivery attempts) the consumer failed 3 times: "
+            "their deliveries stopped. Inspect them with manage.py dlq_list --queue webhooks, fix the cause, "
+            "then manage.py dlq_redrive --queue webhooks.",
         ),
         "stream-failures": (
             watched.stream_failures_queue,

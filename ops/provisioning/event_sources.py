@@ -1,4 +1,4 @@
-"""The function's two event sources, on the published alias where the stage has SnapStart.
+"""The function's three event sources, on the published alias where the stage has SnapStart.
 
 Zappa 0.63 cannot make either as the stage needs them: it points its SQS event source at the
 unqualified function (`$LATEST`, which never has SnapStart) without `ReportBatchItemFailures`,
@@ -8,6 +8,7 @@ names no `events` for Zappa to re-create on `$LATEST` at every deploy:
 
 - the events queue → `consume_events` (through `serve_http`), batches of 10 whose failed
   messages alone are retried (SPEC §4);
+- the webhooks queue → `consume_webhooks`, batches of `WEBHOOKS_BATCH_SIZE` (issue 14);
 - the table's stream → `relay_stream`, woken only by outbox inserts (issue 12).
 
 A mapping found on `$LATEST` or another version is moved to the target (Lambda lets
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda.client import LambdaClient
 
 QUEUE_BATCH_SIZE = 10  # SQS's largest batch for a standard queue without a batching window
+# A webhooks message may wait 5 s on a slow receiver (issue 14's timeout): 5 of them fit in the
+# function's 30 s timeout (zappa_settings.json) with room for the table's requests.
+WEBHOOKS_BATCH_SIZE = 5
 # Lambda waits for no more records than are there (window 0) and takes up to 100 at once:
 # one outbox insert is relayed as soon as the poller sees it (the stream is polled four times a
 # second per shard), and a burst is relayed in few invocations. Larger batches would only make
@@ -112,13 +116,14 @@ class MappingSpec:
     replaces: Callable[[str], bool] = lambda source_arn: False
 
 
-def queue_spec(queue_name: str, queue_arn: str) -> MappingSpec:
+def queue_spec(queue_name: str, queue_arn: str, *, batch_size: int = QUEUE_BATCH_SIZE) -> MappingSpec:
+    """A queue whose failed messages alone are retried (`ReportBatchItemFailures`)."""
     return MappingSpec(
         name=queue_name,
         source_arn=queue_arn,
-        settings={"BatchSize": QUEUE_BATCH_SIZE, "FunctionResponseTypes": REPORT_BATCH_ITEM_FAILURES},
+        settings={"BatchSize": batch_size, "FunctionResponseTypes": REPORT_BATCH_ITEM_FAILURES},
         fixed={},
-        summary=f"batch {QUEUE_BATCH_SIZE}, ReportBatchItemFailures",
+        summary=f"batch {batch_size}, ReportBatchItemFailures",
     )
 
 

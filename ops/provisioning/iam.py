@@ -50,7 +50,7 @@ DYNAMODB_ACTIONS = [
     "dynamodb:Query",
     "dynamodb:UpdateItem",
 ]
-# Lambda's pollers for the event sources use the function's role: the events queue's,
+# Lambda's pollers for the event sources use the function's role: the events and webhooks queues',
 SQS_CONSUMER_ACTIONS = [
     "sqs:ChangeMessageVisibility",
     "sqs:DeleteMessage",
@@ -84,6 +84,7 @@ def execution_role(
     queue_name = environment["EVENTS_QUEUE_URL"].rstrip("/").rsplit("/", 1)[-1]
     queue = f"arn:{partition}:sqs:{region}:{account}:{queue_name}"
     failures = f"arn:{partition}:sqs:{region}:{account}:{stream_failures_queue_name(environment['TABLE_NAME'])}"
+    webhooks = f"arn:{partition}:sqs:{region}:{account}:{environment['TABLE_NAME']}-webhooks"
     log_group = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{function_name}"
     function = f"arn:{partition}:lambda:{region}:{account}:function:{function_name}"
     statements: list[dict[str, Any]] = [
@@ -94,11 +95,12 @@ def execution_role(
         # ListSubscriptionsByTopic: after the topic was missing, the relay publishes again only once
         # it has a subscriber (tasks_app.adapters.sns).
         _allow(["sns:Publish", "sns:ListSubscriptionsByTopic"], [environment["TOPIC_ARN"]]),
-        _allow(SQS_CONSUMER_ACTIONS, [queue]),
+        _allow(SQS_CONSUMER_ACTIONS, [queue, webhooks]),
         _allow(STREAM_READER_ACTIONS, [f"{table}/stream/*"]),
         # ListStreams names no resource (IAM allows it only on "*"); it lists stream ARNs, no data.
         _allow(["dynamodb:ListStreams"], ["*"]),
-        _allow(["sqs:SendMessage"], [failures]),
+        # The failure queue, and the webhooks queue, where the webhooks consumer queues its retries.
+        _allow(["sqs:SendMessage"], [failures, webhooks]),
     ]
     if secrets_url:
         bucket, _, key = secrets_url.removeprefix("s3://").partition("/")

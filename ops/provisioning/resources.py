@@ -1,4 +1,4 @@
-"""Creates or updates the table, topic, queues and subscription; running it twice changes nothing.
+"""Creates or updates the table, topic, queues (events, webhooks) and subscriptions; running it twice changes nothing.
 
 Each `ensure_*` step (one module per AWS service) compares what exists with what should, acts
 only on the difference, and reports it as a `Change`, so `provision` can print what it did (or,
@@ -40,6 +40,15 @@ class Resources:
     def dead_letter_queue_name(self) -> str:
         return f"{self.queue_name}-dlq"
 
+    @property
+    def webhooks_queue_name(self) -> str:
+        """The webhooks queue (issue 14): the topic's events to fan out, and deliveries' attempts."""
+        return f"{self.table_name}-webhooks"
+
+    @property
+    def webhooks_dead_letter_queue_name(self) -> str:
+        return f"{self.webhooks_queue_name}-dlq"
+
     def queue_arn(self, queue_name: str) -> str:
         """A queue's ARN in the topic's partition, region and account (known before it exists)."""
         partition, region, account = self.topic_arn.split(":")[1:2] + self.topic_arn.split(":")[3:5]
@@ -58,9 +67,27 @@ def provision(target: AwsTarget, resources: Resources, *, dry_run: bool = False)
     queue_change, queue_arn = ensure_queue(
         sqs, resources.queue_name, queue_attributes(resources, dlq_arn), dry_run=dry_run
     )
+    webhooks_dlq_change, webhooks_dlq_arn = ensure_queue(
+        sqs, resources.webhooks_dead_letter_queue_name, dlq_attributes(), dry_run=dry_run
+    )
+    webhooks_change, webhooks_arn = ensure_queue(
+        sqs, resources.webhooks_queue_name, queue_attributes(resources, webhooks_dlq_arn), dry_run=dry_run
+    )
     topic_change = ensure_topic(target.client("sns"), resources, dry_run=dry_run)
     subscription_change = ensure_subscription(target.client("sns"), resources.topic_arn, queue_arn, dry_run=dry_run)
-    return [*changes, dlq_change, queue_change, topic_change, subscription_change]
+    webhooks_subscription = ensure_subscription(
+        target.client("sns"), resources.topic_arn, webhooks_arn, dry_run=dry_run
+    )
+    return [
+        *changes,
+        dlq_change,
+        queue_change,
+        webhooks_dlq_change,
+        webhooks_change,
+        topic_change,
+        subscription_change,
+        webhooks_subscription,
+    ]
 
 
 def configured_resources() -> Resources:

@@ -1,5 +1,6 @@
-"""The events queue and its dead-letter queue (SPEC §4): redrive after 3 receives, 14 days' retention,
-and a policy that lets only the topic send. Deployed stages add the stream relay's failure queue."""
+"""The events and webhooks queues and their dead-letter queues (SPEC §4, issue 14): redrive after 3
+receives, 14 days' retention, and a policy that lets the topic send (the webhooks worker sends its
+retries to its own queue with its IAM role's permission). Deployed stages add the stream relay's failure queue."""
 
 from __future__ import annotations
 

@@ -22,7 +22,14 @@ from ops.provisioning.apigateway import ApiStage, ensure_usage_plan
 from ops.provisioning.changes import Change, act
 from ops.provisioning.cloudwatch import DEFAULT_SERVICE, Watched, ensure_alarms, stage_alarms
 from ops.provisioning.dashboard import dashboard_body, ensure_dashboard
-from ops.provisioning.event_sources import Target, ensure_mapping, find_target, queue_spec, stream_spec
+from ops.provisioning.event_sources import (
+    WEBHOOKS_BATCH_SIZE,
+    Target,
+    ensure_mapping,
+    find_target,
+    queue_spec,
+    stream_spec,
+)
 from ops.provisioning.gateway_responses import ensure_gateway_responses
 from ops.provisioning.iam import ensure_execution_role, execution_role
 from ops.provisioning.resources import Resources, provision
@@ -97,7 +104,7 @@ SNAPSTART_ALIAS = "snapstart"  # the alias Zappa keeps on the newest published v
 
 def trigger_changes(target: AwsTarget, stage: ZappaStage, resources: Resources, *, dry_run: bool) -> list[Change]:
     """The function's triggers on its SnapStart alias (on the function itself for a stage without
-    SnapStart): the events queue, the table's stream, the sweeper's schedule. Each is `absent`
+    SnapStart): the events and webhooks queues, the table's stream, the sweeper's schedule. Each is `absent`
     while the function or its alias is not deployed. Raises botocore's `ClientError` when AWS
     refuses a call."""
     lambdas = target.client("lambda")
@@ -107,12 +114,21 @@ def trigger_changes(target: AwsTarget, stage: ZappaStage, resources: Resources, 
     if not isinstance(found, Target):
         return [
             Change("event source", resources.queue_name, "absent", found),
+            Change("event source", resources.webhooks_queue_name, "absent", found),
             Change("event source", stream_name, "absent", found),
             Change("schedule", sweeper_rule_name(stage.function_name), "absent", found),
         ]
     failures_arn = resources.queue_arn(stream_failures_queue_name(resources.table_name))
     queue = queue_spec(resources.queue_name, resources.queue_arn(resources.queue_name))
-    changes = [ensure_mapping(lambdas, queue, found, dry_run=dry_run)]
+    webhooks = queue_spec(
+        resources.webhooks_queue_name,
+        resources.queue_arn(resources.webhooks_queue_name),
+        batch_size=WEBHOOKS_BATCH_SIZE,
+    )
+    changes = [
+        ensure_mapping(lambdas, queue, found, dry_run=dry_run),
+        ensure_mapping(lambdas, webhooks, found, dry_run=dry_run),
+    ]
     stream_arn = _stream_arn(target, resources.table_name)
     if stream_arn is not None:
         stream = stream_spec(resources.table_name, stream_arn, failures_arn)

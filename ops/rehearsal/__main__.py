@@ -146,7 +146,7 @@ def _release(aws: EmbeddedAws, work: Path, settings_file: Path) -> list[dict[str
 
 
 def _without_pollers(aws: EmbeddedAws, settings_file: Path) -> None:
-    """The stage's table and events queue made again, empty and without event source mappings.
+    """The stage's table and queues made again, empty and without event source mappings.
 
     moto runs a mapping's function itself for every message sent and every stream record
     written (in Docker, which it lacks here); for a mapping on a version, as the alias's are
@@ -162,9 +162,14 @@ def _without_pollers(aws: EmbeddedAws, settings_file: Path) -> None:
     dynamodb.delete_table(TableName=resources.table_name)
     dynamodb.get_waiter("table_not_exists").wait(TableName=resources.table_name, WaiterConfig={"Delay": 1})
     ensure_table(dynamodb, resources, dry_run=False)
-    sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=resources.queue_name)["QueueUrl"])
-    dlq_arn = resources.queue_arn(resources.dead_letter_queue_name)
-    ensure_queue(sqs, resources.queue_name, queue_attributes(resources, dlq_arn), dry_run=False)
+    # Both queues with a mapping: the events queue and the webhooks queue (issue 14), whose
+    # mapping would otherwise make moto fail SNS's delivery to it, and so every publish.
+    for queue_name, dlq_name in (
+        (resources.queue_name, resources.dead_letter_queue_name),
+        (resources.webhooks_queue_name, resources.webhooks_dead_letter_queue_name),
+    ):
+        sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=queue_name)["QueueUrl"])
+        ensure_queue(sqs, queue_name, queue_attributes(resources, resources.queue_arn(dlq_name)), dry_run=False)
 
 
 def _rehearse_production(aws: EmbeddedAws, work: Path, settings_file: Path) -> list[str]:

@@ -392,7 +392,7 @@ def _answer_problems(answer: GatewayAnswer, response: dict[str, Any]) -> list[st
 
 
 def check_provisioned(dynamodb: Any, sqs: Any, sns: Any, name: str, settings: dict[str, Any]) -> list[str]:
-    """What `provision --stage` made around the function: table, queues, subscription. (Its
+    """What `provision --stage` made around the function: table, queues, subscriptions. (Its
     alarms and dashboard: `ops.rehearsal.monitoring`.)"""
     variables = settings["aws_environment_variables"]
     table = variables["TABLE_NAME"]
@@ -406,18 +406,19 @@ def check_provisioned(dynamodb: Any, sqs: Any, sns: Any, name: str, settings: di
         problems.append(f"table {table}: point-in-time recovery is off")
     if dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"].get("TimeToLiveStatus") != "ENABLED":
         problems.append(f"table {table}: TTL is off")
-    queue_name = variables["EVENTS_QUEUE_URL"].rsplit("/", 1)[-1]
-    queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
-    redrive = json.loads(attributes.get("RedrivePolicy", "{}"))
-    if (
-        not str(redrive.get("deadLetterTargetArn", "")).endswith(f":{queue_name}-dlq")
-        or int(redrive.get("maxReceiveCount", 0)) != 3
-    ):
-        problems.append(f"queue {queue_name}: redrive policy {redrive}, expected 3 receives then {queue_name}-dlq")
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=variables["TOPIC_ARN"])["Subscriptions"]
-    if not any(sub["Endpoint"] == attributes["QueueArn"] for sub in subscriptions):
-        problems.append(f"topic {variables['TOPIC_ARN']} is not subscribed by queue {queue_name}")
+    # The events queue (SPEC §4) and the webhooks queue (issue 14): each with its DLQ, each subscribed.
+    for queue_name in (variables["EVENTS_QUEUE_URL"].rsplit("/", 1)[-1], f"{table}-webhooks"):
+        queue_url = sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+        redrive = json.loads(attributes.get("RedrivePolicy", "{}"))
+        if (
+            not str(redrive.get("deadLetterTargetArn", "")).endswith(f":{queue_name}-dlq")
+            or int(redrive.get("maxReceiveCount", 0)) != 3
+        ):
+            problems.append(f"queue {queue_name}: redrive policy {redrive}, expected 3 receives then {queue_name}-dlq")
+        if not any(sub["Endpoint"] == attributes["QueueArn"] for sub in subscriptions):
+            problems.append(f"topic {variables['TOPIC_ARN']} is not subscribed by queue {queue_name}")
     return problems
 
 

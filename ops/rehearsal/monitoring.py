@@ -86,7 +86,8 @@ def check_monitoring(cloudwatch: Any, name: str, stage: str, settings: dict[str,
 def expected_alarms(
     name: str, stage: str, table: str, queue: str, dead_letter_queues: list[str], namespace: str, service: str
 ) -> list[ExpectedAlarm]:
-    """SPEC §6's four alarms, then issue 13's: each dead-letter queue, the queue's age, the relay's lag."""
+    """SPEC §6's four alarms, then issue 13's: each dead-letter queue, the queue's age, the relay's lag;
+    issue 14's on the webhooks dead-letter queue."""
     at_least = "GreaterThanOrEqualToThreshold"
     return [
         ExpectedAlarm(f"{name}-lambda-errors", "AWS/Lambda", "Errors", {"FunctionName": name}, "Sum", 5, at_least),
@@ -129,6 +130,15 @@ def expected_alarms(
                 at_least,
             )
             for ending, dlq in zip(("dead-letters", "stream-failures"), dead_letter_queues, strict=True)
+        ),
+        ExpectedAlarm(
+            f"{name}-webhook-dead-letters",
+            "AWS/SQS",
+            "ApproximateNumberOfMessagesVisible",
+            {"QueueName": f"{table}-webhooks-dlq"},  # issue 14's webhooks queue
+            "Maximum",
+            1,
+            at_least,
         ),
         ExpectedAlarm(
             f"{name}-events-queue-age",

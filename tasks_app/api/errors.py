@@ -26,7 +26,7 @@ from tasks_app.domain.errors import (
     InvalidCursor,
     InvalidTransition,
     InvalidValue,
-    TaskNotFound,
+    NotFound,
     VersionMismatch,
 )
 
@@ -92,7 +92,7 @@ _DRF_CODES: list[tuple[type[exceptions.APIException], ErrorCode]] = [
 # The application's refusals, by class (SPEC §2's table).
 _DOMAIN_CODES: list[tuple[type[DomainError], ErrorCode]] = [
     (AccessDenied, ErrorCode.PERMISSION_DENIED),
-    (TaskNotFound, ErrorCode.NOT_FOUND),
+    (NotFound, ErrorCode.NOT_FOUND),  # a task, or another app's resource (a webhook)
     (InvalidTransition, ErrorCode.INVALID_TRANSITION),
     (ConcurrentUpdate, ErrorCode.INVALID_TRANSITION),
     (IdempotencyKeyReused, ErrorCode.IDEMPOTENCY_KEY_REUSED),

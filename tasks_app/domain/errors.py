@@ -16,7 +16,11 @@ class InvalidValue(DomainError):
         self.message = message
 
 
-class TaskNotFound(DomainError):
+class NotFound(DomainError):
+    """Something the request names does not exist, or is not the caller's to see (SPEC §2: 404)."""
+
+
+class TaskNotFound(NotFound):
     """No task has this id (or the id cannot be one)."""
 
     def __init__(self, task_id: str) -> None:

@@ -27,6 +27,12 @@ def test_the_schema_validates_with_no_warnings(tmp_path):
         "/tasks/{task_id}/events",
         "/tasks/stats",
         "/tasks/trash",
+        "/webhooks",
+        "/webhooks/{webhook_id}",
+        "/webhooks/{webhook_id}/deliveries",
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+        "/webhooks/{webhook_id}/rotate-secret",
+        "/webhooks/{webhook_id}/test",
     }
 
 
@@ -54,6 +60,15 @@ def test_the_served_schema_documents_every_action_with_its_errors_and_examples()
         ("/tasks/{task_id}/events", "get"): {"200", "404"} | everywhere,
         ("/tasks/stats", "get"): {"200", "400", "403"} | everywhere,
         ("/tasks/trash", "get"): {"200", "400", "403"} | everywhere,
+        ("/webhooks", "get"): {"200", "400", "403"} | everywhere,
+        ("/webhooks", "post"): {"201", "400", "403", "413", "415"} | everywhere,
+        ("/webhooks/{webhook_id}", "get"): {"200", "404"} | everywhere,
+        ("/webhooks/{webhook_id}", "patch"): {"200", "400", "403", "404", "413", "415"} | everywhere,
+        ("/webhooks/{webhook_id}", "delete"): {"204", "403", "404"} | everywhere,
+        ("/webhooks/{webhook_id}/deliveries", "get"): {"200", "400", "404"} | everywhere,
+        ("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", "post"): {"202", "403", "404"} | everywhere,
+        ("/webhooks/{webhook_id}/rotate-secret", "post"): {"200", "403", "404"} | everywhere,
+        ("/webhooks/{webhook_id}/test", "post"): {"202", "403", "404"} | everywhere,
     }
     for operation in operations.values():
         for status, response_doc in operation["responses"].items():

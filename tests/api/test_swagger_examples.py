@@ -88,9 +88,22 @@ class Client:
             assert done.status_code < 300, done.content
         return task_id
 
+    def webhook_for(self) -> str:
+        body = {**self.user_body, "url": "https://hooks.example.com/in-the-path", "event_types": ["*"]}
+        response = self.client.post("/webhooks", body, format="json")
+        assert response.status_code == 201, response.content
+        return str(response.json()["data"]["webhook_id"])
+
     def send(self, method: str, path: str, body: Any, query: dict[str, str], headers: dict[str, str]) -> Any:
         if "{task_id}" in path:
             path = path.replace("{task_id}", self.task_for(path))
+        if "{webhook_id}" in path:
+            webhook_id = self.webhook_for()
+            path = path.replace("{webhook_id}", webhook_id)
+            if "{delivery_id}" in path:  # a ping's delivery: the log's first entry
+                pinged = self.client.post(f"/webhooks/{webhook_id}/test")
+                assert pinged.status_code == 202, pinged.content
+                path = path.replace("{delivery_id}", str(pinged.json()["data"]["delivery_id"]))
         if query:
             path = f"{path}?{'&'.join(f'{name}={value}' for name, value in query.items())}"
         content = json.dumps(body) if body is not None else ""

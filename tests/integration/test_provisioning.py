@@ -24,7 +24,7 @@ def run_provision(*args: str) -> str:
 def test_a_fresh_account_gets_every_resource_with_the_spec_settings(aws):
     aws.server.reset()
     output = run_provision()
-    assert output.count("created") == 5
+    assert output.count("created") == 8  # the table; 2 queues and their DLQs (events, webhooks); topic; 2 subscriptions
     table = aws.target.client("dynamodb").describe_table(TableName=aws.resources.table_name)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]] == [("PK", "HASH"), ("SK", "RANGE")]
@@ -47,6 +47,17 @@ def test_a_fresh_account_gets_every_resource_with_the_spec_settings(aws):
         aws.resources.topic_arn
     )
     assert attributes["MessageRetentionPeriod"] == str(14 * 24 * 3600)  # consumers may be down for days
+    webhooks_url = aws.queue_url(aws.resources.webhooks_queue_name)
+    webhooks = sqs.get_queue_attributes(QueueUrl=webhooks_url, AttributeNames=["All"])["Attributes"]
+    assert json.loads(webhooks["RedrivePolicy"]) == {
+        "deadLetterTargetArn": redrive["deadLetterTargetArn"].replace("-events-dlq", "-webhooks-dlq"),
+        "maxReceiveCount": MAX_RECEIVE_COUNT,
+    }
+    subscribed = aws.target.client("sns").list_subscriptions_by_topic(TopicArn=aws.resources.topic_arn)
+    assert sorted(sub["Endpoint"].rsplit(":", 1)[-1] for sub in subscribed["Subscriptions"]) == [
+        "tasks-test-events",
+        "tasks-test-webhooks",
+    ]
     expiry = aws.target.client("dynamodb").describe_time_to_live(TableName=aws.resources.table_name)
     assert expiry["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ExpiresAt"}
 
@@ -54,7 +65,7 @@ def test_a_fresh_account_gets_every_resource_with_the_spec_settings(aws):
 def test_running_it_twice_changes_nothing_the_second_time(aws):
     output = run_provision()
     lines = [line for line in output.splitlines() if line.startswith("  ")]
-    assert len(lines) == 6
+    assert len(lines) == 9
     assert all(line.split()[2] == "unchanged" or "unchanged" in line.split("  ")[-1] for line in lines), output
     assert "created" not in output
     assert "updated" not in output
@@ -63,7 +74,7 @@ def test_running_it_twice_changes_nothing_the_second_time(aws):
 def test_a_dry_run_on_an_empty_account_creates_nothing(aws):
     aws.server.reset()
     output = run_provision("--dry-run")
-    assert output.count("would be created") == 5
+    assert output.count("would be created") == 8
     assert aws.target.client("dynamodb").list_tables()["TableNames"] == []
     assert aws.target.client("sqs").list_queues().get("QueueUrls", []) == []
 
@@ -71,12 +82,16 @@ def test_a_dry_run_on_an_empty_account_creates_nothing(aws):
 def test_drifted_settings_are_put_back(aws):
     sqs, sns = aws.target.client("sqs"), aws.target.client("sns")
     sqs.set_queue_attributes(QueueUrl=aws.queue_url(), Attributes={"VisibilityTimeout": "77"})
-    [subscription] = sns.list_subscriptions_by_topic(TopicArn=aws.resources.topic_arn)["Subscriptions"]
+    [subscription] = [
+        subscription
+        for subscription in sns.list_subscriptions_by_topic(TopicArn=aws.resources.topic_arn)["Subscriptions"]
+        if subscription["Endpoint"].endswith(":tasks-test-events")
+    ]
     sns.set_subscription_attributes(
         SubscriptionArn=subscription["SubscriptionArn"], AttributeName="RawMessageDelivery", AttributeValue="false"
     )
     output = run_provision()
-    [queue_line] = [line for line in output.splitlines() if "queue" in line and "-dlq" not in line]
+    [queue_line] = [line for line in output.splitlines() if "queue" in line and "tasks-test-events " in line]
     assert "updated" in queue_line
     assert "VisibilityTimeout" in queue_line  # moto also drops the Policy here, which is put back too
     assert "updated (raw message delivery)" in output
@@ -220,3 +235,21 @@ def test_deployed_stages_get_point_in_time_recovery(aws, dry_run):
     if not dry_run:
         [again] = [c for c in provision(aws.target, resources) if c.kind == "table backup"]
         assert again.action == "unchanged"
+
+
+def test_the_rehearsal_finds_both_queues_subscribed_and_reports_a_missing_subscription(aws):
+    from ops.rehearsal.checks import check_provisioned
+
+    client = aws.target.client
+    variables = {"TABLE_NAME": "tasks-test", "EVENTS_QUEUE_URL": aws.queue_url(), "TOPIC_ARN": aws.resources.topic_arn}
+    stage = {"aws_environment_variables": variables}
+    queue_problems = [
+        p for p in check_provisioned(client("dynamodb"), client("sqs"), client("sns"), "x", stage) if "queue" in p
+    ]
+    assert queue_problems == []
+    sns = client("sns")
+    for subscription in sns.list_subscriptions_by_topic(TopicArn=aws.resources.topic_arn)["Subscriptions"]:
+        if subscription["Endpoint"].endswith(":tasks-test-webhooks"):
+            sns.unsubscribe(SubscriptionArn=subscription["SubscriptionArn"])
+    problems = check_provisioned(client("dynamodb"), client("sqs"), client("sns"), "x", stage)
+    assert any("not subscribed by queue tasks-test-webhooks" in problem for problem in problems)

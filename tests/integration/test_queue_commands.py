@@ -28,6 +28,19 @@ def test_queue_status_shows_both_queues(api, aws):
     lines = run("queue_status").splitlines()
     assert lines[1].split() == ["tasks-test-events", "2", "0", "0"]
     assert lines[2].split() == ["tasks-test-events-dlq", "1", "0", "0"]
+    assert lines[3].split() == ["tasks-test-webhooks", "2", "0", "0"]  # the same events, to fan out
+    assert lines[4].split() == ["tasks-test-webhooks-dlq", "0", "0", "0"]
+
+
+def test_the_webhooks_dead_letters_are_listed_and_redriven_with_queue_webhooks(aws):
+    sqs = aws.target.client("sqs")
+    dlq = aws.queue_url(f"{aws.resources.webhooks_queue_name}-dlq")
+    message_id = sqs.send_message(QueueUrl=dlq, MessageBody='{"webhook_delivery": {}}')["MessageId"]
+    assert "0 dead letters." in run("dlq_list")  # the events queue's, by default
+    assert message_id in run("dlq_list", "--queue", "webhooks")
+    assert "1 dead letter moved back to tasks-test-webhooks." in run("dlq_redrive", "--queue", "webhooks", "--all")
+    (moved,) = sqs.receive_message(QueueUrl=aws.queue_url(aws.resources.webhooks_queue_name))["Messages"]
+    assert moved["Body"] == '{"webhook_delivery": {}}'
 
 
 def test_dead_letters_are_listed_without_being_taken(aws):

@@ -158,7 +158,7 @@ def test_before_the_first_deploy_it_provisions_what_it_can_and_says_to_run_again
     backups = aws.target.client("dynamodb").describe_continuous_backups(TableName="tasks-production")
     recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
-    assert len(_alarms(aws)) == 14  # metrics need no deployed function or API
+    assert len(_alarms(aws)) == 15  # metrics need no deployed function or API
     assert outcome(output, "dashboard", "tasks-production").startswith("created")
 
 
@@ -227,9 +227,9 @@ def test_a_second_run_changes_nothing_and_says_so(run, aws):
     with aws.server.recording() as calls:
         output = run("production")
     lines = [line for line in output.splitlines() if line.startswith("  ")]
-    # role, table (3 lines), 2 queues, topic, subscription, failure queue, 3 triggers, plan, key,
-    # gateway responses, 14 alarms, dashboard
-    assert len(lines) == 30, output
+    # role, table (3 lines), 4 queues (events, webhooks, their DLQs), topic, 2 subscriptions,
+    # failure queue, 4 triggers, plan, key, gateway responses, 15 alarms, dashboard
+    assert len(lines) == 35, output
     assert all(" unchanged" in line for line in lines), output
     assert "Nothing to change: everything was already in place." in output
     # The recorder names the operations of DynamoDB, SNS, SQS and CloudWatch; API Gateway's and
@@ -256,14 +256,21 @@ def test_a_stage_that_brings_its_own_role_gets_one_limited_to_its_resources(run,
     table = f"arn:aws:dynamodb:{REGION}:{LOCAL_ACCOUNT}:table/tasks-production"
     assert granted["dynamodb:PutItem"] == [table, f"{table}/index/*"]
     assert granted["sns:Publish"] == [f"arn:aws:sns:{REGION}:{LOCAL_ACCOUNT}:tasks-production-events"]
-    assert granted["sqs:ReceiveMessage"] == [f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-events"]
+    assert granted["sqs:ReceiveMessage"] == [
+        f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-events",
+        f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-webhooks",
+    ]
     assert granted["s3:GetObject"] == ["arn:aws:s3:::tasks-config/production.json"]
     function = f"arn:aws:lambda:{REGION}:{LOCAL_ACCOUNT}:function:tasks-production"
     assert granted["lambda:InvokeFunction"] == [function, f"{function}:*"]
     # Lambda's stream poller reads the table's stream and sends what the relay gave up to its queue.
     for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"):
         assert granted[action] == [f"{table}/stream/*"]
-    assert granted["sqs:SendMessage"] == [f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-stream-failures"]
+    # The relay's failures; the webhooks consumer queues its retries on its own queue (issue 14).
+    assert granted["sqs:SendMessage"] == [
+        f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-stream-failures",
+        f"arn:aws:sqs:{REGION}:{LOCAL_ACCOUNT}:tasks-production-webhooks",
+    ]
     assert granted.pop("dynamodb:ListStreams") == ["*"]  # IAM has no resource for it: it lists ARNs only
     assert not any("*" in action for action in granted), "no wildcard actions"
     everything = [resource for resources in granted.values() for resource in resources]
@@ -331,10 +338,10 @@ def test_a_dry_run_on_an_empty_account_creates_nothing(run, aws):
     output = run("production", "--dry-run")
     assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("would be created")
     assert outcome(output, "api key", f"production_{api_id}") == "would be created (in the usage plan)"
-    assert output.count("  alarm ") == 14
-    # resources, failure queue, triggers, alarms, dashboard, plan and key, role, gateway responses
-    # and the deployment that applies them
-    assert output.count("would be created") == 5 + 1 + 3 + 14 + 1 + 2 + 1 + 2
+    assert output.count("  alarm ") == 15
+    # resources (with the webhooks queue, its DLQ and subscription), failure queue, triggers,
+    # alarms, dashboard, plan and key, role, gateway responses and the deployment that applies them
+    assert output.count("would be created") == 8 + 1 + 4 + 15 + 1 + 2 + 1 + 2
     assert aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
     assert _events(aws).list_rules()["Rules"] == []
     assert [role["RoleName"] for role in aws.target.client("iam").list_roles()["Roles"]] == [
@@ -397,7 +404,7 @@ def test_alarms_notify_the_alarm_topic_when_one_is_given(run, aws, monkeypatch):
     assert "No alarm topic (--alarm-topic-arn or ALARM_TOPIC_ARN): alarms made by this run notify nobody" in quiet
     assert {tuple(alarm["AlarmActions"]) for alarm in _alarms(aws).values()} == {(topic,)}
     monkeypatch.setenv("ALARM_TOPIC_ARN", f"{topic}-2")
-    assert run("production").count("updated (AlarmActions, OKActions)") == 14
+    assert run("production").count("updated (AlarmActions, OKActions)") == 15
 
 
 def test_an_alarm_topic_that_does_not_exist_is_refused_before_anything_is_made(run, aws):
@@ -469,6 +476,7 @@ def _deployed_state(aws) -> tuple[Any, ...]:
 
 TRIGGERS = (
     ("event source", "tasks-production-events"),
+    ("event source", "tasks-production-webhooks"),
     ("event source", "tasks-production stream"),
     ("schedule", f"tasks-production-{SWEEPER}"),
 )
@@ -717,7 +725,7 @@ def test_a_second_mapping_on_latest_is_deleted_and_a_stream_mapping_from_latest_
         "updated (1 other mapping ($LATEST on tasks-production-events) deleted)"
     )
     mappings = lambdas.list_event_source_mappings()["EventSourceMappings"]
-    assert len(mappings) == 2
+    assert len(mappings) == 3  # the events queue's, the webhooks queue's, the stream's
     assert all(_on_alias(aws, m["FunctionArn"]) for m in mappings)
     assert _mapping(aws, ":table/tasks-production/stream/")["StartingPosition"] == "TRIM_HORIZON"
     assert "Nothing to change" in run("production")

@@ -1,12 +1,10 @@
-"""`dlq_list`: the events that failed too often and wait in the dead-letter queue."""
+"""`dlq_list`: the messages that failed too often and wait in a dead-letter queue (events or webhooks)."""
 
 from __future__ import annotations
 
 import json
 from argparse import ArgumentParser
 from typing import Any
-
-from django.conf import settings
 
 from ops import queues
 from ops.management.base import OpsCommand
@@ -22,15 +20,17 @@ COUNTING_NOTE = (
 
 class Command(OpsCommand):
     help = (
-        "List the messages in the events dead-letter queue without removing them: id, receive count, "
+        "List the messages in the events (or, with --queue webhooks, the webhooks) dead-letter queue "
+        "without removing them: id, receive count, "
         "the id of the request that caused it (when known) and the event. SQS cannot read a message "
         "without counting a receive, so each listing adds one to every count it shows (harmless here: "
         "the dead-letter queue sends nothing on). "
-        "`dlq_redrive` puts them back on the events queue."
+        "`dlq_redrive` puts them back on their queue."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--most", type=int, default=100, help="List at most this many.")
+        parser.add_argument("--queue", choices=queues.QUEUE_NAMES, default="events", help="Whose dead letters.")
         parser.add_argument(
             "--json",
             action="store_true",
@@ -39,7 +39,7 @@ class Command(OpsCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         sqs = bootstrap.aws_target().client("sqs")
-        letters = queues.dead_letters(sqs, settings.EVENTS_DLQ_URL, most=options["most"])
+        letters = queues.dead_letters(sqs, queues.queue_pair(options["queue"]).dlq_url, most=options["most"])
         for letter in letters:
             if options["json"]:
                 self.stdout.write(json.dumps(letter.__dict__, ensure_ascii=False))

@@ -1,10 +1,8 @@
-"""`queue_status`: how many events wait on the events queue and on its dead-letter queue."""
+"""`queue_status`: how many messages wait on the events and webhooks queues and their dead-letter queues."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from django.conf import settings
 
 from ops import queues
 from ops.management.base import OpsCommand
@@ -12,11 +10,15 @@ from tasks_app import bootstrap
 
 
 class Command(OpsCommand):
-    help = "Show the depth of the events queue and of its dead-letter queue (waiting, in flight, delayed)."
+    help = (
+        "Show the depth of the events and webhooks queues and of their dead-letter queues (waiting, in "
+        "flight, delayed: on the webhooks queue, delayed messages are deliveries' retries waiting their turn)."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         sqs = bootstrap.aws_target().client("sqs")
         self.stdout.write(f"{'queue':<32} {'waiting':>8} {'in flight':>10} {'delayed':>8}")
-        for url in (settings.EVENTS_QUEUE_URL, settings.EVENTS_DLQ_URL):
+        pairs = [queues.queue_pair(name) for name in queues.QUEUE_NAMES]
+        for url in (address for pair in pairs for address in (pair.url, pair.dlq_url)):
             depth = queues.depth(sqs, url)
             self.stdout.write(f"{depth.name:<32} {depth.waiting:>8} {depth.in_flight:>10} {depth.delayed:>8}")

@@ -1,0 +1,231 @@
+"""Webhook endpoints and deliveries in the single table, through PynamoDB (`models` says where).
+
+Every method is one or two requests. Writes that could race a worker's (the failure streak,
+a delivery's attempts) are conditional updates of the fields they change, never a
+read-modify-write of the whole item.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
+from notifications_app.adapters.models import (
+    DELIVERY_PREFIX,
+    ENDPOINT_PREFIX,
+    OWNER_SORT_KEY,
+    DeliveryItem,
+    WebhookItem,
+    WebhookOwnerItem,
+    user_partition,
+    webhook_partition,
+)
+from notifications_app.application.ports import DeliveryPage, EndpointChanges, EndpointPage
+from notifications_app.domain.delivery import Delivery, is_delivery_id
+from notifications_app.domain.endpoint import WebhookEndpoint, is_webhook_id
+from notifications_app.domain.errors import DeliveryNotFound, WebhookNotFound
+from tasks_app.adapters.cursor import CursorCodec
+from tasks_app.adapters.dynamodb.models import TableModel, response_code
+from tasks_app.adapters.outages import reports_outages
+from tasks_app.domain.errors import InvalidCursor
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+ENDPOINT_LISTING = "webhooks"
+DELIVERY_LISTING = "webhook-deliveries"
+
+
+def _condition_failed(error: PynamoDBException) -> bool:
+    return response_code(error) == _CONDITION_FAILED or _CONDITION_FAILED in str(error)
+
+
+@reports_outages("DynamoDB")
+class DynamoEndpointRepository:
+    """`EndpointRepository` on the table; cursors are signed and bound to the user's listing."""
+
+    def __init__(self, cursors: CursorCodec, connection: Connection) -> None:
+        self._cursors = cursors
+        self._connection = connection
+
+    def add(self, endpoint: WebhookEndpoint) -> None:
+        with TransactWrite(connection=self._connection) as transaction:
+            transaction.save(WebhookItem.from_domain(endpoint), condition=WebhookItem.pk.does_not_exist())
+            transaction.save(WebhookOwnerItem.of(endpoint), condition=WebhookOwnerItem.pk.does_not_exist())
+
+    def get(self, webhook_id: str) -> WebhookEndpoint:
+        return self._item(webhook_id).to_domain()
+
+    def update(self, webhook_id: str, changes: EndpointChanges, *, now: datetime) -> WebhookEndpoint:
+        item = self._item(webhook_id)
+        actions: list[Any] = []
+        if changes.url is not None:
+            actions.append(WebhookItem.url.set(changes.url))
+        if changes.event_types is not None:
+            actions.append(WebhookItem.event_types.set(list(changes.event_types)))  # type: ignore[arg-type]
+        if changes.description is not None:
+            actions.append(
+                WebhookItem.description.set(changes.description)
+                if changes.description
+                else WebhookItem.description.remove()
+            )
+        if changes.enabled is not None:
+            actions.append(WebhookItem.enabled.set(changes.enabled))
+            if changes.enabled:  # enabled again by its owner: a fresh start
+                actions += [WebhookItem.disabled_reason.remove(), WebhookItem.consecutive_failures.set(0)]
+        if not actions:
+            return item.to_domain()
+        actions.append(WebhookItem.updated_at.set(now))
+        try:
+            item.update(actions=actions, condition=WebhookItem.pk.exists())
+        except UpdateError as error:
+            if _condition_failed(error):
+                raise WebhookNotFound(webhook_id) from None
+            raise
+        return item.to_domain()
+
+    def replace_secrets(self, endpoint: WebhookEndpoint) -> None:
+        item = WebhookItem(user_partition(endpoint.user_id), f"{ENDPOINT_PREFIX}{endpoint.webhook_id}")
+        try:
+            item.update(
+                actions=[
+                    WebhookItem.secret.set(endpoint.secret),
+                    # PynamoDB's stubs refuse None, which its `set` takes as "remove".
+                    WebhookItem.previous_secret.set(endpoint.previous_secret),  # type: ignore[arg-type]
+                    WebhookItem.previous_secret_expires_at.set(endpoint.previous_secret_expires_at),  # type: ignore[arg-type]
+                    WebhookItem.updated_at.set(endpoint.updated_at),  # type: ignore[arg-type]
+                ],
+                condition=WebhookItem.pk.exists(),
+            )
+        except UpdateError as error:
+            if _condition_failed(error):
+                raise WebhookNotFound(endpoint.webhook_id) from None
+            raise
+
+    def delete(self, webhook_id: str) -> None:
+        item = self._item(webhook_id)
+        with TransactWrite(connection=self._connection) as transaction:
+            transaction.delete(item)
+            transaction.delete(WebhookOwnerItem(webhook_partition(webhook_id), OWNER_SORT_KEY))
+
+    def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> EndpointPage:
+        position = None if cursor is None else self._cursors.decode(cursor, owner=user_id, listing=ENDPOINT_LISTING)
+        partition = user_partition(user_id)
+        items, last = _page(WebhookItem, partition, ENDPOINT_PREFIX, position, limit=limit, descending=False)
+        next_cursor = (
+            None if last is None else self._cursors.encode(owner=user_id, position=last, listing=ENDPOINT_LISTING)
+        )
+        return EndpointPage(items=[item.to_domain() for item in items], next_cursor=next_cursor)
+
+    def subscribed(self, user_id: str, event_type: str) -> list[WebhookEndpoint]:
+        endpoints = (
+            item.to_domain()
+            for item in WebhookItem.query(
+                user_partition(user_id), WebhookItem.sk.startswith(ENDPOINT_PREFIX), consistent_read=True
+            )
+        )
+        return [endpoint for endpoint in endpoints if endpoint.enabled and endpoint.subscribes_to(event_type)]
+
+    def record_outcome(self, webhook_id: str, *, succeeded: bool, disable_after: int) -> None:
+        item = self._item(webhook_id)
+        try:
+            if succeeded:
+                item.update(actions=[WebhookItem.consecutive_failures.set(0)], condition=WebhookItem.pk.exists())
+                return
+            item.update(actions=[WebhookItem.consecutive_failures.add(1)], condition=WebhookItem.pk.exists())
+            if item.consecutive_failures >= disable_after and item.enabled:
+                item.update(
+                    actions=[
+                        WebhookItem.enabled.set(False),
+                        WebhookItem.disabled_reason.set(
+                            f"Disabled after {disable_after} deliveries in a row failed (each after all its "
+                            "retries). Fix the receiver, then PATCH enabled: true."
+                        ),
+                    ],
+                    condition=WebhookItem.consecutive_failures >= disable_after,
+                )
+        except UpdateError as error:
+            if not _condition_failed(error):  # deleted meanwhile, or a success reset the streak
+                raise
+
+    def _item(self, webhook_id: str) -> WebhookItem:
+        if not is_webhook_id(webhook_id):
+            raise WebhookNotFound(webhook_id)
+        partition = webhook_partition(webhook_id)
+        try:
+            owner = WebhookOwnerItem.get(partition, OWNER_SORT_KEY, consistent_read=True)
+            return WebhookItem.get(user_partition(owner.user_id), partition, consistent_read=True)
+        except (WebhookOwnerItem.DoesNotExist, WebhookItem.DoesNotExist):
+            raise WebhookNotFound(webhook_id) from None
+
+
+@reports_outages("DynamoDB")
+class DynamoDeliveryRepository:
+    """`DeliveryRepository` on the table; cursors are signed and bound to the endpoint's log."""
+
+    def __init__(self, cursors: CursorCodec) -> None:
+        self._cursors = cursors
+
+    def add_if_absent(self, delivery: Delivery) -> bool:
+        try:
+            DeliveryItem.from_domain(delivery).save(condition=DeliveryItem.pk.does_not_exist())
+        except PutError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def get(self, webhook_id: str, delivery_id: str) -> Delivery:
+        if not (is_webhook_id(webhook_id) and is_delivery_id(delivery_id)):
+            raise DeliveryNotFound(delivery_id)
+        try:
+            item = DeliveryItem.get(
+                webhook_partition(webhook_id), f"{DELIVERY_PREFIX}{delivery_id}", consistent_read=True
+            )
+        except DeliveryItem.DoesNotExist:
+            raise DeliveryNotFound(delivery_id) from None
+        return item.to_domain()
+
+    def record_attempt(self, delivery: Delivery, *, attempts_before: int) -> bool:
+        condition: Condition = DeliveryItem.pk.exists() & (DeliveryItem.attempts == attempts_before)
+        try:
+            DeliveryItem.from_domain(delivery).save(condition=condition)
+        except PutError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def list_for_endpoint(self, webhook_id: str, *, limit: int, cursor: str | None) -> DeliveryPage:
+        position = None if cursor is None else self._cursors.decode(cursor, owner=webhook_id, listing=DELIVERY_LISTING)
+        partition = webhook_partition(webhook_id)
+        items, last = _page(DeliveryItem, partition, DELIVERY_PREFIX, position, limit=limit, descending=True)
+        next_cursor = (
+            None if last is None else self._cursors.encode(owner=webhook_id, position=last, listing=DELIVERY_LISTING)
+        )
+        return DeliveryPage(items=[item.to_domain() for item in items], next_cursor=next_cursor)
+
+
+def _page[M: TableModel](
+    model: type[M], partition: str, prefix: str, position: str | None, *, limit: int, descending: bool
+) -> tuple[list[M], str | None]:
+    """Up to `limit` items of `partition` whose sort key starts with `prefix`, after `position`
+    (a sort key), and the sort key to go on from (None on the last page): one `Query` of
+    `limit + 1` items, so the last page says it is the last."""
+    if position is not None and not position.startswith(prefix):
+        raise InvalidCursor()
+    results = model.query(
+        partition,
+        model.sk.startswith(prefix),
+        scan_index_forward=not descending,
+        limit=limit + 1,
+        last_evaluated_key=None if position is None else {"PK": {"S": partition}, "SK": {"S": position}},
+        consistent_read=True,
+    )
+    items = list(results)
+    if len(items) <= limit:
+        return items, None
+    return items[:limit], items[limit - 1].sk

@@ -1,0 +1,1 @@
+"""The webhook endpoints' HTTP API: serializers, views, routes and their OpenAPI documentation."""

@@ -1,0 +1,1 @@
+"""The notifications' use cases and the ports they need."""

@@ -1,0 +1,141 @@
+"""Use cases of the webhook endpoints, named `webhook_<action>`: a user manages only their own,
+admins may read others' (issue 14; the same rule as tasks, `tasks_app.application.access`)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from notifications_app.application.ports import EndpointChanges, EndpointPage, EndpointRepository, UrlCheck
+from notifications_app.domain.endpoint import (
+    URL_MAX_LENGTH,
+    WebhookEndpoint,
+    check_description,
+    new_secret,
+    new_webhook_id,
+    parse_event_types,
+)
+from notifications_app.domain.errors import WebhookNotFound
+from tasks_app.application.access import AccessDenied, Caller, acting_user
+from tasks_app.domain.errors import InvalidValue
+
+PAGE_SIZE_DEFAULT = 50  # SPEC §2's listing sizes, as for tasks
+PAGE_SIZE_MAX = 100
+
+
+def checked_url(url: str, check: UrlCheck) -> str:
+    """`url` trimmed, if webhooks may go there; `InvalidValue("url", why)` otherwise."""
+    url = url.strip()
+    if len(url) > URL_MAX_LENGTH:
+        raise InvalidValue("url", f"Must be at most {URL_MAX_LENGTH} characters.")
+    try:
+        check(url)
+    except ValueError as error:  # UnsafeUrl: its message says why
+        raise InvalidValue("url", str(error)) from None
+    return url
+
+
+def webhook_create(
+    *,
+    user_id: str | None,
+    url: str,
+    event_types: list[str],
+    description: str = "",
+    caller: Caller | None,
+    repository: EndpointRepository,
+    url_check: UrlCheck,
+    now: datetime,
+) -> WebhookEndpoint:
+    """Register an endpoint for the caller (or, with authentication off, the `user_id` given);
+    `InvalidValue` for a bad url, event type or description; `AccessDenied` for another user's."""
+    owner = acting_user(caller, user_id)
+    if caller is not None and owner != caller.user_id:
+        raise AccessDenied("Admins may read other users' webhooks, but only their owner may register one.")
+    check_description(description)
+    endpoint = WebhookEndpoint(
+        webhook_id=new_webhook_id(),
+        user_id=str(owner),
+        url=checked_url(url, url_check),
+        event_types=parse_event_types(event_types),
+        description=description,
+        secret=new_secret(),
+        created_at=now,
+    )
+    repository.add(endpoint)
+    return endpoint
+
+
+def webhook_get(*, webhook_id: str, caller: Caller | None, repository: EndpointRepository) -> WebhookEndpoint:
+    """The endpoint, if the caller may read it; `WebhookNotFound` otherwise."""
+    endpoint = repository.get(webhook_id)
+    _require_own(caller, endpoint, may_read_others=True)
+    return endpoint
+
+
+def webhook_list(
+    *,
+    user_id: str | None,
+    limit: int,
+    cursor: str | None,
+    caller: Caller | None,
+    repository: EndpointRepository,
+) -> EndpointPage:
+    """A page of a user's endpoints; `AccessDenied` for another user's without the admin group."""
+    owner = acting_user(caller, user_id)
+    if not 1 <= limit <= PAGE_SIZE_MAX:
+        raise InvalidValue("limit", f"Must be between 1 and {PAGE_SIZE_MAX}.")
+    return repository.list_for_user(str(owner), limit=limit, cursor=cursor or None)
+
+
+def webhook_update(
+    *,
+    webhook_id: str,
+    changes: EndpointChanges,
+    caller: Caller | None,
+    repository: EndpointRepository,
+    url_check: UrlCheck,
+    now: datetime,
+) -> WebhookEndpoint:
+    """Change the endpoint's url, event types, description or `enabled`; the owner only."""
+    endpoint = repository.get(webhook_id)
+    _require_own(caller, endpoint, may_read_others=False)
+    if changes.description is not None:
+        check_description(changes.description)
+    checked = EndpointChanges(
+        url=None if changes.url is None else checked_url(changes.url, url_check),
+        event_types=None if changes.event_types is None else parse_event_types(changes.event_types),
+        description=changes.description,
+        enabled=changes.enabled,
+    )
+    return repository.update(webhook_id, checked, now=now)
+
+
+def webhook_delete(*, webhook_id: str, caller: Caller | None, repository: EndpointRepository) -> None:
+    """Delete the endpoint; its pending retries then fail without being sent. The owner only."""
+    endpoint = repository.get(webhook_id)
+    _require_own(caller, endpoint, may_read_others=False)
+    repository.delete(webhook_id)
+
+
+def webhook_rotate_secret(
+    *, webhook_id: str, caller: Caller | None, repository: EndpointRepository, now: datetime
+) -> WebhookEndpoint:
+    """Give the endpoint a new secret; the old one keeps signing beside it for 24 h. The owner only."""
+    endpoint = repository.get(webhook_id)
+    _require_own(caller, endpoint, may_read_others=False)
+    rotated = endpoint.rotated(now)
+    repository.replace_secrets(rotated)
+    return rotated
+
+
+def _require_own(caller: Caller | None, endpoint: WebhookEndpoint, *, may_read_others: bool) -> None:
+    """Someone else's endpoint is not found, so its existence does not leak; admins may read it
+    and get `AccessDenied` when they try to change it (as for tasks)."""
+    if caller is None or endpoint.user_id == str(caller.user_id):
+        return
+    if caller.is_admin:
+        if may_read_others:
+            return
+        raise AccessDenied(
+            f"Admins may read {endpoint.user_id}'s webhooks, but only {endpoint.user_id} may change them."
+        )
+    raise WebhookNotFound(endpoint.webhook_id)

@@ -1,0 +1,128 @@
+"""The ports the notifications' services need: storage of endpoints and deliveries, the
+webhooks queue, the URL check and the HTTP sender. Adapters implement them; unit tests fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from notifications_app.domain.delivery import Delivery
+from notifications_app.domain.endpoint import WebhookEndpoint
+
+
+@dataclass(frozen=True)
+class EndpointChanges:
+    """What a PATCH changes; None leaves a field as it is."""
+
+    url: str | None = None
+    event_types: tuple[str, ...] | None = None
+    description: str | None = None
+    enabled: bool | None = None
+
+
+@dataclass(frozen=True)
+class EndpointPage:
+    """One page of a user's endpoints, oldest first; `next_cursor` is None on the last page."""
+
+    items: list[WebhookEndpoint]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    """One page of an endpoint's deliveries, newest first; `next_cursor` is None on the last page."""
+
+    items: list[Delivery]
+    next_cursor: str | None
+
+
+class EndpointRepository(Protocol):
+    """Webhook endpoints in the table; every method raises `DependencyUnavailable` in an outage."""
+
+    def add(self, endpoint: WebhookEndpoint) -> None:
+        """Store a new endpoint."""
+
+    def get(self, webhook_id: str) -> WebhookEndpoint:
+        """The endpoint; `WebhookNotFound` if there is none."""
+
+    def update(self, webhook_id: str, changes: EndpointChanges, *, now: datetime) -> WebhookEndpoint:
+        """Apply `changes` at `now` (enabling again also clears the failure streak and the reason);
+        returns the endpoint as stored; `WebhookNotFound` if there is none."""
+
+    def replace_secrets(self, endpoint: WebhookEndpoint) -> None:
+        """Store `endpoint`'s secrets (after a rotation); `WebhookNotFound` if it was deleted."""
+
+    def delete(self, webhook_id: str) -> None:
+        """Delete the endpoint (its deliveries expire with the table's TTL); `WebhookNotFound` if none."""
+
+    def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> EndpointPage:
+        """A page of the user's endpoints; `InvalidCursor` for a cursor of another listing."""
+
+    def subscribed(self, user_id: str, event_type: str) -> list[WebhookEndpoint]:
+        """The user's enabled endpoints that subscribe to `event_type`, in one Query."""
+
+    def record_outcome(self, webhook_id: str, *, succeeded: bool, disable_after: int) -> None:
+        """Count a delivery's final outcome: a success ends the failure streak; a failure adds
+        one, and the `disable_after`-th in a row disables the endpoint with a reason."""
+
+
+class DeliveryRepository(Protocol):
+    """Deliveries, each under its endpoint; every method raises `DependencyUnavailable` in an outage."""
+
+    def add_if_absent(self, delivery: Delivery) -> bool:
+        """Store a new delivery unless the endpoint already has one of this event; True if stored."""
+
+    def get(self, webhook_id: str, delivery_id: str) -> Delivery:
+        """The delivery; `DeliveryNotFound` if the endpoint has none with this id."""
+
+    def record_attempt(self, delivery: Delivery, *, attempts_before: int) -> bool:
+        """Store `delivery` after an attempt, if no one recorded one since `attempts_before`
+        attempts were read (a duplicate message's attempt is not counted twice); True if stored."""
+
+    def list_for_endpoint(self, webhook_id: str, *, limit: int, cursor: str | None) -> DeliveryPage:
+        """A page of the endpoint's deliveries, newest first; `InvalidCursor` for a foreign cursor."""
+
+
+@dataclass(frozen=True)
+class DeliveryTicket:
+    """The webhooks queue's message for one attempt of one delivery."""
+
+    webhook_id: str
+    delivery_id: str
+    attempt: int  # 1 for the first attempt
+
+
+class DeliveryQueue(Protocol):
+    """The webhooks queue: attempts wait there until they are due."""
+
+    def send(self, ticket: DeliveryTicket, *, delay_seconds: int) -> None:
+        """Queue `ticket`, visible after `delay_seconds` (0 to 900, SQS's maximum)."""
+
+
+class SentRequest(Protocol):
+    """What became of one POST (see `notifications_app.adapters.outbound_http.HttpResult`)."""
+
+    @property
+    def status_code(self) -> int | None: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def latency_seconds(self) -> float: ...
+    @property
+    def error(self) -> str | None: ...
+
+
+class WebhookSender(Protocol):
+    """POSTs a delivery; never raises for a network fault or an unsafe address (`error` says)."""
+
+    def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> SentRequest:
+        """The outcome of POSTing `body` with `headers` to `url`."""
+
+
+class UrlCheck(Protocol):
+    """The registration-time URL check (`outbound_http.check_url` under the stage's policy)."""
+
+    def __call__(self, url: str) -> None:
+        """Raises `ValueError` (`UnsafeUrl`) saying why `url` may not receive webhooks."""

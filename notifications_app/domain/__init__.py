@@ -1,0 +1,1 @@
+"""The notifications' domain: webhook endpoints and deliveries, standard library only."""
