@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import functools
 from functools import cache
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from notifications_app.adapters.models import WEBHOOK_MODELS
+from notifications_app.adapters.outbound_http import OutboundPolicy, UrllibSender, check_url
 from notifications_app.adapters.repository import DynamoDeliveryRepository, DynamoEndpointRepository
 from notifications_app.adapters.sqs_queue import SqsDeliveryQueue
 from notifications_app.application.ports import DeliveryQueue, DeliveryRepository, EndpointRepository, UrlCheck
@@ -16,9 +16,6 @@ from notifications_app.handlers import DeliveryWiring
 from tasks_app import bootstrap as tasks_wiring
 from tasks_app.adapters.cursor import CursorCodec
 from tasks_app.adapters.dynamodb.models import bind_table
-
-if TYPE_CHECKING:
-    from notifications_app.adapters.outbound_http import OutboundPolicy  # type: ignore[import-not-found,unused-ignore]  # another branch
 
 
 def _cursors() -> CursorCodec:
@@ -56,15 +53,11 @@ def delivery_repository() -> DeliveryRepository:
 def outbound_policy() -> OutboundPolicy:
     """Where webhooks may go: in development also `http://127.0.0.1:<port>` (a local receiver);
     deployed only `https` to public addresses (issue 14, item 3)."""
-    from notifications_app.adapters.outbound_http import OutboundPolicy  # type: ignore[import-not-found,unused-ignore]  # another branch
-
     return OutboundPolicy(allow_loopback_http=settings.ENVIRONMENT == "development")
 
 
 def url_check() -> UrlCheck:
     """The registration-time URL check under this stage's policy; raises `UnsafeUrl` (a ValueError)."""
-    from notifications_app.adapters.outbound_http import check_url  # type: ignore[import-not-found,unused-ignore]  # another branch
-
     return functools.partial(check_url, policy=outbound_policy())
 
 
@@ -77,8 +70,6 @@ def delivery_queue() -> DeliveryQueue:
 @cache
 def delivery_wiring() -> DeliveryWiring:
     """What the webhooks queue's handler needs: storage, the queue, the SSRF-safe sender, the clock."""
-    from notifications_app.adapters.outbound_http import UrllibSender  # type: ignore[import-not-found,unused-ignore]  # another branch
-
     return DeliveryWiring(
         endpoints=endpoint_repository(),
         deliveries=delivery_repository(),

@@ -23,7 +23,6 @@ from ops.local.user_pool import CLIENT_ID, ISSUER, TokenIssuer
 from ops.provisioning.resources import Resources, configured_resources, provision
 from tasks_app import bootstrap
 from tasks_app.adapters.aws import AwsTarget
-from tests import outbound_standin  # noqa: F401 - until notifications_app.adapters.outbound_http is merged
 
 
 @pytest.fixture(scope="session")

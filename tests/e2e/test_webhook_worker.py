@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from django.conf import settings
 from standardwebhooks import Webhook
 
-import notifications_app.adapters
 from ops.local.worker_process import StreamRelay, Worker
 from tests.webhook_receiver import running_receiver
 
-pytestmark = [
-    pytest.mark.e2e,
-    # The worker process imports the real sender: until the outbound branch is merged there is none.
-    pytest.mark.skipif(
-        not (Path(notifications_app.adapters.__file__).parent / "outbound_http.py").exists(),
-        reason="notifications_app/adapters/outbound_http.py (the SSRF-safe sender) is not merged yet",
-    ),
-]
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(autouse=True)
