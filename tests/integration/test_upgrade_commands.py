@@ -18,7 +18,10 @@ from tasks_app.adapters.dynamodb.models import TaskItem
 from tasks_app.domain.task import Task
 from tasks_app.domain.values import UserId
 
-TODAY = datetime.now(UTC).date().isoformat()
+
+def today() -> str:
+    """The UTC date when asked, not when the module was imported: a run crossing midnight."""
+    return datetime.now(UTC).date().isoformat()
 
 
 def run(*args: str) -> str:
@@ -75,16 +78,20 @@ def test_a_long_backfill_reports_progress_every_500_items(aws):
 
 
 # The statistics. A mixed lifecycle for alice (as in test_read_model_pipeline) and one task for bob:
-EXACT_ALICE = {
-    "user_id": "alice",
-    "counts": {"pending": 0, "in_progress": 0, "completed": 1, "cancelled": 1},
-    "today": {"date": TODAY, "created": 3, "completed": 2},
-}
-EXACT_BOB = {
-    "user_id": "bob",
-    "counts": {"pending": 0, "in_progress": 1, "completed": 0, "cancelled": 0},
-    "today": {"date": TODAY, "created": 1, "completed": 0},
-}
+def exact_alice() -> dict[str, Any]:
+    return {
+        "user_id": "alice",
+        "counts": {"pending": 0, "in_progress": 0, "completed": 1, "cancelled": 1},
+        "today": {"date": today(), "created": 3, "completed": 2},
+    }
+
+
+def exact_bob() -> dict[str, Any]:
+    return {
+        "user_id": "bob",
+        "counts": {"pending": 0, "in_progress": 1, "completed": 0, "cancelled": 0},
+        "today": {"date": today(), "created": 1, "completed": 0},
+    }
 
 
 def mixed_lifecycle(api) -> dict[str, str]:
@@ -138,7 +145,7 @@ def upgraded(aws, api) -> dict[str, str]:
     for task_id in ids.values():
         delete_state(aws, task_id)
     put_row(aws, "alice", "STATS", Pending=1, InProgress=0, Completed=1, Cancelled=1)
-    put_row(aws, "alice", f"STATS#{TODAY}", Created=4, Completed=2)
+    put_row(aws, "alice", f"STATS#{today()}", Created=4, Completed=2)
     put_row(aws, "bob", "STATS", Pending=-1, InProgress=2)
     put_row(aws, "carol", "STATS", Pending=5)  # a user whose tasks are all gone: counts nothing
     return ids
@@ -147,12 +154,12 @@ def upgraded(aws, api) -> dict[str, str]:
 def test_the_rebuild_turns_the_previous_releases_counters_into_exact_ones_and_a_second_run_changes_nothing(
     aws, api, upgraded
 ):
-    assert stats(api, "alice") != EXACT_ALICE
+    assert stats(api, "alice") != exact_alice()
 
     output = run("rebuild_read_models")
     assert "Scanned " in output
     assert "Rebuilt 3 users from the history of 4 tasks: 4 STATE items repaired, 4 counter rows changed." in output
-    assert (stats(api, "alice"), stats(api, "bob")) == (EXACT_ALICE, EXACT_BOB)
+    assert (stats(api, "alice"), stats(api, "bob")) == (exact_alice(), exact_bob())
     assert stats(api, "carol")["counts"] == {"pending": 0, "in_progress": 0, "completed": 0, "cancelled": 0}
     kept = {"UserId": {"S": "alice"}, "TaskStatus": {"S": "cancelled"}, "StatusSequence": {"N": "9"}}
     assert state(aws, upgraded["kept"]) == {**kept, "Trashed": {"BOOL": False}, "TrashSequence": {"N": "8"}}
@@ -183,7 +190,7 @@ def test_a_dry_rebuild_reports_what_would_change_and_writes_nothing(aws, api, up
 def test_a_rebuild_for_one_user_leaves_the_others_as_they_were(aws, api, upgraded):
     bob_before = stats(api, "bob")
     assert "Rebuilt 1 user from the history of 3 tasks" in run("rebuild_read_models", "--user", "alice")
-    assert stats(api, "alice") == EXACT_ALICE
+    assert stats(api, "alice") == exact_alice()
     assert stats(api, "bob") == bob_before
     assert "Nothing found for user 'dave'" in run("rebuild_read_models", "--user", "dave")
 
@@ -225,7 +232,7 @@ def test_events_applied_while_the_rebuild_runs_are_counted_once(aws, api):
     assert stats(api, "alice") == {
         "user_id": "alice",
         "counts": {"pending": 0, "in_progress": 0, "completed": 1, "cancelled": 0},
-        "today": {"date": TODAY, "created": 1, "completed": 1},
+        "today": {"date": today(), "created": 1, "completed": 1},
     }
     assert state(aws, task_id)["TaskStatus"] == {"S": "completed"}
 
