@@ -130,9 +130,7 @@ class LocalStack:
                 self.say(f"  {change}")
         resources = self.options.resources
         try:
-            restored = self.aws.load_state(
-                resources.table_name, [resources.queue_name, resources.dead_letter_queue_name]
-            )
+            restored = self.aws.load_state(resources.table_name, _kept_queues(resources))
         except LocalAwsError as error:
             raise LocalStackError(
                 f"Could not restore {error}. The file is left as it is: fix or move it, then start again."
@@ -269,9 +267,22 @@ def _unfinished(depth: queues.QueueDepth) -> int:
     return depth.waiting + depth.in_flight
 
 
+def _kept_queues(resources: Resources) -> list[str]:
+    """The queues whose messages survive a restart: the events queue, the webhooks queue (its
+    delayed messages are deliveries' pending retries, issue 14) and their dead-letter queues."""
+    return [
+        resources.queue_name,
+        resources.dead_letter_queue_name,
+        resources.webhooks_queue_name,
+        resources.webhooks_dead_letter_queue_name,
+    ]
+
+
 def _messages(counts: dict[str, int], resources: Resources) -> str:
-    """'3 queued events and 1 dead letter', from messages per queue name."""
-    queued, dead = counts.get(resources.queue_name, 0), counts.get(resources.dead_letter_queue_name, 0)
+    """'3 queued events and 1 dead letter', from messages per queue name (both queues' messages,
+    and both dead-letter queues')."""
+    queued = counts.get(resources.queue_name, 0) + counts.get(resources.webhooks_queue_name, 0)
+    dead = counts.get(resources.dead_letter_queue_name, 0) + counts.get(resources.webhooks_dead_letter_queue_name, 0)
     return f"{counted(queued, 'queued event')} and {counted(dead, 'dead letter')}"
 
 
@@ -332,9 +343,10 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
             f"  Swagger UI  {api_url}/swagger",
             f"  OpenAPI     {api_url}/api/schema",
             f"  Local AWS   {aws_url}  (table {resources.table_name}, topic {resources.topic_name}, "
-            f"queue {resources.queue_name})",
+            f"queues {resources.queue_name} and {resources.webhooks_queue_name})",
             f"  Events      published as the table's stream reports them, applied by a Celery worker "
             f"(history: {api_url}/tasks/<id>/events)",
+            "  Webhooks    delivered by the same worker; `manage.py webhook_listen` is a local receiver",
             f"  Data        {options.state_dir}  (every write and message journalled at once; snapshots on stop"
             + (f" and every {autosave:g} s)" if autosave else ")"),
             f"  Logs        {options.state_dir / LOG_DIRECTORY}  (a file per process; `manage.py request_trail "

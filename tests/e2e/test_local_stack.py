@@ -21,6 +21,7 @@ from tests.e2e.local_stack import (
     port_is_open,
     run_to_failure,
 )
+from tests.webhook_receiver import running_receiver
 
 pytestmark = pytest.mark.e2e
 start_stack = local_stack.start_stack  # the fixture
@@ -134,3 +135,34 @@ def test_the_local_stack_runs_with_authentication_on(start_stack, tmp_path):
     assert (status, body["data"]["user_id"]) == (201, "alice")
     assert stack.request("GET", "/tasks", token=token)[1]["data"][0]["title"] == "mine"
     assert stack.stop() == 0
+
+
+def test_a_webhook_retry_pending_at_a_restart_is_sent_after_it(start_stack):
+    # Issue 14: a delivery's retry waits on the webhooks queue, delayed; stopping `make run` must
+    # keep it (the stack saves that queue as it saves the events queue), and the restarted
+    # worker sends it when it falls due.
+    with running_receiver(statuses=[500]) as receiver:
+        stack = start_stack()
+        status, body = stack.request(
+            "POST", "/webhooks", {"user_id": "dev", "url": receiver.url, "event_types": ["TaskCreated"]}
+        )
+        assert status == 201, body
+        webhook_id = body["data"]["webhook_id"]
+        assert stack.request("POST", "/tasks", {"user_id": "dev", "title": "Retried across a restart"})[0] == 201
+        receiver.wait_for(1, timeout=30)  # answered 500: the retry is due 30 s later
+        assert stack.stop(signal.SIGINT) == 0
+
+        restarted = start_stack()
+        [_, retry] = receiver.wait_for(2, timeout=90)
+        assert retry.headers["webhook-id"] == receiver.received[0].headers["webhook-id"]
+        deliveries = restarted.request("GET", f"/webhooks/{webhook_id}/deliveries?user_id=dev")[1]["data"]
+        eventually(
+            lambda: (
+                restarted.request("GET", f"/webhooks/{webhook_id}/deliveries?user_id=dev")[1]["data"][0]["state"]
+                == "succeeded"
+            ),
+            30,
+            "the delivery recorded as succeeded",
+        )
+        assert len(deliveries) == 1
+        assert restarted.stop(signal.SIGTERM) == 0
