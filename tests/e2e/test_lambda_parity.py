@@ -54,6 +54,7 @@ ALLOWED_DIFFERENCES = {
 # compressed) for clients that accept it, because Zappa turns API Gateway's payload compression
 # on (`payload_compression`, default true). The application itself never encodes a body.
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
+_SECRET = re.compile(r"whsec_[A-Za-z0-9+/=]+")  # a webhook's signing secret: random on each side
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 _CSRF_TOKEN = re.compile(r"(csrf[\w-]*[\"']?\s*[:=]\s*[\"']?)[\w-]{20,}", re.IGNORECASE)
 _TASK_PLACEHOLDER = re.compile(r"\{(task|other|once)\}")
@@ -98,7 +99,7 @@ class Side:
         text = text.replace(self.base_url, "<base>").replace(self.user, "<user>")
         if self.prefix:  # the prefix before an absolute path, as in "There is nothing at /staging/x"
             text = re.sub(rf"(?<![\w/.]){re.escape(self.prefix)}(?=/)", "", text)
-        text = _UUID.sub("<uuid>", _TIMESTAMP.sub("<time>", text))
+        text = _UUID.sub("<uuid>", _TIMESTAMP.sub("<time>", _SECRET.sub("<secret>", text)))
         return _CSRF_TOKEN.sub(r"\1<csrf>", text)
 
     def filled(self, text: str) -> str:
@@ -252,6 +253,22 @@ STEPS = [
     Step("trash", "GET", "/tasks/trash", query={"user_id": "{user}"}),
     Step("restore", "POST", "/tasks/{other}/restore"),
     Step("events", "GET", "/tasks/{task}/events"),
+    Step(
+        "register a webhook",
+        "POST",
+        "/webhooks",
+        body={"user_id": "{user}", "url": "http://127.0.0.1:9/hook", "event_types": ["TaskCompleted"]},
+        remember="hook",
+        expect=201,
+    ),
+    Step("list webhooks", "GET", "/webhooks", query={"user_id": "{user}"}),
+    Step("get a webhook", "GET", "/webhooks/{hook}"),
+    Step("patch a webhook", "PATCH", "/webhooks/{hook}", body={"description": "Renamed"}),
+    Step("ping a webhook", "POST", "/webhooks/{hook}/test", remember="ping", expect=202),
+    Step("a webhook's deliveries", "GET", "/webhooks/{hook}/deliveries"),
+    Step("redeliver", "POST", "/webhooks/{hook}/deliveries/{ping}/redeliver", expect=202),
+    Step("rotate a webhook's secret", "POST", "/webhooks/{hook}/rotate-secret"),
+    Step("delete a webhook", "DELETE", "/webhooks/{hook}", expect=204),
     Step("stats", "GET", "/tasks/stats", query={"user_id": "{user}"}),
     Step("invalid body (400)", "POST", "/tasks", body={"user_id": "{user}", "title": "", "status": "done"}, expect=400),
     Step("malformed JSON (400)", "POST", "/tasks", body='{"title": ', expect=400),
@@ -308,8 +325,9 @@ def send_step(step: Step, side: Side) -> Answer:
     if side.token and step.signed_in:
         headers.setdefault("Authorization", f"Bearer {side.token}")
     answer = side.send(step.method, side.filled(step.path), body=body, query=query, headers=headers)
-    if step.remember and answer.status == 201:
-        side.tasks[step.remember] = answer.json()["data"]["task_id"]
+    if step.remember and answer.status in (201, 202):
+        data = answer.json()["data"]
+        side.tasks[step.remember] = data.get("delivery_id") or data.get("webhook_id") or data["task_id"]
     return answer
 
 
@@ -424,7 +442,13 @@ def sides(
 
 def operations_sent(steps: list[Step]) -> set[tuple[str, str]]:
     """(method, path template) of each step, as the schema names them."""
-    return {(step.method, _TASK_PLACEHOLDER.sub("{task_id}", step.path).rstrip("/") or "/") for step in steps}
+    return {(step.method, _template(step.path)) for step in steps}
+
+
+def _template(path: str) -> str:
+    """A step's path as the schema names it: `{hook}` is a `{webhook_id}`, `{ping}` a `{delivery_id}`."""
+    path = path.replace("{hook}", "{webhook_id}").replace("{ping}", "{delivery_id}")
+    return _TASK_PLACEHOLDER.sub("{task_id}", path).rstrip("/") or "/"
 
 
 def test_the_lambda_handler_answers_every_operation_as_runserver_does(
