@@ -141,8 +141,8 @@ def run(step):
     if kind == "event":
         event = json.loads(json.dumps(step["event"]).replace("{task_id}", globals().get("task_id", "")))
         response = lambda_handler(event, None)
-        if response.get("statusCode") == 201:
-            globals()["task_id"] = json.loads(response["body"])["data"]["task_id"]
+        if response.get("statusCode") == 201 and "task_id" in (data := json.loads(response["body"])["data"]):
+            globals()["task_id"] = data["task_id"]  # a created task's, for the steps after
         return response
     if kind == "sqs":  # what Lambda's SQS poller would hand the function: the messages now queued
         import boto3

@@ -64,6 +64,7 @@ def _store_secrets(aws: EmbeddedAws, secrets_url: str) -> None:
 def smoke_package(aws: EmbeddedAws, work: Path, settings: dict[str, Any], rule_arn: str) -> list[str]:
     directory = unpack(package_path(STAGE), work / "package")
     queue = settings["aws_environment_variables"]["EVENTS_QUEUE_URL"].rsplit("/", 1)[-1]
+    webhooks_queue = f"{settings['aws_environment_variables']['TABLE_NAME']}-webhooks"
     issuer = TokenIssuer()
     jwks = HttpsJwks(issuer, work)
     try:
@@ -77,6 +78,8 @@ def smoke_package(aws: EmbeddedAws, work: Path, settings: dict[str, Any], rule_a
             {"kind": "event", "event": api_event("GET", "/tasks?limit=1", stage=STAGE, token=token)},
             {"kind": "event", "event": api_event("GET", "/api/schema", stage=STAGE)},
             {"kind": "event", "event": api_event("GET", f"/static/{STATIC_FILE}", stage=STAGE)},
+            # Issue 14's app is in the zip and wired: a deployed stage takes https to a DNS name.
+            {"kind": "event", "event": api_event("POST", "/webhooks", stage=STAGE, token=token, body=_new_webhook())},
         ]
         env = package_env(settings, aws, jwks)
         stream = _StreamPoller(aws, settings)
@@ -92,6 +95,12 @@ def smoke_package(aws: EmbeddedAws, work: Path, settings: dict[str, Any], rule_a
                 "kind": "sqs",
                 "queue_url": f"{aws.url}/{ACCOUNT}/{queue}",
                 "queue_arn": f"arn:aws:sqs:{settings['aws_region']}:{ACCOUNT}:{queue}",
+            },
+            {
+                # The creates' events reach the webhooks queue too; alice's webhook takes none of them.
+                "kind": "sqs",
+                "queue_url": f"{aws.url}/{ACCOUNT}/{webhooks_queue}",
+                "queue_arn": f"arn:aws:sqs:{settings['aws_region']}:{ACCOUNT}:{webhooks_queue}",
             },
         ]
         poison = _send_poison(aws, f"{aws.url}/{ACCOUNT}/{queue}")
@@ -136,6 +145,10 @@ def _new_task() -> dict[str, str]:
     return {"user_id": "alice", "title": "Rehearse the release"}
 
 
+def _new_webhook() -> dict[str, Any]:
+    return {"url": "https://hooks.example.com/tasks", "event_types": ["TaskRestored"]}
+
+
 def _send_poison(aws: EmbeddedAws, queue_url: str) -> str:
     """A message no handler can apply, queued with the real events: only it may come back as failed."""
     sqs = local_client(aws.url, "sqs")
@@ -143,7 +156,7 @@ def _send_poison(aws: EmbeddedAws, queue_url: str) -> str:
 
 
 def _problems(results: list[Any], log: str, poison: str) -> list[str]:
-    imports, (create, _, get, page, schema, static, stream, relay, consume) = (
+    imports, (create, _, get, page, schema, static, webhook, stream, relay, consume, fan_out) = (
         results[: len(ABSENT)],
         results[len(ABSENT) :],
     )
@@ -158,6 +171,7 @@ def _problems(results: list[Any], log: str, poison: str) -> list[str]:
         ("GET /tasks?limit=1", page, 200),
         ("GET /api/schema", schema, 200),
         (f"GET /static/{STATIC_FILE}", static, 200),
+        ("POST /webhooks", webhook, 201),
     ):
         if response.get("statusCode") != status:
             body = str(response.get("body"))[:300]
@@ -172,6 +186,8 @@ def _problems(results: list[Any], log: str, poison: str) -> list[str]:
     # Zappa's handler must hand Lambda the consumer's answer as it is: only the poison failed.
     if consume["records"] < 2 or consume["response"] != {"batchItemFailures": [{"itemIdentifier": poison}]}:
         problems.append(f"consume_events on the queued events and one poison message ({poison}): {consume}")
+    if fan_out["records"] < 2 or fan_out["response"] != {"batchItemFailures": []}:
+        problems.append(f"consume_webhooks on the creates' events: {fan_out}")
     if problems:
         problems.append(f"the package's log ends:\n{log[-2000:]}")
     return problems
