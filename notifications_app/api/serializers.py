@@ -9,6 +9,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from notifications_app import bootstrap
 from notifications_app.application.endpoints import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from notifications_app.domain.delivery import DeliveryState
 from notifications_app.domain.endpoint import (
@@ -28,18 +29,38 @@ _EVENT_TYPES_HELP = (
 )
 _URL_HELP = (
     "Where deliveries are POSTed: `https://` to a DNS name that resolves to public addresses only (checked "
-    "again at every delivery); in development also `http://127.0.0.1:<port>`, for `python manage.py "
-    "webhook_listen`. Redirects are not followed."
+    "again at every delivery); in development also `http://127.0.0.1:<port>`, `http://[::1]:<port>` or "
+    "`http://localhost:<port>`, for `python manage.py webhook_listen`. Redirects are not followed."
 )
 
 
-def _url_field(**kwargs: Any) -> serializers.RegexField:
+class WebhookUrlField(serializers.RegexField):
+    """A webhook URL, checked twice: first by the outbound check of the stage's policy
+    (`bootstrap.url_check`), whose refusal says why ("10.0.0.1 is a private address", "must not
+    contain a user name"...), then by the pattern the schema publishes, whose message is generic
+    (issue 14, a user's report: the pattern alone hid every reason). The pattern stays: clients
+    and schemathesis rely on the serializer accepting exactly what the schema says."""
+
+    def to_internal_value(self, data: Any) -> str:
+        """The trimmed URL; a `ValidationError` with `check_url`'s reason, or "Not a valid
+        string." for a number, boolean or any non-string."""
+        if not isinstance(data, str):
+            self.fail("invalid_string")
+        url = str(super().to_internal_value(data))
+        try:
+            bootstrap.url_check()(url)
+        except ValueError as error:  # UnsafeUrl: its message is meant for the API user
+            raise serializers.ValidationError(str(error)) from None
+        return url
+
+
+def _url_field(**kwargs: Any) -> WebhookUrlField:
     """A webhook URL: the pattern is the one the schema publishes (the stage's, set at start-up)."""
-    return serializers.RegexField(
+    return WebhookUrlField(
         url_pattern(allow_loopback_http=settings.ENVIRONMENT == "development"),
         max_length=URL_MAX_LENGTH,
         help_text=_URL_HELP,
-        error_messages={"invalid": "Not a URL webhooks may go to: " + _URL_HELP},
+        error_messages={"invalid": "Not a URL webhooks may go to: " + _URL_HELP, "invalid_string": "Not a valid string."},
         **kwargs,
     )
 

@@ -152,3 +152,33 @@ def test_an_id_that_cannot_be_a_webhooks_is_not_found(api, webhook_id):
 def test_a_delivery_id_that_cannot_be_one_is_not_found(api):
     webhook_id = register(api).json()["data"]["webhook_id"]
     assert_error(api.client.post(f"/webhooks/{webhook_id}/deliveries/{'9' * 3000}/redeliver"), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://10.0.0.1/hook", "10.0.0.1 is a private address"),
+        ("https://user:pw@hooks.example.com/", "must not contain a user name or password"),
+        ("http://hooks.example.com/", "http:// is accepted for a local receiver only"),
+        ("https://intranet/hook", "is not a fully qualified name"),
+    ],
+)
+def test_a_refused_url_says_why(api, url, reason):
+    error = assert_error(register(api, url=url), 400, "VALIDATION_ERROR")
+    assert reason in str(error["details"]["url"]), error
+    assert "Not a URL webhooks may go to" not in str(error), error
+
+
+def test_a_url_the_check_passes_but_the_published_pattern_refuses_gets_the_generic_message(api):
+    error = assert_error(register(api, url="https://hooks.example.com/#fragment"), 400, "VALIDATION_ERROR")
+    assert "Not a URL webhooks may go to" in str(error["details"]["url"]), error
+
+
+def test_a_url_that_is_not_a_string_is_not_a_valid_string(api):
+    error = assert_error(register(api, url=12), 400, "VALIDATION_ERROR")
+    assert "Not a valid string." in str(error["details"]["url"]), error
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8025/hook", "http://[::1]:8025/", "http://127.0.0.1:8025/"])
+def test_every_local_receiver_url_check_url_accepts_is_accepted_in_development(api, url):
+    assert register(api, url=url).status_code == 201
