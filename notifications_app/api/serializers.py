@@ -60,7 +60,10 @@ def _url_field(**kwargs: Any) -> WebhookUrlField:
         url_pattern(allow_loopback_http=settings.ENVIRONMENT == "development"),
         max_length=URL_MAX_LENGTH,
         help_text=_URL_HELP,
-        error_messages={"invalid": "Not a URL webhooks may go to: " + _URL_HELP, "invalid_string": "Not a valid string."},
+        error_messages={
+            "invalid": "Not a URL webhooks may go to: " + _URL_HELP,
+            "invalid_string": "Not a valid string.",
+        },
         **kwargs,
     )
 
