@@ -182,3 +182,14 @@ def test_a_url_that_is_not_a_string_is_not_a_valid_string(api):
 @pytest.mark.parametrize("url", ["http://localhost:8025/hook", "http://[::1]:8025/", "http://127.0.0.1:8025/"])
 def test_every_local_receiver_url_check_url_accepts_is_accepted_in_development(api, url):
     assert register(api, url=url).status_code == 201
+
+
+def test_asking_for_someone_elses_webhooks_is_refused_naming_webhooks(as_user):
+    bob = as_user("bob")
+    listed = assert_error(bob.get("/webhooks", {"user_id": "alice"}), 403, "PERMISSION_DENIED")
+    assert listed["message"] == "You may only ask about your own webhooks, not alice's."
+    body = {"user_id": "alice", "url": LOCAL_URL, "event_types": ["*"]}
+    registered = assert_error(bob.post("/webhooks", body, format="json"), 403, "PERMISSION_DENIED")
+    assert registered["message"] == "You may only ask about your own webhooks, not alice's."
+    tasks = assert_error(bob.get("/tasks", {"user_id": "alice"}), 403, "PERMISSION_DENIED")
+    assert tasks["message"] == "You may only ask about your own tasks, not alice's."  # unchanged
