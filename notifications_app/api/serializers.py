@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -68,8 +69,29 @@ def _url_field(**kwargs: Any) -> WebhookUrlField:
     )
 
 
-def _event_types_field(**kwargs: Any) -> serializers.ListField:
-    return serializers.ListField(
+class EventTypesField(serializers.ListField):
+    """The subscribed event types. An unknown one is one message naming it and the valid ones
+    (issue 14, a user's report: DRF's per-item errors read `0: "TaskExploded" is not a valid
+    choice.`); the child `ChoiceField` stays for the schema's enum and for non-string items."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        """The list as given; a `ValidationError` naming every unknown event type."""
+        if isinstance(data, list):
+            unknown = list(dict.fromkeys(item for item in data if isinstance(item, str) and item not in _CHOICES))
+            if unknown:
+                named = ", ".join(json.dumps(item, ensure_ascii=False) for item in unknown)
+                verb = "is not an event type" if len(unknown) == 1 else "are not event types"
+                raise serializers.ValidationError(
+                    f'{named} {verb}; one of {", ".join(EVENT_TYPES)}, or "{ALL_EVENTS}".'
+                )
+        return list(super().to_internal_value(data))
+
+
+_CHOICES = frozenset([*EVENT_TYPES, ALL_EVENTS])
+
+
+def _event_types_field(**kwargs: Any) -> EventTypesField:
+    return EventTypesField(
         child=serializers.ChoiceField(choices=[*EVENT_TYPES, ALL_EVENTS]),
         min_length=1,
         help_text=_EVENT_TYPES_HELP,

@@ -193,3 +193,21 @@ def test_asking_for_someone_elses_webhooks_is_refused_naming_webhooks(as_user):
     assert registered["message"] == "You may only ask about your own webhooks, not alice's."
     tasks = assert_error(bob.get("/tasks", {"user_id": "alice"}), 403, "PERMISSION_DENIED")
     assert tasks["message"] == "You may only ask about your own tasks, not alice's."  # unchanged
+
+
+EVERY_TYPE = 'TaskCreated, TaskUpdated, TaskStatusChanged, TaskCompleted, TaskDeleted, TaskRestored, or "*"'
+
+
+@pytest.mark.parametrize(
+    ("event_types", "message"),
+    [
+        (["TaskExploded"], f'"TaskExploded" is not an event type; one of {EVERY_TYPE}.'),
+        (["TaskCreated", "Nope", "ping", "Nope"], f'"Nope", "ping" are not event types; one of {EVERY_TYPE}.'),
+    ],
+)
+def test_an_unknown_event_type_is_named_with_the_valid_ones(api, event_types, message):
+    error = assert_error(register(api, event_types=event_types), 400, "VALIDATION_ERROR")
+    assert error["details"]["event_types"] == [message], error
+    webhook_id = register(api).json()["data"]["webhook_id"]
+    patched = api.client.patch(f"/webhooks/{webhook_id}", {"event_types": event_types}, format="json")
+    assert assert_error(patched, 400, "VALIDATION_ERROR")["details"]["event_types"] == [message]
