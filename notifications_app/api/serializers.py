@@ -110,6 +110,12 @@ class _WebhookBody(StrictBodySerializer):
     }
 
 
+class NoBody(_WebhookBody):
+    """The (absent) body of POST /webhooks/{webhook_id}/rotate-secret and /test: any field sent
+    is a 400 naming it (issue 14, a user's report: `{"secret": ...}` was ignored, and a random
+    secret answered as if it had been taken)."""
+
+
 @extend_schema_serializer(component_name="WebhookCreate")  # COMPONENT_SPLIT_REQUEST adds "Request"
 class WebhookCreateRequest(_WebhookBody):
     """The body of POST /webhooks."""

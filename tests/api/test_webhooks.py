@@ -211,3 +211,13 @@ def test_an_unknown_event_type_is_named_with_the_valid_ones(api, event_types, me
     webhook_id = register(api).json()["data"]["webhook_id"]
     patched = api.client.patch(f"/webhooks/{webhook_id}", {"event_types": event_types}, format="json")
     assert assert_error(patched, 400, "VALIDATION_ERROR")["details"]["event_types"] == [message]
+
+
+@pytest.mark.parametrize("action", ["rotate-secret", "test"])
+def test_a_body_sent_to_rotate_secret_or_test_is_refused_naming_its_fields(api, action):
+    webhook_id = register(api).json()["data"]["webhook_id"]
+    refused = api.client.post(f"/webhooks/{webhook_id}/{action}", {"secret": "whsec_abc", "url": "x"}, format="json")
+    error = assert_error(refused, 400, "VALIDATION_ERROR")
+    assert set(error["details"]) == {"secret", "url"}, error
+    assert api.client.post(f"/webhooks/{webhook_id}/{action}").status_code in (200, 202)
+    assert api.client.post(f"/webhooks/{webhook_id}/{action}", {}, format="json").status_code in (200, 202)
