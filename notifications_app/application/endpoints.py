@@ -119,7 +119,8 @@ def webhook_delete(*, webhook_id: str, caller: Caller | None, repository: Endpoi
 def webhook_rotate_secret(
     *, webhook_id: str, caller: Caller | None, repository: EndpointRepository, now: datetime
 ) -> WebhookEndpoint:
-    """Give the endpoint a new secret; the old one keeps signing beside it for 24 h. The owner only."""
+    """Give the endpoint a new secret; the old one keeps signing beside it for 24 h (the one
+    before it, if any, stops at once: `WebhookEndpoint.rotated`). The owner only."""
     endpoint = repository.get(webhook_id)
     _require_own(caller, endpoint, may_read_others=False)
     rotated = endpoint.rotated(now)

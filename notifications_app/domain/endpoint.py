@@ -139,7 +139,11 @@ class WebhookEndpoint:
         return [self.secret, self.previous_secret] if keep_previous and self.previous_secret else [self.secret]
 
     def rotated(self, now: datetime) -> WebhookEndpoint:
-        """This endpoint with a new secret; the current one keeps signing for `ROTATION_OVERLAP`."""
+        """This endpoint with a new secret; the current one keeps signing for `ROTATION_OVERLAP`.
+
+        Only the latest previous secret is kept: a second rotation within the overlap ends the
+        first one's at once (a chosen, documented limit: two signatures at most, and a receiver
+        that rotated twice has the newest two secrets anyway)."""
         return replace(
             self,
             secret=new_secret(),

@@ -185,6 +185,14 @@ def test_after_a_rotation_the_old_secret_signs_for_a_day_only():
     assert rotated.signing_secrets(NOW + timedelta(hours=24)) == [rotated.secret]
 
 
+def test_a_second_rotation_ends_the_first_overlap_at_once():
+    first = endpoint()
+    second = first.rotated(NOW)
+    third = second.rotated(NOW + timedelta(hours=1))
+    assert third.signing_secrets(NOW + timedelta(hours=2)) == [third.secret, second.secret]  # not first.secret
+    assert third.previous_secret_expires_at == NOW + timedelta(hours=25)
+
+
 def test_a_ping_reaches_even_a_disabled_endpoint_once():
     hook = endpoint(("TaskCreated",), enabled=False)
     world = World(hook, statuses=[500])
