@@ -236,7 +236,9 @@ rotate_secret = extend_schema(
     tags=TAGS,
     summary="Rotate the signing secret",
     description="A new secret, shown only here. For 24 hours the old one signs beside it (two signatures in "
-    "`webhook-signature`), so receivers can switch without missing a delivery.",
+    "`webhook-signature`), so receivers can switch without missing a delivery. Only the latest old secret "
+    "is kept: rotating again within those 24 hours ends the first overlap at once (the secret before the "
+    "previous one stops signing). Takes no body: any field is a 400 naming it.",
     request=None,
     parameters=[WEBHOOK_ID_PARAMETER, *_TRACED],
     responses={
@@ -255,7 +257,7 @@ test = extend_schema(
     tags=TAGS,
     summary="Send a test ping",
     description="Queues a `ping` delivery (one attempt, even to a disabled endpoint), signed like any other; "
-    "see its outcome in the delivery log.",
+    "see its outcome in the delivery log. Takes no body: any field is a 400 naming it.",
     request=None,
     parameters=[WEBHOOK_ID_PARAMETER, *_TRACED],
     responses={

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from notifications_app import bootstrap
 from notifications_app.application.endpoints import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from notifications_app.domain.delivery import DeliveryState
 from notifications_app.domain.endpoint import (
@@ -28,24 +30,68 @@ _EVENT_TYPES_HELP = (
 )
 _URL_HELP = (
     "Where deliveries are POSTed: `https://` to a DNS name that resolves to public addresses only (checked "
-    "again at every delivery); in development also `http://127.0.0.1:<port>`, for `python manage.py "
-    "webhook_listen`. Redirects are not followed."
+    "again at every delivery); in development also `http://127.0.0.1:<port>`, `http://[::1]:<port>` or "
+    "`http://localhost:<port>`, for `python manage.py webhook_listen`. Redirects are not followed."
 )
 
 
-def _url_field(**kwargs: Any) -> serializers.RegexField:
+class WebhookUrlField(serializers.RegexField):
+    """A webhook URL, checked twice: first by the outbound check of the stage's policy
+    (`bootstrap.url_check`), whose refusal says why ("10.0.0.1 is a private address", "must not
+    contain a user name"...), then by the pattern the schema publishes, whose message is generic
+    (issue 14, a user's report: the pattern alone hid every reason). The pattern stays: clients
+    and schemathesis rely on the serializer accepting exactly what the schema says."""
+
+    def to_internal_value(self, data: Any) -> str:
+        """The trimmed URL; a `ValidationError` with `check_url`'s reason, or "Not a valid
+        string." for a number, boolean or any non-string."""
+        if not isinstance(data, str):
+            self.fail("invalid_string")
+        url = str(super().to_internal_value(data))
+        try:
+            bootstrap.url_check()(url)
+        except ValueError as error:  # UnsafeUrl: its message is meant for the API user
+            raise serializers.ValidationError(str(error)) from None
+        return url
+
+
+def _url_field(**kwargs: Any) -> WebhookUrlField:
     """A webhook URL: the pattern is the one the schema publishes (the stage's, set at start-up)."""
-    return serializers.RegexField(
+    return WebhookUrlField(
         url_pattern(allow_loopback_http=settings.ENVIRONMENT == "development"),
         max_length=URL_MAX_LENGTH,
         help_text=_URL_HELP,
-        error_messages={"invalid": "Not a URL webhooks may go to: " + _URL_HELP},
+        error_messages={
+            "invalid": "Not a URL webhooks may go to: " + _URL_HELP,
+            "invalid_string": "Not a valid string.",
+        },
         **kwargs,
     )
 
 
-def _event_types_field(**kwargs: Any) -> serializers.ListField:
-    return serializers.ListField(
+class EventTypesField(serializers.ListField):
+    """The subscribed event types. An unknown one is one message naming it and the valid ones
+    (issue 14, a user's report: DRF's per-item errors read `0: "TaskExploded" is not a valid
+    choice.`); the child `ChoiceField` stays for the schema's enum and for non-string items."""
+
+    def to_internal_value(self, data: Any) -> list[Any]:
+        """The list as given; a `ValidationError` naming every unknown event type."""
+        if isinstance(data, list):
+            unknown = list(dict.fromkeys(item for item in data if isinstance(item, str) and item not in _CHOICES))
+            if unknown:
+                named = ", ".join(json.dumps(item, ensure_ascii=False) for item in unknown)
+                verb = "is not an event type" if len(unknown) == 1 else "are not event types"
+                raise serializers.ValidationError(
+                    f'{named} {verb}; one of {", ".join(EVENT_TYPES)}, or "{ALL_EVENTS}".'
+                )
+        return list(super().to_internal_value(data))
+
+
+_CHOICES = frozenset([*EVENT_TYPES, ALL_EVENTS])
+
+
+def _event_types_field(**kwargs: Any) -> EventTypesField:
+    return EventTypesField(
         child=serializers.ChoiceField(choices=[*EVENT_TYPES, ALL_EVENTS]),
         min_length=1,
         help_text=_EVENT_TYPES_HELP,
@@ -62,6 +108,12 @@ class _WebhookBody(StrictBodySerializer):
     redirects: Mapping[str, str] = {
         "secret": "The secret is chosen by the API: POST /webhooks/{webhook_id}/rotate-secret for a new one.",
     }
+
+
+class NoBody(_WebhookBody):
+    """The (absent) body of POST /webhooks/{webhook_id}/rotate-secret and /test: any field sent
+    is a 400 naming it (issue 14, a user's report: `{"secret": ...}` was ignored, and a random
+    secret answered as if it had been taken)."""
 
 
 @extend_schema_serializer(component_name="WebhookCreate")  # COMPONENT_SPLIT_REQUEST adds "Request"

@@ -14,6 +14,7 @@ from notifications_app.api import schema
 from notifications_app.api.serializers import (
     DeliveryListQuery,
     DeliveryResponse,
+    NoBody,
     WebhookCreateRequest,
     WebhookListQuery,
     WebhookResponse,
@@ -153,6 +154,7 @@ class WebhookViewSet(viewsets.ViewSet):
     @schema.rotate_secret
     @action(detail=True, methods=["post"], url_path="rotate-secret")
     def rotate_secret(self, request: Request, webhook_id: str) -> Response:
+        NoBody(data=request.data).is_valid(raise_exception=True)
         endpoint = endpoints.webhook_rotate_secret(
             webhook_id=webhook_id,
             caller=caller_of(request),
@@ -164,6 +166,7 @@ class WebhookViewSet(viewsets.ViewSet):
     @schema.test
     @action(detail=True, methods=["post"])
     def test(self, request: Request, webhook_id: str) -> Response:
+        NoBody(data=request.data).is_valid(raise_exception=True)
         delivery = delivery_log.webhook_ping(
             webhook_id=webhook_id,
             caller=caller_of(request),

@@ -47,7 +47,8 @@ def delivery_redeliver(
     queue: DeliveryQueue,
     now: datetime,
 ) -> Delivery:
-    """Queue one more attempt of the delivery, whatever its state; the owner only.
+    """Queue the delivery's next attempt now, whatever its state (a pending one keeps its
+    schedule: `Delivery.redelivered`); the owner only.
     `DeliveryNotFound` for an unknown delivery; a concurrent attempt makes this one a no-op."""
     _owned(webhook_id, caller, endpoints)
     delivery = deliveries.get(webhook_id, delivery_id)

@@ -47,7 +47,7 @@ def webhook_create(
 ) -> WebhookEndpoint:
     """Register an endpoint for the caller (or, with authentication off, the `user_id` given);
     `InvalidValue` for a bad url, event type or description; `AccessDenied` for another user's."""
-    owner = acting_user(caller, user_id)
+    owner = acting_user(caller, user_id, resource="webhooks")
     if caller is not None and owner != caller.user_id:
         raise AccessDenied("Admins may read other users' webhooks, but only their owner may register one.")
     check_description(description)
@@ -80,7 +80,7 @@ def webhook_list(
     repository: EndpointRepository,
 ) -> EndpointPage:
     """A page of a user's endpoints; `AccessDenied` for another user's without the admin group."""
-    owner = acting_user(caller, user_id)
+    owner = acting_user(caller, user_id, resource="webhooks")
     if not 1 <= limit <= PAGE_SIZE_MAX:
         raise InvalidValue("limit", f"Must be between 1 and {PAGE_SIZE_MAX}.")
     return repository.list_for_user(str(owner), limit=limit, cursor=cursor or None)
@@ -119,7 +119,8 @@ def webhook_delete(*, webhook_id: str, caller: Caller | None, repository: Endpoi
 def webhook_rotate_secret(
     *, webhook_id: str, caller: Caller | None, repository: EndpointRepository, now: datetime
 ) -> WebhookEndpoint:
-    """Give the endpoint a new secret; the old one keeps signing beside it for 24 h. The owner only."""
+    """Give the endpoint a new secret; the old one keeps signing beside it for 24 h (the one
+    before it, if any, stops at once: `WebhookEndpoint.rotated`). The owner only."""
     endpoint = repository.get(webhook_id)
     _require_own(caller, endpoint, may_read_others=False)
     rotated = endpoint.rotated(now)

@@ -114,7 +114,15 @@ class Delivery:
         )
 
     def redelivered(self, now: datetime) -> Delivery:
-        """This delivery with one more attempt, due now (`POST .../redeliver`), whatever its state."""
+        """This delivery with its next attempt due now (`POST .../redeliver`).
+
+        A redelivery never shortens the retry schedule (issue 14, a user's report): a pending
+        delivery keeps its `max_attempts` (the redelivery is its next attempt, made early; the
+        ticket already queued for that attempt then finds it made and is dropped), and a settled
+        (succeeded or failed) one gets one attempt more.
+        """
+        if self.state is DeliveryState.PENDING:
+            return replace(self, next_attempt_at=now)
         return replace(self, state=DeliveryState.PENDING, next_attempt_at=now, max_attempts=self.attempts + 1)
 
     def gave_up(self, reason: str, now: datetime) -> Delivery:

@@ -60,13 +60,15 @@ def new_secret() -> str:
 
 # The URLs the API takes, as a pattern the OpenAPI schema publishes too: `https://` to a DNS
 # name (a literal IP address is never a public endpoint's), an optional port, a path and query;
-# in development also `http://127.0.0.1:<port>`, for a local receiver (issue 14, item 3). The
-# outbound check (`check_url`, then the address check at each delivery) comes on top.
+# in development also `http://127.0.0.1:<port>`, `http://[::1]:<port>` and
+# `http://localhost:<port>`, for a local receiver (issue 14, item 3: the loopback URLs
+# `check_url` accepts there). The outbound check (`check_url`, then the address check at each
+# delivery) comes first.
 _PORT = r"(?:6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
 _HOST = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 _PATH = r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?"
 _HTTPS_URL = rf"https://{_HOST}(?::{_PORT})?{_PATH}"
-_LOOPBACK_URL = rf"http://127\.0\.0\.1:{_PORT}{_PATH}"
+_LOOPBACK_URL = rf"http://(?:127\.0\.0\.1|\[::1\]|localhost):{_PORT}{_PATH}"
 
 
 def url_pattern(*, allow_loopback_http: bool) -> str:
@@ -137,7 +139,11 @@ class WebhookEndpoint:
         return [self.secret, self.previous_secret] if keep_previous and self.previous_secret else [self.secret]
 
     def rotated(self, now: datetime) -> WebhookEndpoint:
-        """This endpoint with a new secret; the current one keeps signing for `ROTATION_OVERLAP`."""
+        """This endpoint with a new secret; the current one keeps signing for `ROTATION_OVERLAP`.
+
+        Only the latest previous secret is kept: a second rotation within the overlap ends the
+        first one's at once (a chosen, documented limit: two signatures at most, and a receiver
+        that rotated twice has the newest two secrets anyway)."""
         return replace(
             self,
             secret=new_secret(),

@@ -25,8 +25,14 @@ class Caller:
     is_admin: bool = False
 
 
-def acting_user(caller: Caller | None, requested: str | None, *, field: str = "user_id") -> UserId:
-    """The user a request acts for: the caller, or the one it names if it may."""
+def acting_user(
+    caller: Caller | None, requested: str | None, *, field: str = "user_id", resource: str = "tasks"
+) -> UserId:
+    """The user a request acts for: the caller, or the one it names if it may.
+
+    Raises `InvalidValue(field)` when authentication is off and no user is named, and
+    `AccessDenied` (403) when a non-admin names another user; its message names `resource`,
+    the plural noun of what was asked about ("tasks", "webhooks")."""
     if caller is None:
         if requested is None or not requested.strip():
             raise InvalidValue(field, "This field is required.")
@@ -35,7 +41,7 @@ def acting_user(caller: Caller | None, requested: str | None, *, field: str = "u
         return caller.user_id
     named = UserId.parse(requested)
     if named != caller.user_id and not caller.is_admin:
-        raise AccessDenied(f"You may only ask about your own tasks, not {named}'s.")
+        raise AccessDenied(f"You may only ask about your own {resource}, not {named}'s.")
     return named
 
 

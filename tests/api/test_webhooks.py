@@ -152,3 +152,72 @@ def test_an_id_that_cannot_be_a_webhooks_is_not_found(api, webhook_id):
 def test_a_delivery_id_that_cannot_be_one_is_not_found(api):
     webhook_id = register(api).json()["data"]["webhook_id"]
     assert_error(api.client.post(f"/webhooks/{webhook_id}/deliveries/{'9' * 3000}/redeliver"), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://10.0.0.1/hook", "10.0.0.1 is a private address"),
+        ("https://user:pw@hooks.example.com/", "must not contain a user name or password"),
+        ("http://hooks.example.com/", "http:// is accepted for a local receiver only"),
+        ("https://intranet/hook", "is not a fully qualified name"),
+    ],
+)
+def test_a_refused_url_says_why(api, url, reason):
+    error = assert_error(register(api, url=url), 400, "VALIDATION_ERROR")
+    assert reason in str(error["details"]["url"]), error
+    assert "Not a URL webhooks may go to" not in str(error), error
+
+
+def test_a_url_the_check_passes_but_the_published_pattern_refuses_gets_the_generic_message(api):
+    error = assert_error(register(api, url="https://hooks.example.com/#fragment"), 400, "VALIDATION_ERROR")
+    assert "Not a URL webhooks may go to" in str(error["details"]["url"]), error
+
+
+def test_a_url_that_is_not_a_string_is_not_a_valid_string(api):
+    error = assert_error(register(api, url=12), 400, "VALIDATION_ERROR")
+    assert "Not a valid string." in str(error["details"]["url"]), error
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8025/hook", "http://[::1]:8025/", "http://127.0.0.1:8025/"])
+def test_every_local_receiver_url_check_url_accepts_is_accepted_in_development(api, url):
+    assert register(api, url=url).status_code == 201
+
+
+def test_asking_for_someone_elses_webhooks_is_refused_naming_webhooks(as_user):
+    bob = as_user("bob")
+    listed = assert_error(bob.get("/webhooks", {"user_id": "alice"}), 403, "PERMISSION_DENIED")
+    assert listed["message"] == "You may only ask about your own webhooks, not alice's."
+    body = {"user_id": "alice", "url": LOCAL_URL, "event_types": ["*"]}
+    registered = assert_error(bob.post("/webhooks", body, format="json"), 403, "PERMISSION_DENIED")
+    assert registered["message"] == "You may only ask about your own webhooks, not alice's."
+    tasks = assert_error(bob.get("/tasks", {"user_id": "alice"}), 403, "PERMISSION_DENIED")
+    assert tasks["message"] == "You may only ask about your own tasks, not alice's."  # unchanged
+
+
+EVERY_TYPE = 'TaskCreated, TaskUpdated, TaskStatusChanged, TaskCompleted, TaskDeleted, TaskRestored, or "*"'
+
+
+@pytest.mark.parametrize(
+    ("event_types", "message"),
+    [
+        (["TaskExploded"], f'"TaskExploded" is not an event type; one of {EVERY_TYPE}.'),
+        (["TaskCreated", "Nope", "ping", "Nope"], f'"Nope", "ping" are not event types; one of {EVERY_TYPE}.'),
+    ],
+)
+def test_an_unknown_event_type_is_named_with_the_valid_ones(api, event_types, message):
+    error = assert_error(register(api, event_types=event_types), 400, "VALIDATION_ERROR")
+    assert error["details"]["event_types"] == [message], error
+    webhook_id = register(api).json()["data"]["webhook_id"]
+    patched = api.client.patch(f"/webhooks/{webhook_id}", {"event_types": event_types}, format="json")
+    assert assert_error(patched, 400, "VALIDATION_ERROR")["details"]["event_types"] == [message]
+
+
+@pytest.mark.parametrize("action", ["rotate-secret", "test"])
+def test_a_body_sent_to_rotate_secret_or_test_is_refused_naming_its_fields(api, action):
+    webhook_id = register(api).json()["data"]["webhook_id"]
+    refused = api.client.post(f"/webhooks/{webhook_id}/{action}", {"secret": "whsec_abc", "url": "x"}, format="json")
+    error = assert_error(refused, 400, "VALIDATION_ERROR")
+    assert set(error["details"]) == {"secret", "url"}, error
+    assert api.client.post(f"/webhooks/{webhook_id}/{action}").status_code in (200, 202)
+    assert api.client.post(f"/webhooks/{webhook_id}/{action}", {}, format="json").status_code in (200, 202)

@@ -51,7 +51,7 @@ class Listener:
         assert first.startswith("Listening on http://127.0.0.1:"), first + self.process.stderr.read()  # type: ignore[union-attr]
         self.url = first.split()[2]
         self.port = int(self.url.rsplit(":", 1)[1].strip("/"))
-        assert self.stdout.readline().startswith(f'Register it: POST /webhooks {{"url": "{self.url}"')
+        self.hint = "".join(self.stdout.readline() for _ in range(4))
 
     def deliver(self, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
         """POST a delivery; the status answered and the two lines printed about it."""
@@ -138,7 +138,9 @@ def test_without_a_secret_deliveries_are_printed_unchecked(listen):
 @pytest.mark.parametrize(
     ("options", "error"),
     [
-        (("--secret", "whsec_!!!"), "--secret is not a webhook signing secret"),
+        (("--secret", "whsec_!!!"), "--secret is not a webhook signing secret (not base64 after whsec_)"),
+        (("--secret", "bXlzZWNyZXQ="), "--secret is not a webhook signing secret (it does not start with whsec_)"),
+        (("--secret", "whsec_bXlzZWNyZXQ="), "--secret is not a webhook signing secret (8 bytes after whsec_"),
         (("--port", "70000"), "--port must be from 0 to 65535"),
         (("--fail", "-1"), "--fail must be 0 or more"),
     ],
@@ -168,3 +170,40 @@ def run_to_the_end(tmp_path: Path, *options: str) -> subprocess.CompletedProcess
         text=True,
         timeout=60,
     )
+
+
+def test_the_registration_hint_is_a_request_make_run_accepts(listen, api):
+    listener = listen()
+    assert "Register it (make run, AUTH_MODE=none):" in listener.hint
+    curl = next(line for line in listener.hint.splitlines() if line.strip().startswith("curl "))
+    body = json.loads(curl.split(" -d ", 1)[1].strip("'"))
+    assert body == {"user_id": "alice", "url": listener.url, "event_types": ["*"]}
+    created = api.client.post("/webhooks", body, format="json")  # as the API under make run (AUTH_MODE=none)
+    assert created.status_code == 201, created.content
+    assert "leave user_id out: the webhook is the token's user's" in listener.hint
+    listener.stop()
+
+
+def test_the_summary_shows_what_happened_first_and_the_ids_last(listen):
+    listener = listen()
+    message = {
+        "event_type": "TaskStatusChanged",
+        "event_id": "0d6c1a52-8d4a-4c1e-9b7f-2a6d5e4c3b21",
+        "aggregate_id": "task-3f1c2b9e-8d4a-4c1e-9b7f-2a6d5e4c3b21",
+        "timestamp": "2026-12-01T17:00:00.000000Z",
+        "data": {
+            "aggregate_id": "task-3f1c2b9e-8d4a-4c1e-9b7f-2a6d5e4c3b21",
+            "timestamp": "2026-12-01T17:00:00.000000Z",
+            "sequence": 2,
+            "event_id": "0d6c1a52-8d4a-4c1e-9b7f-2a6d5e4c3b21",
+            "old_status": "pending",
+            "new_status": "in_progress",
+            "user_id": "alice",
+        },
+    }
+    _, printed = listener.deliver(json.dumps(message).encode(), {})
+    summary = printed.splitlines()[1].strip()
+    assert summary.startswith('{"old_status": "pending", "new_status": "in_progress", "user_id": "alice"'), summary
+    assert "2026-12-01" not in summary  # the envelope's time and event id are not repeated
+    assert "0d6c1a52" not in summary
+    listener.stop()

@@ -3,9 +3,12 @@ IPv4 and IPv6, and the schemes deployed and in development."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from notifications_app.adapters.outbound_http import OutboundPolicy, UnsafeUrl, check_url
+from notifications_app.domain.endpoint import url_pattern
 
 DEPLOYED = OutboundPolicy(allow_loopback_http=False)
 DEVELOPMENT = OutboundPolicy(allow_loopback_http=True)
@@ -127,3 +130,15 @@ def test_development_still_refuses_everything_but_loopback_over_http(url, reason
 
 def test_a_refusal_is_a_value_error_so_validation_can_report_it():
     assert issubclass(UnsafeUrl, ValueError)
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8025/", "http://[::1]:8025/", "https://8.8.8.8/", "https://[::1]/"])
+def test_deployed_the_published_url_pattern_takes_https_to_a_dns_name_only(url):
+    assert re.fullmatch(url_pattern(allow_loopback_http=False), url) is None
+    assert re.fullmatch(url_pattern(allow_loopback_http=False), "https://hooks.example.com:8443/x?y=1")
+
+
+@pytest.mark.parametrize("url", ["http://localhost:8025/hook", "http://[::1]:8025/", "http://127.0.0.1:8025"])
+def test_in_development_the_published_url_pattern_takes_the_local_receiver_urls_check_url_takes(url):
+    check_url(url, OutboundPolicy(allow_loopback_http=True))
+    assert re.fullmatch(url_pattern(allow_loopback_http=True), url)

@@ -11,6 +11,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from notifications_app.application.deliveries import attempt_delivery, fan_out_event, ping_delivery
+from notifications_app.application.delivery_log import delivery_redeliver
 from notifications_app.application.ports import DeliveryTicket
 from notifications_app.domain.delivery import DEFAULT_RETRY_DELAYS, DeliveryState, RetrySchedule
 from notifications_app.domain.endpoint import (
@@ -184,6 +185,14 @@ def test_after_a_rotation_the_old_secret_signs_for_a_day_only():
     assert rotated.signing_secrets(NOW + timedelta(hours=24)) == [rotated.secret]
 
 
+def test_a_second_rotation_ends_the_first_overlap_at_once():
+    first = endpoint()
+    second = first.rotated(NOW)
+    third = second.rotated(NOW + timedelta(hours=1))
+    assert third.signing_secrets(NOW + timedelta(hours=2)) == [third.secret, second.secret]  # not first.secret
+    assert third.previous_secret_expires_at == NOW + timedelta(hours=25)
+
+
 def test_a_ping_reaches_even_a_disabled_endpoint_once():
     hook = endpoint(("TaskCreated",), enabled=False)
     world = World(hook, statuses=[500])
@@ -204,3 +213,54 @@ def test_event_types_must_be_known_ones_or_the_wildcard(given):
 def test_event_types_keep_their_order_without_repeats_and_the_wildcard_takes_all():
     assert parse_event_types(["TaskCompleted", "TaskCreated", "TaskCompleted"]) == ("TaskCompleted", "TaskCreated")
     assert parse_event_types(["TaskCreated", "*"]) == ("*",)
+
+
+def redeliver(world: World, delivery_id: str) -> None:
+    delivery_redeliver(
+        webhook_id="wh-1",
+        delivery_id=delivery_id,
+        caller=None,
+        endpoints=world.endpoints,
+        deliveries=world.deliveries,
+        queue=world.queue,
+        now=world.now,
+    )
+
+
+def test_redelivering_a_pending_delivery_makes_its_next_attempt_now_and_keeps_its_schedule():
+    world = World(endpoint(), statuses=[500, 500, 500, 500])
+    world.fan_out(event())
+    world.next_ticket()  # attempt 1 fails; attempt 2 is queued for 30 s later
+    world.next_ticket()  # attempt 2 fails; attempt 3 is queued for 2 min later
+    (delivery_id,) = (key[1] for key in world.deliveries.items)
+    redeliver(world, delivery_id)
+    assert world.deliveries.get("wh-1", delivery_id).max_attempts == SCHEDULE.attempts
+    (redelivery, delay) = world.queue.sent[-1]
+    assert (redelivery.attempt, delay) == (3, 0)
+    world.queue.sent.insert(0, world.queue.sent.pop())  # the redelivery is due first
+    world.next_ticket()  # attempt 3, now: it fails, and attempt 4 waits its 10 minutes
+    delivery = world.deliveries.get("wh-1", delivery_id)
+    assert (delivery.state, delivery.attempts) == (DeliveryState.PENDING, 3)
+    assert delivery.next_attempt_at == world.now + timedelta(seconds=DEFAULT_RETRY_DELAYS[3])
+    assert world.next_ticket() is None  # the superseded ticket for attempt 3: no second POST
+    assert len(world.sender.posts) == 3
+    while world.queue.sent:
+        world.next_ticket()
+    assert len(world.sender.posts) == 5  # attempts 4 (500) and 5 (200): the schedule went on
+    assert world.deliveries.get("wh-1", delivery_id).state is DeliveryState.SUCCEEDED
+
+
+@pytest.mark.parametrize("statuses", [[200], [None] * 7])
+def test_redelivering_a_settled_delivery_gives_it_one_attempt_more(statuses):
+    world = World(endpoint(), statuses=[*statuses, 500])
+    world.fan_out(event())
+    while world.queue.sent:
+        world.next_ticket()
+    (delivery_id,) = (key[1] for key in world.deliveries.items)
+    attempts = world.deliveries.get("wh-1", delivery_id).attempts
+    redeliver(world, delivery_id)
+    world.next_ticket()
+    delivery = world.deliveries.get("wh-1", delivery_id)
+    assert (delivery.state, delivery.attempts) == (DeliveryState.FAILED, attempts + 1)
+    assert delivery.max_attempts == attempts + 1
+    assert world.queue.sent == []

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import signal
 import threading
 from argparse import ArgumentParser
@@ -15,12 +17,18 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from config.environment import local_api_port
 from tasks_app.management.base import counted, short_time
 
 DEFAULT_PORT = 8025
 HOST = "127.0.0.1"  # this machine only: the receiver answers anyone who can reach it
 MAX_BODY_BYTES = 1024 * 1024  # a delivery is one SPEC §4 message, a few KB; more is refused with 413
 SUMMARY_CHARACTERS = 160
+SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret (Standard Webhooks)
+MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64  # the Standard Webhooks specification's range
+# Fields of a SPEC §4 message's `data` that repeat the envelope, or are ids: shown last, if room.
+_ENVELOPE_FIELDS = ("event_id", "event_type", "timestamp", "sequence")
+_ID_FIELDS = ("user_id", "webhook_id", "aggregate_id")
 
 
 class Command(BaseCommand):
@@ -31,7 +39,7 @@ class Command(BaseCommand):
         "with --secret (the whsec_... shown when the webhook was created). Answers 204 (500 to the "
         "first --fail deliveries, to watch retries). Ctrl-C stops. Example: "
         "python manage.py webhook_listen --secret whsec_... then register http://127.0.0.1:8025/ "
-        "with POST /webhooks."
+        'with POST /webhooks (under make run, with "user_id" in the body; it prints the curl line).'
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -72,7 +80,7 @@ class Command(BaseCommand):
         failing = f", answering 500 to the first {counted(options['fail'], 'delivery', 'deliveries')}"
         receiver.say(
             f"Listening on {url} ({checking}{failing if options['fail'] else ''}); Ctrl-C stops.\n"
-            f'Register it: POST /webhooks {{"url": "{url}", "event_types": ["*"]}}'
+            + registration_hint(url, api_port=local_api_port(os.environ))
         )
         stopping.wait()
         server.shutdown()
@@ -80,16 +88,44 @@ class Command(BaseCommand):
         receiver.say(f"Stopped after {counted(receiver.count, 'delivery', 'deliveries')}.")
 
 
+def registration_hint(url: str, *, api_port: int) -> str:
+    """How to register `url` with the API `make run` serves on 127.0.0.1:`api_port`: a curl line
+    that works as it stands there (AUTH_MODE=none takes the owner from `user_id`, and refuses a
+    body without it), and what changes with a bearer token (the token's user owns it)."""
+    body = json.dumps({"user_id": "alice", "url": url, "event_types": ["*"]})
+    return (
+        "Register it (make run, AUTH_MODE=none):\n"
+        f"  curl -s -X POST http://127.0.0.1:{api_port}/webhooks -H 'Content-Type: application/json' -d '{body}'\n"
+        "  With a bearer token (AUTH_MODE=jwt), leave user_id out: the webhook is the token's user's.\n"
+        "  Then start again with --secret and the whsec_... the answer shows, to check signatures."
+    )
+
+
 def _verifier(secret: str | None) -> Webhook | None:
+    """The library's verifier for `secret`; None without one. Raises `CommandError` unless it is
+    `whsec_` + base64 of 24 to 64 bytes (Standard Webhooks), what the API hands out: the library
+    also takes bare base64, so a mistyped secret would start quietly and call every delivery
+    INVALID (issue 14, a user's report)."""
     if secret is None:
         return None
+    what = (
+        "give the whsec_... shown when the webhook was created or its secret rotated "
+        "(POST /webhooks or POST /webhooks/{webhook_id}/rotate-secret)."
+    )
+    if not secret.startswith(SECRET_PREFIX):
+        raise CommandError(f"--secret is not a webhook signing secret (it does not start with {SECRET_PREFIX}): {what}")
     try:
-        return Webhook(secret)
-    except Exception as error:  # noqa: BLE001 (the library raises binascii.Error or its own for a bad secret)
+        key = base64.b64decode(secret.removeprefix(SECRET_PREFIX), validate=True)
+    except ValueError:
         raise CommandError(
-            f"--secret is not a webhook signing secret ({error}): give the whsec_... shown when the webhook "
-            "was created or its secret rotated."
+            f"--secret is not a webhook signing secret (not base64 after {SECRET_PREFIX}): {what}"
         ) from None
+    if not MIN_SECRET_BYTES <= len(key) <= MAX_SECRET_BYTES:
+        raise CommandError(
+            f"--secret is not a webhook signing secret ({len(key)} bytes after {SECRET_PREFIX}, not "
+            f"{MIN_SECRET_BYTES} to {MAX_SECRET_BYTES}): {what}"
+        )
+    return Webhook(secret)
 
 
 class _Receiver:
@@ -164,7 +200,14 @@ def _summary(body: bytes) -> tuple[str, str]:
     if not isinstance(message, dict):
         return "(not an event)", json.dumps(message)[:SUMMARY_CHARACTERS]
     data = message.get("data")
-    shown = {"aggregate_id": message.get("aggregate_id"), **(data if isinstance(data, dict) else {})}
+    fields = {**(data if isinstance(data, dict) else {}), "aggregate_id": message.get("aggregate_id")}
+    # What happened first (task_title, new_status, changes, ...), the ids last: they are long,
+    # and the envelope's (event id, time) are already on the line above or in the headers.
+    useful = {key: value for key, value in fields.items() if key not in (*_ENVELOPE_FIELDS, *_ID_FIELDS)}
+    shown = dict(useful)
+    for key in _ID_FIELDS:  # each id once: a ping's aggregate_id is its webhook_id
+        if fields.get(key) is not None and fields[key] not in shown.values():
+            shown[key] = fields[key]
     text = json.dumps({key: value for key, value in shown.items() if value is not None}, ensure_ascii=False)
     if len(text) > SUMMARY_CHARACTERS:
         text = text[: SUMMARY_CHARACTERS - 3] + "..."
