@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,6 +48,10 @@ class Listener:
         )
         assert self.process.stdout is not None
         self.stdout = self.process.stdout
+        # Reads of its output block: a listener that stops printing is killed (EOF), so a test fails, not hangs.
+        self._watchdog = threading.Timer(60, self.process.kill)
+        self._watchdog.daemon = True
+        self._watchdog.start()
         first = self.stdout.readline()
         assert first.startswith("Listening on http://127.0.0.1:"), first + self.process.stderr.read()  # type: ignore[union-attr]
         self.url = first.split()[2]
@@ -65,6 +70,7 @@ class Listener:
         """Ctrl-C, as a developer stops it: the exit code and the rest of its output."""
         self.process.send_signal(signal.SIGINT)
         rest, _ = self.process.communicate(timeout=10)
+        self._watchdog.cancel()
         return self.process.returncode, rest
 
 
