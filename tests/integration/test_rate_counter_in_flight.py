@@ -141,8 +141,9 @@ CHANGES_THAT_READ_FIRST = [pytest.param(complete, id="action"), pytest.param(ret
 
 @pytest.mark.parametrize("change", CHANGES_THAT_READ_FIRST)
 def test_a_change_without_a_leased_token_reads_beside_its_take_and_writes_once_the_take_is_in(
-    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str, change: Any
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str, change: Any, frozen_rate_window: float
 ) -> None:
+    # The window frozen: a minute ending between the two changes would (rightly) make the second take.
     settings.THROTTLE_RATES = {"user": "600/min", "ip": "1200/min"}
     proxy.hold(COUNTER, "GetItem")  # sent side by side, they meet; one after the other, they do not
 
