@@ -76,6 +76,21 @@ class AnsweredOutageFilter(logging.Filter):
         return getattr(record, "status_code", None) != 503
 
 
+class OutageAccessLineFilter(logging.Filter):
+    """Logs runserver's access line of a 503 as a WARNING, not the ERROR it gives every 5xx.
+
+    A 503 is an outage answered as SPEC §2 asks, logged once as a WARNING with its cause
+    (`AnsweredOutageFilter`); the access line stays, at the level of the 4xx ones. Input: a
+    record of `django.server` (`status_code` set by Django's `WSGIRequestHandler`); output:
+    always True, the record demoted when it is a 503's.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "status_code", None) == 503 and record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, request id, extras, traceback."""
 

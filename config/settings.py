@@ -252,6 +252,7 @@ LOGGING: dict[str, Any] = {
     "filters": {
         "request_id": {"()": "config.observability.RequestIdFilter"},
         "answered_outage": {"()": "config.observability.AnsweredOutageFilter"},
+        "outage_access_line": {"()": "config.observability.OutageAccessLineFilter"},
     },
     "formatters": {"json": {"()": "config.observability.JsonFormatter"}},
     "handlers": {
@@ -264,7 +265,12 @@ LOGGING: dict[str, Any] = {
         "urllib3": {"level": "WARNING"},
         "pynamodb": {"level": "WARNING"},
         # runserver's access log: JSON like the rest (Django gives it a plain-text handler).
-        "django.server": {"handlers": ["stdout"], "level": "INFO", "propagate": False},
+        "django.server": {
+            "handlers": ["stdout"],
+            "level": "INFO",
+            "propagate": False,
+            "filters": ["outage_access_line"],
+        },
         "django.request": {"filters": ["answered_outage"]},
     },
 }

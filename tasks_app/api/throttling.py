@@ -254,7 +254,8 @@ class RequestCount:
         """What to answer instead of a response of `status_code`, once the count is in: the
         429 (`Throttled`), the 503 (`DependencyUnavailable`), or None to keep the response.
 
-        A 401 that nothing counted yet is counted by address now. If that count meets an
+        A 503 stands when the count met an outage too (one answer, one log line). A 401 that
+        nothing counted yet is counted by address now. If that count meets an
         outage, the 401 stands: the refusal is right, and nothing was served to limit.
         """
         if not self.started and status_code == 401:
@@ -270,7 +271,8 @@ class RequestCount:
             try:
                 verdict = self._pending.result()  # bounded by the counter's retry budget
             except DependencyUnavailable as outage:
-                return outage
+                # A view that met the outage too has answered (and logged) its 503 already.
+                return None if status_code == 503 else outage
         else:
             return None
         return None if verdict.allowed else Throttled(verdict.retry_after)

@@ -8,6 +8,7 @@ stopped with SIGSTOP (connections accepted, no answer: read timeouts).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import threading
@@ -238,17 +239,39 @@ def test_a_rate_limit_answer_without_a_body_is_throttling(faulty_aws: ThreadingH
     assert_unavailable(send(*OPERATIONS[2]), RETRY_AFTER_THROTTLED)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [("get", f"/tasks/{UNKNOWN}", None), ("patch", f"/tasks/{UNKNOWN}", {"title": "Renamed"})],
+    ids=["GET", "PATCH"],
+)
+@pytest.mark.parametrize("rates", [None, "100/min"], ids=["no rate limit", "counted beside the read"])
 def test_an_outage_is_logged_once_as_a_warning_with_its_cause(
-    aws: AwsStack, settings: Any, caplog: pytest.LogCaptureFixture
+    aws: AwsStack, settings: Any, caplog: pytest.LogCaptureFixture, method: str, path: str, body: Any, rates: str | None
 ) -> None:
     # A 503 is the API working as designed: one line with the cause for the on-call engineer,
-    # not an ERROR (which Django logs for every 5xx) that reads like a bug.
+    # not an ERROR (which Django logs for every 5xx) that reads like a bug; and one, even when
+    # the rate count beside the read met the outage too.
+    settings.THROTTLE_RATES = {"user": rates, "ip": rates}
     aim_at(settings, "http://127.0.0.1:9")
 
     with caplog.at_level("INFO"):
-        assert send("get", f"/tasks/{UNKNOWN}", None).status_code == 503
+        assert send(method, path, body).status_code == 503
 
     serious = [record for record in caplog.records if record.levelno >= 30]
     assert [record.getMessage()[:13] for record in serious] == ["Answered 503:"], [
         (record.name, record.getMessage()) for record in serious
     ]
+
+
+def test_runservers_access_line_of_a_503_is_a_warning_not_an_error() -> None:
+    # Django's WSGIRequestHandler logs every 5xx's access line at ERROR; the configured
+    # `django.server` logger demotes a 503's (the outage is logged once, as a WARNING).
+    server = logging.getLogger("django.server")
+    outage = server.makeRecord("django.server", logging.ERROR, __file__, 0, '"GET / HTTP/1.1" 503 130', (), None)
+    outage.status_code = 503
+    bug = server.makeRecord("django.server", logging.ERROR, __file__, 0, '"GET / HTTP/1.1" 500 130', (), None)
+    bug.status_code = 500
+
+    assert server.filter(outage)
+    assert server.filter(bug)
+    assert (outage.levelname, bug.levelname) == ("WARNING", "ERROR")
