@@ -96,7 +96,7 @@ REPLAYED_HEADER = OpenApiParameter(
     examples=[OpenApiExample("Replayed", value="true")],
 )
 
-REQUEST_ID_PATTERN = "^[A-Za-z0-9._:@/+=-]{1,128}$"  # config.observability's _ACCEPTABLE_REQUEST_ID
+REQUEST_ID_PATTERN = "^[A-Za-z0-9._:@/+=-]{1,128}$"  # config.observability's ACCEPTABLE_REQUEST_ID
 REQUEST_ID = OpenApiParameter(
     "X-Request-ID",
     OpenApiTypes.STR,

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter
+from django.core.management.base import BaseCommand, CommandError, CommandParser, DjangoHelpFormatter, OutputWrapper
 from pynamodb.exceptions import PynamoDBException
 
 from tasks_app import bootstrap
@@ -53,6 +53,7 @@ class AwsCommand(BaseCommand):
     # command does. `manage.py check`, runserver and the tests still run them.
     requires_system_checks = []
     examples: ClassVar[tuple[str, ...]] = ()
+    uses_aws: ClassVar[bool] = True  # False for a command that reads only local files: no "Using the local AWS" note
     not_found_hint = (
         "Find ids with `python manage.py list_tasks --user <owner>`; a deleted task is listed by "
         "`list_trash` and comes back with `restore_task`."
@@ -77,7 +78,10 @@ class AwsCommand(BaseCommand):
             gc.freeze()
 
     def execute(self, *args: Any, **options: Any) -> str | None:
-        if options.get("verbosity", 1) >= 1 and settings.AWS_ENDPOINT_SOURCE.startswith("the local stack"):
+        if options.get("stderr"):  # as BaseCommand.execute does, so that the note goes where the caller asked
+            self.stderr = OutputWrapper(options["stderr"])
+        found_locally = settings.AWS_ENDPOINT_SOURCE.startswith("the local stack")
+        if self.uses_aws and found_locally and options.get("verbosity", 1) >= 1:
             # Found, not given: say which stack this acts on (SPEC §5; `config.local_stack`).
             self.stderr.write(f"Using the local AWS at {settings.AWS_ENDPOINT_URL} ({settings.AWS_ENDPOINT_SOURCE}).")
         try:

@@ -72,3 +72,21 @@ def test_the_stacks_processes_each_write_a_file_the_trail_reads(tmp_path):
     files = process_log_files(tmp_path)
     assert set(files) == {"the API", "the worker", "the outbox relay"}  # the supervisor's children
     assert {path.parent for path in files.values()} == {tmp_path / LOG_DIRECTORY}
+
+
+@pytest.mark.parametrize("given", ["", "two words", "x" * 129, "req\u00e9"])
+def test_what_cannot_be_a_request_id_is_refused_as_such(state_dir, given):
+    with pytest.raises(CommandError, match="is not a request id"):
+        call_command("request_trail", given, "--state-dir", str(state_dir))
+
+
+def test_reading_log_files_does_not_claim_to_use_the_local_aws(state_dir, settings):
+    settings.AWS_ENDPOINT_SOURCE = "the local stack's state file"
+    settings.AWS_ENDPOINT_URL = "http://127.0.0.1:1"
+    err = StringIO()
+    call_command("request_trail", "req-1", "--state-dir", str(state_dir), stdout=StringIO(), stderr=err)
+    assert "Using the local AWS" not in err.getvalue()
+    err = StringIO()
+    with pytest.raises(CommandError):  # a command that does use AWS still says which one
+        call_command("show_task", "task-x", stdout=StringIO(), stderr=err)
+    assert "Using the local AWS at http://127.0.0.1:1" in err.getvalue()

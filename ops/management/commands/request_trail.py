@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from argparse import ArgumentParser
+from argparse import ArgumentParser, ArgumentTypeError
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from config.observability import ACCEPTABLE_REQUEST_ID
 from ops.local.log_trail import LOG_DIRECTORY, TrailLine, request_trail
 from ops.management.base import OpsCommand
 from tasks_app.management.base import counted
@@ -32,8 +33,10 @@ class Command(OpsCommand):
         "python manage.py request_trail my-trace-1 --json",
     )
 
+    uses_aws = False  # it reads the log files only
+
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("request_id", help="The request's X-Request-ID.")
+        parser.add_argument("request_id", type=_request_id, help="The request's X-Request-ID.")
         parser.add_argument(
             "--state-dir",
             type=Path,
@@ -66,6 +69,17 @@ class Command(OpsCommand):
         if not options["json"]:
             processes = sorted({line.process for line in trail})
             self.stdout.write(f"{counted(len(trail), 'line')} from {', '.join(processes)}.")
+
+
+def _request_id(text: str) -> str:
+    """An X-Request-ID the API could have answered with (`config.observability`: 1-128 of
+    letters, digits and `._:@/+=-`); anything else is refused by argparse, naming the argument."""
+    if not ACCEPTABLE_REQUEST_ID.fullmatch(text):
+        raise ArgumentTypeError(
+            f"{text!r} is not a request id: the API answers with 1-128 letters, digits or ._:@/+=- "
+            "(the X-Request-ID header of any response)"
+        )
+    return text
 
 
 def _readable(line: TrailLine) -> str:
