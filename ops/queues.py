@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -56,6 +57,14 @@ class DeadLetter:
     first_received: str
     body: str
     request_id: str | None = None  # of the request that caused the event (SPEC §9), when it was sent with it
+
+    @property
+    def first_received_at(self) -> str:
+        """When a consumer first received it, ISO 8601 UTC to the second ('' when SQS did not say);
+        SQS gives milliseconds since the epoch."""
+        if not self.first_received.isdigit():
+            return ""
+        return datetime.fromtimestamp(int(self.first_received) / 1000, UTC).isoformat(timespec="seconds")
 
 
 def depth(sqs: SQSClient, queue_url: str) -> QueueDepth:

@@ -42,12 +42,15 @@ class Command(OpsCommand):
         letters = queues.dead_letters(sqs, queues.queue_pair(options["queue"]).dlq_url, most=options["most"])
         for letter in letters:
             if options["json"]:
-                self.stdout.write(json.dumps(letter.__dict__, ensure_ascii=False))
+                self.stdout.write(
+                    json.dumps({**letter.__dict__, "first_received_at": letter.first_received_at}, ensure_ascii=False)
+                )
             else:
                 # The request id leads to everything its request caused: `request_trail`, or zappa tail's filter.
                 request = f"request {letter.request_id}  " if letter.request_id else ""
                 self.stdout.write(
-                    f"{letter.message_id}  received {letter.receive_count}x  {request}{letter.body[:200]}"
+                    f"{letter.message_id}  received {letter.receive_count}x since {letter.first_received_at or '?'}  "
+                    f"{request}{letter.body[:200]}"
                 )
         if not options["json"]:
             self.stdout.write(f"{counted(len(letters), 'dead letter')}.")
