@@ -120,7 +120,11 @@ def test_two_concurrent_sweeps_record_each_reminder_once(aws, api, t0):
     # Both sweeps read the same tasks from the index before either writes: a real race.
     both_read = threading.Barrier(2, timeout=30)
     windows = FakeWindows()
-    windows.meanwhile = both_read.wait
+
+    def wait_for_the_other_sweep() -> None:
+        both_read.wait()
+
+    windows.meanwhile = wait_for_the_other_sweep
     results: list[ReminderSweepResult] = []
     errors: list[BaseException] = []
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -243,3 +243,17 @@ def test_an_outage_raises_and_leaves_the_mark_for_the_next_sweep(repository, ind
     assert index.swept_until() == NOW
     windows.meanwhile = lambda: None
     assert sweep(repository, index, windows, NOW + 2 * MINUTE).due_soon == 1
+
+
+def test_a_sweep_reads_utc_hours_whatever_zone_its_time_is_given_in(repository):
+    index = FakeReminderIndex(repository)
+    index.mark_swept(NOW)
+    india = timezone(timedelta(hours=5, minutes=30))
+    sweep(repository, index, FakeWindows(), (NOW + 20 * MINUTE).astimezone(india))
+    assert index.hours_read == [THIS_HOUR]
+    assert index.swept_until() == NOW + 20 * MINUTE
+
+
+def test_a_sweep_refuses_a_time_without_a_zone(repository, index):
+    with pytest.raises(ValueError, match="timezone-aware"):
+        sweep(repository, index, FakeWindows(), datetime(2026, 12, 2, 10, 30))
