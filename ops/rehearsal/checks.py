@@ -399,8 +399,8 @@ def check_provisioned(dynamodb: Any, sqs: Any, sns: Any, name: str, settings: di
     problems = []
     described = dynamodb.describe_table(TableName=table)["Table"]
     indexes = sorted(index["IndexName"] for index in described.get("GlobalSecondaryIndexes", []))
-    if indexes != ["GSI1", "GSI2", "GSI3"]:
-        problems.append(f"table {table}: indexes {indexes}, not GSI1 (by user), GSI2 (by status), GSI3 (by due date)")
+    if indexes != ["GSI1", "GSI2", "GSI3", "GSI4"]:
+        problems.append(f"table {table}: indexes {indexes}, not GSI1-GSI3 (user, status, due date), GSI4 (reminders)")
     backups = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     if backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] != "ENABLED":
         problems.append(f"table {table}: point-in-time recovery is off")
