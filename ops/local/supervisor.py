@@ -1,10 +1,12 @@
-"""`make run`: the local AWS, the API, the event worker and the outbox relay, kept running together.
+"""`make run`: the local AWS, the API, the event worker, the outbox relay and the reminder sweep,
+kept running together.
 
 Children run in their own sessions, so a terminal's Ctrl-C reaches only this supervisor. A child
 that crashes (the worker, the relay, even the API) is restarted with backoff while the rest go on
 serving; only the local AWS exiting, Ctrl-C, or the terminal closing stops the stack. It then
-stops the children in order: the API and the relay, then the worker once it has applied what is
-queued, then saves the table and the queues (`ops.local.persistence`) and stops the local AWS.
+stops the children in order: the API, the relay and the reminder sweep (what writes events), then
+the worker once it has applied what is queued, then saves the table and the queues
+(`ops.local.persistence`) and stops the local AWS.
 The local AWS journals every table write and every message sent or deleted as it happens; every
 `autosave_seconds` the supervisor has it write the queues whole and fold the journals into
 snapshots. A failed autosave is reported and tried again, never a reason to stop.
@@ -78,7 +80,7 @@ class LocalStack:
             owner=Owner(client_id(checkout), str(checkout)),
         )
         self._lock = StackLock(options.state_dir)
-        self._children = ChildProcesses()  # the API, the worker, the relay
+        self._children = ChildProcesses()  # the API, the worker, the relay, the reminder sweep
         self._stop_reason: str | None = None
         self._loaded = False  # until the state is restored, saving would overwrite it with nothing
 
@@ -198,6 +200,7 @@ class LocalStack:
         self.aws.resume()  # a paused local AWS would hold the stop up for minutes and miss the last save
         self._children.stop("the API")
         self._children.stop("the outbox relay")
+        self._children.stop("the reminder sweep")
         self._let_worker_drain_queue()
         self._children.stop("the worker")
         if self._loaded and self.aws.exit_status() is None:
@@ -321,13 +324,17 @@ def _wait_for_api(api_url: str, children: ChildProcesses, stopping: Callable[[],
 
 
 def _child_commands(options: LocalStackOptions) -> dict[str, list[str]]:
-    """The API, the worker and the outbox relay, by name, in the order they start."""
+    """The API, the worker, the outbox relay and the reminder sweep, by name, in the order they start.
+
+    The sweep runs every REMINDER_SWEEP_SECONDS (60, as the deployed schedule's `rate(1 minute)`),
+    which it reads from the environment the children inherit (`remind_due_tasks --loop`)."""
     python, manage_py = sys.executable, str(options.manage_py)
     server = [python, manage_py, "runserver", f"127.0.0.1:{options.api_port}"]
     return {
         "the API": server if options.reload else [*server, "--noreload"],
         "the worker": [python, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"],
         "the outbox relay": [python, manage_py, "relay_stream"],
+        "the reminder sweep": [python, manage_py, "remind_due_tasks", "--loop"],
     }
 
 
@@ -347,15 +354,21 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
             f"  Events      published as the table's stream reports them, applied by a Celery worker "
             f"(history: {api_url}/tasks/<id>/events)",
             "  Webhooks    delivered by the same worker; `manage.py webhook_listen` is a local receiver",
+            f"  Reminders   due tasks swept every {_reminder_interval()} (TaskDueSoon, TaskOverdue in their history)",
             f"  Data        {options.state_dir}  (every write and message journalled at once; snapshots on stop"
             + (f" and every {autosave:g} s)" if autosave else ")"),
             f"  Logs        {options.state_dir / LOG_DIRECTORY}  (a file per process; `manage.py request_trail "
             "<X-Request-ID>` shows what one request caused)",
-            "  Crashes     a crashed worker, relay or API is restarted; the rest keeps serving",
+            "  Crashes     a crashed worker, relay, reminder sweep or API is restarted; the rest keeps serving",
             "Press Ctrl-C to stop.",
             "",
         ]
     )
+
+
+def _reminder_interval() -> str:
+    """'60 s', or what REMINDER_SWEEP_SECONDS sets (the sweep refuses a value that is no number)."""
+    return f"{os.environ.get('REMINDER_SWEEP_SECONDS', '60')} s"
 
 
 def _access_lines(api_url: str, options: LocalStackOptions) -> list[str]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ops.provisioning.event_sources import OUTBOX_INSERTS, QUEUE_BATCH_SIZE
 from ops.provisioning.gateway_responses import DEPLOYMENT_DESCRIPTION, GATEWAY_ANSWERS, GatewayAnswer, render
-from ops.provisioning.schedule import SWEEP_EXPRESSION, sweeper_rule_name
+from ops.provisioning.schedule import OUTBOX_SWEEPER, SCHEDULES, Schedule
 from ops.provisioning.sqs import stream_failures_queue_name
 from ops.provisioning.stage import SNAPSTART_ALIAS  # Zappa points API Gateway at it; provision the triggers
 
@@ -211,18 +211,32 @@ def check_stream_source(
 
 
 def check_schedule(events: Any, lambda_client: Any, name: str, snap_start: bool) -> tuple[list[str], str | None]:
-    """The sweeper's rule runs `relay_outbox` every few minutes on the alias (the function itself
-    without SnapStart), which lets the rule invoke it. Returns the problems, and the rule's ARN."""
+    """Each schedule's rule (`SCHEDULES`: the outbox sweeper every few minutes, the reminder
+    sweep every minute) runs its handler on the alias (the function itself without SnapStart),
+    which lets the rule invoke it. Returns the problems, and the sweeper's rule's ARN (None
+    without that rule)."""
     rules = events.list_rules()["Rules"]
     keep_warm = [rule["Name"] for rule in rules if "keep-warm" in rule["Name"]]
     problems = [f"keep_warm is off, but rules {keep_warm} exist"] if keep_warm else []
-    rule_name = sweeper_rule_name(name)
+    arns: dict[Schedule, str] = {}
+    for schedule in SCHEDULES:
+        found, arn = _check_rule(events, lambda_client, rules, name, schedule, snap_start)
+        problems += found
+        if arn is not None:
+            arns[schedule] = arn
+    return problems, arns.get(OUTBOX_SWEEPER)
+
+
+def _check_rule(
+    events: Any, lambda_client: Any, rules: list[dict[str, Any]], name: str, schedule: Schedule, snap_start: bool
+) -> tuple[list[str], str | None]:
+    rule_name = schedule.rule_name(name)
     matching = [rule for rule in rules if rule["Name"] == rule_name]
     if not matching:
-        return [*problems, f"no schedule rule {rule_name} (rules: {[r['Name'] for r in rules]})"], None
-    rule = matching[0]
-    if rule.get("ScheduleExpression") != SWEEP_EXPRESSION:
-        problems.append(f"rule {rule_name}: {rule.get('ScheduleExpression')}, expected {SWEEP_EXPRESSION}")
+        return [f"no schedule rule {rule_name} (rules: {[r['Name'] for r in rules]})"], None
+    rule, problems = matching[0], []
+    if rule.get("ScheduleExpression") != schedule.expression:
+        problems.append(f"rule {rule_name}: {rule.get('ScheduleExpression')}, expected {schedule.expression}")
     function_arn = lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
     target_arn = f"{function_arn}:{SNAPSTART_ALIAS}" if snap_start else function_arn
     targets = [target["Arn"] for target in events.list_targets_by_rule(Rule=rule_name)["Targets"]]
