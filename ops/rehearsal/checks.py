@@ -16,7 +16,7 @@ from typing import Any
 
 from ops.provisioning.event_sources import OUTBOX_INSERTS, QUEUE_BATCH_SIZE
 from ops.provisioning.gateway_responses import DEPLOYMENT_DESCRIPTION, GATEWAY_ANSWERS, GatewayAnswer, render
-from ops.provisioning.schedule import OUTBOX_SWEEPER, SCHEDULES, Schedule
+from ops.provisioning.schedule import SCHEDULES, Schedule
 from ops.provisioning.sqs import stream_failures_queue_name
 from ops.provisioning.stage import SNAPSTART_ALIAS  # Zappa points API Gateway at it; provision the triggers
 
@@ -210,21 +210,21 @@ def check_stream_source(
     return problems
 
 
-def check_schedule(events: Any, lambda_client: Any, name: str, snap_start: bool) -> tuple[list[str], str | None]:
+def check_schedule(events: Any, lambda_client: Any, name: str, snap_start: bool) -> tuple[list[str], dict[str, str]]:
     """Each schedule's rule (`SCHEDULES`: the outbox sweeper every few minutes, the reminder
     sweep every minute) runs its handler on the alias (the function itself without SnapStart),
-    which lets the rule invoke it. Returns the problems, and the sweeper's rule's ARN (None
-    without that rule)."""
+    which lets the rule invoke it. Returns the problems, and the ARN of each rule found by the
+    handler it runs (`Schedule.handler`)."""
     rules = events.list_rules()["Rules"]
     keep_warm = [rule["Name"] for rule in rules if "keep-warm" in rule["Name"]]
     problems = [f"keep_warm is off, but rules {keep_warm} exist"] if keep_warm else []
-    arns: dict[Schedule, str] = {}
+    arns: dict[str, str] = {}
     for schedule in SCHEDULES:
         found, arn = _check_rule(events, lambda_client, rules, name, schedule, snap_start)
         problems += found
         if arn is not None:
-            arns[schedule] = arn
-    return problems, arns.get(OUTBOX_SWEEPER)
+            arns[schedule.handler] = arn
+    return problems, arns
 
 
 def _check_rule(

@@ -126,9 +126,12 @@ def test_the_rehearsal_finds_a_missing_reminders_rule(run, aws):
     assert checks.check_schedule(events, lambdas, "tasks-production", snap_start=True)[0] == []
 
     events.remove_targets(Rule=RULE, Ids=[t["Id"] for t in events.list_targets_by_rule(Rule=RULE)["Targets"]])
-    problems, sweeper_arn = checks.check_schedule(events, lambdas, "tasks-production", snap_start=True)
+    problems, rule_arns = checks.check_schedule(events, lambdas, "tasks-production", snap_start=True)
     assert problems == [f"rule {RULE} targets [], expected only {ALIAS_ARN}"]
-    assert sweeper_arn == events.describe_rule(Name=f"tasks-production-{SWEEPER}")["Arn"]  # the smoke test's
+    assert rule_arns == {  # what the smoke test sends the zip, one scheduled event each
+        SWEEPER: events.describe_rule(Name=f"tasks-production-{SWEEPER}")["Arn"],
+        REMINDERS: events.describe_rule(Name=RULE)["Arn"],
+    }
 
     events.delete_rule(Name=RULE)
     problems, _ = checks.check_schedule(events, lambdas, "tasks-production", snap_start=True)
