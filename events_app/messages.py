@@ -12,6 +12,8 @@ from tasks_app.domain.events import (
     TaskCompleted,
     TaskCreated,
     TaskDeleted,
+    TaskDueSoon,
+    TaskOverdue,
     TaskRestored,
     TaskStatusChanged,
     TaskUpdated,
@@ -29,6 +31,9 @@ _REQUIRED_TEXT = {
     TaskCompleted.__name__: ("user_id", "task_title"),
     TaskDeleted.__name__: ("user_id", "task_title"),
     TaskRestored.__name__: ("user_id", "task_title"),
+    # The due-date reminders (issue 14): history only, they move no statistic.
+    TaskDueSoon.__name__: ("user_id", "task_title", "due_at"),
+    TaskOverdue.__name__: ("user_id", "task_title", "due_at"),
 }
 KNOWN_EVENT_TYPES = frozenset(_REQUIRED_TEXT)
 _STATUSES = frozenset(status.value for status in TaskStatus)

@@ -18,20 +18,22 @@ from tasks_app.adapters.dynamodb.idempotency import IdempotencyItem
 from tasks_app.adapters.dynamodb.models import OutboxItem, SharedClientConnection, TableModel, TaskItem, bind_table
 from tasks_app.adapters.dynamodb.outbox import DynamoOutbox
 from tasks_app.adapters.dynamodb.rate_counter import DynamoRateCounter, RateCounterItem
+from tasks_app.adapters.dynamodb.reminders import DynamoReminderIndex, SweepMarkItem
 from tasks_app.adapters.dynamodb.repository import DynamoTaskRepository
 from tasks_app.adapters.dynamodb.stream import reported_events
 from tasks_app.adapters.metrics import EmfRelayMetrics
 from tasks_app.adapters.rate_leases import TokenLeases
 from tasks_app.adapters.sns import SnsEventPublisher
-from tasks_app.application.ports import EventPublisher, Outbox, TaskRepository
+from tasks_app.application.ports import EventPublisher, Outbox, ReminderIndex, ReminderWindows, TaskRepository
 from tasks_app.application.relay import RelayResult, relay_outbox, relay_reported
+from tasks_app.application.reminders import DefaultReminderWindows, ReminderSweepResult, reminders_sweep
 
 if TYPE_CHECKING:
     from tasks_app.adapters.tokens import TokenVerifier
 
 logger = logging.getLogger(__name__)
 
-TABLE_MODELS: tuple[type[TableModel], ...] = (TaskItem, OutboxItem, IdempotencyItem, RateCounterItem)
+TABLE_MODELS: tuple[type[TableModel], ...] = (TaskItem, OutboxItem, IdempotencyItem, RateCounterItem, SweepMarkItem)
 
 
 def aws_target() -> AwsTarget:
@@ -63,6 +65,25 @@ def task_repository() -> TaskRepository:
 def outbox() -> Outbox:
     table_connection()
     return DynamoOutbox()
+
+
+@cache
+def reminder_index() -> ReminderIndex:
+    table_connection()
+    return DynamoReminderIndex()
+
+
+def sweep_reminders(*, windows: ReminderWindows | None = None, now: datetime | None = None) -> ReminderSweepResult:
+    """One due-date reminder sweep (issue 14 item 6, `tasks_app.application.reminders`) on the
+    configured table, at `now` (default: the clock), with each owner's window from `windows`
+    (default: `DEFAULT_REMINDER_WINDOW` for everyone). Raises `DependencyUnavailable` when
+    DynamoDB (or `windows`' store) is down; run it again then, nothing is recorded twice."""
+    return reminders_sweep(
+        tasks=task_repository(),
+        index=reminder_index(),
+        windows=windows if windows is not None else DefaultReminderWindows(),
+        now=now or utc_now(),
+    )
 
 
 @cache
@@ -151,6 +172,7 @@ def reset() -> None:
         table_connection,
         task_repository,
         outbox,
+        reminder_index,
         event_publisher,
         rate_counter,
         rate_leases,

@@ -59,7 +59,8 @@ events = extend_schema(
     description=(
         "Every event of the task, oldest first (by `data.sequence`), each once however often it was "
         "delivered: `TaskCreated`, `TaskUpdated`, `TaskStatusChanged`, `TaskCompleted`, `TaskDeleted` "
-        "(moved to the trash) and `TaskRestored`, as SPEC §1 and §4 describe them. A trashed task keeps "
+        "(moved to the trash), `TaskRestored`, as SPEC §1 and §4 describe them, and the due-date reminders "
+        "`TaskDueSoon` and `TaskOverdue` (`task_title`, `user_id`, `due_at`). A trashed task keeps "
         "its history. Events are processed asynchronously, so a change shows here within moments of "
         "its response, not with it."
     ),

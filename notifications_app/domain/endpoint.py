@@ -14,14 +14,27 @@ from tasks_app.domain.events import (
     TaskCompleted,
     TaskCreated,
     TaskDeleted,
+    TaskDueSoon,
+    TaskOverdue,
     TaskRestored,
     TaskStatusChanged,
     TaskUpdated,
 )
 
-# The event types of SPEC §4 a webhook may subscribe to; "*" alone means all of them.
+# The event types of SPEC §4 a webhook may subscribe to (the reminders of issue 14 included);
+# "*" alone means all of them.
 EVENT_TYPES: tuple[str, ...] = tuple(
-    kind.__name__ for kind in (TaskCreated, TaskUpdated, TaskStatusChanged, TaskCompleted, TaskDeleted, TaskRestored)
+    kind.__name__
+    for kind in (
+        TaskCreated,
+        TaskUpdated,
+        TaskStatusChanged,
+        TaskCompleted,
+        TaskDeleted,
+        TaskRestored,
+        TaskDueSoon,
+        TaskOverdue,
+    )
 )
 ALL_EVENTS = "*"
 # A test delivery (`POST /webhooks/{id}/test`): sent to the endpoint whatever it subscribes to.

@@ -1,8 +1,9 @@
-"""The single table (SPEC §3): on demand, GSI1-GSI3, TTL on `ExpiresAt`, point-in-time recovery when deployed,
+"""The single table (SPEC §3): on demand, GSI1-GSI4, TTL on `ExpiresAt`, point-in-time recovery when deployed,
 and a stream of new images.
 
-The indexes serve the listings (`tasks_app.adapters.dynamodb.listing`): GSI1 a user's tasks by
-creation (and the trash by deletion), GSI2 by status, GSI3 by due date. DynamoDB adds one GSI
+GSI1-GSI3 serve the listings (`tasks_app.adapters.dynamodb.listing`): GSI1 a user's tasks by
+creation (and the trash by deletion), GSI2 by status, GSI3 by due date. GSI4 serves the due-date
+reminder sweep (issue 14 item 6: open tasks with a reminder pending, by UTC hour). DynamoDB adds one GSI
 per `UpdateTable`, and refuses the next while one is still being built, so a table that lacks
 several gets them one at a time, each waited for until ACTIVE.
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from ops.provisioning.resources import Resources
 
 EXPIRY_ATTRIBUTE = "ExpiresAt"
-INDEX_NAMES = ("GSI1", "GSI2", "GSI3")
+INDEX_NAMES = ("GSI1", "GSI2", "GSI3", "GSI4")
 # Building an index over a large table takes minutes to hours; past this, provisioning stops
 # with an error saying so (running it again resumes: it waits for the index being built).
 INDEX_WAIT_SECONDS = 2 * 3600

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -13,6 +13,8 @@ from tasks_app.application.idempotency import IdempotencyRecord
 from tasks_app.correlation import Origin
 from tasks_app.domain.errors import DomainError
 from tasks_app.domain.events import DomainEvent
+from tasks_app.domain.reminders import DEFAULT_REMINDER_WINDOW as DEFAULT_REMINDER_WINDOW  # the port's, re-exported
+from tasks_app.domain.reminders import MAX_REMINDER_WINDOW as MAX_REMINDER_WINDOW  # the port's, re-exported
 from tasks_app.domain.task import Task, isoformat_utc
 from tasks_app.domain.values import Priority, TaskId, TaskStatus, UserId
 
@@ -200,3 +202,36 @@ class RelayMetrics(Protocol):
     def published(self, entries: Sequence[OutboxEntry]) -> None:
         """`entries` were just accepted by the publisher: called at once, so now is their
         publish time. Raises nothing."""
+
+
+class ReminderWindows(Protocol):
+    """How long before a task's due date each user wants `TaskDueSoon` (issue 14 item 6).
+
+    Users missing from the answer get `DEFAULT_REMINDER_WINDOW`; no window is longer than
+    `MAX_REMINDER_WINDOW` (longer ones are cut to it). The notifications app implements it from
+    each user's settings.
+    """
+
+    def windows_for(self, user_ids: Collection[str]) -> Mapping[str, timedelta]:
+        """The windows of those of `user_ids` who chose one. Raises `DependencyUnavailable` in an outage."""
+
+
+class ReminderIndex(Protocol):
+    """The index of tasks that have a reminder pending (GSI4 on DynamoDB), bucketed by the UTC
+    hour of the instant a sweep should look at them, and the sweep's own progress."""
+
+    def due_in_hour(self, hour: datetime, *, until: datetime) -> tuple[list[Task], int]:
+        """The tasks whose next look falls in the UTC hour starting at `hour` and is no later
+        than `until`, in instant order, with the number of requests (DynamoDB Query pages) read.
+        Index reads may be a moment stale: writes are conditioned on the version read."""
+
+    def move_reminder(self, task: Task) -> bool:
+        """Store `task.remind_at` alone (no event, version unchanged) if the task is still at
+        `task.version`; False when another writer changed it first."""
+
+    def swept_until(self) -> datetime | None:
+        """How far sweeps have looked, None before the first."""
+
+    def mark_swept(self, until: datetime) -> None:
+        """Remember that everything up to `until` was looked at; never moves the mark back
+        (a slower concurrent sweep leaves a later mark as it is)."""

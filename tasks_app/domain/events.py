@@ -92,3 +92,23 @@ class TaskRestored(DomainEvent):
 
     task_title: str
     user_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskDueSoon(DomainEvent):
+    """An open task falls due within its owner's reminder window (issue 14 item 6); recorded at
+    most once per due date. `due_at` is the due date it was recorded for, UTC ISO 8601."""
+
+    task_title: str
+    user_id: str
+    due_at: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskOverdue(DomainEvent):
+    """An open task's due date has passed (issue 14 item 6); recorded at most once per due date.
+    `due_at` is the due date that passed, UTC ISO 8601."""
+
+    task_title: str
+    user_id: str
+    due_at: str

@@ -13,14 +13,27 @@ from tasks_app.domain.events import (
     TaskCompleted,
     TaskCreated,
     TaskDeleted,
+    TaskDueSoon,
+    TaskOverdue,
     TaskRestored,
     TaskStatusChanged,
     TaskUpdated,
 )
+from tasks_app.domain.reminders import ReminderOutcome, clamped_window, next_reminder_at
 from tasks_app.domain.values import Priority, TaskId, TaskStatus, UserId, normalize_tags, require_unicode_text
 
 TITLE_MAX_LENGTH = 200
 DESCRIPTION_MAX_LENGTH = 1000
+_MOMENTS = (
+    "created_at",
+    "due_at",
+    "updated_at",
+    "completed_at",
+    "deleted_at",
+    "due_soon_sent_for",
+    "overdue_sent_for",
+    "remind_at",
+)
 TRASH_RETENTION = timedelta(days=30)  # SPEC §1: a trashed task can be restored this long, then it is purged
 EDITABLE_FIELDS = ("title", "description", "priority", "due_at", "tags")  # what PATCH may change (SPEC §2)
 
@@ -45,6 +58,12 @@ class Task:
     `version` is the sequence of the task's latest event: 1 when created, raised by each change
     by the number of events it records (SPEC §1); it is the task's ETag and the optimistic lock
     stores write on. `deleted_at` is set while the task is in the trash.
+
+    Reminder state (issue 14 item 6, not part of the task's JSON): `due_soon_sent_for` and
+    `overdue_sent_for` are the due dates `TaskDueSoon` and `TaskOverdue` were recorded for, so
+    a new due date re-arms both; `remind_at` is when a sweep should next look at the task
+    (`reminders.next_reminder_at`), None when there is nothing left to remind. Every change
+    re-derives it.
     """
 
     task_id: TaskId
@@ -60,6 +79,9 @@ class Task:
     completed_at: datetime | None = None
     deleted_at: datetime | None = None
     version: int = 0
+    due_soon_sent_for: datetime | None = None
+    overdue_sent_for: datetime | None = None
+    remind_at: datetime | None = None
     _events: list[DomainEvent] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -69,7 +91,7 @@ class Task:
             raise InvalidValue("tags", "Must be stored trimmed, lower-case and unique.")
         if self.version < 0:
             raise InvalidValue("version", "Must not be negative.")
-        for name in ("created_at", "due_at", "updated_at", "completed_at", "deleted_at"):
+        for name in _MOMENTS:
             moment = getattr(self, name)
             if moment is not None and moment.utcoffset() is None:
                 raise InvalidValue(name, "Must be timezone-aware.")
@@ -137,6 +159,8 @@ class Task:
             return False
         for name in differences:
             setattr(self, name, wanted[name])
+        if "due_at" in differences:
+            self.remind_at = None  # a new due date re-arms the reminders from their first instant
         self.updated_at = now
         self._record(TaskUpdated, now, user_id=str(self.user_id), changes=differences)
         return True
@@ -176,6 +200,41 @@ class Task:
         self._record(TaskRestored, now, task_title=self.title, user_id=str(self.user_id))
 
     @property
+    def is_open(self) -> bool:
+        """Pending or in progress, and not in the trash: what reminders are for."""
+        return not self.in_trash and self.status in (TaskStatus.PENDING, TaskStatus.IN_PROGRESS)
+
+    def remind(self, now: datetime, window: timedelta) -> ReminderOutcome:
+        """Record the reminder the task is due at `now` for an owner whose window is `window`.
+
+        For an open task with a due date (issue 14 item 6): `TaskOverdue` once `now >= due_at`
+        (a task first looked at past its due date gets only this one), else `TaskDueSoon` once
+        `now >= due_at - window`; each at most once per due date. Too early for the window, the
+        next look moves to `due_at - window` (MOVED: no event, version unchanged). `window` is
+        clamped to 1 minute..24 hours. Raises nothing.
+        """
+        due = self.due_at
+        if due is None or not self.is_open:
+            return ReminderOutcome.NOTHING
+        if now >= due:
+            if self.overdue_sent_for == due:
+                return ReminderOutcome.NOTHING
+            self.overdue_sent_for = due
+            self._record(TaskOverdue, now, task_title=self.title, user_id=str(self.user_id), due_at=_wire(due))
+            return ReminderOutcome.OVERDUE
+        if self.due_soon_sent_for == due:
+            return ReminderOutcome.NOTHING
+        starts = due - clamped_window(window)
+        if now >= starts:
+            self.due_soon_sent_for = due
+            self._record(TaskDueSoon, now, task_title=self.title, user_id=str(self.user_id), due_at=_wire(due))
+            return ReminderOutcome.DUE_SOON
+        if self.remind_at == starts:
+            return ReminderOutcome.NOTHING
+        self.remind_at = starts
+        return ReminderOutcome.MOVED
+
+    @property
     def stored_version(self) -> int:
         """The version a store holds while the recorded events are not yet handed over."""
         return self.version - len(self._events)
@@ -197,6 +256,14 @@ class Task:
 
     def _record(self, kind: type[DomainEvent], now: datetime, **fields: Any) -> None:
         self.version += 1
+        self.remind_at = next_reminder_at(
+            due_at=self.due_at,
+            open_and_live=self.is_open,
+            due_soon_sent_for=self.due_soon_sent_for,
+            overdue_sent_for=self.overdue_sent_for,
+            remind_at=self.remind_at,
+            now=now,
+        )
         self._events.append(
             kind(aggregate_id=str(self.task_id), timestamp=isoformat_utc(now), sequence=self.version, **fields)
         )

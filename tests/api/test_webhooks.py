@@ -61,7 +61,16 @@ def test_an_invalid_webhook_is_a_validation_error_naming_the_field(api, fields, 
 
 
 def test_every_event_type_or_the_wildcard_may_be_chosen(api):
-    every = ["TaskCreated", "TaskUpdated", "TaskStatusChanged", "TaskCompleted", "TaskDeleted", "TaskRestored"]
+    every = [
+        "TaskCreated",
+        "TaskUpdated",
+        "TaskStatusChanged",
+        "TaskCompleted",
+        "TaskDeleted",
+        "TaskRestored",
+        "TaskDueSoon",
+        "TaskOverdue",
+    ]
     assert register(api, event_types=every).status_code == 201
     assert register(api, event_types=["*"]).json()["data"]["event_types"] == ["*"]
     assert register(api, event_types=["TaskCreated", "*"]).json()["data"]["event_types"] == ["*"]
@@ -195,7 +204,10 @@ def test_asking_for_someone_elses_webhooks_is_refused_naming_webhooks(as_user):
     assert tasks["message"] == "You may only ask about your own tasks, not alice's."  # unchanged
 
 
-EVERY_TYPE = 'TaskCreated, TaskUpdated, TaskStatusChanged, TaskCompleted, TaskDeleted, TaskRestored, or "*"'
+EVERY_TYPE = (
+    "TaskCreated, TaskUpdated, TaskStatusChanged, TaskCompleted, TaskDeleted, TaskRestored, TaskDueSoon, "
+    'TaskOverdue, or "*"'
+)
 
 
 @pytest.mark.parametrize(

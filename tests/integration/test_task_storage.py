@@ -33,12 +33,14 @@ def a_task(**fields: Any) -> Task:
     return task
 
 
-def test_a_live_task_is_in_the_three_listing_indexes_with_every_field(aws):
-    task = a_task(priority=Priority.HIGH, due_at=NOW + timedelta(days=1), tags=["b", "a"])
+def test_a_live_task_is_in_the_listing_indexes_and_the_reminder_index_with_every_field(aws):
+    task = a_task(priority=Priority.HIGH, due_at=NOW + timedelta(days=2), tags=["b", "a"])
     bootstrap.task_repository().add(task)
     item = raw_item(aws, f"TASK#{task.task_id}")
     created = f"TASK#{NOW.isoformat(timespec='microseconds').replace('+00:00', 'Z')}#{task.task_id}"
-    due = (NOW + timedelta(days=1)).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    due = (NOW + timedelta(days=2)).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    first_look = NOW + timedelta(days=1)  # 24 hours (the longest reminder window) before it is due
+    remind = first_look.isoformat(timespec="microseconds").replace("+00:00", "Z")
     assert {name: value for name, value in item.items() if name.startswith("GSI")} == {
         "GSI1PK": {"S": "USER#alice"},
         "GSI1SK": {"S": created},
@@ -46,6 +48,8 @@ def test_a_live_task_is_in_the_three_listing_indexes_with_every_field(aws):
         "GSI2SK": {"S": created},
         "GSI3PK": {"S": "USER#alice"},
         "GSI3SK": {"S": f"DUE#{due}#{task.task_id}"},
+        "GSI4PK": {"S": f"REMIND#{remind[:13]}"},
+        "GSI4SK": {"S": f"{remind}#{task.task_id}"},
     }
     assert item["Tags"] == {"L": [{"S": "b"}, {"S": "a"}]}  # a list: the order given survives
     assert (item["Type"], item["Priority"], item["DueAt"], item["Version"]) == (
@@ -64,6 +68,7 @@ def test_an_undated_untagged_task_stores_no_tags_and_sorts_last_by_due_date(aws)
     assert "Tags" not in item
     assert "DueAt" not in item
     assert item["GSI3SK"] == {"S": f"DUE#~#{task.task_id}"}
+    assert not {"GSI4PK", "GSI4SK", "RemindAt"} & set(item)  # nothing to remind of
 
 
 def test_trash_moves_the_task_to_the_trash_key_with_an_expiry_and_restore_puts_it_back(aws):
@@ -76,7 +81,7 @@ def test_trash_moves_the_task_to_the_trash_key_with_an_expiry_and_restore_puts_i
     repository.update(read)
     trashed = raw_item(aws, f"TASK#{task.task_id}")
     assert trashed["GSI1SK"]["S"].startswith("TRASH#")
-    assert not {"GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK"} & set(trashed)
+    assert not {"GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK"} & set(trashed)
     assert trashed["ExpiresAt"] == {"N": str(int((NOW + timedelta(days=30)).timestamp()))}
 
     restored = repository.get_trashed(task.task_id)

@@ -29,9 +29,12 @@ def messages_of_a_completed_task(user: str = "alice") -> list[str]:
 
 
 def lifecycle(user: str = "alice", *, trash_at_the_end: bool = True) -> list[str]:
-    """Create, start, complete (the next day), reopen, update, delete, restore, cancel, delete."""
-    task = Task.create(user_id=UserId(user), title="Ship", now=DAY)
+    """Create (due in 30 minutes), start, due soon, overdue, complete (the next day), reopen,
+    update, delete, restore, cancel, delete."""
+    task = Task.create(user_id=UserId(user), title="Ship", due_at=DAY + timedelta(minutes=30), now=DAY)
     task.start(DAY)
+    task.remind(DAY, timedelta(hours=1))
+    task.remind(DAY + timedelta(hours=1), timedelta(hours=1))
     task.complete(NEXT_DAY)
     task.reopen(NEXT_DAY)
     task.update({"title": "Ship it"}, NEXT_DAY)
@@ -64,7 +67,7 @@ def test_every_event_type_the_domain_records_is_accepted(read_models):
         apply(read_models, body)
     history = read_models.history(json.loads(messages[0])["aggregate_id"])
     assert {message["event_type"] for message in history} == KNOWN_EVENT_TYPES
-    assert [message["data"]["sequence"] for message in history] == list(range(1, 11))
+    assert [message["data"]["sequence"] for message in history] == list(range(1, 13))
 
 
 def test_events_build_the_history_in_order_whatever_the_arrival_order(read_models):

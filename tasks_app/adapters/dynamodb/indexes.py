@@ -42,3 +42,15 @@ class TasksByDueDateIndex(GlobalSecondaryIndex["TaskItem"]):  # type: ignore[no-
 
     gsi3pk = UnicodeAttribute(hash_key=True, attr_name="GSI3PK")
     gsi3sk = UnicodeAttribute(range_key=True, attr_name="GSI3SK")
+
+
+class TasksByReminderIndex(GlobalSecondaryIndex["TaskItem"]):  # type: ignore[no-untyped-call]
+    """GSI4: open live tasks with a reminder pending, by the UTC hour and instant of their next
+    look (sparse: the others have no `GSI4PK`). Read by the reminder sweep only."""
+
+    class Meta:
+        index_name = "GSI4"
+        projection = AllProjection()
+
+    gsi4pk = UnicodeAttribute(hash_key=True, attr_name="GSI4PK")
+    gsi4sk = UnicodeAttribute(range_key=True, attr_name="GSI4SK")

@@ -7,10 +7,13 @@
 | GSI1 | `GSI1PK` = `USER#<user>` | `GSI1SK` = `TRASH#<deleted>#<id>` | trashed tasks, latest first |
 | GSI2 | `GSI2PK` = `USER#<user>#STATUS#<status>` | `GSI2SK` = `TASK#<created>#<id>` | live tasks by status |
 | GSI3 | `GSI3PK` = `USER#<user>` | `GSI3SK` = `DUE#<due or ~>#<id>` | live tasks by due date |
+| GSI4 | `GSI4PK` = `REMIND#<UTC hour>` | `GSI4SK` = `<remind at>#<id>` | open tasks with a reminder pending |
 
 Times are fixed-width ISO 8601 (`isoformat_utc`), so text order is time order; the task id
 ends each sort key so that no two tasks share one. `~` sorts after every date, so undated
-tasks come last. A trashed task has no GSI2 or GSI3 keys: it is in neither index.
+tasks come last. A trashed task has no GSI2 or GSI3 keys: it is in neither index. GSI4 is
+sparse too: only open, live tasks with a reminder pending (`Task.remind_at`) have its keys,
+partitioned by the UTC hour of that instant (`2026-12-02T10`) so a sweep reads one hour per Query.
 """
 
 from __future__ import annotations
@@ -77,3 +80,21 @@ def due_upper_bound(due_before: datetime | None, *, undated: bool) -> str:
     if due_before is not None:
         return f"{DUE_PREFIX}{isoformat_utc(due_before)}#"  # below every `DUE#<t>#task-...`
     return f"{DUE_PREFIX}{NO_DUE_DATE}{NO_DUE_DATE}" if undated else f"{DUE_PREFIX}{NO_DUE_DATE}"
+
+
+REMIND_PREFIX = "REMIND#"
+
+
+def reminder_bucket(remind_at: datetime) -> str:
+    """`GSI4PK`: every task whose next reminder look falls in that UTC hour."""
+    return f"{REMIND_PREFIX}{isoformat_utc(remind_at)[:13]}"
+
+
+def reminder_position(remind_at: datetime, task_id: TaskId | str) -> str:
+    """`GSI4SK`: the instant, then the task id (unique)."""
+    return f"{isoformat_utc(remind_at)}#{task_id}"
+
+
+def reminder_upper_bound(until: datetime) -> str:
+    """The greatest `GSI4SK` at or before `until`: `~` sorts after every task id."""
+    return f"{isoformat_utc(until)}#~"

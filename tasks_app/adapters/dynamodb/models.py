@@ -15,7 +15,12 @@ from pynamodb.models import Model
 
 from tasks_app.adapters.aws import MAX_POOL_CONNECTIONS, RETRY_BUDGET
 from tasks_app.adapters.dynamodb import keys
-from tasks_app.adapters.dynamodb.indexes import TasksByDueDateIndex, TasksByStatusIndex, TasksByUserIndex
+from tasks_app.adapters.dynamodb.indexes import (
+    TasksByDueDateIndex,
+    TasksByReminderIndex,
+    TasksByStatusIndex,
+    TasksByUserIndex,
+)
 from tasks_app.application.ports import OutboxEntry
 from tasks_app.domain.errors import DomainError
 from tasks_app.domain.task import TRASH_RETENTION, Task, isoformat_utc
@@ -58,12 +63,13 @@ class TableModel(Model):
 class TaskItem(TableModel):
     """A task as stored; `from_domain` and `to_domain` are the only ways in and out.
 
-    Index keys follow `keys`: a live task is in GSI1 (`TASK#`), GSI2 and GSI3; a trashed one
-    only in GSI1 (`TRASH#`), with `ExpiresAt` so that DynamoDB purges it after
-    `TRASH_RETENTION` (SPEC §1). `WriteId` names the transaction that wrote the item last, so
-    that a writer can tell its own retried write from another's (see the repository).
+    Index keys follow `keys`: a live task is in GSI1 (`TASK#`), GSI2 and GSI3 (and GSI4 while
+    a reminder is pending: `RemindAt`); a trashed one only in GSI1 (`TRASH#`), with
+    `ExpiresAt` so that DynamoDB purges it after `TRASH_RETENTION` (SPEC §1). `WriteId` names
+    the transaction that wrote the item last, so that a writer can tell its own retried write
+    from another's (see the repository).
     Attributes added after the first release (`Priority`, `DueAt`, `Tags`, `DeletedAt`,
-    `Version`) may be absent from older items and read as their defaults.
+    `Version`, the reminder state) may be absent from older items and read as their defaults.
     """
 
     gsi1pk = UnicodeAttribute(attr_name="GSI1PK")
@@ -72,6 +78,8 @@ class TaskItem(TableModel):
     gsi2sk = UnicodeAttribute(attr_name="GSI2SK", null=True)
     gsi3pk = UnicodeAttribute(attr_name="GSI3PK", null=True)
     gsi3sk = UnicodeAttribute(attr_name="GSI3SK", null=True)
+    gsi4pk = UnicodeAttribute(attr_name="GSI4PK", null=True)
+    gsi4sk = UnicodeAttribute(attr_name="GSI4SK", null=True)
     item_type = UnicodeAttribute(attr_name="Type", default="Task")
     task_id = UnicodeAttribute(attr_name="TaskId")
     user_id = UnicodeAttribute(attr_name="UserId")
@@ -89,10 +97,16 @@ class TaskItem(TableModel):
     expires_at = TTLAttribute(attr_name=EXPIRY_ATTRIBUTE, null=True)
     version = NumberAttribute(attr_name="Version", null=True)  # absent on tasks stored before versions
     write_id = UnicodeAttribute(attr_name="WriteId", null=True)
+    # Reminder state (issue 14 item 6): the due dates the reminders were recorded for, and when
+    # a sweep should next look (the GSI4 keys are derived from it).
+    due_soon_sent_for = UtcTimestampAttribute(attr_name="DueSoonSentFor", null=True)
+    overdue_sent_for = UtcTimestampAttribute(attr_name="OverdueSentFor", null=True)
+    remind_at = UtcTimestampAttribute(attr_name="RemindAt", null=True)
 
     by_user = TasksByUserIndex()
     by_status = TasksByStatusIndex()
     by_due_date = TasksByDueDateIndex()
+    by_reminder = TasksByReminderIndex()
 
     @staticmethod
     def key(task_id: TaskId | str) -> str:
@@ -121,6 +135,9 @@ class TaskItem(TableModel):
             deleted_at=task.deleted_at,
             version=task.version,
             write_id=write_id,
+            due_soon_sent_for=task.due_soon_sent_for,
+            overdue_sent_for=task.overdue_sent_for,
+            remind_at=task.remind_at,
         )
         if task.deleted_at is not None:
             item.gsi1sk = keys.trash_position(task.deleted_at, task.task_id)
@@ -130,6 +147,9 @@ class TaskItem(TableModel):
             item.gsi2sk = item.gsi1sk
             item.gsi3pk = keys.user_partition(task.user_id)
             item.gsi3sk = keys.due_position(task.due_at, task.task_id)
+            if task.remind_at is not None:
+                item.gsi4pk = keys.reminder_bucket(task.remind_at)
+                item.gsi4sk = keys.reminder_position(task.remind_at, task.task_id)
         return item
 
     def to_domain(self) -> Task:
@@ -149,6 +169,9 @@ class TaskItem(TableModel):
                 completed_at=self.completed_at,
                 deleted_at=self.deleted_at,
                 version=int(self.version or 0),
+                due_soon_sent_for=self.due_soon_sent_for,
+                overdue_sent_for=self.overdue_sent_for,
+                remind_at=self.remind_at,
             )
         except (DomainError, ValueError, TypeError) as error:
             raise CorruptItem(f"The stored item {self.pk} is not a valid task: {error}") from error
