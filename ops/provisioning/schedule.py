@@ -62,10 +62,6 @@ REMINDER_SWEEP = Schedule(
 )
 SCHEDULES = (OUTBOX_SWEEPER, REMINDER_SWEEP)  # in the order `provision` reports them
 
-# The sweeper's names, as the modules that only know of it use them.
-SWEEPER = OUTBOX_SWEEPER.handler
-SWEEP_EXPRESSION = OUTBOX_SWEEPER.expression
-
 
 def sweeper_rule_name(function_name: str) -> str:
     """The outbox sweeper's rule name (`Schedule.rule_name`)."""
