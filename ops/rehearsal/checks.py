@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ops.provisioning.dynamodb import INDEX_NAMES
 from ops.provisioning.event_sources import OUTBOX_INSERTS, QUEUE_BATCH_SIZE
 from ops.provisioning.gateway_responses import DEPLOYMENT_DESCRIPTION, GATEWAY_ANSWERS, GatewayAnswer, render
 from ops.provisioning.schedule import SCHEDULES, Schedule
@@ -413,8 +414,11 @@ def check_provisioned(dynamodb: Any, sqs: Any, sns: Any, name: str, settings: di
     problems = []
     described = dynamodb.describe_table(TableName=table)["Table"]
     indexes = sorted(index["IndexName"] for index in described.get("GlobalSecondaryIndexes", []))
-    if indexes != ["GSI1", "GSI2", "GSI3"]:
-        problems.append(f"table {table}: indexes {indexes}, not GSI1 (by user), GSI2 (by status), GSI3 (by due date)")
+    if indexes != list(INDEX_NAMES):
+        problems.append(
+            f"table {table}: indexes {indexes}, not GSI1 (by user), GSI2 (by status), GSI3 (by due date), "
+            "GSI4 (reminders, by the hour they are next looked at)"
+        )
     backups = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     if backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] != "ENABLED":
         problems.append(f"table {table}: point-in-time recovery is off")

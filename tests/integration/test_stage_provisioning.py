@@ -158,7 +158,7 @@ def test_before_the_first_deploy_it_provisions_what_it_can_and_says_to_run_again
     backups = aws.target.client("dynamodb").describe_continuous_backups(TableName="tasks-production")
     recovery = backups["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]
     assert recovery["PointInTimeRecoveryStatus"] == "ENABLED"
-    assert len(_alarms(aws)) == 15  # metrics need no deployed function or API
+    assert len(_alarms(aws)) == 17  # metrics need no deployed function or API
     assert outcome(output, "dashboard", "tasks-production").startswith("created")
 
 
@@ -193,7 +193,7 @@ def test_after_deploy_production_gets_the_usage_plan_key_alarms_and_its_triggers
     for metric in ("ReadThrottleEvents", "WriteThrottleEvents"):
         throttles = [alarm for alarm in alarms.values() if alarm["MetricName"] == metric]
         # The table's, and each index's: CloudWatch counts an index's throttles under the index alone.
-        indexes = [{"GlobalSecondaryIndexName": index} for index in ("GSI1", "GSI2", "GSI3")]
+        indexes = [{"GlobalSecondaryIndexName": index} for index in ("GSI1", "GSI2", "GSI3", "GSI4")]
         assert sorted(sorted(_shape(alarm)[2].items()) for alarm in throttles) == sorted(
             sorted({"TableName": "tasks-production", **extra}.items()) for extra in [{}, *indexes]
         )
@@ -228,8 +228,8 @@ def test_a_second_run_changes_nothing_and_says_so(run, aws):
         output = run("production")
     lines = [line for line in output.splitlines() if line.startswith("  ")]
     # role, table (3 lines), 4 queues (events, webhooks, their DLQs), topic, 2 subscriptions,
-    # failure queue, 5 triggers (3 event sources, 2 schedules), plan, key, gateway responses, 15 alarms, dashboard
-    assert len(lines) == 36, output
+    # failure queue, 5 triggers (3 event sources, 2 schedules), plan, key, gateway responses, 17 alarms, dashboard
+    assert len(lines) == 38, output
     assert all(" unchanged" in line for line in lines), output
     assert "Nothing to change: everything was already in place." in output
     # The recorder names the operations of DynamoDB, SNS, SQS and CloudWatch; API Gateway's and
@@ -338,10 +338,10 @@ def test_a_dry_run_on_an_empty_account_creates_nothing(run, aws):
     output = run("production", "--dry-run")
     assert outcome(output, "usage plan", "tasks-production-usage-plan").startswith("would be created")
     assert outcome(output, "api key", f"production_{api_id}") == "would be created (in the usage plan)"
-    assert output.count("  alarm ") == 15
+    assert output.count("  alarm ") == 17
     # resources (with the webhooks queue, its DLQ and subscription), failure queue, triggers,
     # alarms, dashboard, plan and key, role, gateway responses and the deployment that applies them
-    assert output.count("would be created") == 8 + 1 + 5 + 15 + 1 + 2 + 1 + 2
+    assert output.count("would be created") == 8 + 1 + 5 + 17 + 1 + 2 + 1 + 2
     assert aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
     assert _events(aws).list_rules()["Rules"] == []
     assert [role["RoleName"] for role in aws.target.client("iam").list_roles()["Roles"]] == [
@@ -404,7 +404,7 @@ def test_alarms_notify_the_alarm_topic_when_one_is_given(run, aws, monkeypatch):
     assert "No alarm topic (--alarm-topic-arn or ALARM_TOPIC_ARN): alarms made by this run notify nobody" in quiet
     assert {tuple(alarm["AlarmActions"]) for alarm in _alarms(aws).values()} == {(topic,)}
     monkeypatch.setenv("ALARM_TOPIC_ARN", f"{topic}-2")
-    assert run("production").count("updated (AlarmActions, OKActions)") == 15
+    assert run("production").count("updated (AlarmActions, OKActions)") == 17
 
 
 def test_an_alarm_topic_that_does_not_exist_is_refused_before_anything_is_made(run, aws):
