@@ -15,8 +15,9 @@ A redelivered event fails the first condition and changes nothing; an event raci
 of its task fails the second (or `TransactionConflict`) and is retried on a fresh read.
 
 Cost of one event: `TaskCreated`, `TaskStatusChanged`, `TaskDeleted`, `TaskRestored` read the
-projection first (one consistent `GetItem`, 0.5 RCU) then write: 2 requests. `TaskUpdated` and
-`TaskCompleted` cannot change a projection, so they skip the read: 1 request. Each transactional
+projection first (one consistent `GetItem`, 0.5 RCU) then write: 2 requests. `TaskUpdated`,
+`TaskCompleted` and the reminders (`TaskDueSoon`, `TaskOverdue`) cannot change a projection, so
+they skip the read: 1 request. Each transactional
 item is 2 WCU per KB: 4-8 WCU an event. A conflict adds one read and one write per retry.
 """
 

@@ -68,6 +68,20 @@ class FakeTaskRepository:
                 raise ConcurrentUpdate(str(task.task_id))
             self._store(task, idempotency)
 
+    def stored(self) -> list[Task]:
+        """Copies of every stored task, trashed ones included (for the reminder index's fake)."""
+        return [copy.deepcopy(task) for task in self._tasks.values()]
+
+    def move_reminder(self, task: Task) -> bool:
+        """Store `task.remind_at` alone if the task is still at `task.version` (the reminder
+        index's conditional update)."""
+        with self._lock:
+            stored = self._tasks.get(task.task_id)
+            if stored is None or stored.version != task.version:
+                return False
+            stored.remind_at = task.remind_at
+            return True
+
     def get(self, task_id: TaskId) -> Task:
         task = self._tasks.get(task_id)
         if task is None or task.in_trash:

@@ -140,6 +140,10 @@ def stage_alarms(watched: Watched) -> list[Alarm]:
     return spec_alarms(watched) + monitoring_alarms(watched)
 
 
+_LISTINGS = "the listings read it; the API answers 503 with Retry-After"
+_INDEX_READERS = {"GSI4": "the reminder sweep reads it; the sweep fails and its next run catches up"}
+
+
 def spec_alarms(watched: Watched) -> list[Alarm]:
     """Lambda errors ≥ 5 and API 5xx ≥ 10, each in 2 periods; any DynamoDB throttle, of the table
     and of each index (SPEC §6)."""
@@ -183,12 +187,13 @@ def spec_alarms(watched: Watched) -> list[Alarm]:
             periods=1,
         ),
         # CloudWatch counts an index's throttles under the index alone, not the table: SPEC §6's
-        # "DynamoDB throttles" would miss the listings' (GSI1-GSI3) without these.
+        # "DynamoDB throttles" would miss the listings' (GSI1-GSI3) and the reminder sweep's (GSI4)
+        # without these.
         *(
             Alarm(
                 f"{function_name}-dynamodb-{index.lower()}-{kind}-throttles",
-                f"DynamoDB throttled {kind}s on index {index} of {table_name} (the listings read it; the API "
-                "answers 503 with Retry-After).",
+                f"DynamoDB throttled {kind}s on index {index} of {table_name} "
+                f"({_INDEX_READERS.get(index, _LISTINGS)}).",
                 "AWS/DynamoDB",
                 f"{kind.title()}ThrottleEvents",
                 (*table, ("GlobalSecondaryIndexName", index)),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from tasks_app.application.ports import (
     DEFAULT_REMINDER_WINDOW,
@@ -65,8 +65,9 @@ class ReminderSweepResult:
 
 
 def hour_buckets(start: datetime, end: datetime) -> list[datetime]:
-    """The starts of the UTC hours from the one holding `start` to the one holding `end`, in order."""
-    hour = start.replace(minute=0, second=0, microsecond=0)
+    """The starts of the UTC hours from the one holding `start` to the one holding `end`, in
+    order (both timezone-aware)."""
+    hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     buckets = []
     while hour <= end:
         buckets.append(hour)
@@ -82,8 +83,11 @@ def reminders_sweep(
     Reads the hour buckets from `max(mark - SWEEP_OVERLAP, now - CATCH_UP_LIMIT)` to `now`; asks
     `windows` once per bucket that holds tasks, for their owners. Raises `DependencyUnavailable`
     in an outage (the mark then stays, and the next sweep looks again; what was recorded stays
-    recorded once).
+    recorded once); `ValueError` for a `now` without a time zone.
     """
+    if now.utcoffset() is None:
+        raise ValueError("The sweep's `now` must be timezone-aware.")
+    now = now.astimezone(UTC)  # the index's buckets are UTC hours
     mark = index.swept_until()
     earliest = now - CATCH_UP_LIMIT
     start = earliest if mark is None else max(min(mark, now) - SWEEP_OVERLAP, earliest)

@@ -87,7 +87,7 @@ def test_the_dashboard_plots_the_stages_resources_and_its_metrics_namespace(run,
     assert '{\\"TasksApi/staging\\",operation,service,status_class} MetricName=\\"Requests\\"' in text
     assert "TasksApi/production" not in text
     [alarm_widget] = [widget for widget in body["widgets"] if widget["type"] == "alarm"]
-    assert len(alarm_widget["properties"]["alarms"]) == 15
+    assert len(alarm_widget["properties"]["alarms"]) == 17  # GSI4 (reminders) added two
     assert _alarms(aws, "staging")["tasks-staging-relay-lag-p95"]["Namespace"] == "TasksApi/staging"
 
 

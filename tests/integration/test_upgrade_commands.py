@@ -60,7 +60,7 @@ def test_a_dry_backfill_counts_the_tasks_lacking_keys_and_changes_nothing(aws, a
     store_as_the_previous_release_did()
     api.created()  # stored by this release: it has its keys
     before = table(aws)
-    assert "Dry run: 1 task without GSI2/GSI3 keys" in run("backfill_indexes", "--dry-run")
+    assert "Dry run: 1 task without GSI2/GSI3 keys (or GSI4" in run("backfill_indexes", "--dry-run")
     assert table(aws) == before
 
 

@@ -1,10 +1,12 @@
-"""`backfill_indexes`: give tasks stored by the previous release their GSI2 (status) and GSI3 (due date) keys."""
+"""`backfill_indexes`: give tasks stored by earlier releases their GSI2 (status), GSI3 (due date) and GSI4
+(reminder) keys."""
 
 from __future__ import annotations
 
 from argparse import ArgumentParser
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
@@ -12,17 +14,19 @@ from pynamodb.signals import post_dynamodb_send
 
 from ops.management.base import OpsCommand
 from tasks_app import bootstrap
-from tasks_app.adapters.dynamodb.backfill import SCAN_PAGE_SIZE, backfill_index_keys
+from tasks_app.adapters.dynamodb.backfill import SCAN_PAGE_SIZE, backfill_index_keys, needing_keys
 from tasks_app.adapters.dynamodb.models import TaskItem
 from tasks_app.management.base import counted
 
 PROGRESS_EVERY = 500  # items scanned between two progress lines
+_KEYS = "GSI2/GSI3 keys (or GSI4 keys of a pending reminder)"
 
 
 class Command(OpsCommand):
     help = (
-        "Give every live task stored before GSI2 and GSI3 existed its index keys, so that listings "
-        "by status and by due date find it (tasks get them anyway on their next change). Reads the "
+        "Give every live task stored before GSI2, GSI3 and GSI4 existed its index keys, so that listings "
+        "by status and by due date find it, and the reminder sweep finds open tasks due from now on "
+        "(tasks get them anyway on their next change). Reads the "
         "whole table once, in pages, and updates each such task on the condition that it still "
         "lacks the keys and still has the version read: safe while the API serves, and safe to "
         "run again (the second run updates 0 tasks)."
@@ -37,10 +41,10 @@ class Command(OpsCommand):
         with self._progress():
             if options["dry_run"]:
                 count = _count_needing()
-                self.stdout.write(f"Dry run: {counted(count, 'task')} without GSI2/GSI3 keys; nothing was changed.")
+                self.stdout.write(f"Dry run: {counted(count, 'task')} without {_KEYS}; nothing was changed.")
                 return
             updated = backfill_index_keys()
-        self.stdout.write(f"Updated {counted(updated, 'task')} with their GSI2/GSI3 keys in {settings.TABLE_NAME}.")
+        self.stdout.write(f"Updated {counted(updated, 'task')} with their {_KEYS} in {settings.TABLE_NAME}.")
 
     @contextmanager
     def _progress(self) -> Iterator[None]:
@@ -63,7 +67,6 @@ class Command(OpsCommand):
 
 
 def _count_needing() -> int:
-    """How many tasks `backfill_index_keys` would update now: live tasks without a GSI3 key (its
-    own filter; it writes GSI2 and GSI3 together)."""
-    needing = (TaskItem.item_type == "Task") & TaskItem.gsi3pk.does_not_exist() & TaskItem.deleted_at.does_not_exist()
+    """How many tasks `backfill_index_keys` would update now (its own filter, `needing_keys`)."""
+    needing = needing_keys(datetime.now(UTC))
     return sum(1 for _ in TaskItem.scan(filter_condition=needing, page_size=SCAN_PAGE_SIZE, attributes_to_get=["PK"]))
