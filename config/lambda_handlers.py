@@ -1,13 +1,14 @@
-"""Every Lambda entry point: HTTP through Zappa's handler, the outbox sweeper, the events consumer,
-the webhooks consumer, the stream relay.
+"""Every Lambda entry point: HTTP through Zappa's handler, the outbox sweeper, the reminder sweep,
+the events consumer, the webhooks consumer, the stream relay.
 
 `zappa_settings.json` names `serve_http` as the function's handler (`lambda_handler`): every
 event goes through it. The triggers `provision --stage` makes (Zappa's would run `$LATEST`,
 without SnapStart) are dispatched here, since Zappa's handler finds a record's function only
 among the stage's `events`, which name none now: the events queue's batches to
 `consume_events`, the webhooks queue's to `consume_webhooks`, the table stream's to
-`relay_stream`, the sweeper's schedule to `relay_outbox`. Everything else (API Gateway's
-requests) goes to Zappa's handler, which serves it from `config.settings`.
+`relay_stream`, the sweeper's schedule to `relay_outbox`, the reminders' to `sweep_reminders`.
+Everything else (API Gateway's requests) goes to Zappa's handler, which serves it from
+`config.settings`.
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def serve_http(event: dict[str, Any], context: object) -> Any:
     return result
 
 
-_SWEEPER_RULE_SUFFIX = f"-{__name__}.relay_outbox"  # ops/provisioning/schedule.py names the rule so
+# ops/provisioning/schedule.py names each schedule's rule `<function>-<module>.<handler>`, as Zappa does.
+_SWEEPER_RULE_SUFFIX = f"-{__name__}.relay_outbox"
+_REMINDERS_RULE_SUFFIX = f"-{__name__}.sweep_reminders"
 WEBHOOKS_QUEUE_SUFFIX = "-webhooks"  # `<table>-webhooks`, as ops/provisioning/resources.py names it
 
 
@@ -76,8 +79,9 @@ def dispatch(event: dict[str, Any]) -> Callable[[dict[str, Any], object], Any] |
     """The handler of a provisioned trigger's `event`, or None for an event Zappa's handler serves.
 
     Records are told apart by their `eventSource` (Lambda's SQS and DynamoDB stream events);
-    the sweeper's scheduled event by the name of its rule, `<function>-config.lambda_handlers.relay_outbox`
-    (the last element of `resources`). Raises nothing.
+    a scheduled event by the name of its rule (the first element of `resources`):
+    `<function>-config.lambda_handlers.relay_outbox` the sweeper's, `...sweep_reminders` the
+    reminders'. Raises nothing.
     """
     if "httpMethod" in event or "requestContext" in event:  # API Gateway's, whatever else it holds
         return None
@@ -95,6 +99,8 @@ def dispatch(event: dict[str, Any]) -> Callable[[dict[str, Any], object], Any] |
         rule = resources[0] if isinstance(resources, list) and resources else ""
         if str(rule).endswith(_SWEEPER_RULE_SUFFIX):
             return relay_outbox
+        if str(rule).endswith(_REMINDERS_RULE_SUFFIX):
+            return sweep_reminders
     return None
 
 
@@ -148,6 +154,24 @@ def relay_outbox(event: dict[str, Any], context: object) -> dict[str, int]:
     if result.published or result.held_back:
         logger.info("Outbox relayed", extra={"published": result.published, "held_back": result.held_back})
     return {"published": result.published, "held_back": result.held_back}
+
+
+def sweep_reminders(event: dict[str, Any], context: object) -> dict[str, int]:
+    """The reminder sweep (issue 14 item 6), which its schedule runs every minute: records
+    `TaskDueSoon` and `TaskOverdue` for the tasks falling due (`config.reminders.sweep_reminders`).
+
+    Returns the counts `{"due_soon": N, "overdue": N, "queries": N}`: events recorded, and the
+    DynamoDB Query calls it took. An outage propagates: the invocation fails (the Lambda Errors
+    alarm counts it) and the next minute's sweep finds the same tasks, as none was recorded.
+    """
+    import django
+
+    metrics.record_cold_start("reminders")
+    django.setup()
+    from config import reminders
+
+    result = reminders.sweep_reminders()
+    return {"due_soon": result.due_soon, "overdue": result.overdue, "queries": result.queries}
 
 
 def consume_events(event: dict[str, Any], context: object) -> dict[str, list[dict[str, str]]]:

@@ -30,6 +30,7 @@ ROLES = (
     ("runserver", "API (runserver)"),
     ("celery", "worker (celery)"),
     ("relay_outbox", "outbox relay"),
+    ("remind_due_tasks", "reminder sweep"),
     ("runlocal", "supervisor"),
 )
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

@@ -1,8 +1,8 @@
 """The local stack's log files, one per process, and the trail of one request through them.
 
 `make run` has each of its processes write its JSON log lines (config/observability.py) to a file
-of its own under the state directory, besides the terminal: `logs/api.jsonl`, `logs/worker.jsonl`
-and `logs/relay.jsonl`, each rotated at 10 MB with 3 older files kept (`.1` to `.3`). A line
+of its own under the state directory, besides the terminal: `logs/api.jsonl`, `logs/worker.jsonl`,
+`logs/relay.jsonl` and `logs/reminders.jsonl`, each rotated at 10 MB with 3 older files kept (`.1` to `.3`). A line
 carries the `request_id` of the request it was written for: the API's while serving it, the
 relay's and the worker's while handling an event that request caused (SPEC §9).
 """
@@ -16,7 +16,12 @@ from typing import Any
 
 LOG_DIRECTORY = "logs"
 # The stack's processes, as the supervisor names them, and the name of each one's file.
-_PROCESS_FILES = {"the API": "api", "the worker": "worker", "the outbox relay": "relay"}
+_PROCESS_FILES = {
+    "the API": "api",
+    "the worker": "worker",
+    "the outbox relay": "relay",
+    "the reminder sweep": "reminders",
+}
 _OLDER_FILES = 3  # config/settings.py's backupCount
 
 

@@ -1,10 +1,12 @@
-"""`make run`: the local AWS, the API, the event worker and the outbox relay, kept running together.
+"""`make run`: the local AWS, the API, the event worker, the outbox relay and the reminder sweep,
+kept running together.
 
 Children run in their own sessions, so a terminal's Ctrl-C reaches only this supervisor. A child
 that crashes (the worker, the relay, even the API) is restarted with backoff while the rest go on
 serving; only the local AWS exiting, Ctrl-C, or the terminal closing stops the stack. It then
-stops the children in order: the API and the relay, then the worker once it has applied what is
-queued, then saves the table and the queues (`ops.local.persistence`) and stops the local AWS.
+stops the children in order: the API, the reminder sweep and the relay (what writes events), then
+the worker once it has applied what is queued, then saves the table and the queues
+(`ops.local.persistence`) and stops the local AWS.
 The local AWS journals every table write and every message sent or deleted as it happens; every
 `autosave_seconds` the supervisor has it write the queues whole and fold the journals into
 snapshots. A failed autosave is reported and tried again, never a reason to stop.
@@ -12,6 +14,7 @@ snapshots. A failed autosave is reported and tried again, never a reason to stop
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import signal
@@ -42,6 +45,7 @@ from tasks_app.api.auth import tokens_are_local
 from tasks_app.api.openapi import LOCAL_EXAMPLE_USER
 from tasks_app.management.base import counted
 
+REMINDER_SWEEP_VARIABLE = "REMINDER_SWEEP_SECONDS"  # a test's seconds between sweeps instead of 60
 DRAIN_SECONDS = 10.0  # how long a stop lets the worker apply what is queued (what is left is kept anyway)
 
 
@@ -78,7 +82,7 @@ class LocalStack:
             owner=Owner(client_id(checkout), str(checkout)),
         )
         self._lock = StackLock(options.state_dir)
-        self._children = ChildProcesses()  # the API, the worker, the relay
+        self._children = ChildProcesses()  # the API, the worker, the relay, the reminder sweep
         self._stop_reason: str | None = None
         self._loaded = False  # until the state is restored, saving would overwrite it with nothing
 
@@ -197,6 +201,7 @@ class LocalStack:
         self.say(f"Stopping ({self._stop_reason})...")
         self.aws.resume()  # a paused local AWS would hold the stop up for minutes and miss the last save
         self._children.stop("the API")
+        self._children.stop("the reminder sweep")  # before the relay, which publishes what it records
         self._children.stop("the outbox relay")
         self._let_worker_drain_queue()
         self._children.stop("the worker")
@@ -321,13 +326,25 @@ def _wait_for_api(api_url: str, children: ChildProcesses, stopping: Callable[[],
 
 
 def _child_commands(options: LocalStackOptions) -> dict[str, list[str]]:
-    """The API, the worker and the outbox relay, by name, in the order they start."""
+    """The API, the worker, the outbox relay and the reminder sweep, by name, in the order they start.
+
+    Raises LocalStackError when REMINDER_SWEEP_SECONDS is no number of seconds: the sweep would
+    refuse it at every restart.
+    """
     python, manage_py = sys.executable, str(options.manage_py)
     server = [python, manage_py, "runserver", f"127.0.0.1:{options.api_port}"]
     return {
         "the API": server if options.reload else [*server, "--noreload"],
         "the worker": [python, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO"],
         "the outbox relay": [python, manage_py, "relay_stream"],
+        "the reminder sweep": [
+            python,
+            manage_py,
+            "remind_due_tasks",
+            "--loop",
+            "--interval",
+            f"{_reminder_seconds():g}",
+        ],
     }
 
 
@@ -347,15 +364,29 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
             f"  Events      published as the table's stream reports them, applied by a Celery worker "
             f"(history: {api_url}/tasks/<id>/events)",
             "  Webhooks    delivered by the same worker; `manage.py webhook_listen` is a local receiver",
+            f"  Reminders   due tasks swept every {_reminder_seconds():g} s (TaskDueSoon and TaskOverdue in histories)",
             f"  Data        {options.state_dir}  (every write and message journalled at once; snapshots on stop"
             + (f" and every {autosave:g} s)" if autosave else ")"),
             f"  Logs        {options.state_dir / LOG_DIRECTORY}  (a file per process; `manage.py request_trail "
             "<X-Request-ID>` shows what one request caused)",
-            "  Crashes     a crashed worker, relay or API is restarted; the rest keeps serving",
+            "  Crashes     a crashed worker, relay, reminder sweep or API is restarted; the rest keeps serving",
             "Press Ctrl-C to stop.",
             "",
         ]
     )
+
+
+def _reminder_seconds() -> float:
+    """Seconds between the reminder sweeps: REMINDER_SWEEP_SECONDS, else 60 (the deployed
+    schedule's `rate(1 minute)`). Raises LocalStackError for a value that is no positive number."""
+    text = os.environ.get(REMINDER_SWEEP_VARIABLE, "60")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < math.inf:
+        raise LocalStackError(f"{REMINDER_SWEEP_VARIABLE}={text!r}: give the seconds between reminder sweeps, like 60.")
+    return seconds
 
 
 def _access_lines(api_url: str, options: LocalStackOptions) -> list[str]:

@@ -2,7 +2,7 @@
 
 The table (with point-in-time recovery and its stream), topic, queues and subscription come
 first, as for development, with the stream relay's failure queue; then every trigger of the
-function (the events queue, the table's stream, the sweeper's schedule) on its SnapStart alias,
+function (the queues, the table's stream, the sweepers' schedules) on its SnapStart alias,
 the usage plan and API key, API Gateway's own error answers in SPEC §2's envelope, the
 CloudWatch alarms (SPEC §6's and issue 13's) and the stage's dashboard. The triggers, the usage
 plan and the error answers need the function and REST API that `zappa deploy` creates, so before
@@ -33,7 +33,7 @@ from ops.provisioning.event_sources import (
 from ops.provisioning.gateway_responses import ensure_gateway_responses
 from ops.provisioning.iam import ensure_execution_role, execution_role
 from ops.provisioning.resources import Resources, provision
-from ops.provisioning.schedule import ensure_sweeper_schedule, sweeper_rule_name
+from ops.provisioning.schedule import SCHEDULES, ensure_schedules
 from ops.provisioning.sqs import dlq_attributes, ensure_queue, stream_failures_queue_name
 from ops.provisioning.zappa_stage import ZappaStage
 from tasks_app.adapters.aws import AwsTarget
@@ -104,9 +104,9 @@ SNAPSTART_ALIAS = "snapstart"  # the alias Zappa keeps on the newest published v
 
 def trigger_changes(target: AwsTarget, stage: ZappaStage, resources: Resources, *, dry_run: bool) -> list[Change]:
     """The function's triggers on its SnapStart alias (on the function itself for a stage without
-    SnapStart): the events and webhooks queues, the table's stream, the sweeper's schedule. Each is `absent`
-    while the function or its alias is not deployed. Raises botocore's `ClientError` when AWS
-    refuses a call."""
+    SnapStart): the events and webhooks queues, the table's stream, the schedules of the outbox
+    sweeper and of the reminder sweep. Each is `absent` while the function or its alias is not
+    deployed. Raises botocore's `ClientError` when AWS refuses a call."""
     lambdas = target.client("lambda")
     alias = SNAPSTART_ALIAS if stage.snap_start else None
     found = find_target(lambdas, stage.function_name, alias=alias, local=target.endpoint_url is not None)
@@ -116,7 +116,7 @@ def trigger_changes(target: AwsTarget, stage: ZappaStage, resources: Resources, 
             Change("event source", resources.queue_name, "absent", found),
             Change("event source", resources.webhooks_queue_name, "absent", found),
             Change("event source", stream_name, "absent", found),
-            Change("schedule", sweeper_rule_name(stage.function_name), "absent", found),
+            *(Change("schedule", schedule.rule_name(stage.function_name), "absent", found) for schedule in SCHEDULES),
         ]
     failures_arn = resources.queue_arn(stream_failures_queue_name(resources.table_name))
     queue = queue_spec(resources.queue_name, resources.queue_arn(resources.queue_name))
@@ -138,7 +138,7 @@ def trigger_changes(target: AwsTarget, stage: ZappaStage, resources: Resources, 
     else:
         raise OperationsError(f"Table {resources.table_name} has no stream after provisioning it.")
     events = target.client("events")  # type: ignore[call-overload] # AwsTarget types the services it serves
-    return [*changes, ensure_sweeper_schedule(events, lambdas, found, dry_run=dry_run)]
+    return [*changes, *ensure_schedules(events, lambdas, found, dry_run=dry_run)]
 
 
 def _stream_arn(target: AwsTarget, table_name: str) -> str | None:

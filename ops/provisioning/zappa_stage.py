@@ -20,6 +20,7 @@ PROVISIONED_HANDLERS = (
     "config.lambda_handlers.consume_events",
     "config.lambda_handlers.relay_outbox",
     "config.lambda_handlers.relay_stream",
+    "config.lambda_handlers.sweep_reminders",
 )
 
 

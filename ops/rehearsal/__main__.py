@@ -59,13 +59,13 @@ def main() -> int:
         settings = stage_settings(STAGE, rehearsal_settings)
         try:
             recording = _release(aws, work, rehearsal_settings)
-            problems, rule_arn = _check_stage(aws, settings, recording)
+            problems, rule_arns = _check_stage(aws, settings, recording)
             problems += checks.check_package_contents(package_path(STAGE))
             if not problems:
                 _without_pollers(aws, rehearsal_settings)
                 _moto_api(aws, "recorder/reset-recording")
                 _moto_api(aws, "recorder/start-recording")
-                problems = smoke_package(aws, work, settings, rule_arn or "")
+                problems = smoke_package(aws, work, settings, rule_arns)
                 _moto_api(aws, "recorder/stop-recording")
                 package_calls = _entries(_moto_api(aws, "recorder/download-recording"))
                 problems += _check_permissions(aws, settings, package_calls)
@@ -301,7 +301,7 @@ def _as_list(value: str | list[str]) -> list[str]:
 
 def _check_stage(
     aws: EmbeddedAws, settings: dict[str, Any], recording: list[dict[str, Any]]
-) -> tuple[list[str], str | None]:
+) -> tuple[list[str], dict[str, str]]:
     name = f"{settings['project_name']}-{STAGE}"
 
     def client(service: str) -> Any:
@@ -320,13 +320,13 @@ def _check_stage(
     problems += checks.check_stream_source(
         client("lambda"), client("dynamodb"), client("sqs"), name, variables["TABLE_NAME"], snap_start
     )
-    schedule_problems, rule_arn = checks.check_schedule(client("events"), client("lambda"), name, snap_start)
+    schedule_problems, rule_arns = checks.check_schedule(client("events"), client("lambda"), name, snap_start)
     if snap_start:
         problems += checks.check_no_trigger_on_latest(client("lambda"), client("events"), name)
     problems += checks.trigger_requests(recording, name, snap_start)
     problems += checks.check_provisioned(client("dynamodb"), client("sqs"), client("sns"), name, settings)
     problems += monitoring.check_monitoring(client("cloudwatch"), name, STAGE, settings)
-    return problems + schedule_problems, rule_arn
+    return problems + schedule_problems, rule_arns
 
 
 if __name__ == "__main__":

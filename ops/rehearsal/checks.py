@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ops.provisioning.dynamodb import INDEX_NAMES
 from ops.provisioning.event_sources import OUTBOX_INSERTS, QUEUE_BATCH_SIZE
 from ops.provisioning.gateway_responses import DEPLOYMENT_DESCRIPTION, GATEWAY_ANSWERS, GatewayAnswer, render
-from ops.provisioning.schedule import SWEEP_EXPRESSION, sweeper_rule_name
+from ops.provisioning.schedule import SCHEDULES, Schedule
 from ops.provisioning.sqs import stream_failures_queue_name
 from ops.provisioning.stage import SNAPSTART_ALIAS  # Zappa points API Gateway at it; provision the triggers
 
@@ -210,19 +211,33 @@ def check_stream_source(
     return problems
 
 
-def check_schedule(events: Any, lambda_client: Any, name: str, snap_start: bool) -> tuple[list[str], str | None]:
-    """The sweeper's rule runs `relay_outbox` every few minutes on the alias (the function itself
-    without SnapStart), which lets the rule invoke it. Returns the problems, and the rule's ARN."""
+def check_schedule(events: Any, lambda_client: Any, name: str, snap_start: bool) -> tuple[list[str], dict[str, str]]:
+    """Each schedule's rule (`SCHEDULES`: the outbox sweeper every few minutes, the reminder
+    sweep every minute) runs its handler on the alias (the function itself without SnapStart),
+    which lets the rule invoke it. Returns the problems, and the ARN of each rule found by the
+    handler it runs (`Schedule.handler`)."""
     rules = events.list_rules()["Rules"]
     keep_warm = [rule["Name"] for rule in rules if "keep-warm" in rule["Name"]]
     problems = [f"keep_warm is off, but rules {keep_warm} exist"] if keep_warm else []
-    rule_name = sweeper_rule_name(name)
+    arns: dict[str, str] = {}
+    for schedule in SCHEDULES:
+        found, arn = _check_rule(events, lambda_client, rules, name, schedule, snap_start)
+        problems += found
+        if arn is not None:
+            arns[schedule.handler] = arn
+    return problems, arns
+
+
+def _check_rule(
+    events: Any, lambda_client: Any, rules: list[dict[str, Any]], name: str, schedule: Schedule, snap_start: bool
+) -> tuple[list[str], str | None]:
+    rule_name = schedule.rule_name(name)
     matching = [rule for rule in rules if rule["Name"] == rule_name]
     if not matching:
-        return [*problems, f"no schedule rule {rule_name} (rules: {[r['Name'] for r in rules]})"], None
-    rule = matching[0]
-    if rule.get("ScheduleExpression") != SWEEP_EXPRESSION:
-        problems.append(f"rule {rule_name}: {rule.get('ScheduleExpression')}, expected {SWEEP_EXPRESSION}")
+        return [f"no schedule rule {rule_name} (rules: {[r['Name'] for r in rules]})"], None
+    rule, problems = matching[0], []
+    if rule.get("ScheduleExpression") != schedule.expression:
+        problems.append(f"rule {rule_name}: {rule.get('ScheduleExpression')}, expected {schedule.expression}")
     function_arn = lambda_client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
     target_arn = f"{function_arn}:{SNAPSTART_ALIAS}" if snap_start else function_arn
     targets = [target["Arn"] for target in events.list_targets_by_rule(Rule=rule_name)["Targets"]]
@@ -399,8 +414,11 @@ def check_provisioned(dynamodb: Any, sqs: Any, sns: Any, name: str, settings: di
     problems = []
     described = dynamodb.describe_table(TableName=table)["Table"]
     indexes = sorted(index["IndexName"] for index in described.get("GlobalSecondaryIndexes", []))
-    if indexes != ["GSI1", "GSI2", "GSI3", "GSI4"]:
-        problems.append(f"table {table}: indexes {indexes}, not GSI1-GSI3 (user, status, due date), GSI4 (reminders)")
+    if indexes != list(INDEX_NAMES):
+        problems.append(
+            f"table {table}: indexes {indexes}, not GSI1 (by user), GSI2 (by status), GSI3 (by due date), "
+            "GSI4 (reminders, by the hour they are next looked at)"
+        )
     backups = dynamodb.describe_continuous_backups(TableName=table)["ContinuousBackupsDescription"]
     if backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] != "ENABLED":
         problems.append(f"table {table}: point-in-time recovery is off")

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import secrets
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from config.environment import SECRETS_URL_VARIABLE
 from ops.local.embedded_aws import EmbeddedAws
 from ops.local.user_pool import CLIENT_ID, ISSUER, TokenIssuer
+from ops.provisioning.schedule import OUTBOX_SWEEPER, REMINDER_SWEEP
 from ops.rehearsal.jwks import HttpsJwks
 from ops.rehearsal.package import ROLE_CREDENTIALS, api_event, local_client, package_path, run_in_package, unpack
 
@@ -61,7 +63,9 @@ def _store_secrets(aws: EmbeddedAws, secrets_url: str) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=json.dumps({"DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}))
 
 
-def smoke_package(aws: EmbeddedAws, work: Path, settings: dict[str, Any], rule_arn: str) -> list[str]:
+def smoke_package(aws: EmbeddedAws, work: Path, settings: dict[str, Any], rule_arns: dict[str, str]) -> list[str]:
+    """Serve requests and the triggers' events from the unpacked zip alone, as Lambda would;
+    `rule_arns` are the schedules' rules by handler (`check_schedule`). Returns the problems."""
     directory = unpack(package_path(STAGE), work / "package")
     queue = settings["aws_environment_variables"]["EVENTS_QUEUE_URL"].rsplit("/", 1)[-1]
     webhooks_queue = f"{settings['aws_environment_variables']['TABLE_NAME']}-webhooks"
@@ -87,10 +91,9 @@ def smoke_package(aws: EmbeddedAws, work: Path, settings: dict[str, Any], rule_a
         records = stream.records()
         events: list[dict[str, Any]] = [
             {"kind": "event", "event": {"Records": records}},
-            {
-                "kind": "event",
-                "event": {"detail-type": "Scheduled Event", "source": "aws.events", "resources": [rule_arn]},
-            },
+            _scheduled(rule_arns.get(OUTBOX_SWEEPER.handler, "")),
+            # The creates are due within the hour: the reminder sweep records their TaskDueSoon.
+            _scheduled(rule_arns.get(REMINDER_SWEEP.handler, "")),
             {
                 "kind": "sqs",
                 "queue_url": f"{aws.url}/{ACCOUNT}/{queue}",
@@ -141,8 +144,17 @@ class _StreamPoller:
         ]
 
 
+def _scheduled(rule_arn: str) -> dict[str, Any]:
+    """EventBridge's event for a target of the rule `rule_arn`, as `dispatch` reads it."""
+    return {
+        "kind": "event",
+        "event": {"detail-type": "Scheduled Event", "source": "aws.events", "resources": [rule_arn]},
+    }
+
+
 def _new_task() -> dict[str, str]:
-    return {"user_id": "alice", "title": "Rehearse the release"}
+    due_at = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=30)
+    return {"user_id": "alice", "title": "Rehearse the release", "due_at": due_at.isoformat().replace("+00:00", "Z")}
 
 
 def _new_webhook() -> dict[str, Any]:
@@ -156,7 +168,7 @@ def _send_poison(aws: EmbeddedAws, queue_url: str) -> str:
 
 
 def _problems(results: list[Any], log: str, poison: str) -> list[str]:
-    imports, (create, _, get, page, schema, static, webhook, stream, relay, consume, fan_out) = (
+    imports, (create, _, get, page, schema, static, webhook, stream, relay, remind, consume, fan_out) = (
         results[: len(ABSENT)],
         results[len(ABSENT) :],
     )
@@ -183,6 +195,8 @@ def _problems(results: list[Any], log: str, poison: str) -> list[str]:
         problems.append(f"relay_stream on the create's stream record returned {stream!r}")
     if not isinstance(relay, dict) or "published" not in relay:
         problems.append(f"the relay_outbox schedule returned {relay!r}")
+    if not isinstance(remind, dict) or remind.get("due_soon") != 2:
+        problems.append(f"the sweep_reminders schedule on two tasks due within the hour returned {remind!r}")
     # Zappa's handler must hand Lambda the consumer's answer as it is: only the poison failed.
     if consume["records"] < 2 or consume["response"] != {"batchItemFailures": [{"itemIdentifier": poison}]}:
         problems.append(f"consume_events on the queued events and one poison message ({poison}): {consume}")

@@ -228,8 +228,8 @@ def test_a_second_run_changes_nothing_and_says_so(run, aws):
         output = run("production")
     lines = [line for line in output.splitlines() if line.startswith("  ")]
     # role, table (3 lines), 4 queues (events, webhooks, their DLQs), topic, 2 subscriptions,
-    # failure queue, 4 triggers, plan, key, gateway responses, 17 alarms, dashboard
-    assert len(lines) == 37, output
+    # failure queue, 5 triggers (3 event sources, 2 schedules), plan, key, gateway responses, 17 alarms, dashboard
+    assert len(lines) == 38, output
     assert all(" unchanged" in line for line in lines), output
     assert "Nothing to change: everything was already in place." in output
     # The recorder names the operations of DynamoDB, SNS, SQS and CloudWatch; API Gateway's and
@@ -341,7 +341,7 @@ def test_a_dry_run_on_an_empty_account_creates_nothing(run, aws):
     assert output.count("  alarm ") == 17
     # resources (with the webhooks queue, its DLQ and subscription), failure queue, triggers,
     # alarms, dashboard, plan and key, role, gateway responses and the deployment that applies them
-    assert output.count("would be created") == 8 + 1 + 4 + 17 + 1 + 2 + 1 + 2
+    assert output.count("would be created") == 8 + 1 + 5 + 17 + 1 + 2 + 1 + 2
     assert aws.target.client("lambda").list_event_source_mappings()["EventSourceMappings"] == []
     assert _events(aws).list_rules()["Rules"] == []
     assert [role["RoleName"] for role in aws.target.client("iam").list_roles()["Roles"]] == [
@@ -479,6 +479,7 @@ TRIGGERS = (
     ("event source", "tasks-production-webhooks"),
     ("event source", "tasks-production stream"),
     ("schedule", f"tasks-production-{SWEEPER}"),
+    ("schedule", "tasks-production-config.lambda_handlers.sweep_reminders"),
 )
 
 

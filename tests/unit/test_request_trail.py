@@ -70,7 +70,12 @@ def test_an_unknown_request_or_a_stack_that_never_ran_says_what_to_do(state_dir,
 
 def test_the_stacks_processes_each_write_a_file_the_trail_reads(tmp_path):
     files = process_log_files(tmp_path)
-    assert set(files) == {"the API", "the worker", "the outbox relay"}  # the supervisor's children
+    assert set(files) == {
+        "the API",
+        "the worker",
+        "the outbox relay",
+        "the reminder sweep",
+    }  # the supervisor's children
     assert {path.parent for path in files.values()} == {tmp_path / LOG_DIRECTORY}
 
 

@@ -1,0 +1,57 @@
+"""The reminder sweep as every runner calls it: the Lambda schedule (`config.lambda_handlers.
+sweep_reminders`), `python manage.py remind_due_tasks` and `make run`'s loop (issue 14 item 6).
+
+One function, so the three cannot drift: it wires the users' reminder windows into the task
+service's sweep (`tasks_app.bootstrap.sweep_reminders`) and logs what it recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasks_app.application.ports import ReminderWindows
+    from tasks_app.application.reminders import ReminderSweepResult
+
+logger = logging.getLogger(__name__)
+
+
+def sweep_reminders(now: datetime | None = None) -> ReminderSweepResult:
+    """Record `TaskDueSoon` for every task falling due within its owner's reminder window and
+    `TaskOverdue` for every unfinished task whose due date passed, each once per task and due
+    date, through the outbox (issue 14 item 6).
+
+    `now` is the sweep's instant (timezone-aware; the clock's when None): operators and tests
+    give one. Returns the sweep's `ReminderSweepResult` (events recorded, DynamoDB Query calls).
+    Logs one JSON INFO line `Reminders recorded` with `due_soon`, `overdue` and `queries` when it
+    recorded anything (a quiet minute logs nothing: 1,440 sweeps a day). Raises the adapters'
+    `DependencyUnavailable` when DynamoDB cannot be reached; nothing is recorded for a task then,
+    so the next sweep finds it again.
+    """
+    from tasks_app import bootstrap  # on first use: the Lambda's HTTP requests never pay for it
+
+    result = bootstrap.sweep_reminders(windows=reminder_windows(), now=now)
+    if result.due_soon or result.overdue:
+        logger.info(
+            "Reminders recorded",
+            extra={"due_soon": result.due_soon, "overdue": result.overdue, "queries": result.queries},
+        )
+    return result
+
+
+def reminder_windows() -> ReminderWindows | None:
+    """Each user's reminder window from their notification settings (issue 14 item 5,
+    `notifications_app.bootstrap.reminder_windows`), or None, which gives every user the default
+    window (`DEFAULT_REMINDER_WINDOW`, an hour), while the notifications app has no settings to
+    read them from."""
+    from notifications_app import bootstrap as notifications
+
+    # Looked up rather than imported: the settings come from a branch built in parallel
+    # (issue 14's shared contract), and until it is merged every user has the default window.
+    windows_of = getattr(notifications, "reminder_windows", None)
+    if windows_of is None:
+        return None
+    windows: ReminderWindows = windows_of()
+    return windows
