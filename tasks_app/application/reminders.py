@@ -115,7 +115,7 @@ def reminders_sweep(
         swept_from=start,
         swept_until=now,
     )
-    logger.info(
+    logger.debug(  # every minute deployed: config.reminders logs at INFO when something was recorded
         "Swept reminders: %d due soon, %d overdue, %d moved, %d skipped, %d queries",
         result.due_soon,
         result.overdue,
