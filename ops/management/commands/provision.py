@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 from ops.management.base import OpsCommand
 from ops.provisioning.changes import Change
 from ops.provisioning.resources import configured_resources, provision
+from ops.provisioning.ses import ensure_local_ses
 from ops.provisioning.stage import provision_stage
 from ops.provisioning.zappa_stage import load_stage
 from tasks_app import bootstrap
@@ -57,7 +58,10 @@ class Command(OpsCommand):
         if options["stage"] is None:
             target = bootstrap.aws_target()
             self.stdout.write(f"Provisioning at {target.endpoint_url or f'AWS {target.region}'}:")
-            self._report(provision(target, configured_resources(), dry_run=dry_run), dry_run=dry_run)
+            changes = provision(target, configured_resources(), dry_run=dry_run)
+            if target.endpoint_url:  # a local AWS: the sender the settings name (deployed: --stage's EMAIL_FROM)
+                changes += ensure_local_ses(target, dry_run=dry_run)
+            self._report(changes, dry_run=dry_run)
             return
         stage = load_stage(options["settings_file"], options["stage"])
         endpoint_url: str | None = options["endpoint_url"]
