@@ -61,7 +61,15 @@ settings_get = extend_schema(
     parameters=[NotificationSettingsQuery, *_TRACED],
     responses={
         200: _settings("The settings.", EXAMPLE_SETTINGS),
-        400: error_response("A bad `user_id`."),
+        400: error_response(
+            "A bad `user_id` (or, with authentication off, none).",
+            error_example(
+                "No user",
+                ErrorCode.VALIDATION_ERROR,
+                "The request is not valid.",
+                {"user_id": ["This field is required."]},
+            ),
+        ),
         401: NOT_AUTHENTICATED,
         403: FORBIDDEN,
         429: THROTTLED,

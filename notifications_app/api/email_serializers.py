@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from notifications_app.domain.email_settings import (
@@ -58,6 +59,7 @@ class NotificationSettingsQuery(serializers.Serializer[Any]):
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=OWNER_HELP)
 
 
+@extend_schema_serializer(component_name="NotificationSettings")  # COMPONENT_SPLIT_REQUEST adds "Request"
 class NotificationSettingsRequest(StrictBodySerializer):
     """The body of PUT /notifications/settings: the settings as a whole; a field left out takes
     its default."""

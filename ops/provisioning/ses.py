@@ -31,9 +31,10 @@ def identity_of(email_from: str, identity: str | None = None) -> str:
     return identity or parseaddr(email_from)[1] or email_from
 
 
-def ensure_identity(client: Any, identity: str, *, dry_run: bool) -> Change:
+def ensure_identity(client: Any, identity: str, *, dry_run: bool, local: bool = False) -> Change:
     """The email identity (an address or a domain), created if missing; its detail says whether
-    SES has verified it, and what a human must do if not."""
+    SES has verified it, and what a human must do if not (`local`: moto, which sends from any
+    identity it has at once)."""
     try:
         found = client.get_email_identity(EmailIdentity=identity)
     except ClientError as error:
@@ -41,11 +42,14 @@ def ensure_identity(client: Any, identity: str, *, dry_run: bool) -> Change:
             raise
     else:
         if found.get("VerifiedForSendingStatus"):
-            return Change("email identity", identity, "unchanged", "verified")
-        return Change("email identity", identity, "unchanged", _pending(identity))
+            return Change("ses identity", identity, "unchanged", "verified")
+        return Change("ses identity", identity, "unchanged", _LOCAL if local else _pending(identity))
     if not dry_run:
         client.create_email_identity(EmailIdentity=identity)
-    return Change("email identity", identity, act("created", dry_run), _pending(identity))
+    return Change("ses identity", identity, act("created", dry_run), _LOCAL if local else _pending(identity))
+
+
+_LOCAL = "the local AWS sends from it at once"
 
 
 def _pending(identity: str) -> str:
@@ -58,22 +62,22 @@ def ensure_configuration_set(client: Any, name: str, *, dry_run: bool) -> Change
     """The configuration set sends go through (where bounce and complaint events can be published)."""
     try:
         client.get_configuration_set(ConfigurationSetName=name)
-        return Change("ses config set", name, "unchanged")
+        return Change("ses config", name, "unchanged")
     except ClientError as error:
         if error_code(error) not in _MISSING:
             raise
     if not dry_run:
         client.create_configuration_set(ConfigurationSetName=name)
-    return Change("ses config set", name, act("created", dry_run))
+    return Change("ses config", name, act("created", dry_run))
 
 
 def ensure_ses(
-    client: Any, *, email_from: str, identity: str | None, configuration_set: str, dry_run: bool
+    client: Any, *, email_from: str, identity: str | None, configuration_set: str, dry_run: bool, local: bool = False
 ) -> list[Change]:
     """The sender's identity and the configuration set; raises botocore's `ClientError` when SES
     refuses a call."""
     return [
-        ensure_identity(client, identity_of(email_from, identity), dry_run=dry_run),
+        ensure_identity(client, identity_of(email_from, identity), dry_run=dry_run, local=local),
         ensure_configuration_set(client, configuration_set, dry_run=dry_run),
     ]
 
@@ -87,6 +91,7 @@ def ensure_local_ses(target: AwsTarget, *, dry_run: bool = False) -> list[Change
         identity=None,
         configuration_set=settings.SES_CONFIGURATION_SET,
         dry_run=dry_run,
+        local=True,
     )
 
 
@@ -98,7 +103,7 @@ def stage_ses(target: AwsTarget, environment: Mapping[str, str], *, dry_run: boo
     configuration_set = environment.get("SES_CONFIGURATION_SET") or f"{environment['TABLE_NAME']}-email"
     if not email_from:
         why = "EMAIL_FROM is not set for this stage: set it in aws_environment_variables to send email"
-        return [Change("email identity", "-", "skipped", why)]
+        return [Change("ses identity", "-", "skipped", why)]
     return ensure_ses(
         target.client("sesv2"),  # type: ignore[call-overload]
         email_from=email_from,
@@ -106,3 +111,16 @@ def stage_ses(target: AwsTarget, environment: Mapping[str, str], *, dry_run: boo
         configuration_set=configuration_set,
         dry_run=dry_run,
     )
+
+
+def ses_statements(environment: Mapping[str, str], arn_prefix: str) -> list[dict[str, Any]]:
+    """The IAM statements a stage's function needs to send its email: `ses:SendEmail` on the
+    sender's identity and the configuration set (SES authorizes a send on both); none for a stage
+    without `EMAIL_FROM`. `arn_prefix` is `arn:<partition>:ses:<region>:<account>`."""
+    email_from = environment.get("EMAIL_FROM")
+    if not email_from:
+        return []
+    identity = identity_of(email_from, environment.get("SES_IDENTITY") or None)
+    configuration_set = environment.get("SES_CONFIGURATION_SET") or f"{environment['TABLE_NAME']}-email"
+    resources = [f"{arn_prefix}:identity/{identity}", f"{arn_prefix}:configuration-set/{configuration_set}"]
+    return [{"Effect": "Allow", "Action": ["ses:SendEmail"], "Resource": resources}]
