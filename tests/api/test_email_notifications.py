@@ -299,3 +299,11 @@ def test_users_change_only_their_own_settings_and_admins_may_read_them(as_user, 
     opened = alice.__class__().get(parts.path, parse_qs(parts.query))
     assert opened.status_code == 200, "the link works without a bearer token: it is opened from an email"
     assert alice.get(SETTINGS).json()["data"]["email_confirmed"] is True
+
+
+def test_the_reminder_sweep_reads_each_users_window_from_their_settings(api, ses):
+    put(api, reminder_window_minutes=15)
+    put(api, "bob", email=None, reminder_window_minutes=1440)
+    windows = notifications_wiring.reminder_windows().windows_for(["alice", "bob", "carol"])
+    assert dict(windows) == {"alice": timedelta(minutes=15), "bob": timedelta(days=1)}
+    assert notifications_wiring.reminder_windows().windows_for([]) == {}
