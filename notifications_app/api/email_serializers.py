@@ -18,6 +18,8 @@ from tasks_app.api.fields import StrictBodySerializer, StrictCharField, UtcDateT
 from tasks_app.api.serializers import OWNER_HELP
 from tasks_app.domain.values import USER_ID_MAX_LENGTH
 
+TOKEN_MAX_LENGTH = 2000  # a signed user id (128) and address (254), compressed: far below
+
 _EMAIL_HELP = (
     "Where notifications go; null for none. A new or changed address gets a confirmation email and "
     "nothing else until its link is opened; saving the same unconfirmed address sends the link again."
@@ -102,4 +104,4 @@ class NotificationSettingsEnvelope(serializers.Serializer[Any]):
 class EmailConfirmQuery(serializers.Serializer[Any]):
     """The query parameters of GET /notifications/confirm."""
 
-    token = serializers.CharField(max_length=2000, help_text="From the link in the confirmation email.")
+    token = serializers.CharField(max_length=TOKEN_MAX_LENGTH, help_text="From the link in the confirmation email.")
