@@ -65,6 +65,7 @@ class NotificationSettingsView(APIView):
             tokens=bootstrap.confirmation_tokens(),
             composer=bootstrap.mail_composer(),
             sender=bootstrap.mail_sender(),
+            # Django's signed values use URL-safe base64 and ":" only: nothing to escape in a query.
             confirm_link=lambda token: f"{confirm_url}?token={token}",
             now=tasks_wiring.utc_now(),
         )
