@@ -28,6 +28,7 @@ _SERVICE_REFUSALS = frozenset(
         "AccountSuspendedException",
         "SendingPausedException",
         "NotFoundException",  # the configuration set does not exist
+        "AccessDeniedException",  # the function's role may not send from this identity
     }
 )
 
@@ -42,6 +43,10 @@ class SesMailSender:
         self._configuration_set = configuration_set
 
     def send(self, to: str, message: MailMessage) -> None:
+        if not self._sender:
+            raise DependencyUnavailable(
+                "SES", "no sender: set EMAIL_FROM for this stage (README: Notifications: email)", retry_after=60
+            )
         request: dict[str, Any] = {
             "FromEmailAddress": self._sender,
             "Destination": {"ToAddresses": [to]},

@@ -14,6 +14,7 @@ from django.core.management.base import CommandError
 from notifications_app.adapters.ses import SesMailSender
 from notifications_app.application.ports import MailMessage
 from ops.provisioning.ses import ensure_local_ses, ses_statements, stage_ses
+from tasks_app.application.ports import DependencyUnavailable
 
 
 def mailbox(*args: str) -> str:
@@ -111,3 +112,9 @@ def test_a_stage_role_may_send_only_from_its_sender_through_its_configuration_se
         }
     ]
     assert ses_statements({"TABLE_NAME": "tasks-production"}, prefix) == []
+
+
+def test_a_stage_without_a_sender_answers_an_address_with_a_503_not_a_500(aws):
+    sender = SesMailSender(aws.target.client("sesv2"), sender="", configuration_set=None)
+    with pytest.raises(DependencyUnavailable, match="set EMAIL_FROM"):
+        sender.send("alice@example.com", MailMessage(subject="s", text="t", html="h"))
