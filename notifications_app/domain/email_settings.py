@@ -50,8 +50,8 @@ class EmailSettings:
 
     def replacing(self, before: EmailSettings | None) -> EmailSettings:
         """These settings as stored over `before`: the address stays confirmed only if unchanged."""
-        confirmed = self.email is not None and before is not None and before.email == self.email
-        return replace(self, email_confirmed=confirmed and before is not None and before.email_confirmed)
+        kept = before is not None and self.email is not None and before.email == self.email and before.email_confirmed
+        return replace(self, email_confirmed=kept)
 
     def mails(self, event_type: str) -> bool:
         """Whether an event of `event_type` is mailed to this user: a confirmed address and the
