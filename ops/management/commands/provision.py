@@ -24,10 +24,12 @@ from tasks_app.management.base import counted
 class Command(OpsCommand):
     help = (
         "Create or update the DynamoDB table, SNS topic, SQS queue, dead-letter queue and "
-        "subscription named by the settings, at the configured AWS endpoint. With --stage, do it "
+        "subscription named by the settings, at the configured AWS endpoint (at a local AWS, also SES's sender "
+        "identity, EMAIL_FROM, and configuration set). With --stage, do it "
         "for that stage of zappa_settings.json in AWS, and add what Zappa does not create: the "
         "stage's least-privilege role, point-in-time recovery, every trigger of the function on its SnapStart "
         "alias (the events queue, the table's stream with its failure queue, the outbox sweeper's schedule), "
+        "SES's sender identity and configuration set when the stage sets EMAIL_FROM, "
         "the API's usage plan and key, API Gateway's own error answers in the SPEC envelope "
         "(then a deployment of the stage), the CloudWatch alarms and the stage's dashboard. It refuses settings "
         "that still hold placeholders or name another account. Safe to run again: it changes only what "
