@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -141,7 +141,9 @@ def mail_sender() -> MailSender:
     """SES (v2) from `EMAIL_FROM`, through `SES_CONFIGURATION_SET`."""
     from notifications_app.adapters.ses import SesMailSender
 
-    client = tasks_wiring.aws_target().client("sesv2")  # type: ignore[call-overload] # no stubs for SES v2
+    def client() -> Any:  # shared and cached by `aws_target`, made at the first send
+        return tasks_wiring.aws_target().client("sesv2")  # type: ignore[call-overload] # no stubs for SES v2
+
     return SesMailSender(client, sender=settings.EMAIL_FROM, configuration_set=settings.SES_CONFIGURATION_SET)
 
 

@@ -9,6 +9,7 @@ v2 identity and configuration set calls `provision` uses (`CreateEmailIdentity`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -35,10 +36,15 @@ _SERVICE_REFUSALS = frozenset(
 
 @reports_outages("SES")
 class SesMailSender:
-    """`MailSender` through an SES v2 client, from `sender`, in `configuration_set` (if any)."""
+    """`MailSender` through an SES v2 client, from `sender`, in `configuration_set` (if any).
 
-    def __init__(self, client: Any, *, sender: str, configuration_set: str | None) -> None:
-        self._client = client
+    The client is made by `client_factory` at the first send, not before: the webhooks queue's
+    consumer wires this sender for every message, and most of them (webhook attempts, events
+    nobody is mailed) never send mail, so they need not load SES's API model.
+    """
+
+    def __init__(self, client_factory: Callable[[], Any], *, sender: str, configuration_set: str | None) -> None:
+        self._client_factory = client_factory
         self._sender = sender
         self._configuration_set = configuration_set
 
@@ -63,7 +69,7 @@ class SesMailSender:
         if self._configuration_set:
             request["ConfigurationSetName"] = self._configuration_set
         try:
-            self._client.send_email(**request)
+            self._client_factory().send_email(**request)
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in _SERVICE_REFUSALS:

@@ -25,7 +25,7 @@ def mailbox(*args: str) -> str:
 
 def send(aws: Any, to: str, subject: str, html: str) -> None:
     client = aws.target.client("sesv2")
-    SesMailSender(client, sender="tasks@example.com", configuration_set="tasks-test-email").send(
+    SesMailSender(lambda: client, sender="tasks@example.com", configuration_set="tasks-test-email").send(
         to, MailMessage(subject=subject, text="plain", html=html)
     )
 
@@ -115,6 +115,6 @@ def test_a_stage_role_may_send_only_from_its_sender_through_its_configuration_se
 
 
 def test_a_stage_without_a_sender_answers_an_address_with_a_503_not_a_500(aws):
-    sender = SesMailSender(aws.target.client("sesv2"), sender="", configuration_set=None)
+    sender = SesMailSender(lambda: aws.target.client("sesv2"), sender="", configuration_set=None)
     with pytest.raises(DependencyUnavailable, match="set EMAIL_FROM"):
         sender.send("alice@example.com", MailMessage(subject="s", text="t", html="h"))
