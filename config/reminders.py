@@ -41,17 +41,9 @@ def sweep_reminders(now: datetime | None = None) -> ReminderSweepResult:
     return result
 
 
-def reminder_windows() -> ReminderWindows | None:
+def reminder_windows() -> ReminderWindows:
     """Each user's reminder window from their notification settings (issue 14 item 5,
-    `notifications_app.bootstrap.reminder_windows`), or None, which gives every user the default
-    window (`DEFAULT_REMINDER_WINDOW`, an hour), while the notifications app has no settings to
-    read them from."""
+    `reminder_window_minutes`); users without settings get `DEFAULT_REMINDER_WINDOW` (an hour)."""
     from notifications_app import bootstrap as notifications
 
-    # Looked up rather than imported: the settings come from a branch built in parallel
-    # (issue 14's shared contract), and until it is merged every user has the default window.
-    windows_of = getattr(notifications, "reminder_windows", None)
-    if windows_of is None:
-        return None
-    windows: ReminderWindows = windows_of()
-    return windows
+    return notifications.reminder_windows()

@@ -63,6 +63,11 @@ WEBHOOKS_QUEUE_URL = (
 )
 WEBHOOKS_DLQ_URL = f"{WEBHOOKS_QUEUE_URL}-dlq"
 WEBHOOKS_QUEUE_NAME = WEBHOOKS_QUEUE_URL.rstrip("/").rsplit("/", 1)[-1]
+# Email through SES (issue 14, item 5): the sender (its address or domain verified in SES:
+# `provision` does it locally and for a stage) and the configuration set sends go through.
+# Deployed, none unless the stage sets it: a PUT of an address then answers 503 and the log says why.
+EMAIL_FROM = os.environ.get("EMAIL_FROM") or ("tasks@example.com" if CONFIG.is_development else "")
+SES_CONFIGURATION_SET = os.environ.get("SES_CONFIGURATION_SET") or f"{TABLE_NAME}-email"
 EVENTS_VISIBILITY_TIMEOUT = CONFIG.events_visibility_timeout
 MAX_REQUEST_BODY_BYTES = CONFIG.max_body_bytes
 OUTBOX_SETTLE_SECONDS = 60  # the sweeper leaves younger events to the stream relay, which takes about a second

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import sys
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
@@ -19,11 +19,24 @@ from tasks_app import bootstrap as tasks_wiring
 from tasks_app.adapters.cursor import CursorCodec
 
 if TYPE_CHECKING:
-    from notifications_app.adapters.outbound_http import OutboundPolicy
-    from notifications_app.application.ports import DeliveryQueue, DeliveryRepository, EndpointRepository, UrlCheck
-    from notifications_app.handlers import DeliveryWiring
+    from collections.abc import Collection, Mapping
+    from datetime import timedelta
 
-_MODELS = "notifications_app.adapters.models"
+    from notifications_app.adapters.outbound_http import OutboundPolicy
+    from notifications_app.application.ports import (
+        ConfirmationTokens,
+        DeliveryQueue,
+        DeliveryRepository,
+        EmailSettingsRepository,
+        EndpointRepository,
+        MailComposer,
+        MailLog,
+        MailSender,
+        UrlCheck,
+    )
+    from notifications_app.handlers import DeliveryWiring, MailWiring
+
+_MODELS = ("notifications_app.adapters.models", "notifications_app.adapters.email_store")
 
 
 def _cursors() -> CursorCodec:
@@ -33,13 +46,14 @@ def _cursors() -> CursorCodec:
 
 @cache
 def _bound() -> None:
-    """Binds the webhook models to `TABLE_NAME`, through the task API's DynamoDB client."""
+    """Binds the webhook and email models to `TABLE_NAME`, through the task API's DynamoDB client."""
+    from notifications_app.adapters.email_store import EMAIL_MODELS
     from notifications_app.adapters.models import WEBHOOK_MODELS
     from tasks_app.adapters.dynamodb.models import bind_table
 
     connection = tasks_wiring.table_connection()
     bind_table(
-        WEBHOOK_MODELS,
+        (*WEBHOOK_MODELS, *EMAIL_MODELS),
         table_name=settings.TABLE_NAME,
         client=connection.client,
         host=settings.AWS_ENDPOINT_URL,
@@ -100,19 +114,98 @@ def delivery_wiring() -> DeliveryWiring:
         queue=delivery_queue(),
         sender=UrllibSender(outbound_policy()),
         clock=tasks_wiring.utc_now,
+        mail=mail_wiring(),
     )
+
+
+@cache
+def email_settings_repository() -> EmailSettingsRepository:
+    """Users' email settings in the table `TABLE_NAME`."""
+    from notifications_app.adapters.email_store import DynamoEmailSettingsRepository
+
+    _bound()
+    return DynamoEmailSettingsRepository()
+
+
+@cache
+def mail_log() -> MailLog:
+    """Which events were mailed, in the table `TABLE_NAME`."""
+    from notifications_app.adapters.email_store import DynamoMailLog
+
+    _bound()
+    return DynamoMailLog()
+
+
+@cache
+def mail_sender() -> MailSender:
+    """SES (v2) from `EMAIL_FROM`, through `SES_CONFIGURATION_SET`."""
+    from notifications_app.adapters.ses import SesMailSender
+
+    def client() -> Any:  # shared and cached by `aws_target`, made at the first send
+        return tasks_wiring.aws_target().client("sesv2")  # type: ignore[call-overload] # no stubs for SES v2
+
+    return SesMailSender(client, sender=settings.EMAIL_FROM, configuration_set=settings.SES_CONFIGURATION_SET)
+
+
+def mail_composer() -> MailComposer:
+    """The messages, from the Django templates."""
+    from notifications_app.email_messages import TemplateMailComposer
+
+    return TemplateMailComposer()
+
+
+def confirmation_tokens() -> ConfirmationTokens:
+    """Signed confirmation tokens (Django's signing, under SECRET_KEY)."""
+    from notifications_app.confirmation import SignedConfirmationTokens
+
+    return SignedConfirmationTokens()
+
+
+def mail_wiring() -> MailWiring:
+    """What the webhooks queue's handler needs to mail events."""
+    from notifications_app.handlers import MailWiring
+
+    return MailWiring(
+        settings=email_settings_repository(), log=mail_log(), composer=mail_composer(), sender=mail_sender()
+    )
+
+
+class _SettingsReminderWindows:
+    """The reminder sweep's `ReminderWindows` (tasks_app.application.ports): each user's
+    `reminder_window_minutes`, for the users who saved settings."""
+
+    def windows_for(self, user_ids: Collection[str]) -> Mapping[str, timedelta]:
+        """Raises `DependencyUnavailable` when DynamoDB is down."""
+        from notifications_app.application.email import reminder_windows as windows
+
+        return windows(user_ids=user_ids, repository=email_settings_repository())
+
+
+def reminder_windows() -> _SettingsReminderWindows:
+    """The users' reminder windows from their notification settings (the contract's `ReminderWindows`)."""
+    return _SettingsReminderWindows()
 
 
 def reset() -> None:
     """Forget the wired adapters, so the next use follows changed settings (tests do this)."""
-    for wired in (_bound, endpoint_repository, delivery_repository, delivery_queue, delivery_wiring):
+    for wired in (
+        _bound,
+        endpoint_repository,
+        delivery_repository,
+        delivery_queue,
+        delivery_wiring,
+        email_settings_repository,
+        mail_log,
+        mail_sender,
+    ):
         wired.cache_clear()
 
 
 def disconnect() -> None:
     """Forget the models' connections too (a SnapStart restore makes its own); models never
     imported hold none, and are not imported for this."""
-    if models := sys.modules.get(_MODELS):
-        for model in models.WEBHOOK_MODELS:
-            model._connection = None  # PynamoDB keeps one per model class
+    for name in _MODELS:
+        if models := sys.modules.get(name):
+            for model in getattr(models, "WEBHOOK_MODELS", ()) + getattr(models, "EMAIL_MODELS", ()):
+                model._connection = None  # PynamoDB keeps one per model class
     reset()

@@ -1,5 +1,6 @@
 """The webhooks queue's message handler, shared by the Celery worker (locally) and the Lambda
-SQS trigger (deployed). No Celery, Django or AWS SDK here: `DeliveryWiring` brings the ports."""
+SQS trigger (deployed): webhook deliveries, and the events' emails. No Celery, Django or AWS SDK
+here: `DeliveryWiring` brings the ports."""
 
 from __future__ import annotations
 
@@ -15,11 +16,16 @@ from notifications_app.application.deliveries import (
     fan_out_event,
     parse_queue_message,
 )
+from notifications_app.application.email import email_event
 from notifications_app.application.ports import (
     DeliveryQueue,
     DeliveryRepository,
     DeliveryTicket,
+    EmailSettingsRepository,
     EndpointRepository,
+    MailComposer,
+    MailLog,
+    MailSender,
     WebhookSender,
 )
 from notifications_app.domain.delivery import RetrySchedule
@@ -27,8 +33,19 @@ from tasks_app import correlation
 
 
 @dataclass(frozen=True)
+class MailWiring:
+    """The ports an event's email needs."""
+
+    settings: EmailSettingsRepository
+    log: MailLog
+    composer: MailComposer
+    sender: MailSender
+
+
+@dataclass(frozen=True)
 class DeliveryWiring:
-    """The ports a delivery needs, the clock, and the retry schedule (tests shorten it)."""
+    """The ports a delivery needs, the clock, the retry schedule (tests shorten it), and the
+    email's ports (None: events are not mailed)."""
 
     endpoints: EndpointRepository
     deliveries: DeliveryRepository
@@ -36,6 +53,7 @@ class DeliveryWiring:
     sender: WebhookSender
     clock: Callable[[], datetime]
     schedule: RetrySchedule = RetrySchedule()  # noqa: RUF009 - frozen, so one shared default is safe
+    mail: MailWiring | None = None
 
 
 def request_id_of(attributes: Mapping[str, Any] | None) -> str | None:
@@ -59,10 +77,12 @@ def handling(body: str | bytes | Mapping[str, Any], request_id: str | None) -> A
 
 
 def handle_webhooks_message(body: str | bytes | Mapping[str, Any], *, wiring: DeliveryWiring) -> None:
-    """Handle one message of the webhooks queue: fan an event out, or make a ticket's attempt.
+    """Handle one message of the webhooks queue: fan an event out to webhooks and mail it to its
+    owner, or make a ticket's attempt.
 
     Raises `InvalidWebhookMessage` for a message that is neither (a poison message: the caller
-    rejects it), and `DependencyUnavailable` in an outage (the queue delivers it again).
+    rejects it), and `DependencyUnavailable` in an outage (the queue delivers it again: the
+    fan-out makes no delivery twice, and an event is mailed at most once, `email_event`).
     """
     message = parse_queue_message(body)
     if isinstance(message, DeliveryTicket):
@@ -76,6 +96,17 @@ def handle_webhooks_message(body: str | bytes | Mapping[str, Any], *, wiring: De
             schedule=wiring.schedule,
         )
         return
+    if wiring.mail is not None:
+        # Before the fan-out: a mail service outage then redelivers the event before any webhook
+        # ticket was queued, so the retry queues no duplicate ticket (a mail sent is logged, and
+        # a retry after a fan-out failure does not send it again).
+        email_event(
+            message=message,
+            repository=wiring.mail.settings,
+            log=wiring.mail.log,
+            composer=wiring.mail.composer,
+            sender=wiring.mail.sender,
+        )
     fan_out_event(
         message=message,
         endpoints=wiring.endpoints,

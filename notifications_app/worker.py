@@ -1,5 +1,5 @@
-"""The Celery worker's consumer of the webhooks queue: the topic's events to fan out, and the
-attempts of deliveries (`notifications_app.handlers`), beside the events queue's consumer.
+"""The Celery worker's consumer of the webhooks queue: the topic's events to mail and fan out, and
+the attempts of deliveries (`notifications_app.handlers`), beside the events queue's consumer.
 
 As for the events queue, a failure never leaves the callback: the message is rejected, SQS
 delivers it again after the visibility timeout, and moves it to `<table>-webhooks-dlq` after

@@ -21,6 +21,7 @@ from ops.local.embedded_aws import EmbeddedAws
 from ops.local.stream_relay import StreamFollower
 from ops.local.user_pool import CLIENT_ID, ISSUER, TokenIssuer
 from ops.provisioning.resources import Resources, configured_resources, provision
+from ops.provisioning.ses import ensure_local_ses
 from tasks_app import bootstrap
 from tasks_app.adapters.aws import AwsTarget
 
@@ -94,6 +95,7 @@ def aws(local_aws: EmbeddedAws, settings: Any) -> Iterator[AwsStack]:
     notifications_wiring.reset()
     target, resources = bootstrap.aws_target(), configured_resources()
     provision(target, resources)
+    ensure_local_ses(target)  # the sender, as `make run` verifies it
     stack = AwsStack(
         local_aws,
         target,

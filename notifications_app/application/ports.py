@@ -1,14 +1,17 @@
 """The ports the notifications' services need: storage of endpoints and deliveries, the
-webhooks queue, the URL check and the HTTP sender. Adapters implement them; unit tests fake them."""
+webhooks queue, the URL check and the HTTP sender; for email, the settings, the mail log, the
+sender, the messages' composer and the confirmation tokens. Adapters implement them; unit tests
+fake them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from notifications_app.domain.delivery import Delivery
+from notifications_app.domain.email_settings import EmailSettings
 from notifications_app.domain.endpoint import WebhookEndpoint
 
 
@@ -126,3 +129,67 @@ class UrlCheck(Protocol):
 
     def __call__(self, url: str) -> None:
         """Raises `ValueError` (`UnsafeUrl`) saying why `url` may not receive webhooks."""
+
+
+@dataclass(frozen=True)
+class MailMessage:
+    """One email: a one-line subject, and the same text as plain text and as HTML."""
+
+    subject: str
+    text: str
+    html: str
+
+
+class EmailSettingsRepository(Protocol):
+    """Users' email settings, one item each; every method raises `DependencyUnavailable` in an outage."""
+
+    def get(self, user_id: str) -> EmailSettings | None:
+        """The user's settings; None if they never saved any."""
+
+    def put(self, settings: EmailSettings) -> None:
+        """Store `settings`, replacing the user's."""
+
+    def confirm(self, user_id: str, email: str, *, now: datetime) -> EmailSettings | None:
+        """Mark `email` confirmed if it is still the user's address; the settings as stored, or
+        None when it is not (changed since, or no settings)."""
+
+    def many(self, user_ids: Collection[str]) -> list[EmailSettings]:
+        """The settings of those of `user_ids` who have some, in any order."""
+
+
+class MailLog(Protocol):
+    """Which event was mailed to whom, so a redelivered event is not mailed twice."""
+
+    def claim(self, event_id: str, user_id: str) -> bool:
+        """Record that the event is being mailed to the user; False if it already was."""
+
+    def release(self, event_id: str, user_id: str) -> None:
+        """Forget a claim whose send failed, so the retry of the event sends it."""
+
+
+class MailSender(Protocol):
+    """Sends one email; raises `DependencyUnavailable` when the mail service cannot take it now."""
+
+    def send(self, to: str, message: MailMessage) -> None:
+        """Send `message` to the address `to`."""
+
+
+class MailComposer(Protocol):
+    """Builds the messages from their templates."""
+
+    def confirmation(self, *, email: str, link: str) -> MailMessage:
+        """The message asking the owner of `email` to open `link`."""
+
+    def for_event(self, event: Mapping[str, Any]) -> MailMessage:
+        """The message telling a task's owner about `event` (SPEC §4's message)."""
+
+
+class ConfirmationTokens(Protocol):
+    """Signed, expiring tokens binding a user to an address."""
+
+    def issue(self, user_id: str, email: str) -> str:
+        """A token for the confirmation link."""
+
+    def read(self, token: str) -> tuple[str, str]:
+        """The `(user_id, email)` a token binds; `InvalidValue("token", why)` if it is forged,
+        malformed or expired."""

@@ -40,6 +40,7 @@ from ops.local.children import ChildProcesses, child_environment
 from ops.local.embedded_aws import EmbeddedAws, LocalAwsError
 from ops.local.log_trail import LOG_DIRECTORY, process_log_files
 from ops.provisioning.resources import Resources, provision
+from ops.provisioning.ses import ensure_local_ses
 from tasks_app.adapters.aws import AwsTarget
 from tasks_app.api.auth import tokens_are_local
 from tasks_app.api.openapi import LOCAL_EXAMPLE_USER
@@ -129,7 +130,7 @@ class LocalStack:
     def _start(self) -> None:
         self.aws.start()
         self.say("Provisioning the local AWS (it starts empty; the saved data is restored next):")
-        for change in provision(self._aws_target(), self.options.resources):
+        for change in [*provision(self._aws_target(), self.options.resources), *ensure_local_ses(self._aws_target())]:
             if change.action != "unchanged":
                 self.say(f"  {change}")
         resources = self.options.resources

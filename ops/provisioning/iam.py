@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from ops.errors import OperationsError
 from ops.provisioning.changes import Change, act
+from ops.provisioning.ses import ses_statements
 from ops.provisioning.sqs import stream_failures_queue_name
 
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ def execution_role(
         _allow(["dynamodb:ListStreams"], ["*"]),
         # The failure queue, and the webhooks queue, where the webhooks consumer queues its retries.
         _allow(["sqs:SendMessage"], [failures, webhooks]),
+        # The notifications' email (issue 14): the stage's sender identity and configuration set, if it sends.
+        *ses_statements(environment, f"arn:{partition}:ses:{region}:{account}"),
     ]
     if secrets_url:
         bucket, _, key = secrets_url.removeprefix("s3://").partition("/")

@@ -34,6 +34,7 @@ from ops.provisioning.gateway_responses import ensure_gateway_responses
 from ops.provisioning.iam import ensure_execution_role, execution_role
 from ops.provisioning.resources import Resources, provision
 from ops.provisioning.schedule import SCHEDULES, ensure_schedules
+from ops.provisioning.ses import stage_ses
 from ops.provisioning.sqs import dlq_attributes, ensure_queue, stream_failures_queue_name
 from ops.provisioning.zappa_stage import ZappaStage
 from tasks_app.adapters.aws import AwsTarget
@@ -53,6 +54,7 @@ def provision_stage(
         # A new role is not assumable by Lambda for a few seconds; a deploy right after would fail.
         time.sleep(IAM_PROPAGATION_SECONDS)
     changes += provision(target, resources, dry_run=dry_run)
+    changes += stage_ses(target, stage.environment, dry_run=dry_run)  # the sender's identity, the configuration set
     failures = stream_failures_queue_name(resources.table_name)
     failures_change, _ = ensure_queue(target.client("sqs"), failures, dlq_attributes(), dry_run=dry_run)
     changes += [failures_change, *trigger_changes(target, stage, resources, dry_run=dry_run)]

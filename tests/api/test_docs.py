@@ -33,6 +33,8 @@ def test_the_schema_validates_with_no_warnings(tmp_path):
         "/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
         "/webhooks/{webhook_id}/rotate-secret",
         "/webhooks/{webhook_id}/test",
+        "/notifications/settings",
+        "/notifications/confirm",
     }
 
 
@@ -69,6 +71,9 @@ def test_the_served_schema_documents_every_action_with_its_errors_and_examples()
         ("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", "post"): {"202", "403", "404"} | everywhere,
         ("/webhooks/{webhook_id}/rotate-secret", "post"): {"200", "403", "404"} | everywhere,
         ("/webhooks/{webhook_id}/test", "post"): {"202", "403", "404"} | everywhere,
+        ("/notifications/settings", "get"): {"200", "400", "403"} | everywhere,
+        ("/notifications/settings", "put"): {"200", "400", "403", "413", "415"} | everywhere,
+        ("/notifications/confirm", "get"): {"200", "400", "429", "500", "503"},  # opened from an email: no token
     }
     for operation in operations.values():
         for status, response_doc in operation["responses"].items():

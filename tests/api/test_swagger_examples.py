@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from notifications_app.confirmation import SignedConfirmationTokens
 from tasks_app.api.openapi import LOCAL_EXAMPLE_USER
 
 # What the task in the path must have been through for the operation to apply (SPEC §1).
@@ -94,6 +95,12 @@ class Client:
         assert response.status_code == 201, response.content
         return str(response.json()["data"]["webhook_id"])
 
+    def confirmation_token(self) -> str:
+        body = {"email": "alice@example.com"}
+        response = self.client.put(f"/notifications/settings?user_id={LOCAL_EXAMPLE_USER}", body, format="json")
+        assert response.status_code == 200, response.content
+        return SignedConfirmationTokens().issue(LOCAL_EXAMPLE_USER, "alice@example.com")
+
     def send(self, method: str, path: str, body: Any, query: dict[str, str], headers: dict[str, str]) -> Any:
         if "{task_id}" in path:
             path = path.replace("{task_id}", self.task_for(path))
@@ -104,6 +111,8 @@ class Client:
                 pinged = self.client.post(f"/webhooks/{webhook_id}/test")
                 assert pinged.status_code == 202, pinged.content
                 path = path.replace("{delivery_id}", str(pinged.json()["data"]["delivery_id"]))
+        if path == "/notifications/confirm":  # the link of the confirmation email sent for the example address
+            query = {"token": self.confirmation_token()}
         if query:
             path = f"{path}?{'&'.join(f'{name}={value}' for name, value in query.items())}"
         content = json.dumps(body) if body is not None else ""

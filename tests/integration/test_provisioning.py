@@ -24,7 +24,8 @@ def run_provision(*args: str) -> str:
 def test_a_fresh_account_gets_every_resource_with_the_spec_settings(aws):
     aws.server.reset()
     output = run_provision()
-    assert output.count("created") == 8  # the table; 2 queues and their DLQs (events, webhooks); topic; 2 subscriptions
+    # the table; 2 queues and their DLQs (events, webhooks); topic; 2 subscriptions; SES's sender and configuration set
+    assert output.count("created") == 10
     table = aws.target.client("dynamodb").describe_table(TableName=aws.resources.table_name)["Table"]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]] == [("PK", "HASH"), ("SK", "RANGE")]
@@ -65,7 +66,7 @@ def test_a_fresh_account_gets_every_resource_with_the_spec_settings(aws):
 def test_running_it_twice_changes_nothing_the_second_time(aws):
     output = run_provision()
     lines = [line for line in output.splitlines() if line.startswith("  ")]
-    assert len(lines) == 9
+    assert len(lines) == 11
     assert all(line.split()[2] == "unchanged" or "unchanged" in line.split("  ")[-1] for line in lines), output
     assert "created" not in output
     assert "updated" not in output
@@ -74,7 +75,7 @@ def test_running_it_twice_changes_nothing_the_second_time(aws):
 def test_a_dry_run_on_an_empty_account_creates_nothing(aws):
     aws.server.reset()
     output = run_provision("--dry-run")
-    assert output.count("would be created") == 8
+    assert output.count("would be created") == 10
     assert aws.target.client("dynamodb").list_tables()["TableNames"] == []
     assert aws.target.client("sqs").list_queues().get("QueueUrls", []) == []
 

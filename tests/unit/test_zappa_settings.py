@@ -12,7 +12,7 @@ from ops.rehearsal.package import stage_settings
 
 STAGES = ("dev", "staging", "production")
 # The services the function calls: the table, the topic, the queues (dlq commands), remote_env, STS.
-KEPT_SERVICES = {"dynamodb", "s3", "sns", "sqs", "sts"}
+KEPT_SERVICES = {"dynamodb", "s3", "sesv2", "sns", "sqs", "sts"}
 
 
 @pytest.mark.parametrize("stage", STAGES)

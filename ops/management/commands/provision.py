@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 from ops.management.base import OpsCommand
 from ops.provisioning.changes import Change
 from ops.provisioning.resources import configured_resources, provision
+from ops.provisioning.ses import ensure_local_ses
 from ops.provisioning.stage import provision_stage
 from ops.provisioning.zappa_stage import load_stage
 from tasks_app import bootstrap
@@ -23,11 +24,13 @@ from tasks_app.management.base import counted
 class Command(OpsCommand):
     help = (
         "Create or update the DynamoDB table, SNS topic, SQS queue, dead-letter queue and "
-        "subscription named by the settings, at the configured AWS endpoint. With --stage, do it "
+        "subscription named by the settings, at the configured AWS endpoint (at a local AWS, also SES's sender "
+        "identity, EMAIL_FROM, and configuration set). With --stage, do it "
         "for that stage of zappa_settings.json in AWS, and add what Zappa does not create: the "
         "stage's least-privilege role, point-in-time recovery, every trigger of the function on its SnapStart "
         "alias (the events queue, the table's stream with its failure queue, the schedules of the "
         "outbox sweeper and of the reminder sweep), "
+        "SES's sender identity and configuration set when the stage sets EMAIL_FROM, "
         "the API's usage plan and key, API Gateway's own error answers in the SPEC envelope "
         "(then a deployment of the stage), the CloudWatch alarms and the stage's dashboard. It refuses settings "
         "that still hold placeholders or name another account. Safe to run again: it changes only what "
@@ -58,7 +61,10 @@ class Command(OpsCommand):
         if options["stage"] is None:
             target = bootstrap.aws_target()
             self.stdout.write(f"Provisioning at {target.endpoint_url or f'AWS {target.region}'}:")
-            self._report(provision(target, configured_resources(), dry_run=dry_run), dry_run=dry_run)
+            changes = provision(target, configured_resources(), dry_run=dry_run)
+            if target.endpoint_url:  # a local AWS: the sender the settings name (deployed: --stage's EMAIL_FROM)
+                changes += ensure_local_ses(target, dry_run=dry_run)
+            self._report(changes, dry_run=dry_run)
             return
         stage = load_stage(options["settings_file"], options["stage"])
         endpoint_url: str | None = options["endpoint_url"]

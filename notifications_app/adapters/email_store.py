@@ -1,0 +1,141 @@
+"""Email settings and the mail log in the single table, through PynamoDB (SPEC §3: other item
+types share it).
+
+| Item | PK | SK |
+|---|---|---|
+| Email settings | `USER#<user id>` | `EMAIL_SETTINGS` |
+| Mail log entry | `MAILED#<event id>` | `USER#<user id>` |
+
+The settings sit in the user's partition, beside their webhooks: one `GetItem` reads them, one
+`BatchGetItem` reads a sweep's worth of users' reminder windows. A mail log entry is written
+before an event's message is sent (a conditional put: a redelivered event finds it) and expires
+after `MAIL_LOG_RETENTION`, well past SQS's retention of a redelivered message (14 days at most).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime, timedelta
+
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute, UnicodeAttribute
+from pynamodb.exceptions import PutError, UpdateError
+
+from notifications_app.domain.email_settings import EmailSettings
+from tasks_app.adapters.dynamodb.models import EXPIRY_ATTRIBUTE, TableModel, UtcTimestampAttribute, response_code
+from tasks_app.adapters.outages import reports_outages
+
+SETTINGS_SORT_KEY = "EMAIL_SETTINGS"
+MAIL_LOG_RETENTION = timedelta(days=15)
+BATCH_GET_MAX_KEYS = 100  # DynamoDB's BatchGetItem limit per request
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+
+
+def _partition(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+class EmailSettingsItem(TableModel):
+    """A user's email settings as stored; `from_domain` and `to_domain` are the only ways in and out."""
+
+    item_type = UnicodeAttribute(attr_name="Type", default="EmailSettings")
+    user_id = UnicodeAttribute(attr_name="UserId")
+    email = UnicodeAttribute(attr_name="Email", null=True)
+    email_confirmed = BooleanAttribute(attr_name="EmailConfirmed")
+    notify_on_completion = BooleanAttribute(attr_name="NotifyOnCompletion")
+    notify_on_due_soon = BooleanAttribute(attr_name="NotifyOnDueSoon")
+    reminder_window_minutes = NumberAttribute(attr_name="ReminderWindowMinutes")
+    updated_at = UtcTimestampAttribute(attr_name="UpdatedAt", null=True)
+
+    @classmethod
+    def from_domain(cls, settings: EmailSettings) -> EmailSettingsItem:
+        """The item of `settings`."""
+        return cls(
+            pk=_partition(settings.user_id),
+            sk=SETTINGS_SORT_KEY,
+            user_id=settings.user_id,
+            email=settings.email,
+            email_confirmed=settings.email_confirmed,
+            notify_on_completion=settings.notify_on_completion,
+            notify_on_due_soon=settings.notify_on_due_soon,
+            reminder_window_minutes=settings.reminder_window_minutes,
+            updated_at=settings.updated_at,
+        )
+
+    def to_domain(self) -> EmailSettings:
+        """The settings this item stores."""
+        return EmailSettings(
+            user_id=self.user_id,
+            email=self.email,
+            email_confirmed=bool(self.email_confirmed),
+            notify_on_completion=bool(self.notify_on_completion),
+            notify_on_due_soon=bool(self.notify_on_due_soon),
+            reminder_window_minutes=int(self.reminder_window_minutes),
+            updated_at=self.updated_at,
+        )
+
+
+class MailLogItem(TableModel):
+    """One event mailed (or being mailed) to one user."""
+
+    item_type = UnicodeAttribute(attr_name="Type", default="MailLog")
+    mailed_at = UtcTimestampAttribute(attr_name="MailedAt")
+    expires_at = TTLAttribute(attr_name=EXPIRY_ATTRIBUTE)
+
+
+EMAIL_MODELS: tuple[type[TableModel], ...] = (EmailSettingsItem, MailLogItem)
+
+
+@reports_outages("DynamoDB")
+class DynamoEmailSettingsRepository:
+    """`EmailSettingsRepository` on the table."""
+
+    def get(self, user_id: str) -> EmailSettings | None:
+        try:
+            return EmailSettingsItem.get(_partition(user_id), SETTINGS_SORT_KEY, consistent_read=True).to_domain()
+        except EmailSettingsItem.DoesNotExist:
+            return None
+
+    def put(self, settings: EmailSettings) -> None:
+        EmailSettingsItem.from_domain(settings).save()
+
+    def confirm(self, user_id: str, email: str, *, now: datetime) -> EmailSettings | None:
+        item = EmailSettingsItem(_partition(user_id), SETTINGS_SORT_KEY)
+        try:
+            item.update(
+                actions=[EmailSettingsItem.email_confirmed.set(True), EmailSettingsItem.updated_at.set(now)],
+                condition=EmailSettingsItem.email == email,
+            )
+        except UpdateError as error:
+            if response_code(error) == _CONDITION_FAILED or _CONDITION_FAILED in str(error):
+                return None
+            raise
+        return item.to_domain()
+
+    def many(self, user_ids: Collection[str]) -> list[EmailSettings]:
+        keys = [(_partition(user_id), SETTINGS_SORT_KEY) for user_id in sorted(set(user_ids))]
+        found: list[EmailSettings] = []
+        for start in range(0, len(keys), BATCH_GET_MAX_KEYS):  # PynamoDB retries unprocessed keys itself
+            batch = keys[start : start + BATCH_GET_MAX_KEYS]
+            found += [item.to_domain() for item in EmailSettingsItem.batch_get(batch)]
+        return found
+
+
+@reports_outages("DynamoDB")
+class DynamoMailLog:
+    """`MailLog` on the table."""
+
+    def claim(self, event_id: str, user_id: str) -> bool:
+        now = datetime.now(UTC)
+        item = MailLogItem(
+            f"MAILED#{event_id}", _partition(user_id), mailed_at=now, expires_at=now + MAIL_LOG_RETENTION
+        )
+        try:
+            item.save(condition=MailLogItem.pk.does_not_exist())
+        except PutError as error:
+            if response_code(error) == _CONDITION_FAILED or _CONDITION_FAILED in str(error):
+                return False
+            raise
+        return True
+
+    def release(self, event_id: str, user_id: str) -> None:
+        MailLogItem(f"MAILED#{event_id}", _partition(user_id)).delete()

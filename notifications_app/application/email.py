@@ -1,0 +1,133 @@
+"""Use cases of email notifications (issue 14, item 5), named `email_<action>`: a user's settings,
+the double opt-in, and mailing an event to its task's owner.
+
+Double opt-in: a new or changed address is stored unconfirmed and gets one message, the
+confirmation link; nothing else is mailed to it until the link is opened.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from notifications_app.application.ports import (
+    ConfirmationTokens,
+    EmailSettingsRepository,
+    MailComposer,
+    MailLog,
+    MailSender,
+)
+from notifications_app.domain.email_settings import (
+    MAILED_EVENTS,
+    REMINDER_WINDOW_MINUTES_MAX,
+    REMINDER_WINDOW_MINUTES_MIN,
+    EmailSettings,
+)
+from tasks_app.application.access import AccessDenied, Caller, acting_user
+from tasks_app.domain.errors import InvalidValue
+
+logger = logging.getLogger(__name__)
+
+STALE_LINK = (
+    "This confirmation link is for an address that is no longer the one in your notification settings. "
+    "Use the link of the latest confirmation email."
+)
+
+
+def email_settings_get(
+    *, user_id: str | None, caller: Caller | None, repository: EmailSettingsRepository
+) -> EmailSettings:
+    """The user's settings (the defaults, no address, if they never saved any); admins may read
+    another user's; `AccessDenied` for anyone else's."""
+    owner = str(acting_user(caller, user_id, resource="notification settings"))
+    return repository.get(owner) or EmailSettings(user_id=owner)
+
+
+def email_settings_put(
+    *,
+    user_id: str | None,
+    wanted: EmailSettings,
+    caller: Caller | None,
+    repository: EmailSettingsRepository,
+    tokens: ConfirmationTokens,
+    composer: MailComposer,
+    sender: MailSender,
+    confirm_link: Callable[[str], str],
+    now: datetime,
+) -> EmailSettings:
+    """Replace the user's settings with `wanted` (its `user_id` and confirmation are ignored).
+
+    A new or changed address, or the same one still unconfirmed, is mailed the confirmation link
+    (`confirm_link(token)`) before anything is stored: when the mail service is down
+    (`DependencyUnavailable`) the settings stay as they were. The owner only (admins may read).
+    """
+    owner = str(acting_user(caller, user_id, resource="notification settings"))
+    if caller is not None and owner != str(caller.user_id):
+        raise AccessDenied(f"Admins may read {owner}'s notification settings, but only {owner} may change them.")
+    if not REMINDER_WINDOW_MINUTES_MIN <= wanted.reminder_window_minutes <= REMINDER_WINDOW_MINUTES_MAX:
+        raise InvalidValue(
+            "reminder_window_minutes",
+            f"Must be between {REMINDER_WINDOW_MINUTES_MIN} and {REMINDER_WINDOW_MINUTES_MAX} minutes.",
+        )
+    before = repository.get(owner)
+    settings = replace(wanted, user_id=owner, updated_at=now).replacing(before)
+    if settings.email is not None and settings.needs_confirmation(before):
+        link = confirm_link(tokens.issue(owner, settings.email))
+        sender.send(settings.email, composer.confirmation(email=settings.email, link=link))
+        logger.info("Sent an email confirmation", extra={"user_id": owner})
+    repository.put(settings)
+    return settings
+
+
+def email_confirm(
+    *, token: str, tokens: ConfirmationTokens, repository: EmailSettingsRepository, now: datetime
+) -> EmailSettings:
+    """Confirm the address a confirmation link was sent to; confirming twice is harmless.
+    `InvalidValue("token", why)` for a forged, malformed or expired token, or one whose address
+    is no longer the user's."""
+    user_id, email = tokens.read(token)
+    confirmed = repository.confirm(user_id, email, now=now)
+    if confirmed is None:
+        raise InvalidValue("token", STALE_LINK)
+    return confirmed
+
+
+def email_event(
+    *,
+    message: Mapping[str, Any],
+    repository: EmailSettingsRepository,
+    log: MailLog,
+    composer: MailComposer,
+    sender: MailSender,
+) -> bool:
+    """Mail the event (SPEC §4's message) to its task's owner if they confirmed their address and
+    chose this kind of event; returns whether a message was sent now.
+
+    At most once per event and user: the mail log's claim comes before the send, and is released
+    if the send fails (`DependencyUnavailable` is raised again, so the queue redelivers the event
+    and the retry sends it). A process killed between the claim and the send loses that one mail.
+    """
+    event_type, user_id = message["event_type"], message["data"]["user_id"]
+    if event_type not in MAILED_EVENTS:
+        return False
+    settings = repository.get(user_id)
+    if settings is None or settings.email is None or not settings.mails(event_type):
+        return False
+    if not log.claim(message["event_id"], user_id):
+        return False
+    try:
+        sender.send(settings.email, composer.for_event(message))
+    except BaseException:
+        log.release(message["event_id"], user_id)
+        raise
+    logger.info("Mailed an event", extra={"user_id": user_id, "event_type": event_type})
+    return True
+
+
+def reminder_windows(*, user_ids: Collection[str], repository: EmailSettingsRepository) -> dict[str, timedelta]:
+    """Each user's reminder window, for those of `user_ids` who saved settings (the rest get the
+    sweep's default)."""
+    return {settings.user_id: settings.reminder_window for settings in repository.many(set(user_ids))}

@@ -1,0 +1,65 @@
+"""A user's email notification settings (issue 14, item 5): one address, confirmed by double
+opt-in, and which events mail it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+REMINDER_WINDOW_MINUTES_MIN = 5
+REMINDER_WINDOW_MINUTES_MAX = 1440  # the contract's MAX_REMINDER_WINDOW: 24 hours
+REMINDER_WINDOW_MINUTES_DEFAULT = 60  # the contract's DEFAULT_REMINDER_WINDOW: 1 hour
+EMAIL_MAX_LENGTH = 254  # RFC 5321's path limit, as Django's EmailField uses
+
+COMPLETION_EVENTS = frozenset({"TaskCompleted"})
+DUE_EVENTS = frozenset({"TaskDueSoon", "TaskOverdue"})
+MAILED_EVENTS = COMPLETION_EVENTS | DUE_EVENTS
+
+
+def normalized_address(address: str) -> str:
+    """`address` trimmed, its domain lower-cased (domains are case-insensitive, RFC 5321 §2.4;
+    the local part is kept as given)."""
+    local, _, domain = address.strip().rpartition("@")
+    return f"{local}@{domain.lower()}" if local else address.strip()
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """What one user wants mailed, and where. `email_confirmed` says the owner of `email` opened
+    the confirmation link; nothing but that confirmation is ever sent to an unconfirmed address."""
+
+    user_id: str
+    email: str | None = None
+    email_confirmed: bool = False
+    notify_on_completion: bool = True
+    notify_on_due_soon: bool = True
+    reminder_window_minutes: int = REMINDER_WINDOW_MINUTES_DEFAULT
+    updated_at: datetime | None = None
+
+    @property
+    def reminder_window(self) -> timedelta:
+        """How long before a task's due date its reminder is sent."""
+        return timedelta(minutes=self.reminder_window_minutes)
+
+    def needs_confirmation(self, before: EmailSettings | None) -> bool:
+        """Whether saving these settings over `before` mails a confirmation: a new or changed
+        address, or the same one still unconfirmed (saving again re-sends the link)."""
+        if self.email is None:
+            return False
+        return before is None or before.email != self.email or not before.email_confirmed
+
+    def replacing(self, before: EmailSettings | None) -> EmailSettings:
+        """These settings as stored over `before`: the address stays confirmed only if unchanged."""
+        kept = before is not None and self.email is not None and before.email == self.email and before.email_confirmed
+        return replace(self, email_confirmed=kept)
+
+    def mails(self, event_type: str) -> bool:
+        """Whether an event of `event_type` is mailed to this user: a confirmed address and the
+        matching choice on."""
+        if self.email is None or not self.email_confirmed:
+            return False
+        if event_type in COMPLETION_EVENTS:
+            return self.notify_on_completion
+        if event_type in DUE_EVENTS:
+            return self.notify_on_due_soon
+        return False
