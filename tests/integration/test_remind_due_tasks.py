@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from config import lambda_handlers, reminders
-from notifications_app import bootstrap as notifications_wiring
+from ops.provisioning.ses import ensure_local_ses
 from tests.integration.test_reminder_schedule import RULE, scheduled_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,18 +127,21 @@ def test_the_sweep_logs_what_it_recorded_as_one_json_line(api, aws, caplog):
     assert (line.due_soon, line.overdue, line.queries) == (1, 0, result.queries)
 
 
-def test_the_users_reminder_windows_come_from_their_notification_settings(api, aws, monkeypatch):
-    # Due in 3 hours: outside the default hour, inside a user's chosen 4 hours.
+def test_the_users_reminder_windows_come_from_their_notification_settings(api, aws):
+    # Due in 3 hours: outside the default hour, inside the 4 hours alice chose in her settings.
+    ensure_local_ses(aws.target)  # saving an address mails its confirmation
+    saved = api.client.put(
+        "/notifications/settings?user_id=alice",
+        {"email": "alice@example.com", "reminder_window_minutes": 240},
+        format="json",
+    )
+    assert saved.status_code == 200, saved.content
     due = instant(datetime.now(UTC) + timedelta(hours=3))
-    api.created("alice", due_at=due)
-    api.created("bob", due_at=due)
-
-    class FourHoursForAlice:
-        def windows_for(self, user_ids: object) -> dict[str, timedelta]:
-            return {"alice": timedelta(hours=4)}
-
-    monkeypatch.setattr(notifications_wiring, "reminder_windows", FourHoursForAlice, raising=False)
+    alice, bob = api.created("alice", due_at=due), api.created("bob", due_at=due)
     assert reminders.sweep_reminders().due_soon == 1
+    aws.process_events()
+    assert api.history(alice["task_id"]) == ["TaskCreated", "TaskDueSoon"]
+    assert api.history(bob["task_id"]) == ["TaskCreated"]
 
 
 def test_the_lambda_entry_sweeps_and_answers_the_counts(api, aws):
