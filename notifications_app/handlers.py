@@ -96,17 +96,10 @@ def handle_webhooks_message(body: str | bytes | Mapping[str, Any], *, wiring: De
             schedule=wiring.schedule,
         )
         return
-    if wiring.mail is not None:
-        # Before the fan-out: a mail service outage then redelivers the event before any webhook
-        # ticket was queued, so the retry queues no duplicate ticket (a mail sent is logged, and
-        # a retry after a fan-out failure does not send it again).
-        email_event(
-            message=message,
-            repository=wiring.mail.settings,
-            log=wiring.mail.log,
-            composer=wiring.mail.composer,
-            sender=wiring.mail.sender,
-        )
+    # The fan-out first: an outage of the mail service must not hold up the webhooks. When mailing
+    # fails, the queue delivers the event again; the fan-out then makes no second delivery and
+    # queues an attempt again only for a delivery none was made of (the attempt's own check
+    # stops doubles), and the mail log sends the mail once.
     fan_out_event(
         message=message,
         endpoints=wiring.endpoints,
@@ -115,3 +108,11 @@ def handle_webhooks_message(body: str | bytes | Mapping[str, Any], *, wiring: De
         now=wiring.clock(),
         schedule=wiring.schedule,
     )
+    if wiring.mail is not None:
+        email_event(
+            message=message,
+            repository=wiring.mail.settings,
+            log=wiring.mail.log,
+            composer=wiring.mail.composer,
+            sender=wiring.mail.sender,
+        )

@@ -274,6 +274,23 @@ def test_an_ses_outage_while_mailing_an_event_leaves_it_for_the_queue_to_retry(a
     assert [mail.subject for mail in mailbox(ses)[1:]] == ["Due soon: Pay <the> invoice & tax"]
 
 
+def test_an_ses_outage_does_not_hold_up_the_events_webhooks(api, ses):
+    put(api)
+    open_link(api, confirmation_link(mailbox(ses)[0]))
+    hook = api.client.post(
+        "/webhooks",
+        {"user_id": "alice", "url": "http://127.0.0.1:9/hook", "event_types": ["TaskDueSoon"]},
+        format="json",
+    )
+    assert hook.status_code == 201, hook.content
+    ses.target.client("sesv2").delete_email_identity(EmailIdentity=settings.EMAIL_FROM)
+    with pytest.raises(DependencyUnavailable):  # the mail fails: the queue will deliver the event again
+        handle_webhooks_message(due_event("TaskDueSoon"), wiring=notifications_wiring.delivery_wiring())
+    webhook_id = hook.json()["data"]["webhook_id"]
+    deliveries = api.client.get(f"/webhooks/{webhook_id}/deliveries", {"user_id": "alice"}).json()["data"]
+    assert [delivery["event_type"] for delivery in deliveries] == ["TaskDueSoon"]  # made all the same
+
+
 @pytest.fixture
 def as_user(api, issuer):
     def signed_in(user: str, admin: bool = False):
