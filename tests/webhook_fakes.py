@@ -44,6 +44,9 @@ class FakeEndpoints:
     def subscribed(self, user_id: str, event_type: str) -> list[WebhookEndpoint]:
         return [e for e in self.items.values() if e.user_id == user_id and e.enabled and e.subscribes_to(event_type)]
 
+    def count_for_user(self, user_id: str) -> int:
+        return sum(1 for e in self.items.values() if e.user_id == user_id)
+
     def record_outcome(self, webhook_id: str, *, succeeded: bool, disable_after: int) -> None:
         endpoint = self.get(webhook_id)
         failures = 0 if succeeded else endpoint.consecutive_failures + 1

@@ -129,6 +129,11 @@ class DynamoEndpointRepository:
         )
         return [endpoint for endpoint in endpoints if endpoint.enabled and endpoint.subscribes_to(event_type)]
 
+    def count_for_user(self, user_id: str) -> int:
+        return int(
+            WebhookItem.count(user_partition(user_id), WebhookItem.sk.startswith(ENDPOINT_PREFIX), consistent_read=True)
+        )
+
     def record_outcome(self, webhook_id: str, *, succeeded: bool, disable_after: int) -> None:
         item = self._item(webhook_id)
         try:

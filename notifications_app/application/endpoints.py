@@ -7,6 +7,7 @@ from datetime import datetime
 
 from notifications_app.application.ports import EndpointChanges, EndpointPage, EndpointRepository, UrlCheck
 from notifications_app.domain.endpoint import (
+    MAX_ENDPOINTS_PER_USER,
     URL_MAX_LENGTH,
     WebhookEndpoint,
     check_description,
@@ -46,16 +47,29 @@ def webhook_create(
     now: datetime,
 ) -> WebhookEndpoint:
     """Register an endpoint for the caller (or, with authentication off, the `user_id` given);
-    `InvalidValue` for a bad url, event type or description; `AccessDenied` for another user's."""
+    `InvalidValue` for a bad url, event type or description, or for a user who already has
+    `MAX_ENDPOINTS_PER_USER` endpoints; `AccessDenied` for another user's.
+
+    The cap is checked by counting before the write, so two registrations at the same instant
+    may both pass it: a user can end one or two over, never unboundedly.
+    """
     owner = acting_user(caller, user_id, resource="webhooks")
     if caller is not None and owner != caller.user_id:
         raise AccessDenied("Admins may read other users' webhooks, but only their owner may register one.")
     check_description(description)
+    checked = checked_url(url, url_check)
+    kinds = parse_event_types(event_types)
+    if repository.count_for_user(str(owner)) >= MAX_ENDPOINTS_PER_USER:
+        raise InvalidValue(
+            "webhooks",
+            f"A user may register at most {MAX_ENDPOINTS_PER_USER} webhooks: delete one you no longer "
+            "need (DELETE /webhooks/{id}), or subscribe one endpoint to several event types.",
+        )
     endpoint = WebhookEndpoint(
         webhook_id=new_webhook_id(),
         user_id=str(owner),
-        url=checked_url(url, url_check),
-        event_types=parse_event_types(event_types),
+        url=checked,
+        event_types=kinds,
         description=description,
         secret=new_secret(),
         created_at=now,

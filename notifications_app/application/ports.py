@@ -66,6 +66,9 @@ class EndpointRepository(Protocol):
     def subscribed(self, user_id: str, event_type: str) -> list[WebhookEndpoint]:
         """The user's enabled endpoints that subscribe to `event_type`, in one Query."""
 
+    def count_for_user(self, user_id: str) -> int:
+        """How many endpoints the user has registered (enabled or not), in one Query."""
+
     def record_outcome(self, webhook_id: str, *, succeeded: bool, disable_after: int) -> None:
         """Count a delivery's final outcome: a success ends the failure streak; a failure adds
         one, and the `disable_after`-th in a row disables the endpoint with a reason."""

@@ -50,6 +50,9 @@ ROTATION_OVERLAP = timedelta(hours=24)
 # Issue 14: an endpoint whose deliveries failed this many times in a row (each after all its
 # retries) is disabled; any success starts the count again.
 FAILURES_BEFORE_DISABLING = 20
+# Issue 14 (a production API's bound): every event of a user is fanned out over all their
+# endpoints in one Query and one delivery each, so the number a user may register is capped.
+MAX_ENDPOINTS_PER_USER = 20
 
 
 WEBHOOK_ID = re.compile(r"wh-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")

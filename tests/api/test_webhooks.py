@@ -233,3 +233,12 @@ def test_a_body_sent_to_rotate_secret_or_test_is_refused_naming_its_fields(api, 
     assert set(error["details"]) == {"secret", "url"}, error
     assert api.client.post(f"/webhooks/{webhook_id}/{action}").status_code in (200, 202)
     assert api.client.post(f"/webhooks/{webhook_id}/{action}", {}, format="json").status_code in (200, 202)
+
+
+def test_a_user_may_register_at_most_twenty_webhooks(api):
+    ids = [register(api, description=f"hook {n}").json()["data"]["webhook_id"] for n in range(20)]
+    error = assert_error(register(api), 400, "VALIDATION_ERROR")
+    assert "at most 20 webhooks" in error["details"]["webhooks"][0]
+    assert register(api, user="bob").status_code == 201  # a cap per user
+    assert api.client.delete(f"/webhooks/{ids[0]}").status_code == 204
+    assert register(api).status_code == 201
