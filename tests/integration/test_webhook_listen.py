@@ -21,6 +21,8 @@ import pytest
 from django.conf import settings
 from standardwebhooks import Webhook
 
+from ops.management.commands.webhook_listen import registration_hint
+
 SECRET = "whsec_" + base64.b64encode(b"a local test secret of 32 bytes!").decode()
 MESSAGE = {
     "event_type": "TaskCompleted",
@@ -213,3 +215,30 @@ def test_the_summary_shows_what_happened_first_and_the_ids_last(listen):
     assert "2026-12-01" not in summary  # the envelope's time and event id are not repeated
     assert "0d6c1a52" not in summary
     listener.stop()
+
+
+def test_the_registration_hint_follows_the_running_stacks_api_and_auth_mode():
+    hint = registration_hint("http://127.0.0.1:9999/", api_url="http://127.0.0.1:18431", auth_mode="jwt")
+    curl = next(line for line in hint.splitlines() if line.strip().startswith("curl "))
+    assert curl.strip().startswith("curl -s -X POST http://127.0.0.1:18431/webhooks ")
+    assert "Authorization: Bearer $(.venv/bin/python manage.py issue_token alice)" in curl
+    assert json.loads(curl.split(" -d ", 1)[1].strip("'")) == {"url": "http://127.0.0.1:9999/", "event_types": ["*"]}
+
+
+def test_a_listener_whose_reader_went_away_stops_without_a_traceback():
+    """`webhook_listen | head -1`: head exits after the first line; the next write stops the listener."""
+    listener = subprocess.Popen(
+        [sys.executable, "manage.py", "webhook_listen", "--port", "0"],
+        cwd=settings.BASE_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert listener.stdout is not None
+    listener.stdout.readline()
+    listener.stdout.close()  # the reader goes away
+    listener.send_signal(signal.SIGTERM)  # its "Stopped after …" line meets the closed pipe
+    _, errors = listener.communicate(timeout=30)
+    assert listener.returncode == 0, errors
+    assert "Traceback" not in errors, errors
+    assert "BrokenPipeError" not in errors, errors

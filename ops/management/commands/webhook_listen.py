@@ -7,17 +7,21 @@ import base64
 import json
 import os
 import signal
+import sys
 import threading
 from argparse import ArgumentParser
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from config.environment import local_api_port
+from config.local_stack import running_stack
 from tasks_app.management.base import counted, short_time
 
 DEFAULT_PORT = 8025
@@ -57,7 +61,8 @@ class Command(BaseCommand):
         if options["fail"] < 0:
             raise CommandError("--fail must be 0 or more.")
         verifier = _verifier(options["secret"])
-        receiver = _Receiver(self.stdout, verifier, fail_first=options["fail"])
+        stopping = threading.Event()
+        receiver = _Receiver(self.stdout, verifier, fail_first=options["fail"], closed=stopping)
         try:
             server = ThreadingHTTPServer((HOST, options["port"]), receiver.handler())
         except OSError as error:
@@ -67,7 +72,6 @@ class Command(BaseCommand):
             ) from None
         server.daemon_threads = True
         url = f"http://{HOST}:{server.server_address[1]}/"
-        stopping = threading.Event()
 
         def stop(signum: int, frame: FrameType | None) -> None:
             stopping.set()
@@ -78,27 +82,51 @@ class Command(BaseCommand):
         serving.start()
         checking = "checking signatures" if verifier else "not checking signatures (no --secret)"
         failing = f", answering 500 to the first {counted(options['fail'], 'delivery', 'deliveries')}"
+        api_url, auth_mode = _api_of_running_stack()
         receiver.say(
             f"Listening on {url} ({checking}{failing if options['fail'] else ''}); Ctrl-C stops.\n"
-            + registration_hint(url, api_port=local_api_port(os.environ))
+            + registration_hint(url, api_url=api_url, auth_mode=auth_mode)
         )
         stopping.wait()
         server.shutdown()
         server.server_close()
         receiver.say(f"Stopped after {counted(receiver.count, 'delivery', 'deliveries')}.")
+        if receiver.output_closed:
+            # Python's own recipe (signal module docs, "Note on SIGPIPE"): point stdout at devnull, or
+            # flushing it at exit reports the broken pipe once more.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def registration_hint(url: str, *, api_port: int) -> str:
-    """How to register `url` with the API `make run` serves on 127.0.0.1:`api_port`: a curl line
-    that works as it stands there (AUTH_MODE=none takes the owner from `user_id`, and refuses a
-    body without it), and what changes with a bearer token (the token's user owns it)."""
+def registration_hint(url: str, *, api_url: str, auth_mode: str) -> str:
+    """How to register `url` with the API at `api_url` (the running `make run` stack's, or where
+    one would listen): a curl line that works as it stands for the server's `auth_mode` (with
+    `none`, the owner is the body's `user_id`, which it requires; with `jwt`, the bearer token's
+    user, the token made by `issue_token`)."""
+    if auth_mode == "jwt":
+        body = json.dumps({"url": url, "event_types": ["*"]})
+        return (
+            "Register it (make run, AUTH_MODE=jwt: the token's user owns the webhook):\n"
+            f"  curl -s -X POST {api_url}/webhooks -H 'Content-Type: application/json' "
+            '-H "Authorization: Bearer $(.venv/bin/python manage.py issue_token alice)" '
+            f"-d '{body}'\n"
+            "  Then start again with --secret and the whsec_... the answer shows, to check signatures.\n"
+        )
     body = json.dumps({"user_id": "alice", "url": url, "event_types": ["*"]})
     return (
         "Register it (make run, AUTH_MODE=none):\n"
-        f"  curl -s -X POST http://127.0.0.1:{api_port}/webhooks -H 'Content-Type: application/json' -d '{body}'\n"
+        f"  curl -s -X POST {api_url}/webhooks -H 'Content-Type: application/json' -d '{body}'\n"
         "  With a bearer token (AUTH_MODE=jwt), leave user_id out: the webhook is the token's user's.\n"
-        "  Then start again with --secret and the whsec_... the answer shows, to check signatures."
+        "  Then start again with --secret and the whsec_... the answer shows, to check signatures.\n"
     )
+
+
+def _api_of_running_stack() -> tuple[str, str]:
+    """The API URL and AUTH_MODE of the stack running on this checkout's state directory
+    (`.local/stack.json`), or where `make run` would serve and its default, none."""
+    stack = running_stack(Path(settings.LOCAL_STATE_DIR))
+    if stack is not None:
+        return stack.api_url.rstrip("/"), stack.auth_mode
+    return f"http://127.0.0.1:{local_api_port(os.environ)}", "none"
 
 
 def _verifier(secret: str | None) -> Webhook | None:
@@ -131,17 +159,25 @@ def _verifier(secret: str | None) -> Webhook | None:
 class _Receiver:
     """What the server's threads share: the output, the verifier, and the count of deliveries."""
 
-    def __init__(self, out: OutputWrapper, verifier: Webhook | None, *, fail_first: int) -> None:
+    def __init__(
+        self, out: OutputWrapper, verifier: Webhook | None, *, fail_first: int, closed: threading.Event
+    ) -> None:
         self._out = out
+        self._closed = closed  # set when nobody reads the output any more (`| head` exited): stop
         self._verifier = verifier
         self._fail_first = fail_first
         self._lock = threading.Lock()
         self.count = 0
+        self.output_closed = False
 
     def say(self, text: str) -> None:
         with self._lock:
-            self._out.write(text)
-            self._out.flush()  # a pipe (a test, `| tee`) sees each delivery as it comes
+            try:
+                self._out.write(text)
+                self._out.flush()  # a pipe (a test, `| tee`) sees each delivery as it comes
+            except BrokenPipeError:  # the reader is gone: stop listening, quietly
+                self.output_closed = True
+                self._closed.set()
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
