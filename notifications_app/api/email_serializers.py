@@ -29,8 +29,9 @@ CONFIRMATIONS_LIMITED = (
     f"{CONFIRMATIONS_PER_DAY} a day (UTC) per user. Nothing was changed."
 )
 _EMAIL_HELP = (
-    "Where notifications go; null for none. A new or changed address gets a confirmation email and "
-    "nothing else until its link is opened; saving the same unconfirmed address sends the link again."
+    "Where notifications go; null for none; at a domain name (not an IP address, not a dotless host). A new or "
+    "changed address gets a confirmation email and nothing else until its link is opened; saving the same "
+    f"unconfirmed address sends the link again (at most one a minute and {CONFIRMATIONS_PER_DAY} a UTC day)."
 )
 
 
