@@ -45,6 +45,9 @@ class EmailSettingsItem(TableModel):
     notify_on_due_soon = BooleanAttribute(attr_name="NotifyOnDueSoon")
     reminder_window_minutes = NumberAttribute(attr_name="ReminderWindowMinutes")
     updated_at = UtcTimestampAttribute(attr_name="UpdatedAt", null=True)
+    # The confirmation mails' limit; absent on items saved before it existed (none sent counted).
+    confirmation_sent_at = UtcTimestampAttribute(attr_name="ConfirmationSentAt", null=True)
+    confirmations_that_day = NumberAttribute(attr_name="ConfirmationsThatDay", null=True)
 
     @classmethod
     def from_domain(cls, settings: EmailSettings) -> EmailSettingsItem:
@@ -59,6 +62,8 @@ class EmailSettingsItem(TableModel):
             notify_on_due_soon=settings.notify_on_due_soon,
             reminder_window_minutes=settings.reminder_window_minutes,
             updated_at=settings.updated_at,
+            confirmation_sent_at=settings.confirmation_sent_at,
+            confirmations_that_day=settings.confirmations_that_day,
         )
 
     def to_domain(self) -> EmailSettings:
@@ -71,6 +76,8 @@ class EmailSettingsItem(TableModel):
             notify_on_due_soon=bool(self.notify_on_due_soon),
             reminder_window_minutes=int(self.reminder_window_minutes),
             updated_at=self.updated_at,
+            confirmation_sent_at=self.confirmation_sent_at,
+            confirmations_that_day=int(self.confirmations_that_day or 0),
         )
 
 

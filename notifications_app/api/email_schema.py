@@ -7,11 +7,14 @@ from typing import Any
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 
 from notifications_app.api.email_serializers import (
+    CONFIRMATIONS_LIMITED,
+    EmailConfirmedEnvelope,
     EmailConfirmQuery,
     NotificationSettingsEnvelope,
     NotificationSettingsQuery,
     NotificationSettingsRequest,
 )
+from notifications_app.domain.email_settings import CONFIRMATIONS_PER_DAY
 from tasks_app.api.errors import ErrorCode
 from tasks_app.api.openapi import (
     AUTH_UNAVAILABLE,
@@ -98,7 +101,8 @@ settings_put = extend_schema(
     responses={
         200: _settings("The settings as saved; `email_confirmed` is false until the link is opened.", EXAMPLE_SETTINGS),
         400: error_response(
-            "A field is missing, unknown or not valid.",
+            "A field is missing, unknown or not valid, or `email` is an address mail cannot be delivered to (an IP "
+            "address or a domain without a dot, or one the mail service refused: its reason is in the message).",
             error_example(
                 "Not an address",
                 ErrorCode.VALIDATION_ERROR,
@@ -110,7 +114,14 @@ settings_put = extend_schema(
         403: FORBIDDEN,
         413: TOO_LARGE,
         415: NOT_JSON,
-        429: THROTTLED,
+        429: error_response(
+            "Over a rate limit, or the confirmation email would go over its per-user limit (one a minute, "
+            f"{CONFIRMATIONS_PER_DAY} a UTC day); nothing was changed. Retry after the seconds in `Retry-After`. "
+            "Saving settings that need no confirmation is never limited so.",
+            error_example(
+                "Confirmations", ErrorCode.THROTTLED, f"{CONFIRMATIONS_LIMITED} Expected available in 42 seconds."
+            ),
+        ),
         503: _UNAVAILABLE,
         500: SERVER_ERROR,
     },
@@ -120,13 +131,24 @@ confirm = extend_schema(
     tags=TAGS,
     summary="Confirm an email address",
     description="The link of the confirmation email; needs no token of the API (the link's own signed token says "
-    "who). Opening it twice is harmless.",
+    "who). Answers only the address confirmed. Opening it twice is harmless and changes nothing.",
     auth=[],
     parameters=[EmailConfirmQuery, *_TRACED],
     responses={
-        200: _settings("The address is confirmed.", {**EXAMPLE_SETTINGS, "email_confirmed": True}),
+        200: OpenApiResponse(
+            EmailConfirmedEnvelope,
+            "The address is confirmed; only the address is shown (the link needs no authentication).",
+            [
+                OpenApiExample(
+                    "Confirmed",
+                    {"success": True, "data": {"email": "alice@example.com", "email_confirmed": True}},
+                    response_only=True,
+                )
+            ],
+        ),
         400: error_response(
-            "The link is malformed, forged, expired (after 3 days), or for an address that is no longer the user's.",
+            "The link is malformed, forged, expired (after 3 days), or for an address that is no longer the user's "
+            "(changed or removed since).",
             error_example(
                 "Expired",
                 ErrorCode.VALIDATION_ERROR,

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,6 +15,8 @@ from rest_framework.views import APIView
 from notifications_app import bootstrap
 from notifications_app.api import email_schema
 from notifications_app.api.email_serializers import (
+    CONFIRMATIONS_LIMITED,
+    EmailConfirmedResponse,
     EmailConfirmQuery,
     NotificationSettingsQuery,
     NotificationSettingsRequest,
@@ -48,11 +54,18 @@ class NotificationSettingsView(APIView):
         query.is_valid(raise_exception=True)
         payload = NotificationSettingsRequest(data=request.data)
         payload.is_valid(raise_exception=True)
-        given = payload.validated_data
+        try:
+            settings = self._put(request, query.validated_data.get("user_id"), payload.validated_data)
+        except email.ConfirmationsLimited as limited:
+            # DRF's own 429: the shared handler renders it in the envelope (THROTTLED) with Retry-After.
+            raise Throttled(wait=math.ceil(limited.wait.total_seconds()), detail=CONFIRMATIONS_LIMITED) from None
+        return _envelope(settings)
+
+    def _put(self, request: Request, user_id: str | None, given: dict[str, Any]) -> EmailSettings:
         # The link's base is this request's own: deployed, it carries API Gateway's stage prefix.
         confirm_url = request.build_absolute_uri(reverse(CONFIRM_ROUTE))
-        settings = email.email_settings_put(
-            user_id=query.validated_data.get("user_id"),
+        return email.email_settings_put(
+            user_id=user_id,
             wanted=EmailSettings(
                 user_id="",
                 email=given["email"],
@@ -69,7 +82,6 @@ class NotificationSettingsView(APIView):
             confirm_link=lambda token: f"{confirm_url}?token={token}",
             now=tasks_wiring.utc_now(),
         )
-        return _envelope(settings)
 
 
 class EmailConfirmView(APIView):
@@ -89,4 +101,4 @@ class EmailConfirmView(APIView):
             repository=bootstrap.email_settings_repository(),
             now=tasks_wiring.utc_now(),
         )
-        return _envelope(settings)
+        return Response({"success": True, "data": EmailConfirmedResponse(settings).data})

@@ -19,6 +19,7 @@ from notifications_app.application.ports import (
     MailComposer,
     MailLog,
     MailSender,
+    RecipientRefused,
 )
 from notifications_app.domain.email_settings import (
     MAILED_EVENTS,
@@ -35,6 +36,19 @@ STALE_LINK = (
     "This confirmation link is for an address that is no longer the one in your notification settings. "
     "Use the link of the latest confirmation email."
 )
+NO_ADDRESS = (
+    "This confirmation link is for an address that has since been removed from your notification settings "
+    "(or the settings were deleted). Save your address again (PUT /notifications/settings) for a new link."
+)
+
+
+class ConfirmationsLimited(Exception):
+    """A confirmation mail now would go over the per-user limit (`CONFIRMATION_INTERVAL`,
+    `CONFIRMATIONS_PER_DAY`); `wait` is how long until one may be sent. Nothing was changed."""
+
+    def __init__(self, wait: timedelta) -> None:
+        super().__init__(f"No confirmation email may be sent for {wait.total_seconds():.0f} s.")
+        self.wait = wait
 
 
 def email_settings_get(
@@ -58,11 +72,17 @@ def email_settings_put(
     confirm_link: Callable[[str], str],
     now: datetime,
 ) -> EmailSettings:
-    """Replace the user's settings with `wanted` (its `user_id` and confirmation are ignored).
+    """Replace the user's settings with `wanted` (its `user_id`, confirmation and confirmation
+    count are ignored).
 
     A new or changed address, or the same one still unconfirmed, is mailed the confirmation link
     (`confirm_link(token)`) before anything is stored: when the mail service is down
     (`DependencyUnavailable`) the settings stay as they were. The owner only (admins may read).
+
+    Raises `ConfirmationsLimited` (nothing changed) when that mail would be sent within
+    `CONFIRMATION_INTERVAL` of the last one, or over `CONFIRMATIONS_PER_DAY` in a UTC day
+    (settings that need no confirmation are never limited), and `InvalidValue("email", why)`
+    when the mail service refuses the address (`RecipientRefused`).
     """
     owner = str(acting_user(caller, user_id, resource="notification settings"))
     if caller is not None and owner != str(caller.user_id):
@@ -75,9 +95,16 @@ def email_settings_put(
     before = repository.get(owner)
     settings = replace(wanted, user_id=owner, updated_at=now).replacing(before)
     if settings.email is not None and settings.needs_confirmation(before):
+        if (wait := settings.confirmation_wait(now)) is not None:
+            logger.warning("Refused a confirmation email over the limit", extra={"user_id": owner})
+            raise ConfirmationsLimited(wait)
         link = confirm_link(tokens.issue(owner, settings.email))
-        sender.send(settings.email, composer.confirmation(email=settings.email, link=link))
+        try:
+            sender.send(settings.email, composer.confirmation(email=settings.email, link=link))
+        except RecipientRefused as refused:
+            raise InvalidValue("email", f"The mail service cannot deliver to this address: {refused.reason}") from None
         logger.info("Sent an email confirmation", extra={"user_id": owner})
+        settings = settings.with_confirmation_sent(now)
     repository.put(settings)
     return settings
 
@@ -85,12 +112,20 @@ def email_settings_put(
 def email_confirm(
     *, token: str, tokens: ConfirmationTokens, repository: EmailSettingsRepository, now: datetime
 ) -> EmailSettings:
-    """Confirm the address a confirmation link was sent to; confirming twice is harmless.
-    `InvalidValue("token", why)` for a forged, malformed or expired token, or one whose address
-    is no longer the user's."""
+    """Confirm the address a confirmation link was sent to; the settings as stored after.
+    Confirming twice is harmless and changes nothing the second time (`updated_at` included).
+    `InvalidValue("token", why)` for a forged, malformed or expired token, for a user with no
+    address (`NO_ADDRESS`), or for an address that is no longer the user's (`STALE_LINK`)."""
     user_id, email = tokens.read(token)
+    current = repository.get(user_id)
+    if current is None or current.email is None:
+        raise InvalidValue("token", NO_ADDRESS)
+    if current.email != email:
+        raise InvalidValue("token", STALE_LINK)
+    if current.email_confirmed:
+        return current
     confirmed = repository.confirm(user_id, email, now=now)
-    if confirmed is None:
+    if confirmed is None:  # changed or removed between the read and the write
         raise InvalidValue("token", STALE_LINK)
     return confirmed
 
@@ -109,6 +144,8 @@ def email_event(
     At most once per event and user: the mail log's claim comes before the send, and is released
     if the send fails (`DependencyUnavailable` is raised again, so the queue redelivers the event
     and the retry sends it). A process killed between the claim and the send loses that one mail.
+    A mail the service refuses (`RecipientRefused`) is dropped with a warning and stays claimed:
+    no retry could send it.
     """
     event_type, user_id = message["event_type"], message["data"]["user_id"]
     if event_type not in MAILED_EVENTS:
@@ -120,6 +157,13 @@ def email_event(
         return False
     try:
         sender.send(settings.email, composer.for_event(message))
+    except RecipientRefused as refused:
+        logger.warning(
+            "The mail service refused an event's mail; dropped: %s",
+            refused.reason,
+            extra={"user_id": user_id, "event_type": event_type},
+        )
+        return False
     except BaseException:
         log.release(message["event_id"], user_id)
         raise

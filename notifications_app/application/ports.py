@@ -170,8 +170,19 @@ class MailLog(Protocol):
         """Forget a claim whose send failed, so the retry of the event sends it."""
 
 
+class RecipientRefused(Exception):
+    """The mail service refused this message for its recipient or content (an address it cannot
+    deliver to, a message it rejects): sending the same again can never succeed, unlike an
+    outage. `reason` is the service's own words, fit to show to the address's owner."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The mail service refused the message: {reason}")
+        self.reason = reason
+
+
 class MailSender(Protocol):
-    """Sends one email; raises `DependencyUnavailable` when the mail service cannot take it now."""
+    """Sends one email; raises `DependencyUnavailable` when the mail service cannot take it now,
+    and `RecipientRefused` when it never will (the address or the message)."""
 
     def send(self, to: str, message: MailMessage) -> None:
         """Send `message` to the address `to`."""

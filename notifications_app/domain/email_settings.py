@@ -4,12 +4,19 @@ opt-in, and which events mail it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 REMINDER_WINDOW_MINUTES_MIN = 5
 REMINDER_WINDOW_MINUTES_MAX = 1440  # the contract's MAX_REMINDER_WINDOW: 24 hours
 REMINDER_WINDOW_MINUTES_DEFAULT = 60  # the contract's DEFAULT_REMINDER_WINDOW: 1 hour
 EMAIL_MAX_LENGTH = 254  # RFC 5321's path limit, as Django's EmailField uses
+
+# Confirmation mails per user (issue 14's findings: anyone could PUT a victim's address over and
+# over and mail them a link each time). One a minute is enough for "I mistyped it" or "it did not
+# arrive"; ten a UTC day bounds what one account can send a stranger, and what it costs our SES
+# sending reputation, at a level no honest user reaches.
+CONFIRMATION_INTERVAL = timedelta(seconds=60)
+CONFIRMATIONS_PER_DAY = 10
 
 COMPLETION_EVENTS = frozenset({"TaskCompleted"})
 DUE_EVENTS = frozenset({"TaskDueSoon", "TaskOverdue"})
@@ -35,6 +42,9 @@ class EmailSettings:
     notify_on_due_soon: bool = True
     reminder_window_minutes: int = REMINDER_WINDOW_MINUTES_DEFAULT
     updated_at: datetime | None = None
+    # When the last confirmation mail was sent (UTC), and how many were sent on that UTC day.
+    confirmation_sent_at: datetime | None = None
+    confirmations_that_day: int = 0
 
     @property
     def reminder_window(self) -> timedelta:
@@ -49,9 +59,36 @@ class EmailSettings:
         return before is None or before.email != self.email or not before.email_confirmed
 
     def replacing(self, before: EmailSettings | None) -> EmailSettings:
-        """These settings as stored over `before`: the address stays confirmed only if unchanged."""
+        """These settings as stored over `before`: the address stays confirmed only if unchanged;
+        the count of confirmation mails is `before`'s (no save resets the limit)."""
         kept = before is not None and self.email is not None and before.email == self.email and before.email_confirmed
-        return replace(self, email_confirmed=kept)
+        if before is None:
+            return replace(self, email_confirmed=kept, confirmation_sent_at=None, confirmations_that_day=0)
+        return replace(
+            self,
+            email_confirmed=kept,
+            confirmation_sent_at=before.confirmation_sent_at,
+            confirmations_that_day=before.confirmations_that_day,
+        )
+
+    def confirmation_wait(self, now: datetime) -> timedelta | None:
+        """How long from `now` (aware, UTC) until another confirmation mail may be sent, or None
+        if one may be sent now: `CONFIRMATION_INTERVAL` after the last one, and after
+        `CONFIRMATIONS_PER_DAY` of them, the next UTC midnight."""
+        sent_at = self.confirmation_sent_at
+        if sent_at is None:
+            return None
+        waits = [sent_at + CONFIRMATION_INTERVAL - now]
+        if sent_at.date() == now.date() and self.confirmations_that_day >= CONFIRMATIONS_PER_DAY:
+            waits.append(datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=now.tzinfo) - now)
+        wait = max(waits)
+        return wait if wait > timedelta(0) else None
+
+    def with_confirmation_sent(self, now: datetime) -> EmailSettings:
+        """These settings after a confirmation mail was sent at `now` (aware, UTC)."""
+        same_day = self.confirmation_sent_at is not None and self.confirmation_sent_at.date() == now.date()
+        count = self.confirmations_that_day + 1 if same_day else 1
+        return replace(self, confirmation_sent_at=now, confirmations_that_day=count)
 
     def mails(self, event_type: str) -> bool:
         """Whether an event of `event_type` is mailed to this user: a confirmed address and the

@@ -47,6 +47,9 @@ def test_the_mailbox_lists_recipients_subjects_and_links_newest_last(aws):
     ]
     assert shown[0]["from"] == "tasks@example.com"
     assert mailbox("--to", "bob@example.com").splitlines()[-1] == "1 message."
+    assert mailbox("--to", "Alice@Example.com").splitlines()[0] == "To: alice@example.com  Subject: First", (
+        "addresses match in any case"
+    )
 
 
 def test_an_empty_mailbox_says_so(aws):

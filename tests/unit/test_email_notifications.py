@@ -9,10 +9,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
+from notifications_app.adapters.ses import refusal_of
 from notifications_app.application import email
-from notifications_app.application.ports import MailMessage
-from notifications_app.domain.email_settings import EmailSettings, normalized_address
+from notifications_app.application.ports import MailMessage, RecipientRefused
+from notifications_app.domain.email_settings import (
+    CONFIRMATION_INTERVAL,
+    CONFIRMATIONS_PER_DAY,
+    EmailSettings,
+    normalized_address,
+)
 from tasks_app.application.access import AccessDenied, Caller
 from tasks_app.application.ports import DependencyUnavailable
 from tasks_app.domain.errors import InvalidValue
@@ -60,10 +67,13 @@ class FakeLog:
 class FakeSender:
     sent: list[tuple[str, MailMessage]] = field(default_factory=list)
     down: bool = False
+    refused: set[str] = field(default_factory=set)
 
     def send(self, to: str, message: MailMessage) -> None:
         if self.down:
             raise DependencyUnavailable("SES", "down", retry_after=5)
+        if to in self.refused:
+            raise RecipientRefused("Missing domain")
         self.sent.append((to, message))
 
 
@@ -93,7 +103,13 @@ class World:
     sender: FakeSender = field(default_factory=FakeSender)
 
     def save(
-        self, address: str | None, *, caller: Caller | None = None, user: str = "alice", **wanted: Any
+        self,
+        address: str | None,
+        *,
+        caller: Caller | None = None,
+        user: str = "alice",
+        now: datetime = NOW,
+        **wanted: Any,
     ) -> EmailSettings:
         return email.email_settings_put(
             user_id=user,
@@ -104,12 +120,12 @@ class World:
             composer=FakeComposer(),
             sender=self.sender,
             confirm_link=lambda token: f"https://api.example.com/staging/notifications/confirm?token={token}",
-            now=NOW,
+            now=now,
         )
 
-    def confirm_last(self) -> EmailSettings:
+    def confirm_last(self, now: datetime = NOW) -> EmailSettings:
         token = self.sender.sent[-1][1].text.rsplit("=", 1)[1]
-        return email.email_confirm(token=token, tokens=FakeTokens(), repository=self.settings, now=NOW)
+        return email.email_confirm(token=token, tokens=FakeTokens(), repository=self.settings, now=now)
 
     def mail(self, event_type: str, event_id: str = "e1", user: str = "alice") -> bool:
         message = {"event_type": event_type, "event_id": event_id, "data": {"user_id": user, "task_title": "T"}}
@@ -142,7 +158,7 @@ def test_a_changed_address_needs_confirming_again_and_the_old_link_goes_stale():
     world.save("alice@example.com")
     old_token = world.sender.sent[-1][1].text.rsplit("=", 1)[1]
     world.confirm_last()
-    assert world.save("alice@new.example.com").email_confirmed is False
+    assert world.save("alice@new.example.com", now=NOW + CONFIRMATION_INTERVAL).email_confirmed is False
     with pytest.raises(InvalidValue, match="no longer the one"):
         email.email_confirm(token=old_token, tokens=FakeTokens(), repository=world.settings, now=NOW)
     assert world.confirm_last().email_confirmed is True
@@ -208,3 +224,105 @@ def test_reminder_windows_come_from_the_settings_of_those_who_have_some():
 
 def test_addresses_keep_their_local_part_and_lower_their_domain():
     assert normalized_address("  Alice.Smith@Example.COM ") == "Alice.Smith@example.com"
+
+
+def test_a_second_confirmation_within_a_minute_is_limited_and_changes_nothing():
+    world = World()
+    world.save("victim@example.com")
+    with pytest.raises(email.ConfirmationsLimited) as limited:
+        world.save("victim@example.com", now=NOW + timedelta(seconds=20), reminder_window_minutes=30)
+    assert limited.value.wait == timedelta(seconds=40)
+    with pytest.raises(email.ConfirmationsLimited):
+        world.save("other@example.com", now=NOW + timedelta(seconds=59))
+    assert len(world.sender.sent) == 1
+    stored = world.settings.get("alice")
+    assert stored is not None
+    assert (stored.email, stored.reminder_window_minutes, stored.updated_at) == ("victim@example.com", 60, NOW)
+    world.save("victim@example.com", now=NOW + CONFIRMATION_INTERVAL)
+    assert len(world.sender.sent) == 2, "a minute later the link may be sent again"
+
+
+def test_at_most_ten_confirmations_a_utc_day_and_clearing_the_address_does_not_reset_the_count():
+    world = World()
+    start = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
+    for sent in range(CONFIRMATIONS_PER_DAY):
+        world.save(f"victim{sent}@example.com", now=start + sent * CONFIRMATION_INTERVAL)
+        world.save(None, now=start + sent * CONFIRMATION_INTERVAL + timedelta(seconds=1))
+    late = start + timedelta(hours=5)
+    with pytest.raises(email.ConfirmationsLimited) as limited:
+        world.save("victim@example.com", now=late)
+    assert limited.value.wait == datetime(2026, 12, 3, tzinfo=UTC) - late, "until the next UTC midnight"
+    assert len(world.sender.sent) == CONFIRMATIONS_PER_DAY
+    world.save("victim@example.com", now=datetime(2026, 12, 3, 0, 0, tzinfo=UTC))
+    assert len(world.sender.sent) == CONFIRMATIONS_PER_DAY + 1, "a new UTC day, a new count"
+
+
+def test_settings_that_need_no_confirmation_are_never_limited():
+    world = World()
+    world.save("alice@example.com")
+    world.confirm_last()
+    for second in range(1, 4):
+        saved = world.save("alice@example.com", now=NOW + timedelta(seconds=second), notify_on_completion=False)
+        assert saved.email_confirmed is True
+    assert world.save(None, now=NOW + timedelta(seconds=5)).email is None
+    assert len(world.sender.sent) == 1
+
+
+def test_an_address_the_mail_service_refuses_is_an_invalid_email_and_nothing_is_stored():
+    world = World()
+    world.sender.refused.add("a@example.com")
+    with pytest.raises(InvalidValue) as refused:
+        world.save("a@example.com")
+    assert refused.value.field == "email"
+    assert "Missing domain" in refused.value.message
+    assert world.settings.get("alice") is None
+    world.save("alice@example.com")
+    assert len(world.sender.sent) == 1, "a refused address used none of the confirmation limit"
+
+
+def test_an_events_mail_the_service_refuses_is_dropped_with_a_warning_not_retried(caplog):
+    world = World()
+    world.settings.put(EmailSettings("alice", email="a@example.com", email_confirmed=True))
+    world.sender.refused.add("a@example.com")
+    with caplog.at_level("WARNING", logger="notifications_app.application.email"):
+        assert world.mail("TaskCompleted", "e1") is False
+    assert any(record.levelname == "WARNING" and "Missing domain" in record.getMessage() for record in caplog.records)
+    world.sender.refused.clear()
+    assert world.mail("TaskCompleted", "e1") is False, "the dropped mail stays claimed: a redelivery sends nothing"
+
+
+def test_opening_a_confirmation_link_twice_changes_nothing_the_second_time():
+    world = World()
+    world.save("alice@example.com")
+    first = world.confirm_last(now=NOW + timedelta(minutes=1))
+    again = world.confirm_last(now=NOW + timedelta(minutes=2))
+    assert again == first
+    assert again.updated_at == NOW + timedelta(minutes=1)
+
+
+def test_a_link_for_a_removed_address_or_no_settings_says_so():
+    world = World()
+    world.save("alice@example.com")
+    token = world.sender.sent[-1][1].text.rsplit("=", 1)[1]
+    world.save(None)
+    with pytest.raises(InvalidValue, match="removed") as removed:
+        email.email_confirm(token=token, tokens=FakeTokens(), repository=world.settings, now=NOW)
+    assert removed.value.message == email.NO_ADDRESS
+    with pytest.raises(InvalidValue, match="removed"):
+        email.email_confirm(token="bob|bob@example.com", tokens=FakeTokens(), repository=world.settings, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "meaning"),
+    [
+        ("BadRequestException", "Invalid domain name: '[127.0.0.1]'", RecipientRefused),
+        ("InvalidParameterValue", "Missing domain", RecipientRefused),
+        ("MessageRejected", "Email address is not verified: alice@example.com", RecipientRefused),
+        ("MessageRejected", "Email address is not verified: Tasks@Example.com", DependencyUnavailable),
+        ("SendingPausedException", "Sending is paused", DependencyUnavailable),
+        ("ValidationException", "a bug of ours", type(None)),
+    ],
+)
+def test_ses_refusals_of_the_recipient_are_told_from_those_an_operator_must_fix(code, message, meaning):
+    error = ClientError({"Error": {"Code": code, "Message": message}}, "SendEmail")
+    assert isinstance(refusal_of(error, "Tasks <tasks@example.com>"), meaning)

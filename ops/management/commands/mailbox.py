@@ -24,7 +24,7 @@ class Command(OpsCommand):
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--to", help="Only mail to this address.")
+        parser.add_argument("--to", help="Only mail to this address (in any case).")
         parser.add_argument("--json", action="store_true", help="One JSON object per message.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -35,8 +35,14 @@ class Command(OpsCommand):
                 "Mail SES sent for real is in its recipients' inboxes: there is nothing to read back. "
                 "Start the local stack (`make run`) and run this without AWS_ENDPOINT_URL."
             )
-        wanted = options["to"]
-        messages = [mail for mail in sent_mail(endpoint) if wanted is None or wanted in mail.to]
+        # Addresses as people type them: domains are case-insensitive (RFC 5321 §2.4), and no
+        # mail provider of note tells local parts apart by case either.
+        wanted = options["to"].strip().casefold() if options["to"] is not None else None
+        messages = [
+            mail
+            for mail in sent_mail(endpoint)
+            if wanted is None or wanted in {address.casefold() for address in mail.to}
+        ]
         for mail in messages:
             if options["json"]:
                 self.stdout.write(json.dumps(mail.as_json(), ensure_ascii=False))
