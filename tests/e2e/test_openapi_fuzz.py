@@ -95,6 +95,7 @@ def fuzzer_task(api: Any, issuer: TokenIssuer) -> str:
 def test_every_operation_without_authentication(case: Any, anonymous_task: str) -> None:
     _aimed_at(case, anonymous_task)
     _with_a_real_confirmation(case)
+    _with_room_for_a_webhook(case, str((case.body or {}).get("user_id", "")) if isinstance(case.body, dict) else "")
     _with_an_issued_cursor(case, {})
     case.call_and_validate(environ_overrides=CLIENT)
 
@@ -105,6 +106,7 @@ def test_every_operation_with_authentication(case: Any, issuer: TokenIssuer, fuz
     _aimed_at(case, fuzzer_task)
     headers = _headers(issuer.token("fuzzer"))
     _with_a_real_confirmation(case)
+    _with_room_for_a_webhook(case, "fuzzer")
     _with_an_issued_cursor(case, headers)
     case.call_and_validate(headers=headers, environ_overrides=CLIENT)
 
@@ -125,6 +127,7 @@ def test_every_operation_over_a_rate_limit(case: Any, anonymous_task: str, setti
     settings.THROTTLE_RATES = {"user": None, "ip": "10/min"}
     _aimed_at(case, anonymous_task)
     _with_a_real_confirmation(case)
+    _with_room_for_a_webhook(case, str((case.body or {}).get("user_id", "")) if isinstance(case.body, dict) else "")
     _with_an_issued_cursor(case, {})
     case.call_and_validate(environ_overrides=CLIENT)
 
@@ -140,6 +143,17 @@ def _with_a_real_confirmation(case: Any) -> None:
         return
     notifications_wiring.email_settings_repository().put(EmailSettings("confirmer", email="confirmer@example.com"))
     case.query["token"] = SignedConfirmationTokens().issue("confirmer", "confirmer@example.com")
+
+
+def _with_room_for_a_webhook(case: Any, user_id: str) -> None:
+    """A user may register at most `MAX_ENDPOINTS_PER_USER` webhooks, and each example of
+    `POST /webhooks` that is accepted registers one: the state, not the request, would refuse the
+    21st, so the user's webhooks are deleted before each registration."""
+    if case.operation.path != "/webhooks" or case.method.upper() != "POST":
+        return
+    endpoints = notifications_wiring.endpoint_repository()
+    for endpoint in endpoints.list_for_user(user_id, limit=100, cursor=None).items:
+        endpoints.delete(endpoint.webhook_id)
 
 
 def _aimed_at(case: Any, task_id: str) -> bool:
