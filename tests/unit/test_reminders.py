@@ -257,3 +257,13 @@ def test_a_sweep_reads_utc_hours_whatever_zone_its_time_is_given_in(repository):
 def test_a_sweep_refuses_a_time_without_a_zone(repository, index):
     with pytest.raises(ValueError, match="timezone-aware"):
         sweep(repository, index, FakeWindows(), datetime(2026, 12, 2, 10, 30))
+
+
+@pytest.mark.parametrize("due_at", [datetime(1, 1, 1, tzinfo=UTC), datetime(1, 1, 1, 23, 59, tzinfo=UTC)])
+def test_a_due_date_on_the_first_day_of_year_one_is_overdue_not_a_crash(due_at):
+    # Its first look, a day before, is before datetime's first day: the task is simply overdue now.
+    task = Task.create(user_id=UserId("alice"), title="Ancient", due_at=due_at, now=NOW)
+    assert task.remind_at == NOW
+    task.update({"due_at": due_at.replace(minute=30)}, NOW + MINUTE)
+    assert task.remind_at == NOW + MINUTE
+    assert task.remind(NOW + 2 * MINUTE, HOUR) is ReminderOutcome.OVERDUE
