@@ -158,3 +158,25 @@ def _command_env(tmp_path: Path) -> dict[str, str]:
 
 
 REMINDER_VARIABLE = "REMINDER_SWEEP_SECONDS"
+
+
+def test_a_sweep_now_a_month_ahead_leaves_the_catch_up_of_the_clocks_sweeps_intact(api, aws):
+    from tasks_app import bootstrap
+
+    start = datetime.now(UTC)
+    bootstrap.reminder_index().mark_swept(start)  # the clock's sweep has just run
+    run("--now", instant(start + timedelta(days=30)))  # an operator's look ahead
+    assert bootstrap.reminder_index().swept_until() == start
+    task = api.created(title="Pay the invoice", due_at=instant(start + timedelta(hours=2)))
+    aws.drain()
+    # The scheduled sweep then stops for four hours: its next run must still find the task.
+    result = reminders.sweep_reminders(start + timedelta(hours=4))
+    assert (result.due_soon, result.overdue) == (0, 1)
+    aws.process_events()
+    assert api.history(task["task_id"])[-1] == "TaskOverdue"
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00Z", "9999-12-31T23:30:00Z"])
+def test_now_at_the_ends_of_the_calendar_is_a_clear_error(aws, at):
+    with pytest.raises(CommandError, match="--now: The sweep's `now` must be between"):
+        run("--now", at)

@@ -60,7 +60,10 @@ class Command(OpsCommand):
             "--now",
             type=rfc3339,
             metavar="AT",
-            help=f"Sweep as if it were this instant, with an offset ({TIME_EXAMPLE}); the clock's by default.",
+            help=(
+                f"Sweep as if it were this instant, with an offset ({TIME_EXAMPLE}); the clock's by "
+                "default. Such a sweep records real events, and leaves the scheduled sweeps' mark alone."
+            ),
         )
         parser.add_argument(
             "--loop", action="store_true", help="Sweep again every --interval seconds until SIGINT or SIGTERM."
@@ -83,7 +86,12 @@ class Command(OpsCommand):
         self._loop(float(options["interval"]))
 
     def _sweep_once(self, now: datetime | None) -> None:
-        result = reminders.sweep_reminders(now=now)
+        try:
+            result = reminders.sweep_reminders(now=now)
+        except ValueError as error:
+            if now is None:
+                raise  # not the operator's doing: a bug, with its traceback
+            raise CommandError(f"--now: {error}") from None  # an instant in years 1 or 9999
         queries = counted(result.queries, "index query", "index queries")
         self.stdout.write(
             f"Recorded {counted(result.due_soon, 'TaskDueSoon event')} and "
