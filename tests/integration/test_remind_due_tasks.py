@@ -124,7 +124,7 @@ def test_the_sweep_logs_what_it_recorded_as_one_json_line(api, aws, caplog):
         reminders.sweep_reminders()  # nothing to record: no line
     [line] = [record for record in caplog.records if record.name == "config.reminders"]
     assert (line.levelname, line.getMessage()) == ("INFO", "Reminders recorded")
-    assert (line.due_soon, line.overdue, line.queries) == (1, 0, result.queries)
+    assert (line.due_soon, line.overdue, line.skipped, line.queries) == (1, 0, 0, result.queries)
 
 
 def test_the_users_reminder_windows_come_from_their_notification_settings(api, aws, monkeypatch):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -267,3 +268,20 @@ def test_a_due_date_on_the_first_day_of_year_one_is_overdue_not_a_crash(due_at):
     task.update({"due_at": due_at.replace(minute=30)}, NOW + MINUTE)
     assert task.remind_at == NOW + MINUTE
     assert task.remind(NOW + 2 * MINUTE, HOUR) is ReminderOutcome.OVERDUE
+
+
+def test_sweeps_racing_over_many_tasks_log_a_count_not_a_line_per_task(repository, index, caplog):
+    # The schedule and an operator's run (or EventBridge's duplicate invocation) race every task.
+    tasks = [a_task(30 * MINUTE, user=f"user-{n}") for n in range(50)]
+    for task in tasks:
+        repository.add(task)
+    windows = FakeWindows()
+
+    def another_sweep_records_them_first() -> None:
+        windows.meanwhile = lambda: None
+        assert sweep(repository, index, windows, NOW + MINUTE).due_soon == 50
+
+    windows.meanwhile = another_sweep_records_them_first
+    with caplog.at_level(logging.INFO, logger="tasks_app.application.reminders"):
+        assert sweep(repository, index, windows, NOW + MINUTE).skipped == 50
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.INFO] == []
