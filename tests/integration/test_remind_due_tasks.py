@@ -183,3 +183,11 @@ def test_now_at_the_ends_of_the_calendar_is_a_clear_error(aws, at):
         match=r"--now: The sweep.s `now` must be from 0001-01-08T01:05\+00:00 to 9999-12-31T21:59\+00:00\.",
     ):
         run("--now", at)
+
+
+@pytest.mark.parametrize("seconds", ["inf", "1e300", "86401"])
+def test_an_interval_beyond_a_day_is_refused_before_the_first_sweep(seconds):
+    # Event.wait could not wait that long (OverflowError after the first sweep), and a loop
+    # waiting more than a day between sweeps is a typo, not a schedule.
+    with pytest.raises(CommandError, match="is not a number of seconds above 0 and at most 86400"):
+        run("--loop", "--interval", seconds)
