@@ -104,8 +104,8 @@ def reminders_sweep(
         raise ValueError("The sweep's `now` must be timezone-aware.")
     now = now.astimezone(UTC)  # the index's buckets are UTC hours
     if not EARLIEST_SWEEP <= now <= LATEST_SWEEP:
-        earliest, latest = (moment.isoformat(timespec="minutes") for moment in (EARLIEST_SWEEP, LATEST_SWEEP))
-        raise ValueError(f"The sweep's `now` must be from {earliest} to {latest}.")
+        first, last = (moment.isoformat(timespec="minutes") for moment in (EARLIEST_SWEEP, LATEST_SWEEP))
+        raise ValueError(f"The sweep's `now` must be from {first} to {last}.")
     mark = index.swept_until()
     earliest = now - CATCH_UP_LIMIT
     start = earliest if mark is None else max(min(mark, now) - SWEEP_OVERLAP, earliest)
