@@ -24,19 +24,27 @@ def sweep_reminders(now: datetime | None = None) -> ReminderSweepResult:
     date, through the outbox (issue 14 item 6).
 
     `now` is the sweep's instant (timezone-aware; the clock's when None): operators and tests
-    give one. Returns the sweep's `ReminderSweepResult` (events recorded, DynamoDB Query calls).
-    Logs one JSON INFO line `Reminders recorded` with `due_soon`, `overdue` and `queries` when it
+    give one. A sweep at a given instant leaves the sweeps' mark where it is: only the clock's
+    sweeps move it, so a `--now` a month ahead cannot stop the catch-up after a stop (raises
+    `ValueError` for an instant the sweep cannot use, e.g. in year 1). Returns the sweep's
+    `ReminderSweepResult` (events recorded, DynamoDB Query calls).
+    Logs one JSON INFO line `Reminders recorded` with `due_soon`, `overdue`, `skipped` and `queries` when it
     recorded anything (a quiet minute logs nothing: 1,440 sweeps a day). Raises the adapters'
     `DependencyUnavailable` when DynamoDB cannot be reached; nothing is recorded for a task then,
     so the next sweep finds it again.
     """
     from tasks_app import bootstrap  # on first use: the Lambda's HTTP requests never pay for it
 
-    result = bootstrap.sweep_reminders(windows=reminder_windows(), now=now)
+    result = bootstrap.sweep_reminders(windows=reminder_windows(), now=now, advance_mark=now is None)
     if result.due_soon or result.overdue:
         logger.info(
             "Reminders recorded",
-            extra={"due_soon": result.due_soon, "overdue": result.overdue, "queries": result.queries},
+            extra={
+                "due_soon": result.due_soon,
+                "overdue": result.overdue,
+                "skipped": result.skipped,  # lost to another writer: each recorded by it, or next time
+                "queries": result.queries,
+            },
         )
     return result
 

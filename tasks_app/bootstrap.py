@@ -73,16 +73,20 @@ def reminder_index() -> ReminderIndex:
     return DynamoReminderIndex()
 
 
-def sweep_reminders(*, windows: ReminderWindows | None = None, now: datetime | None = None) -> ReminderSweepResult:
+def sweep_reminders(
+    *, windows: ReminderWindows | None = None, now: datetime | None = None, advance_mark: bool = True
+) -> ReminderSweepResult:
     """One due-date reminder sweep (issue 14 item 6, `tasks_app.application.reminders`) on the
     configured table, at `now` (default: the clock), with each owner's window from `windows`
-    (default: `DEFAULT_REMINDER_WINDOW` for everyone). Raises `DependencyUnavailable` when
-    DynamoDB (or `windows`' store) is down; run it again then, nothing is recorded twice."""
+    (default: `DEFAULT_REMINDER_WINDOW` for everyone); `advance_mark` as `reminders_sweep` takes
+    it. Raises `DependencyUnavailable` when DynamoDB (or `windows`' store) is down; run it again
+    then, nothing is recorded twice. `ValueError` for a `now` the sweep cannot use."""
     return reminders_sweep(
         tasks=task_repository(),
         index=reminder_index(),
         windows=windows if windows is not None else DefaultReminderWindows(),
         now=now or utc_now(),
+        advance_mark=advance_mark,
     )
 
 

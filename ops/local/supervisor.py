@@ -14,7 +14,6 @@ snapshots. A failed autosave is reported and tried again, never a reason to stop
 
 from __future__ import annotations
 
-import math
 import os
 import shlex
 import signal
@@ -47,6 +46,7 @@ from tasks_app.api.openapi import LOCAL_EXAMPLE_USER
 from tasks_app.management.base import counted
 
 REMINDER_SWEEP_VARIABLE = "REMINDER_SWEEP_SECONDS"  # a test's seconds between sweeps instead of 60
+MAX_REMINDER_SWEEP_SECONDS = 86400.0  # what `remind_due_tasks --interval` takes at most (a day)
 DRAIN_SECONDS = 10.0  # how long a stop lets the worker apply what is queued (what is left is kept anyway)
 
 
@@ -379,13 +379,14 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
 
 def _reminder_seconds() -> float:
     """Seconds between the reminder sweeps: REMINDER_SWEEP_SECONDS, else 60 (the deployed
-    schedule's `rate(1 minute)`). Raises LocalStackError for a value that is no positive number."""
+    schedule's `rate(1 minute)`). Raises LocalStackError for a value that is no positive number
+    up to a day (MAX_REMINDER_SWEEP_SECONDS)."""
     text = os.environ.get(REMINDER_SWEEP_VARIABLE, "60")
     try:
         seconds = float(text)
     except ValueError:
         seconds = 0.0
-    if not 0 < seconds < math.inf:
+    if not 0 < seconds <= MAX_REMINDER_SWEEP_SECONDS:
         raise LocalStackError(f"{REMINDER_SWEEP_VARIABLE}={text!r}: give the seconds between reminder sweeps, like 60.")
     return seconds
 

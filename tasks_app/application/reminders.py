@@ -37,6 +37,10 @@ logger = logging.getLogger(__name__)
 CATCH_UP_LIMIT = timedelta(days=7)  # how far back a sweep after a long stop (or the first one) looks
 SWEEP_OVERLAP = timedelta(minutes=5)  # index and clock lag a sweep allows for at an hour's turn
 BUCKET = timedelta(hours=1)  # the reminder index's partitions: one UTC hour each
+# The instants a sweep can compute with: its catch-up start and its last bucket's end stay
+# inside datetime's years 1..9999 (an operator's `--now 0001-01-01T00:00:00Z` was an OverflowError).
+EARLIEST_SWEEP = datetime.min.replace(tzinfo=UTC) + CATCH_UP_LIMIT + SWEEP_OVERLAP + BUCKET
+LATEST_SWEEP = datetime.max.replace(tzinfo=UTC) - 2 * BUCKET
 
 
 class DefaultReminderWindows:
@@ -76,18 +80,32 @@ def hour_buckets(start: datetime, end: datetime) -> list[datetime]:
 
 
 def reminders_sweep(
-    *, tasks: TaskRepository, index: ReminderIndex, windows: ReminderWindows, now: datetime
+    *,
+    tasks: TaskRepository,
+    index: ReminderIndex,
+    windows: ReminderWindows,
+    now: datetime,
+    advance_mark: bool = True,
 ) -> ReminderSweepResult:
-    """Record every reminder due at `now` (timezone-aware) and advance the sweep's mark to `now`.
+    """Record every reminder due at `now` (timezone-aware) and advance the sweep's mark to `now`
+    (unless `advance_mark` is False: an operator's sweep at a chosen instant, see below).
 
     Reads the hour buckets from `max(mark - SWEEP_OVERLAP, now - CATCH_UP_LIMIT)` to `now`; asks
     `windows` once per bucket that holds tasks, for their owners. Raises `DependencyUnavailable`
     in an outage (the mark then stays, and the next sweep looks again; what was recorded stays
-    recorded once); `ValueError` for a `now` without a time zone.
+    recorded once); `ValueError` for a `now` without a time zone or outside
+    `EARLIEST_SWEEP`..`LATEST_SWEEP`.
+
+    The mark must only ever be a clock's time: a mark in the future (a sweep `--now` a month
+    ahead) is never overtaken by the clock's sweeps, which then start at their own time minus
+    `SWEEP_OVERLAP` and lose the catch-up after every stop until that month has passed.
     """
     if now.utcoffset() is None:
         raise ValueError("The sweep's `now` must be timezone-aware.")
     now = now.astimezone(UTC)  # the index's buckets are UTC hours
+    if not EARLIEST_SWEEP <= now <= LATEST_SWEEP:
+        first, last = (moment.isoformat(timespec="minutes") for moment in (EARLIEST_SWEEP, LATEST_SWEEP))
+        raise ValueError(f"The sweep's `now` must be from {first} to {last}.")
     mark = index.swept_until()
     earliest = now - CATCH_UP_LIMIT
     start = earliest if mark is None else max(min(mark, now) - SWEEP_OVERLAP, earliest)
@@ -105,7 +123,8 @@ def reminders_sweep(
                 counts[outcome] += 1
             else:
                 skipped += 1
-    index.mark_swept(now)
+    if advance_mark:
+        index.mark_swept(now)
     result = ReminderSweepResult(
         due_soon=counts[ReminderOutcome.DUE_SOON],
         overdue=counts[ReminderOutcome.OVERDUE],
@@ -135,6 +154,8 @@ def _store(task: Task, outcome: ReminderOutcome, *, tasks: TaskRepository, index
     try:
         tasks.update(task)
     except ConcurrentUpdate:
-        logger.info("Task %s changed during the reminder sweep; its latest write stands", task.task_id)
+        # DEBUG: sweeps race over every task they share (EventBridge may invoke twice, an operator
+        # may sweep by hand), and an INFO line per task flooded the logs; the result counts them.
+        logger.debug("Task %s changed during the reminder sweep; its latest write stands", task.task_id)
         return False
     return True

@@ -49,6 +49,12 @@ def next_reminder_at(
         return None
     if due_soon_sent_for == due_at:
         instant = due_at
+    elif remind_at is not None:
+        instant = remind_at
+    elif due_at - now <= MAX_REMINDER_WINDOW:
+        # The first look has passed (compared this way since, for a due date on the first day of
+        # year 1, `due_at - MAX_REMINDER_WINDOW` is before datetime's range: OverflowError, a 500).
+        return now
     else:
-        instant = remind_at if remind_at is not None else due_at - MAX_REMINDER_WINDOW
+        instant = due_at - MAX_REMINDER_WINDOW
     return max(instant, now)

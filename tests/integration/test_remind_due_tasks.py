@@ -124,7 +124,7 @@ def test_the_sweep_logs_what_it_recorded_as_one_json_line(api, aws, caplog):
         reminders.sweep_reminders()  # nothing to record: no line
     [line] = [record for record in caplog.records if record.name == "config.reminders"]
     assert (line.levelname, line.getMessage()) == ("INFO", "Reminders recorded")
-    assert (line.due_soon, line.overdue, line.queries) == (1, 0, result.queries)
+    assert (line.due_soon, line.overdue, line.skipped, line.queries) == (1, 0, 0, result.queries)
 
 
 def test_the_users_reminder_windows_come_from_their_notification_settings(api, aws):
@@ -161,3 +161,36 @@ def _command_env(tmp_path: Path) -> dict[str, str]:
 
 
 REMINDER_VARIABLE = "REMINDER_SWEEP_SECONDS"
+
+
+def test_a_sweep_now_a_month_ahead_leaves_the_catch_up_of_the_clocks_sweeps_intact(api, aws):
+    from tasks_app import bootstrap
+
+    start = datetime.now(UTC)
+    bootstrap.reminder_index().mark_swept(start)  # the clock's sweep has just run
+    run("--now", instant(start + timedelta(days=30)))  # an operator's look ahead
+    assert bootstrap.reminder_index().swept_until() == start
+    task = api.created(title="Pay the invoice", due_at=instant(start + timedelta(hours=2)))
+    aws.drain()
+    # The scheduled sweep then stops for four hours: its next run must still find the task.
+    result = reminders.sweep_reminders(start + timedelta(hours=4))
+    assert (result.due_soon, result.overdue) == (0, 1)
+    aws.process_events()
+    assert api.history(task["task_id"])[-1] == "TaskOverdue"
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00Z", "9999-12-31T23:30:00Z"])
+def test_now_at_the_ends_of_the_calendar_is_a_clear_error(aws, at):
+    with pytest.raises(
+        CommandError,
+        match=r"--now: The sweep.s `now` must be from 0001-01-08T01:05\+00:00 to 9999-12-31T21:59\+00:00\.",
+    ):
+        run("--now", at)
+
+
+@pytest.mark.parametrize("seconds", ["inf", "1e300", "86401"])
+def test_an_interval_beyond_a_day_is_refused_before_the_first_sweep(seconds):
+    # Event.wait could not wait that long (OverflowError after the first sweep), and a loop
+    # waiting more than a day between sweeps is a typo, not a schedule.
+    with pytest.raises(CommandError, match="is not a number of seconds above 0 and at most 86400"):
+        run("--loop", "--interval", seconds)

@@ -214,3 +214,32 @@ def test_an_unreachable_dynamodb_raises_the_outage_error(aws, settings):
     events_wiring.reset()
     with pytest.raises(DependencyUnavailable):
         sweep(datetime.now(UTC))
+
+
+@pytest.mark.parametrize(
+    ("change", "then"),
+    [
+        ({"due_at": None}, []),  # the due date removed: no reminder, now or later
+        ({"due_at": "past"}, [("TaskOverdue",)]),  # moved into the past: overdue for the new date only
+        ({"due_at": "later"}, [("TaskDueSoon",)]),  # moved 20 minutes later: due soon for that date
+    ],
+)
+def test_a_patch_of_the_due_date_racing_a_sweep_wins_and_the_next_sweep_follows_it(aws, api, t0, change, then):
+    task_id = due_in(api, t0, 30 * MINUTE)
+    aws.drain()
+    values = {"past": isoformat_utc(t0 - 2 * HOUR), "later": isoformat_utc(t0 + 50 * MINUTE)}
+    body = {"due_at": values.get(change["due_at"], change["due_at"])}
+    windows = FakeWindows()
+
+    def user_patches_between_the_sweeps_read_and_write() -> None:
+        assert api.patch(task_id, body).status_code == 200
+
+    windows.meanwhile = user_patches_between_the_sweeps_read_and_write
+    lost = sweep(t0 + MINUTE, windows)
+    assert (lost.due_soon, lost.skipped) == (0, 1)
+    assert published(aws) == []
+    windows.meanwhile = lambda: None
+    sweep(t0 + 2 * MINUTE, windows)
+    sweep(t0 + 3 * MINUTE, windows)  # and nothing twice
+    assert [(kind,) for kind, _ in published(aws)] == then
+    assert api.history(task_id)[-1] == (then[0][0] if then else "TaskUpdated")

@@ -39,7 +39,7 @@ def test_the_stack_sweeps_every_minute_by_default_and_as_often_as_told(monkeypat
     assert "swept every 2.5 s" in supervisor._banner("http://api", "http://aws", OPTIONS)
 
 
-@pytest.mark.parametrize("seconds", ["soon", "0", "-5", "nan", "inf", ""])
+@pytest.mark.parametrize("seconds", ["soon", "0", "-5", "nan", "inf", "", "1e300", "86401"])
 def test_an_interval_the_sweep_would_refuse_stops_the_start_with_what_to_set(monkeypatch, seconds):
     with pytest.raises(LocalStackError, match=f"REMINDER_SWEEP_SECONDS={seconds!r}: give the seconds"):
         sweep_command(monkeypatch, seconds)

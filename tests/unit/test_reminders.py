@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -257,3 +258,30 @@ def test_a_sweep_reads_utc_hours_whatever_zone_its_time_is_given_in(repository):
 def test_a_sweep_refuses_a_time_without_a_zone(repository, index):
     with pytest.raises(ValueError, match="timezone-aware"):
         sweep(repository, index, FakeWindows(), datetime(2026, 12, 2, 10, 30))
+
+
+@pytest.mark.parametrize("due_at", [datetime(1, 1, 1, tzinfo=UTC), datetime(1, 1, 1, 23, 59, tzinfo=UTC)])
+def test_a_due_date_on_the_first_day_of_year_one_is_overdue_not_a_crash(due_at):
+    # Its first look, a day before, is before datetime's first day: the task is simply overdue now.
+    task = Task.create(user_id=UserId("alice"), title="Ancient", due_at=due_at, now=NOW)
+    assert task.remind_at == NOW
+    task.update({"due_at": due_at.replace(minute=30)}, NOW + MINUTE)
+    assert task.remind_at == NOW + MINUTE
+    assert task.remind(NOW + 2 * MINUTE, HOUR) is ReminderOutcome.OVERDUE
+
+
+def test_sweeps_racing_over_many_tasks_log_a_count_not_a_line_per_task(repository, index, caplog):
+    # The schedule and an operator's run (or EventBridge's duplicate invocation) race every task.
+    tasks = [a_task(30 * MINUTE, user=f"user-{n}") for n in range(50)]
+    for task in tasks:
+        repository.add(task)
+    windows = FakeWindows()
+
+    def another_sweep_records_them_first() -> None:
+        windows.meanwhile = lambda: None
+        assert sweep(repository, index, windows, NOW + MINUTE).due_soon == 50
+
+    windows.meanwhile = another_sweep_records_them_first
+    with caplog.at_level(logging.INFO, logger="tasks_app.application.reminders"):
+        assert sweep(repository, index, windows, NOW + MINUTE).skipped == 50
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.INFO] == []

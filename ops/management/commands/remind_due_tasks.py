@@ -25,18 +25,23 @@ logger = logging.getLogger(__name__)
 
 INTERVAL_VARIABLE = "REMINDER_SWEEP_SECONDS"
 DEFAULT_INTERVAL_SECONDS = 60.0  # as deployed: EventBridge's `rate(1 minute)`
+# A day: longer waits are typos (`inf` and 1e300 made Event.wait raise OverflowError after the
+# first sweep), and ops/local/supervisor.py refuses the same values at `make run`'s start.
+MAX_INTERVAL_SECONDS = 86400.0
 # What an unreachable or refusing (local) AWS raises, as `AwsCommand` reports them.
 _OUTAGES = (BotoCoreError, ClientError, PynamoDBException, DependencyUnavailable)
 
 
 def interval_seconds(text: str) -> float:
-    """`--interval` (and REMINDER_SWEEP_SECONDS): a positive number of seconds."""
+    """`--interval` (and REMINDER_SWEEP_SECONDS): seconds above 0, at most MAX_INTERVAL_SECONDS."""
     try:
         seconds = float(text)
     except ValueError:
         seconds = 0.0
-    if not seconds > 0:
-        raise ArgumentTypeError(f"{text!r} is not a number of seconds above 0, like 60 or 0.5.")
+    if not 0 < seconds <= MAX_INTERVAL_SECONDS:
+        raise ArgumentTypeError(
+            f"{text!r} is not a number of seconds above 0 and at most {MAX_INTERVAL_SECONDS:g}, like 60 or 0.5."
+        )
     return seconds
 
 
@@ -60,7 +65,10 @@ class Command(OpsCommand):
             "--now",
             type=rfc3339,
             metavar="AT",
-            help=f"Sweep as if it were this instant, with an offset ({TIME_EXAMPLE}); the clock's by default.",
+            help=(
+                f"Sweep as if it were this instant, with an offset ({TIME_EXAMPLE}); the clock's by "
+                "default. Such a sweep records real events, and leaves the scheduled sweeps' mark alone."
+            ),
         )
         parser.add_argument(
             "--loop", action="store_true", help="Sweep again every --interval seconds until SIGINT or SIGTERM."
@@ -83,7 +91,12 @@ class Command(OpsCommand):
         self._loop(float(options["interval"]))
 
     def _sweep_once(self, now: datetime | None) -> None:
-        result = reminders.sweep_reminders(now=now)
+        try:
+            result = reminders.sweep_reminders(now=now)
+        except ValueError as error:
+            if now is None:
+                raise  # not the operator's doing: a bug, with its traceback
+            raise CommandError(f"--now: {error}") from None  # an instant in years 1 or 9999
         queries = counted(result.queries, "index query", "index queries")
         self.stdout.write(
             f"Recorded {counted(result.due_soon, 'TaskDueSoon event')} and "
