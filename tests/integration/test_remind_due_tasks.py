@@ -47,14 +47,30 @@ def test_one_sweep_says_what_it_recorded_and_a_second_records_nothing(api, aws):
     assert api.history(task["task_id"]) == ["TaskCreated", "TaskDueSoon"]
 
 
-def test_now_sweeps_as_of_another_instant(api, aws):
-    due = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=30)
+def test_now_sweeps_as_of_a_given_instant(api, aws):
+    start = datetime.now(UTC).replace(microsecond=0)
+    due = start + timedelta(minutes=30)
     task = api.created(title="File the report", due_at=instant(due))
-    assert run("--now", instant(due + timedelta(minutes=1))).startswith(
-        "Recorded 0 TaskDueSoon events and 1 TaskOverdue event "
+    assert run("--now", instant(start - timedelta(hours=2))).startswith("Recorded 0 TaskDueSoon events")
+    assert run("--now", instant(datetime.now(UTC) + timedelta(seconds=1))).startswith(
+        "Recorded 1 TaskDueSoon event and 0 TaskOverdue events "
     )
     aws.process_events()
-    assert api.history(task["task_id"])[-1] == "TaskOverdue"
+    assert api.history(task["task_id"])[-1] == "TaskDueSoon"
+
+
+def test_now_in_the_future_is_refused_because_it_would_record_real_events_early(api, aws):
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=30)
+    task = api.created(title="File the report", due_at=instant(due))
+    with pytest.raises(CommandError, match=r"is in the future: a sweep records real events"):
+        run("--now", instant(due + timedelta(minutes=1)))
+    aws.process_events()
+    assert api.history(task["task_id"]) == ["TaskCreated"]
+
+
+def test_an_interval_without_loop_is_refused(aws):
+    with pytest.raises(CommandError, match="--interval is for --loop"):
+        run("--interval", "5")
 
 
 def test_now_needs_an_offset_and_goes_with_one_sweep_only(aws):
@@ -163,12 +179,12 @@ def _command_env(tmp_path: Path) -> dict[str, str]:
 REMINDER_VARIABLE = "REMINDER_SWEEP_SECONDS"
 
 
-def test_a_sweep_now_a_month_ahead_leaves_the_catch_up_of_the_clocks_sweeps_intact(api, aws):
+def test_a_sweep_at_another_instant_leaves_the_catch_up_of_the_clocks_sweeps_intact(api, aws):
     from tasks_app import bootstrap
 
     start = datetime.now(UTC)
     bootstrap.reminder_index().mark_swept(start)  # the clock's sweep has just run
-    run("--now", instant(start + timedelta(days=30)))  # an operator's look ahead
+    run("--now", instant(start - timedelta(days=30)))  # an operator's look back
     assert bootstrap.reminder_index().swept_until() == start
     task = api.created(title="Pay the invoice", due_at=instant(start + timedelta(hours=2)))
     aws.drain()
@@ -179,12 +195,15 @@ def test_a_sweep_now_a_month_ahead_leaves_the_catch_up_of_the_clocks_sweeps_inta
     assert api.history(task["task_id"])[-1] == "TaskOverdue"
 
 
-@pytest.mark.parametrize("at", ["0001-01-01T00:00:00Z", "9999-12-31T23:30:00Z"])
-def test_now_at_the_ends_of_the_calendar_is_a_clear_error(aws, at):
-    with pytest.raises(
-        CommandError,
-        match=r"--now: The sweep.s `now` must be from 0001-01-08T01:05\+00:00 to 9999-12-31T21:59\+00:00\.",
-    ):
+@pytest.mark.parametrize(
+    ("at", "why"),
+    [
+        ("0001-01-01T00:00:00Z", r"--now: The sweep.s `now` must be from 0001-01-08T01:05\+00:00 to "),
+        ("9999-12-31T23:30:00Z", r"--now 9999-12-31T23:30:00\+00:00 is in the future"),
+    ],
+)
+def test_now_at_the_ends_of_the_calendar_is_a_clear_error(aws, at, why):
+    with pytest.raises(CommandError, match=why):
         run("--now", at)
 
 

@@ -8,7 +8,7 @@ import os
 import signal
 import threading
 from argparse import ArgumentParser, ArgumentTypeError
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -24,6 +24,7 @@ from tasks_app.management.base import TIME_EXAMPLE, counted, describe_aws_error,
 logger = logging.getLogger(__name__)
 
 INTERVAL_VARIABLE = "REMINDER_SWEEP_SECONDS"
+CLOCK_SKEW = timedelta(minutes=1)  # how far ahead of this machine's clock --now may be (another's may run ahead)
 DEFAULT_INTERVAL_SECONDS = 60.0  # as deployed: EventBridge's `rate(1 minute)`
 # A day: longer waits are typos (`inf` and 1e300 made Event.wait raise OverflowError after the
 # first sweep), and ops/local/supervisor.py refuses the same values at `make run`'s start.
@@ -67,7 +68,9 @@ class Command(OpsCommand):
             metavar="AT",
             help=(
                 f"Sweep as if it were this instant, with an offset ({TIME_EXAMPLE}); the clock's by "
-                "default. Such a sweep records real events, and leaves the scheduled sweeps' mark alone."
+                "default. Not later than the clock: the sweep records real events (webhooks, mail), "
+                "and one recorded early is never recorded again at its time. Such a sweep leaves the "
+                "scheduled sweeps' mark alone."
             ),
         )
         parser.add_argument(
@@ -76,7 +79,7 @@ class Command(OpsCommand):
         parser.add_argument(
             "--interval",
             type=interval_seconds,
-            default=os.environ.get(INTERVAL_VARIABLE, str(DEFAULT_INTERVAL_SECONDS)),
+            default=None,
             metavar="SECONDS",
             help=f"Seconds between sweeps with --loop ({INTERVAL_VARIABLE}, else 60, as deployed).",
         )
@@ -84,11 +87,25 @@ class Command(OpsCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         now: datetime | None = options["now"]
         if not options["loop"]:
+            if options["interval"] is not None:
+                raise CommandError("--interval is for --loop: one sweep has no interval.")
+            if now is not None and now > datetime.now(UTC) + CLOCK_SKEW:
+                raise CommandError(
+                    f"--now {now.isoformat()} is in the future: a sweep records real events (webhooks and mail "
+                    "go out), and a reminder recorded early is not recorded again when it falls due. To see "
+                    "what falls due, `list_tasks --user <owner> --sort due_at --due-before <instant>`."
+                )
             self._sweep_once(now)
             return
         if now is not None:
             raise CommandError("--now is for one sweep: a loop sweeps at the clock's time.")
-        self._loop(float(options["interval"]))
+        interval = options["interval"]
+        if interval is None:
+            try:
+                interval = interval_seconds(os.environ.get(INTERVAL_VARIABLE, str(DEFAULT_INTERVAL_SECONDS)))
+            except ArgumentTypeError as error:
+                raise CommandError(f"{INTERVAL_VARIABLE}: {error}") from None
+        self._loop(float(interval))
 
     def _sweep_once(self, now: datetime | None) -> None:
         try:
