@@ -1,4 +1,4 @@
-"""`webhook_list`, `webhook_deliveries` and `webhook_redeliver`: what an operator sees of the webhooks from the shell."""
+"""`webhook_list`, `webhook_deliveries`, `webhook_redeliver`: the webhooks as an operator sees them from the shell."""
 
 from __future__ import annotations
 
