@@ -23,6 +23,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from argparse import ArgumentTypeError
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ from ops.local.aws_server import Owner
 from ops.local.children import ChildProcesses, child_environment
 from ops.local.embedded_aws import EmbeddedAws, LocalAwsError
 from ops.local.log_trail import LOG_DIRECTORY, process_log_files
+from ops.management.commands.remind_due_tasks import DEFAULT_INTERVAL_SECONDS, INTERVAL_VARIABLE, interval_seconds
 from ops.provisioning.resources import Resources, provision
 from ops.provisioning.ses import ensure_local_ses
 from tasks_app.adapters.aws import AwsTarget
@@ -45,8 +47,6 @@ from tasks_app.api.auth import tokens_are_local
 from tasks_app.api.openapi import LOCAL_EXAMPLE_USER
 from tasks_app.management.base import counted
 
-REMINDER_SWEEP_VARIABLE = "REMINDER_SWEEP_SECONDS"  # a test's seconds between sweeps instead of 60
-MAX_REMINDER_SWEEP_SECONDS = 86400.0  # what `remind_due_tasks --interval` takes at most (a day)
 DRAIN_SECONDS = 10.0  # how long a stop lets the worker apply what is queued (what is left is kept anyway)
 
 
@@ -379,16 +379,15 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
 
 def _reminder_seconds() -> float:
     """Seconds between the reminder sweeps: REMINDER_SWEEP_SECONDS, else 60 (the deployed
-    schedule's `rate(1 minute)`). Raises LocalStackError for a value that is no positive number
-    up to a day (MAX_REMINDER_SWEEP_SECONDS)."""
-    text = os.environ.get(REMINDER_SWEEP_VARIABLE, "60")
+    schedule's `rate(1 minute)`), checked as `remind_due_tasks --interval` checks it. Raises
+    LocalStackError for a value it would refuse, which would crash the sweep at every restart."""
+    text = os.environ.get(INTERVAL_VARIABLE, f"{DEFAULT_INTERVAL_SECONDS:g}")
     try:
-        seconds = float(text)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds <= MAX_REMINDER_SWEEP_SECONDS:
-        raise LocalStackError(f"{REMINDER_SWEEP_VARIABLE}={text!r}: give the seconds between reminder sweeps, like 60.")
-    return seconds
+        return interval_seconds(text)
+    except ArgumentTypeError:
+        raise LocalStackError(
+            f"{INTERVAL_VARIABLE}={text!r}: give the seconds between reminder sweeps, like 60."
+        ) from None
 
 
 def _access_lines(api_url: str, options: LocalStackOptions) -> list[str]:
