@@ -208,6 +208,24 @@ def test_backfill_arms_the_reminders_of_tasks_stored_before_gsi4(aws, api, t0):
     assert (result.due_soon, result.overdue) == (1, 0)
 
 
+def test_a_task_stored_before_versions_has_its_reminder_moved_and_recorded(aws, api, t0):
+    """An item with no `Version` (the first release's) reads as version 0: the sweep's move of its
+    next look must hold on such an item too, or the task would be skipped at every sweep."""
+    bootstrap.table_connection()
+    task = Task.create(user_id=UserId("alice"), title="from the first release", due_at=t0 + 2 * HOUR, now=t0)
+    task.pull_events()
+    item = TaskItem.from_domain(task)
+    item.gsi4pk = item.gsi4sk = item.remind_at = item.version = None
+    item.save()
+    assert backfill_index_keys(now=t0 + MINUTE) == 1
+    windows = FakeWindows({"alice": 10 * MINUTE})
+    assert sweep(t0 + 2 * MINUTE, windows).moved == 1
+    assert raw_item(aws, str(task.task_id))["RemindAt"] == {"S": isoformat_utc(t0 + 2 * HOUR - 10 * MINUTE)}
+    aws.drain()
+    assert sweep(t0 + 2 * HOUR - 10 * MINUTE, windows).due_soon == 1
+    assert published(aws) == [("TaskDueSoon", str(task.task_id))]
+
+
 def test_an_unreachable_dynamodb_raises_the_outage_error(aws, settings):
     settings.AWS_ENDPOINT_URL = "http://127.0.0.1:9"  # the discard port: connections are refused
     bootstrap.reset()

@@ -9,6 +9,7 @@ from pynamodb.exceptions import UpdateError
 
 from tasks_app.adapters.dynamodb import keys
 from tasks_app.adapters.dynamodb.models import TableModel, TaskItem, UtcTimestampAttribute, response_code
+from tasks_app.adapters.dynamodb.repository import at_version
 from tasks_app.adapters.outages import reports_outages
 from tasks_app.domain.task import Task
 
@@ -55,7 +56,7 @@ class DynamoReminderIndex:
                     TaskItem.gsi4pk.set(keys.reminder_bucket(task.remind_at)),
                     TaskItem.gsi4sk.set(keys.reminder_position(task.remind_at, task.task_id)),
                 ],
-                condition=(TaskItem.version == task.version) & TaskItem.gsi4pk.exists(),
+                condition=at_version(task.version) & TaskItem.gsi4pk.exists(),
             )
         except UpdateError as error:
             if response_code(error) == "ConditionalCheckFailedException":

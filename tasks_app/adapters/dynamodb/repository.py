@@ -35,6 +35,14 @@ def _utc_now() -> datetime:
 
 
 @reports_outages("DynamoDB")
+def at_version(version: int) -> Condition:
+    """The condition that the stored task is still at `version` (what it was read at): version 0
+    is a task stored before tasks had versions, whose item has no `Version` at all."""
+    if version == 0:
+        return TaskItem.version.does_not_exist() | (TaskItem.version == 0)
+    return TaskItem.version == version
+
+
 class DynamoTaskRepository:
     """Tasks in the single table. A write is one `TransactWriteItems` holding the task, its
     events as outbox items and, when given, the idempotency record: no event of a stored change
@@ -68,11 +76,7 @@ class DynamoTaskRepository:
         """Store a change conditioned on the version read (a trashed task leaves the live indexes
         and gets `ExpiresAt`; a restored one is put back). `ConcurrentUpdate` when the read is
         stale, `IdempotencyKeyInUse` when the key is taken."""
-        if task.stored_version == 0:  # stored before tasks had versions
-            condition = TaskItem.version.does_not_exist() | (TaskItem.version == 0)
-        else:
-            condition = TaskItem.version == task.stored_version
-        self._write(task, condition=condition, idempotency=idempotency)
+        self._write(task, condition=at_version(task.stored_version), idempotency=idempotency)
 
     def get(self, task_id: TaskId) -> Task:
         """One consistent `GetItem`; `TaskNotFound` for an unknown or trashed task."""
