@@ -34,15 +34,16 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@reports_outages("DynamoDB")
 def at_version(version: int) -> Condition:
     """The condition that the stored task is still at `version` (what it was read at): version 0
     is a task stored before tasks had versions, whose item has no `Version` at all."""
+    condition: Condition = TaskItem.version == version
     if version == 0:
-        return TaskItem.version.does_not_exist() | (TaskItem.version == 0)
-    return TaskItem.version == version
+        condition = TaskItem.version.does_not_exist() | condition
+    return condition
 
 
+@reports_outages("DynamoDB")
 class DynamoTaskRepository:
     """Tasks in the single table. A write is one `TransactWriteItems` holding the task, its
     events as outbox items and, when given, the idempotency record: no event of a stored change
