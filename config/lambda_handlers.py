@@ -162,7 +162,7 @@ def sweep_reminders(event: dict[str, Any], context: object) -> dict[str, int]:
 
     Returns the counts `{"due_soon": N, "overdue": N, "queries": N}`: events recorded, and the
     DynamoDB Query calls it took. An outage propagates: the invocation fails (the Lambda Errors
-    alarm counts it) and the next minute's sweep finds the same tasks, as none was recorded.
+    alarm counts it); what was recorded before stays recorded, and the next minute's sweep finds the rest.
     """
     import django
 

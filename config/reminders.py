@@ -33,7 +33,7 @@ def sweep_reminders(now: datetime | None = None) -> ReminderSweepResult:
     `DependencyUnavailable` when DynamoDB cannot be reached; nothing is recorded for a task then,
     so the next sweep finds it again.
     """
-    from tasks_app import bootstrap  # on first use: the Lambda's HTTP requests never pay for it
+    from tasks_app import bootstrap  # on first use: a command or handler that never sweeps does not load it
 
     result = bootstrap.sweep_reminders(windows=reminder_windows(), now=now, advance_mark=now is None)
     if result.due_soon or result.overdue:

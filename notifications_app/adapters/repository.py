@@ -1,8 +1,8 @@
 """Webhook endpoints and deliveries in the single table, through PynamoDB (`models` says where).
 
-Every method is one or two requests. Writes that could race a worker's (the failure streak,
-a delivery's attempts) are conditional updates of the fields they change, never a
-read-modify-write of the whole item.
+Writes that could race a worker's are conditional: the failure streak is an update of the
+fields it changes; a delivery's attempt is a put of the whole item on the condition that its
+attempt count is still the one read (`record_attempt`).
 """
 
 from __future__ import annotations

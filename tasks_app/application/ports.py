@@ -13,8 +13,6 @@ from tasks_app.application.idempotency import IdempotencyRecord
 from tasks_app.correlation import Origin
 from tasks_app.domain.errors import DomainError
 from tasks_app.domain.events import DomainEvent
-from tasks_app.domain.reminders import DEFAULT_REMINDER_WINDOW as DEFAULT_REMINDER_WINDOW  # the port's, re-exported
-from tasks_app.domain.reminders import MAX_REMINDER_WINDOW as MAX_REMINDER_WINDOW  # the port's, re-exported
 from tasks_app.domain.task import Task, isoformat_utc
 from tasks_app.domain.values import Priority, TaskId, TaskStatus, UserId
 

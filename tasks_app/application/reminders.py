@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from tasks_app.application.ports import (
-    DEFAULT_REMINDER_WINDOW,
     ConcurrentUpdate,
     ReminderIndex,
     ReminderWindows,
     TaskRepository,
 )
-from tasks_app.domain.reminders import ReminderOutcome
+from tasks_app.domain.reminders import DEFAULT_REMINDER_WINDOW, ReminderOutcome
 from tasks_app.domain.task import Task
 
 logger = logging.getLogger(__name__)
