@@ -27,7 +27,8 @@ class FakeEndpoints:
             raise WebhookNotFound(webhook_id)
         return self.items[webhook_id]
 
-    def update(self, webhook_id: str, changes: EndpointChanges, *, now: datetime) -> WebhookEndpoint:
+    def update(self, endpoint: WebhookEndpoint, changes: EndpointChanges, *, now: datetime) -> WebhookEndpoint:
+        webhook_id = endpoint.webhook_id
         given = {name: value for name, value in dataclasses.asdict(changes).items() if value is not None}
         self.items[webhook_id] = dataclasses.replace(self.get(webhook_id), **given, updated_at=now)
         return self.items[webhook_id]
@@ -35,8 +36,8 @@ class FakeEndpoints:
     def replace_secrets(self, endpoint: WebhookEndpoint) -> None:
         self.items[endpoint.webhook_id] = endpoint
 
-    def delete(self, webhook_id: str) -> None:
-        del self.items[webhook_id]
+    def delete(self, endpoint: WebhookEndpoint) -> None:
+        del self.items[endpoint.webhook_id]
 
     def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> EndpointPage:
         return EndpointPage([e for e in self.items.values() if e.user_id == user_id][:limit], None)
@@ -47,7 +48,8 @@ class FakeEndpoints:
     def count_for_user(self, user_id: str) -> int:
         return sum(1 for e in self.items.values() if e.user_id == user_id)
 
-    def record_outcome(self, webhook_id: str, *, succeeded: bool, disable_after: int) -> None:
+    def record_outcome(self, endpoint: WebhookEndpoint, *, succeeded: bool, disable_after: int) -> None:
+        webhook_id = endpoint.webhook_id
         endpoint = self.get(webhook_id)
         failures = 0 if succeeded else endpoint.consecutive_failures + 1
         disabled = failures >= disable_after

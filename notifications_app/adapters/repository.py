@@ -43,6 +43,11 @@ def _condition_failed(error: PynamoDBException) -> bool:
     return response_code(error) == _CONDITION_FAILED or _CONDITION_FAILED in str(error)
 
 
+def _endpoint_item(endpoint: WebhookEndpoint) -> WebhookItem:
+    """The key of `endpoint`'s item, from the endpoint as read: no read of the owner pointer."""
+    return WebhookItem(user_partition(endpoint.user_id), f"{ENDPOINT_PREFIX}{endpoint.webhook_id}")
+
+
 @reports_outages("DynamoDB")
 class DynamoEndpointRepository:
     """`EndpointRepository` on the table; cursors are signed and bound to the user's listing."""
@@ -59,8 +64,9 @@ class DynamoEndpointRepository:
     def get(self, webhook_id: str) -> WebhookEndpoint:
         return self._item(webhook_id).to_domain()
 
-    def update(self, webhook_id: str, changes: EndpointChanges, *, now: datetime) -> WebhookEndpoint:
-        item = self._item(webhook_id)
+    def update(self, endpoint: WebhookEndpoint, changes: EndpointChanges, *, now: datetime) -> WebhookEndpoint:
+        webhook_id = endpoint.webhook_id
+        item = _endpoint_item(endpoint)
         actions: list[Any] = []
         if changes.url is not None:
             actions.append(WebhookItem.url.set(changes.url))
@@ -77,7 +83,7 @@ class DynamoEndpointRepository:
             if changes.enabled:  # enabled again by its owner: a fresh start
                 actions += [WebhookItem.disabled_reason.remove(), WebhookItem.consecutive_failures.set(0)]
         if not actions:
-            return item.to_domain()
+            return endpoint
         actions.append(WebhookItem.updated_at.set(now))
         try:
             item.update(actions=actions, condition=WebhookItem.pk.exists())
@@ -88,7 +94,7 @@ class DynamoEndpointRepository:
         return item.to_domain()
 
     def replace_secrets(self, endpoint: WebhookEndpoint) -> None:
-        item = WebhookItem(user_partition(endpoint.user_id), f"{ENDPOINT_PREFIX}{endpoint.webhook_id}")
+        item = _endpoint_item(endpoint)
         try:
             item.update(
                 actions=[
@@ -105,11 +111,10 @@ class DynamoEndpointRepository:
                 raise WebhookNotFound(endpoint.webhook_id) from None
             raise
 
-    def delete(self, webhook_id: str) -> None:
-        item = self._item(webhook_id)
+    def delete(self, endpoint: WebhookEndpoint) -> None:
         with TransactWrite(connection=self._connection) as transaction:
-            transaction.delete(item)
-            transaction.delete(WebhookOwnerItem(webhook_partition(webhook_id), OWNER_SORT_KEY))
+            transaction.delete(_endpoint_item(endpoint))
+            transaction.delete(WebhookOwnerItem(webhook_partition(endpoint.webhook_id), OWNER_SORT_KEY))
 
     def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> EndpointPage:
         position = None if cursor is None else self._cursors.decode(cursor, owner=user_id, listing=ENDPOINT_LISTING)
@@ -134,8 +139,8 @@ class DynamoEndpointRepository:
             WebhookItem.count(user_partition(user_id), WebhookItem.sk.startswith(ENDPOINT_PREFIX), consistent_read=True)
         )
 
-    def record_outcome(self, webhook_id: str, *, succeeded: bool, disable_after: int) -> None:
-        item = self._item(webhook_id)
+    def record_outcome(self, endpoint: WebhookEndpoint, *, succeeded: bool, disable_after: int) -> None:
+        item = _endpoint_item(endpoint)  # each update below sets the item's attributes to what is stored
         try:
             if succeeded:
                 item.update(actions=[WebhookItem.consecutive_failures.set(0)], condition=WebhookItem.pk.exists())

@@ -205,4 +205,4 @@ def _after(
     succeeded = delivery.state is DeliveryState.SUCCEEDED
     if succeeded and endpoint.consecutive_failures == 0:
         return  # nothing to reset: spare the write
-    endpoints.record_outcome(endpoint.webhook_id, succeeded=succeeded, disable_after=FAILURES_BEFORE_DISABLING)
+    endpoints.record_outcome(endpoint, succeeded=succeeded, disable_after=FAILURES_BEFORE_DISABLING)

@@ -120,14 +120,14 @@ def webhook_update(
         description=changes.description,
         enabled=changes.enabled,
     )
-    return repository.update(webhook_id, checked, now=now)
+    return repository.update(endpoint, checked, now=now)
 
 
 def webhook_delete(*, webhook_id: str, caller: Caller | None, repository: EndpointRepository) -> None:
     """Delete the endpoint; its pending retries then fail without being sent. The owner only."""
     endpoint = repository.get(webhook_id)
     _require_own(caller, endpoint, may_read_others=False)
-    repository.delete(webhook_id)
+    repository.delete(endpoint)
 
 
 def webhook_rotate_secret(

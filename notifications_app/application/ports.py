@@ -50,15 +50,16 @@ class EndpointRepository(Protocol):
     def get(self, webhook_id: str) -> WebhookEndpoint:
         """The endpoint; `WebhookNotFound` if there is none."""
 
-    def update(self, webhook_id: str, changes: EndpointChanges, *, now: datetime) -> WebhookEndpoint:
-        """Apply `changes` at `now` (enabling again also clears the failure streak and the reason);
-        returns the endpoint as stored; `WebhookNotFound` if there is none."""
+    def update(self, endpoint: WebhookEndpoint, changes: EndpointChanges, *, now: datetime) -> WebhookEndpoint:
+        """Apply `changes` at `now` to `endpoint` (as just read: its owner locates the item without
+        another read; enabling again also clears the failure streak and the reason); returns the
+        endpoint as stored; `WebhookNotFound` if it was deleted meanwhile."""
 
     def replace_secrets(self, endpoint: WebhookEndpoint) -> None:
         """Store `endpoint`'s secrets (after a rotation); `WebhookNotFound` if it was deleted."""
 
-    def delete(self, webhook_id: str) -> None:
-        """Delete the endpoint (its deliveries expire with the table's TTL); `WebhookNotFound` if none."""
+    def delete(self, endpoint: WebhookEndpoint) -> None:
+        """Delete `endpoint` (as just read; its deliveries expire with the table's TTL)."""
 
     def list_for_user(self, user_id: str, *, limit: int, cursor: str | None) -> EndpointPage:
         """A page of the user's endpoints; `InvalidCursor` for a cursor of another listing."""
@@ -69,7 +70,7 @@ class EndpointRepository(Protocol):
     def count_for_user(self, user_id: str) -> int:
         """How many endpoints the user has registered (enabled or not), in one Query."""
 
-    def record_outcome(self, webhook_id: str, *, succeeded: bool, disable_after: int) -> None:
+    def record_outcome(self, endpoint: WebhookEndpoint, *, succeeded: bool, disable_after: int) -> None:
         """Count a delivery's final outcome: a success ends the failure streak; a failure adds
         one, and the `disable_after`-th in a row disables the endpoint with a reason."""
 

@@ -153,7 +153,7 @@ def _with_room_for_a_webhook(case: Any, user_id: str) -> None:
         return
     endpoints = notifications_wiring.endpoint_repository()
     for endpoint in endpoints.list_for_user(user_id, limit=100, cursor=None).items:
-        endpoints.delete(endpoint.webhook_id)
+        endpoints.delete(endpoint)
 
 
 def _aimed_at(case: Any, task_id: str) -> bool:

@@ -171,7 +171,7 @@ def test_twenty_failed_deliveries_in_a_row_disable_the_endpoint_and_a_success_re
 def test_a_delivery_to_a_deleted_endpoint_fails_unsent():
     world = World(endpoint())
     world.fan_out(event())
-    world.endpoints.delete("wh-1")
+    world.endpoints.delete(world.endpoints.get("wh-1"))
     world.next_ticket()
     (delivery,) = world.deliveries.items.values()
     assert (delivery.state, delivery.last_error) == (DeliveryState.FAILED, "The webhook was deleted.")
