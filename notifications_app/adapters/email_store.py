@@ -21,6 +21,7 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, TTLAttribute,
 from pynamodb.exceptions import PutError, UpdateError
 
 from notifications_app.domain.email_settings import EmailSettings
+from tasks_app.adapters.dynamodb.keys import user_partition
 from tasks_app.adapters.dynamodb.models import EXPIRY_ATTRIBUTE, TableModel, UtcTimestampAttribute, response_code
 from tasks_app.adapters.outages import reports_outages
 
@@ -28,10 +29,6 @@ SETTINGS_SORT_KEY = "EMAIL_SETTINGS"
 MAIL_LOG_RETENTION = timedelta(days=15)
 BATCH_GET_MAX_KEYS = 100  # DynamoDB's BatchGetItem limit per request
 _CONDITION_FAILED = "ConditionalCheckFailedException"
-
-
-def _partition(user_id: str) -> str:
-    return f"USER#{user_id}"
 
 
 class EmailSettingsItem(TableModel):
@@ -53,7 +50,7 @@ class EmailSettingsItem(TableModel):
     def from_domain(cls, settings: EmailSettings) -> EmailSettingsItem:
         """The item of `settings`."""
         return cls(
-            pk=_partition(settings.user_id),
+            pk=user_partition(settings.user_id),
             sk=SETTINGS_SORT_KEY,
             user_id=settings.user_id,
             email=settings.email,
@@ -98,7 +95,7 @@ class DynamoEmailSettingsRepository:
 
     def get(self, user_id: str) -> EmailSettings | None:
         try:
-            return EmailSettingsItem.get(_partition(user_id), SETTINGS_SORT_KEY, consistent_read=True).to_domain()
+            return EmailSettingsItem.get(user_partition(user_id), SETTINGS_SORT_KEY, consistent_read=True).to_domain()
         except EmailSettingsItem.DoesNotExist:
             return None
 
@@ -106,7 +103,7 @@ class DynamoEmailSettingsRepository:
         EmailSettingsItem.from_domain(settings).save()
 
     def confirm(self, user_id: str, email: str, *, now: datetime) -> EmailSettings | None:
-        item = EmailSettingsItem(_partition(user_id), SETTINGS_SORT_KEY)
+        item = EmailSettingsItem(user_partition(user_id), SETTINGS_SORT_KEY)
         try:
             item.update(
                 actions=[EmailSettingsItem.email_confirmed.set(True), EmailSettingsItem.updated_at.set(now)],
@@ -119,7 +116,7 @@ class DynamoEmailSettingsRepository:
         return item.to_domain()
 
     def many(self, user_ids: Collection[str]) -> list[EmailSettings]:
-        keys = [(_partition(user_id), SETTINGS_SORT_KEY) for user_id in sorted(set(user_ids))]
+        keys = [(user_partition(user_id), SETTINGS_SORT_KEY) for user_id in sorted(set(user_ids))]
         found: list[EmailSettings] = []
         for start in range(0, len(keys), BATCH_GET_MAX_KEYS):  # PynamoDB retries unprocessed keys itself
             batch = keys[start : start + BATCH_GET_MAX_KEYS]
@@ -134,7 +131,7 @@ class DynamoMailLog:
     def claim(self, event_id: str, user_id: str) -> bool:
         now = datetime.now(UTC)
         item = MailLogItem(
-            f"MAILED#{event_id}", _partition(user_id), mailed_at=now, expires_at=now + MAIL_LOG_RETENTION
+            f"MAILED#{event_id}", user_partition(user_id), mailed_at=now, expires_at=now + MAIL_LOG_RETENTION
         )
         try:
             item.save(condition=MailLogItem.pk.does_not_exist())
@@ -145,4 +142,4 @@ class DynamoMailLog:
         return True
 
     def release(self, event_id: str, user_id: str) -> None:
-        MailLogItem(f"MAILED#{event_id}", _partition(user_id)).delete()
+        MailLogItem(f"MAILED#{event_id}", user_partition(user_id)).delete()

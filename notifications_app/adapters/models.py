@@ -27,6 +27,7 @@ from pynamodb.attributes import (
 
 from notifications_app.domain.delivery import Delivery, DeliveryState
 from notifications_app.domain.endpoint import WebhookEndpoint
+from tasks_app.adapters.dynamodb.keys import user_partition
 from tasks_app.adapters.dynamodb.models import EXPIRY_ATTRIBUTE, TableModel, UtcTimestampAttribute
 
 ENDPOINT_PREFIX = "WEBHOOK#"
@@ -35,11 +36,6 @@ OWNER_SORT_KEY = "OWNER"
 # The delivery log keeps a month: long enough to look into a week-old incident, short enough
 # that a busy endpoint's partition stays small.
 DELIVERY_RETENTION = timedelta(days=30)
-
-
-def user_partition(user_id: str) -> str:
-    """`PK` of a user's endpoints (the same partition as their statistics rows)."""
-    return f"USER#{user_id}"
 
 
 def webhook_partition(webhook_id: str) -> str:

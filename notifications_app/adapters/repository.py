@@ -22,7 +22,6 @@ from notifications_app.adapters.models import (
     DeliveryItem,
     WebhookItem,
     WebhookOwnerItem,
-    user_partition,
     webhook_partition,
 )
 from notifications_app.application.ports import DeliveryPage, EndpointChanges, EndpointPage
@@ -30,6 +29,7 @@ from notifications_app.domain.delivery import Delivery, is_delivery_id
 from notifications_app.domain.endpoint import WebhookEndpoint, is_webhook_id
 from notifications_app.domain.errors import DeliveryNotFound, WebhookNotFound
 from tasks_app.adapters.cursor import CursorCodec
+from tasks_app.adapters.dynamodb.keys import user_partition
 from tasks_app.adapters.dynamodb.models import TableModel, response_code
 from tasks_app.adapters.outages import reports_outages
 from tasks_app.domain.errors import InvalidCursor
