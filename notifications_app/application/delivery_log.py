@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from notifications_app.application.deliveries import ping_delivery
-from notifications_app.application.endpoints import PAGE_SIZE_MAX, webhook_get
+from notifications_app.application.endpoints import PAGE_SIZE_MAX, require_own, webhook_get
 from notifications_app.application.ports import (
     DeliveryPage,
     DeliveryQueue,
@@ -16,8 +16,7 @@ from notifications_app.application.ports import (
 )
 from notifications_app.domain.delivery import Delivery
 from notifications_app.domain.endpoint import WebhookEndpoint
-from notifications_app.domain.errors import WebhookNotFound
-from tasks_app.application.access import AccessDenied, Caller
+from tasks_app.application.access import Caller
 from tasks_app.domain.errors import InvalidValue
 
 
@@ -76,12 +75,7 @@ def webhook_ping(
 
 
 def _owned(webhook_id: str, caller: Caller | None, endpoints: EndpointRepository) -> WebhookEndpoint:
-    """The endpoint, if the caller owns it (or authentication is off); as `endpoints._require_own`."""
-    endpoint = webhook_get(webhook_id=webhook_id, caller=caller, repository=endpoints)
-    if caller is not None and endpoint.user_id != str(caller.user_id):
-        if not caller.is_admin:
-            raise WebhookNotFound(webhook_id)
-        raise AccessDenied(
-            f"Admins may read {endpoint.user_id}'s webhooks, but only {endpoint.user_id} may change them."
-        )
+    """The endpoint, if the caller may change it: its owner (or anyone with authentication off)."""
+    endpoint = endpoints.get(webhook_id)
+    require_own(caller, endpoint, may_read_others=False)
     return endpoint

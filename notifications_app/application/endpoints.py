@@ -81,7 +81,7 @@ def webhook_create(
 def webhook_get(*, webhook_id: str, caller: Caller | None, repository: EndpointRepository) -> WebhookEndpoint:
     """The endpoint, if the caller may read it; `WebhookNotFound` otherwise."""
     endpoint = repository.get(webhook_id)
-    _require_own(caller, endpoint, may_read_others=True)
+    require_own(caller, endpoint, may_read_others=True)
     return endpoint
 
 
@@ -111,7 +111,7 @@ def webhook_update(
 ) -> WebhookEndpoint:
     """Change the endpoint's url, event types, description or `enabled`; the owner only."""
     endpoint = repository.get(webhook_id)
-    _require_own(caller, endpoint, may_read_others=False)
+    require_own(caller, endpoint, may_read_others=False)
     if changes.description is not None:
         check_description(changes.description)
     checked = EndpointChanges(
@@ -126,7 +126,7 @@ def webhook_update(
 def webhook_delete(*, webhook_id: str, caller: Caller | None, repository: EndpointRepository) -> None:
     """Delete the endpoint; its pending retries then fail without being sent. The owner only."""
     endpoint = repository.get(webhook_id)
-    _require_own(caller, endpoint, may_read_others=False)
+    require_own(caller, endpoint, may_read_others=False)
     repository.delete(endpoint)
 
 
@@ -136,13 +136,13 @@ def webhook_rotate_secret(
     """Give the endpoint a new secret; the old one keeps signing beside it for 24 h (the one
     before it, if any, stops at once: `WebhookEndpoint.rotated`). The owner only."""
     endpoint = repository.get(webhook_id)
-    _require_own(caller, endpoint, may_read_others=False)
+    require_own(caller, endpoint, may_read_others=False)
     rotated = endpoint.rotated(now)
     repository.replace_secrets(rotated)
     return rotated
 
 
-def _require_own(caller: Caller | None, endpoint: WebhookEndpoint, *, may_read_others: bool) -> None:
+def require_own(caller: Caller | None, endpoint: WebhookEndpoint, *, may_read_others: bool) -> None:
     """Someone else's endpoint is not found, so its existence does not leak; admins may read it
     and get `AccessDenied` when they try to change it (as for tasks)."""
     if caller is None or endpoint.user_id == str(caller.user_id):
