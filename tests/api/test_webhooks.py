@@ -145,6 +145,9 @@ def test_admins_may_read_anyones_webhooks_but_not_change_them(as_user):
     assert admin.get(f"/webhooks/{webhook_id}").status_code == 200
     assert [hook["webhook_id"] for hook in admin.get("/webhooks", {"user_id": "alice"}).json()["data"]] == [webhook_id]
     assert_error(admin.patch(f"/webhooks/{webhook_id}", {"enabled": False}, format="json"), 403, "PERMISSION_DENIED")
+    assert_error(admin.post(f"/webhooks/{webhook_id}/test"), 403, "PERMISSION_DENIED")  # the delivery log's rule too
+    assert admin.get(f"/webhooks/{webhook_id}/deliveries").status_code == 200
+    assert_error(as_user("bob").post(f"/webhooks/{webhook_id}/test"), 404, "NOT_FOUND")  # not even its existence
     assert_error(
         admin.post("/webhooks", {"user_id": "alice", "url": LOCAL_URL, "event_types": ["*"]}, format="json"),
         403,
