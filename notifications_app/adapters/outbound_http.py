@@ -21,6 +21,7 @@ import certifi
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError
 from urllib3.exceptions import SSLError as Urllib3SSLError
+from urllib3.util.ssl_ import create_urllib3_context
 
 from notifications_app.adapters.outbound_addresses import IPAddress, address_refusal, parse_address
 from notifications_app.adapters.outbound_deadline import Deadline
@@ -61,7 +62,11 @@ class UrllibSender:
         one botocore and requests use)."""
         self._policy = policy
         self._timeout = timeout_seconds
-        self._ca_certs = ca_certs or certifi.where()
+        # One TLS context for every delivery: urllib3 given `ca_certs` builds a context and loads
+        # the bundle for each connection (about 20 ms of CPU here). Certificates and the name
+        # (`server_hostname`) are checked as before: CERT_REQUIRED, check_hostname.
+        self._tls = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+        self._tls.load_verify_locations(cafile=ca_certs or certifi.where())
 
     def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> HttpResult:
         """POST `body` with `headers` (Host is set from the URL) to `url`; never follows redirects.
@@ -174,8 +179,7 @@ class UrllibSender:
                 port=target.port,
                 timeout=timeout,
                 server_hostname=target.host,  # SNI, and the name OpenSSL checks the certificate against
-                cert_reqs=ssl.CERT_REQUIRED,
-                ca_certs=self._ca_certs,
+                ssl_context=self._tls,
             )
         return _WatchedHTTPConnection(deadline, host=str(address), port=target.port, timeout=timeout)
 
