@@ -1,11 +1,11 @@
 """Token leases: a process's share of a rate limit, counted in the shared counter before it is used.
 
 Issue 12 asks that a rate limit cost at most one DynamoDB request per API call, and none that
-the response waits on where that can be done safely. A read's count runs beside the read; a
-change must not happen over the limit, so its count cannot simply run beside its write. Instead
-a process takes several tokens at once from the shared counter (`DynamoRateCounter.take`: one
-`UpdateItem` that adds them all) and spends them on the next changes of that caller in that
-window, which then make no counter request at all.
+the response waits on where that can be done safely. A process takes several tokens at once
+from the shared counter (`DynamoRateCounter.take`: one `UpdateItem` that adds them all) and
+spends them on that caller's next requests in that window, reads and changes alike, which then
+make no counter request at all (a change must not happen over the limit, so it could not simply
+count beside its write; a read could, but would still cost a write each).
 
 - A lease belongs to one counter key, limit and fixed window. Tokens left when the window ends
   are dropped: they were counted and never used (at most `MAX_LEASE` per process and key).
@@ -14,19 +14,20 @@ window, which then make no counter request at all.
   grants only the slots up to the limit, so however many processes take at once, at most the
   limit's tokens are granted in a window.
 - When a spend leaves `REFILL_AT` tokens or fewer, the next take runs in the background
-  (`refill`, the caller's worker thread) and the next change finds tokens waiting. A change
-  with none waits for a take (its own, or one already in flight for the same lease); a change
-  that reads before it writes waits on a worker, beside its read (`tasks_app.api.throttling`).
-- Once a take finds the window full, every later change in the window is refused without a
+  (`refill`, the caller's worker thread) and the next request finds tokens waiting. A request
+  with none waits for a take (its own, or one already in flight for the same lease); a read, or
+  a change that reads before it writes, waits on a worker, beside its view
+  (`tasks_app.api.throttling`).
+- Once a take finds the window full, every later request in the window is refused without a
   request, with the window's end for `Retry-After`.
 
-A change sends at most one counter request: its own take, or the background take its spend
+A request sends at most one counter request: its own take, or the background take its spend
 started (never both). On Lambda a background take still in flight when the invocation returns
-resumes when the instance is next invoked; if it fails meanwhile, the next change takes its own.
+resumes when the instance is next invoked; if it fails meanwhile, the next request takes its own.
 
 State is per process (a Lambda instance has its own) and guarded by one lock, since a threaded
 server's requests spend from the same leases. Errors of a take are the counter's
-(`CounterBusy`, `DependencyUnavailable`, or a bug), raised to the change that waited for it.
+(`CounterBusy`, `DependencyUnavailable`, or a bug), raised to the request that waited for it.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ Background = Callable[[Callable[[], None]], object]
 
 @dataclass(frozen=True)
 class Spend:
-    """A change's token: `allowed` (False when the window is full) and `window_end` (epoch seconds)."""
+    """A request's token: `allowed` (False when the window is full) and `window_end` (epoch seconds)."""
 
     allowed: bool
     window_end: float
@@ -99,7 +100,7 @@ class TokenLeases:
     def take(self, key: str, *, limit: int, window_seconds: int, now: float, refill: Background) -> Spend:
         """Spend a token, asking the counter for a lease first if none is held (or waiting for
         the take already in flight). Raises what the counter raises (`CounterBusy`,
-        `DependencyUnavailable`, a bug's error), whichever change's take met it."""
+        `DependencyUnavailable`, a bug's error), whichever request's take met it."""
         while True:
             with self._lock:
                 lease = self._lease(key, limit, window_seconds, now)
@@ -117,7 +118,7 @@ class TokenLeases:
                 kept = self._take(lease, mine, key, size, limit, window_seconds, now, spending=True)
                 return Spend(allowed=kept, window_end=lease.window_end)
             pending.result()  # bounded by the counter's retry budget; raises what that take met
-            # Its tokens are in the lease now, unless other changes spent them first: look again.
+            # Its tokens are in the lease now, unless other requests spent them first: look again.
 
     @staticmethod
     def _spend_held(lease: _Lease) -> tuple[Spend | None, Future[None] | None]:
@@ -160,7 +161,7 @@ class TokenLeases:
         try:
             self._take(lease, future, key, size, limit, window_seconds, now, spending=False)
         except Exception:
-            # A change that waits for this take gets the error; one that comes later takes its own.
+            # A request that waits for this take gets the error; one that comes later takes its own.
             logger.warning("A background take of rate-limit tokens failed", extra={"key": key}, exc_info=True)
 
     def _take(

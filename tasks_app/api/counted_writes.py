@@ -2,7 +2,7 @@
 
 A PATCH, a DELETE or an action reads the task, then writes it. When its process holds no token
 for the caller, its take (one `UpdateItem`) runs on a worker beside that read
-(`RequestCount.change_meanwhile`), and the write waits for the take's verdict here: a change
+(`RequestCount.meanwhile`), and the write waits for the take's verdict here: a change
 over the limit never reaches the table, and the read and the take cost one round trip between
 them instead of two.
 """

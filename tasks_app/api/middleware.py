@@ -71,7 +71,7 @@ class RateLimitMiddleware:
 
     Listed last in MIDDLEWARE, so it wraps the view alone: it gives the request a
     `RequestCount` for DRF's throttle to start, and once the view has answered, waits for a
-    count still running (a GET's, run meanwhile) or counts a 401 nothing counted. Over the
+    take still running (one a view ran meanwhile) or counts a 401 nothing counted. Over the
     limit, the view's answer is replaced by the 429 envelope with `Retry-After`, and an
     unreachable counter by the 503 one (SPEC §2): nothing the view read leaves.
     """

@@ -5,17 +5,19 @@ atomic `UpdateItem`s. Over the limit the answer is 429 `THROTTLED` with `Retry-A
 seconds left in the window, SPEC §2). Each request is counted once, against one limit
 (`charge_of` says which and why):
 
-- GET, HEAD and OPTIONS change nothing, so their count (one `UpdateItem`) runs on a worker
-  thread while the view works, and `tasks_app.api.middleware.RateLimitMiddleware` waits for
-  both: the response waits for whichever finishes last. A count over the limit replaces the
-  view's answer with the 429, whatever the view read is discarded.
-- A change over the limit must not happen, so it is counted before it writes, from a lease of
-  tokens this process took from the same counter ahead of time (`tasks_app.adapters.
-  rate_leases`, issue 12): with a token in hand it makes no counter request at all, and the
-  lease is refilled on a worker thread before it runs out. A change that finds no token (the
-  first of its caller's window in this process) needs a take, one `UpdateItem`. A view that
+- Every request spends a token of its caller's lease: tokens this process took from the shared
+  counter ahead of time (`tasks_app.adapters.rate_leases`, issue 12), several with one
+  `UpdateItem`. With a token in hand a request makes no counter request at all, and the lease is
+  refilled on a worker thread before it runs out; once a take has found the window full, every
+  later request of the window is refused without one. A request that finds no token (its
+  caller's first of the window in this process) needs a take, run as follows.
+- GET, HEAD and OPTIONS change nothing, so their take runs on a worker thread while the view
+  works, and `tasks_app.api.middleware.RateLimitMiddleware` waits for both: the response waits
+  for whichever finishes last. A take over the limit replaces the view's answer with the 429,
+  whatever the view read is discarded.
+- A change over the limit must not happen, so it never writes before its verdict. A view that
   declares `writes_after_rate_count` (the tasks' PATCH, DELETE and actions, which read the task
-  before they write it) has that take run on a worker beside its reads, and hands its services
+  before they write it) has its take run on a worker beside its reads, and hands its services
   a repository whose writes first wait for the take's verdict (`tasks_app.api.counted_writes`):
   one round trip for the take and the read together, then the write. Any other change (a
   create, which writes first) waits for its take before its view runs.
@@ -58,12 +60,12 @@ logger = logging.getLogger(__name__)
 # DRF's rate units, by their first letter (THROTTLE_*_RATE is checked by `config.environment`).
 _WINDOW_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-# The counts of safe requests run here, beside the view, and the changes' background takes of
-# tokens. The pool lives as long as the process and makes a thread only when none is idle:
-# Lambda serves one request at a time per instance, so it keeps one; a few more let a threaded
-# local server's concurrent requests count at once.
+# The background takes that refill leases, and the counts of 401s. The pool lives as long as
+# the process and makes a thread only when none is idle: Lambda serves one request at a time per
+# instance, so it keeps one; a few more let a threaded local server's concurrent requests count
+# at once.
 _COUNTING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rate-count")
-# A change's own take, when it runs beside the view's reads. Apart from `_COUNTING`: such a take
+# A request's own take, when it runs beside the view. Apart from `_COUNTING`: such a take
 # may wait for a background take of the same lease, which must never queue behind takes that
 # wait for it.
 _TAKING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rate-take")
@@ -129,7 +131,7 @@ def count(charge: Charge, counter: DynamoRateCounter, now: float) -> Verdict:
 
 
 def spend(charge: Charge, leases: TokenLeases, now: float) -> Verdict:
-    """Spend a change's token of `charge` at `now` (epoch seconds): a leased one without a
+    """Spend a request's token of `charge` at `now` (epoch seconds): a leased one without a
     request (`held`), or one from a take that this waits for (`taken`). Raises
     `DependencyUnavailable` on an outage, as `count` does."""
     verdict = held(charge, leases, now)
@@ -137,16 +139,16 @@ def spend(charge: Charge, leases: TokenLeases, now: float) -> Verdict:
 
 
 def held(charge: Charge, leases: TokenLeases, now: float) -> Verdict | None:
-    """A change's verdict from what this process knows at `now` (epoch seconds), without a
+    """A request's verdict from what this process knows at `now` (epoch seconds), without a
     request: a leased token of `charge` (allowed) or the window's remembered refusal. None when
-    neither is known and the change needs a take (`taken`). Raises nothing."""
+    neither is known and the request needs a take (`taken`). Raises nothing."""
     key, limit, window_seconds = charge.key, charge.requests, charge.window_seconds
     token = leases.spend(key, limit=limit, window_seconds=window_seconds, now=now, refill=_refill)
     return None if token is None else _verdict(token.allowed, token.window_end, now)
 
 
 def taken(charge: Charge, leases: TokenLeases, now: float) -> Verdict:
-    """A change's verdict from a take of `charge`'s tokens (one `UpdateItem`, or the take already
+    """A request's verdict from a take of `charge`'s tokens (one `UpdateItem`, or the take already
     in flight for the lease), the counter's faults mapped as the module says. Raises
     `DependencyUnavailable` on an outage."""
 
@@ -213,34 +215,28 @@ class RequestCount:
         self.started = True
         return count(charge, bootstrap.rate_counter(), time.time())
 
-    def change(self, charge: Charge) -> Verdict:
-        """Spend a change's token before its view runs (`spend`); raises `DependencyUnavailable`
-        on an outage."""
+    def spend(self, charge: Charge) -> Verdict:
+        """Spend a token before the view runs (`spend`), waiting for a take if none is held;
+        raises `DependencyUnavailable` on an outage."""
         self.started = True
         return spend(charge, bootstrap.rate_leases(), time.time())
 
-    def change_meanwhile(self, charge: Charge) -> Verdict | None:
-        """For a change whose writes wait for `settle`: the verdict of a held token at once,
-        without a request (`held`); else None, with a take started on a worker, which `settle`
-        (before a write) and `refusal` (after the view) wait for."""
+    def meanwhile(self, charge: Charge) -> Verdict | None:
+        """For a read, or a change whose writes wait for `settle`: the verdict of a held token
+        at once, without a request (`held`); else None, with a take started on a worker, which
+        `settle` (before a write) and `refusal` (after the view) wait for."""
         self.started = True
-        leases, now = bootstrap.rate_leases(), time.time()  # wired here, as `meanwhile` says
+        # Wired here, on the request's thread: `bootstrap` binds the models on first use, which
+        # must not race the view's own first use. The worker only sends the `UpdateItem`,
+        # carrying the request's context (its request id in the logs).
+        leases, now = bootstrap.rate_leases(), time.time()
         verdict = held(charge, leases, now)
         if verdict is None:
             self._pending = _TAKING.submit(contextvars.copy_context().run, taken, charge, leases, now)
         return verdict
 
-    def meanwhile(self, charge: Charge) -> None:
-        """Count on a worker thread; `refusal` waits for it."""
-        self.started = True
-        # Wired here, on the request's thread: `bootstrap` binds the models on first use, which
-        # must not race the view's own first use. The worker only sends the `UpdateItem`,
-        # carrying the request's context (its request id in the logs).
-        counter = bootstrap.rate_counter()
-        self._pending = _COUNTING.submit(contextvars.copy_context().run, count, charge, counter, time.time())
-
     def settle(self) -> None:
-        """Wait for a take (or count) running meanwhile, before a write. Raises `Throttled` (429)
+        """Wait for a take running meanwhile, before a write. Raises `Throttled` (429)
         over the limit and `DependencyUnavailable` (503) when the counter is unreachable;
         returns at once when nothing is running."""
         if self._pending is None:
@@ -282,12 +278,12 @@ class RequestRateThrottle(BaseThrottle):
     """DRF's throttle for every API view (DEFAULT_THROTTLE_CLASSES): starts the request's one
     count, after authentication so that it knows whom to charge (`charge_of`).
 
-    A safe request is counted meanwhile and let through; `RateLimitMiddleware` answers 429 if
-    the count went over. A change spends a leased token and is refused here (DRF's 429) before
-    its view runs if the window is full. Without a token, a change of a view that declares
-    `writes_after_rate_count` is let through with its take running meanwhile (its writes wait
-    for it); any other waits for its take here. Without the middleware every request is
-    counted first.
+    Every request spends a leased token, and is refused here (DRF's 429) before its view runs
+    if the window is known to be full. Without a token, a safe request, or a change of a view
+    that declares `writes_after_rate_count`, is let through with its take running meanwhile
+    (`RateLimitMiddleware` answers 429 if it went over; the change's writes wait for it); any
+    other change waits for its take here. Without the middleware every request waits for its
+    token first.
     """
 
     def __init__(self) -> None:
@@ -302,18 +298,13 @@ class RequestRateThrottle(BaseThrottle):
         charge = charge_of(request.user, request.META)
         if charge is None:
             return True
-        if request.method in SAFE_METHODS:
-            if counted is not None:
-                counted.meanwhile(charge)
-                return True
-            verdict = RequestCount().now(charge)
-        elif counted is not None and getattr(view, "writes_after_rate_count", False):
-            meanwhile = counted.change_meanwhile(charge)
+        if counted is not None and (request.method in SAFE_METHODS or getattr(view, "writes_after_rate_count", False)):
+            meanwhile = counted.meanwhile(charge)
             if meanwhile is None:
-                return True  # taking beside the view's reads
+                return True  # taking beside the view
             verdict = meanwhile
         else:
-            verdict = (counted or RequestCount()).change(charge)
+            verdict = (counted or RequestCount()).spend(charge)
         self._wait = verdict.retry_after
         return verdict.allowed
 
