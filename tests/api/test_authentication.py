@@ -194,6 +194,32 @@ def test_groups_that_are_not_a_list_of_names_are_refused(api, issuer, groups):
     assert_not_authenticated(api.client.get("/tasks", {"user_id": "alice"}, **bearer(token)))
 
 
+class CountingKeys:
+    """A key source that counts how often a verifier asks it: once per token it really checks."""
+
+    def __init__(self, keys: JwksUrlKeys) -> None:
+        self.keys, self.asked = keys, 0
+
+    def key_for(self, kid: str) -> object:
+        self.asked += 1
+        return self.keys.key_for(kid)
+
+
+def test_a_token_seen_before_is_taken_without_a_second_check_until_it_expires(issuer):
+    keys = CountingKeys(JwksUrlKeys(issuer.jwks_url))
+    check = TokenVerifier(issuer=ISSUER, audience=CLIENT_ID, token_use="access", keys=keys, leeway_seconds=0)
+    token = issuer.token("alice", groups=["admins"], exp=int(time.time()) + 2)
+    first, second = check.verify(token), check.verify(token)
+    assert first == second
+    assert (second.subject, second.groups) == ("alice", frozenset({"admins"}))
+    assert keys.asked == 1
+    with pytest.raises(InvalidToken, match="not valid"):  # the same claims, another signature: checked, refused
+        check.verify(token[: token.rindex(".") + 1] + "A" * 342)
+    time.sleep(2.1)
+    with pytest.raises(InvalidToken, match="expired"):
+        check.verify(token)
+
+
 def test_id_tokens_are_checked_against_aud_when_configured(issuer):
     keys = JwksUrlKeys(issuer.jwks_url)
     check = TokenVerifier(issuer=ISSUER, audience=CLIENT_ID, token_use="id", keys=keys, leeway_seconds=10)
