@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import copy
-from typing import Any
+from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from tasks_app.api.errors import ErrorCode
 from tasks_app.api.fields import (
@@ -153,13 +153,22 @@ class TaskResponse(serializers.Serializer[Any]):
     updated_at = UtcDateTimeField(allow_null=True)
     completed_at = UtcDateTimeField(allow_null=True)
 
-    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
-        """The declared fields, each copied shallowly. DRF deep-copies them for every serializer
-        it makes, which re-runs each field's `__init__`: about 0.1 ms of every answer with a
-        task (issue 12). These only render, and binding a copy to its serializer sets the copy's
-        own name, parent and source; what copies share (a ListField's child, the choices) is
-        never changed after `__init__`."""
-        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+    _shared_fields: ClassVar[BindingDict | None] = None
+
+    @property
+    def fields(self) -> BindingDict:  # DRF's is a cached_property, per instance
+        """The declared fields, copied and bound once for every TaskResponse. DRF copies them
+        for each serializer it makes, deeply, re-running each field's `__init__`: about 0.1 ms
+        of every answer with a task (issue 12). These fields only render: they read nothing of
+        their serializer once bound (no context, no parent), so one set serves every instance
+        (of this class: a subclass makes its own)."""
+        shared: BindingDict | None = type(self).__dict__.get("_shared_fields")
+        if shared is None:
+            shared = BindingDict(self)
+            for name, field in self.get_fields().items():
+                shared[name] = field
+            type(self)._shared_fields = shared
+        return shared
 
 
 # DRF moves declared fields off the class, so a field named `data` does not hide `.data`.
