@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from tasks_app.api.fields import StrictCharField
+from tasks_app.api.fields import ResponseSerializer, StrictCharField
 from tasks_app.api.serializers import OWNER_HELP
 from tasks_app.domain.values import USER_ID_MAX_LENGTH
 
@@ -18,7 +18,7 @@ class StatsQuery(serializers.Serializer[Any]):
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=OWNER_HELP)
 
 
-class StatusCounts(serializers.Serializer[Any]):
+class StatusCounts(ResponseSerializer):
     """How many of the user's tasks are in each status."""
 
     pending = serializers.IntegerField()
@@ -27,7 +27,7 @@ class StatusCounts(serializers.Serializer[Any]):
     cancelled = serializers.IntegerField()
 
 
-class DayCounts(serializers.Serializer[Any]):
+class DayCounts(ResponseSerializer):
     """Tasks created and completed on one UTC day."""
 
     date = serializers.DateField(source="day")
@@ -35,7 +35,7 @@ class DayCounts(serializers.Serializer[Any]):
     completed = serializers.IntegerField(source="completed_on_day")
 
 
-class UserStatsResponse(serializers.Serializer[Any]):
+class UserStatsResponse(ResponseSerializer):
     """A user's statistics, as the event consumers have counted them so far."""
 
     user_id = serializers.CharField()
@@ -50,7 +50,7 @@ class UserStatsEnvelope(serializers.Serializer[Any]):
     data = UserStatsResponse()  # type: ignore[assignment]
 
 
-class EventMessage(serializers.Serializer[Any]):
+class EventMessage(ResponseSerializer):
     """One domain event, exactly as subscribers receive it (SPEC §4)."""
 
     event_type = serializers.CharField()

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
-from rest_framework.utils.serializer_helpers import BindingDict
 
 from tasks_app.api.errors import ErrorCode
 from tasks_app.api.fields import (
     CommaSeparatedChoiceField,
     CursorField,
     OffsetDateTimeField,
+    ResponseSerializer,
     StrictBodySerializer,
     StrictCharField,
     TagsField,
@@ -137,7 +137,7 @@ class TrashQuery(serializers.Serializer[Any]):
     cursor = CursorField(help_text=_CURSOR_HELP)
 
 
-class TaskResponse(serializers.Serializer[Any]):
+class TaskResponse(ResponseSerializer):
     """A task as the API shows it."""
 
     task_id = serializers.CharField(source="task_id.value")
@@ -152,23 +152,6 @@ class TaskResponse(serializers.Serializer[Any]):
     created_at = UtcDateTimeField()
     updated_at = UtcDateTimeField(allow_null=True)
     completed_at = UtcDateTimeField(allow_null=True)
-
-    _shared_fields: ClassVar[BindingDict | None] = None
-
-    @property
-    def fields(self) -> BindingDict:  # DRF's is a cached_property, per instance
-        """The declared fields, copied and bound once for every TaskResponse. DRF copies them
-        for each serializer it makes, deeply, re-running each field's `__init__`: about 0.1 ms
-        of every answer with a task (issue 12). These fields only render: they read nothing of
-        their serializer once bound (no context, no parent), so one set serves every instance
-        (of this class: a subclass makes its own)."""
-        shared: BindingDict | None = type(self).__dict__.get("_shared_fields")
-        if shared is None:
-            shared = BindingDict(self)
-            for name, field in self.get_fields().items():
-                shared[name] = field
-            type(self)._shared_fields = shared
-        return shared
 
 
 # DRF moves declared fields off the class, so a field named `data` does not hide `.data`.
