@@ -3,6 +3,7 @@ and the patterns the OpenAPI schema states them with (`tasks_app.api.schema_gene
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -161,6 +162,14 @@ class StrictBodySerializer(serializers.Serializer[Any]):
     redirects: Mapping[str, str] = {
         "status": "The status changes through POST /tasks/{task_id}/start, /complete, /cancel or /reopen.",
     }
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        """The declared fields, each copied shallowly. DRF copies them deeply for every
+        serializer, re-running each field's `__init__` (a third of a create's validation, issue
+        12). Binding a copy sets the copy's own name, parent and source, and a serializer may
+        change its copy (`required`); what the copies share (validators, choices, a ListField's
+        child) DRF never changes after `__init__`."""
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
