@@ -2,7 +2,7 @@
 
 Parts, in the order they run (`BENCH_ONLY` picks some, comma-separated):
 - `api`: every API operation through the Lambda handler, in-process and warm, in the production
-  configuration (JWT, the shipped rate limits, DEBUG off), against bare PynamoDB making the
+  configuration (JWT, the shipped rate limits, DEBUG off, LOG_LEVEL=INFO), against bare PynamoDB making the
   operation's own DynamoDB requests: median and p95 of interleaved rounds, the ratio (target
   <= 1.3x); then the AWS requests of one call, inside the invocation (the operation's own, and the
   rest: at most 1, for rate limiting) and after it (relay, consumer). `api_vs_pynamodb`. Then what
@@ -30,6 +30,7 @@ E.g. `BENCH_ONLY=api BENCH_ROUNDS=20 python -m ops.bench` for a quick look at th
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -73,7 +74,11 @@ def _in_process(only: list[str], rounds: int) -> bool:
 
     targets_met = True
     sink = Sink()  # the EMF lines, kept out of the tables (metrics stay on, as deployed)
-    with local_stack("bench") as stack, metrics.lines_to(sink):
+    # The log lines too (INFO, as deployed: each is formatted and written). Django's logging
+    # handler writes to the standard error it finds when it is made, and each handler Zappa
+    # instantiates sets Django up again: so standard error is the sink while these parts run.
+    log_lines = Sink()
+    with contextlib.redirect_stderr(log_lines), local_stack("bench") as stack, metrics.lines_to(sink):
         from functools import partial
 
         from django.core.management import call_command
@@ -95,6 +100,7 @@ def _in_process(only: list[str], rounds: int) -> bool:
             event_pipeline.run(stack)
         if "package" in only:
             targets_met &= lambda_package.run(stack, int(os.environ.get("BENCH_COLD_STARTS", "5")))
+    print(f"\nLog lines written in-process at LOG_LEVEL=INFO (counted, not printed): {log_lines.lines}")
     return targets_met
 
 

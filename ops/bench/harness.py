@@ -43,7 +43,8 @@ def local_stack(table: str) -> Iterator[BenchStack]:
 
     The production configuration where it matters to speed: AUTH_MODE=jwt with this user pool's
     keys (fetched once, as a warm instance has them), the rate limits at `config.environment`'s
-    defaults (THROTTLE_* unset), DEBUG off. ENVIRONMENT stays development only because staging
+    defaults (THROTTLE_* unset), DEBUG off, LOG_LEVEL=INFO (the caller keeps the lines out of
+    its tables: `ops.bench.__main__`). ENVIRONMENT stays development only because staging
     insists on https for the keys' URL and on a real secret key, which change nothing measured."""
     issuer = TokenIssuer()
     try:
@@ -55,7 +56,7 @@ def local_stack(table: str) -> Iterator[BenchStack]:
                     "ENVIRONMENT": "development",
                     "AWS_ENDPOINT_URL": aws.url,
                     "TABLE_NAME": table,
-                    "LOG_LEVEL": "WARNING",
+                    "LOG_LEVEL": "INFO",  # as the stages ship it: Zappa logs each request at INFO
                     "AUTH_MODE": "jwt",
                     "JWT_ISSUER": ISSUER,
                     "JWT_AUDIENCE": CLIENT_ID,
