@@ -28,15 +28,16 @@ def install() -> None:
 
 
 def warm_up() -> None:
-    """Import what the first request would: Django loads the URLconf, and with it the views,
-    serializers and DRF, only when it first resolves a path. And read the secret key (from the
+    """Import what any first request would: Django loads the URLconf, and with it the views,
+    serializers and DRF, only when it first resolves a path (the notification endpoints only
+    when one of their paths is asked for, or a route is reversed, as here). And read the secret key (from the
     SECRETS_S3_URL object, which an instance without SnapStart reads when first used): once per
     published version, into the snapshot, so a restored instance never reads it, and a version
     whose object cannot be read fails to publish (ImproperlyConfigured, naming the object)."""
     from django.conf import settings
-    from django.urls import get_resolver
+    from django.urls import reverse
 
-    get_resolver().url_patterns  # noqa: B018 - the import is the point
+    reverse("api-root")  # reversing maps every route, importing every view: the import is the point
     str(settings.SECRET_KEY)
 
 
