@@ -4,6 +4,7 @@ connects at import. `events_app.bootstrap` wires the read models the same way, o
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
@@ -101,9 +102,20 @@ def rate_counter() -> DynamoRateCounter:
     return DynamoRateCounter()
 
 
-@cache
+_LEASES_LOCK = threading.Lock()
+
+
 def rate_leases() -> TokenLeases:
-    """This process's token leases over the rate counter (`tasks_app.adapters.rate_leases`)."""
+    """This process's token leases over the rate counter (`tasks_app.adapters.rate_leases`):
+    one, even when a threaded server's first requests ask for it at once (`cache` alone would
+    let each make its own, take tokens and drop them: 4 of a limit of 40 served on a cold
+    server)."""
+    with _LEASES_LOCK:
+        return _rate_leases()
+
+
+@cache
+def _rate_leases() -> TokenLeases:
     return TokenLeases(rate_counter())
 
 
@@ -179,7 +191,7 @@ def reset() -> None:
         reminder_index,
         event_publisher,
         rate_counter,
-        rate_leases,
+        _rate_leases,
         token_verifier,
     ):
         wired.cache_clear()

@@ -170,7 +170,7 @@ def test_a_change_over_the_limit_reads_but_never_writes(
 ) -> None:
     settings.THROTTLE_RATES = {"user": "1/day", "ip": "1200/min"}
     assert APIClient().get(f"/tasks/{task_id}", **alice).status_code == 200  # spends the day's one
-    bootstrap.rate_leases.cache_clear()  # the change reaches another instance, which knows nothing yet
+    bootstrap.reset()  # the change reaches another instance, which knows nothing yet
     proxy.arrivals.clear()
 
     response = change(task_id, alice)

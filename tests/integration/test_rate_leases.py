@@ -6,6 +6,7 @@ the same caller's count; `now` is passed explicitly, so a window ends only when 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -145,3 +146,19 @@ def test_a_refusal_lasts_until_the_window_ends(aws: AwsStack) -> None:
     assert hits(aws, charge.key) == 2
 
     assert [spend(charge, leases, WINDOW_START + 61).allowed for _ in range(3)] == [True, True, False]
+
+
+def test_the_first_requests_of_a_threaded_process_share_one_set_of_leases(aws: AwsStack) -> None:
+    """A threaded server's first requests arrive together. Had each made its own leases, each
+    would take tokens and drop them: a cold server served 4 requests of a limit of 40."""
+    bootstrap.disconnect()  # a process that has made no client yet: its first wiring takes a while
+    start = threading.Barrier(16)
+
+    def first_request(_: int) -> int:
+        start.wait()
+        return id(bootstrap.rate_leases())
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        made = set(pool.map(first_request, range(16)))
+
+    assert len(made) == 1
