@@ -173,9 +173,9 @@ class TokenVerifier:
         verified = self._checked(claims)
         if len(self._remembered) >= REMEMBERED_TOKENS:
             self._remembered.clear()
-        self._remembered[token] = _Remembered(
-            verified, not_before=float(claims.get("nbf", -math.inf)), expires_at=float(claims["exp"])
-        )
+        # Whole seconds, as PyJWT reads `nbf` and `exp` (int()): a fractional `exp` ends with PyJWT's.
+        not_before = int(claims["nbf"]) if "nbf" in claims else -math.inf
+        self._remembered[token] = _Remembered(verified, not_before=not_before, expires_at=int(claims["exp"]))
         return verified
 
     def _decoded(self, token: str) -> dict[str, Any]:
