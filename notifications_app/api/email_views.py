@@ -90,6 +90,9 @@ class EmailConfirmView(APIView):
 
     authentication_classes = ()
     permission_classes = (AllowAny,)
+    # Opening the link confirms the address: its rate-limit token is spent before that write, as
+    # a change's is, not beside it as a read's (tasks_app.api.throttling).
+    changes_on_get = True
 
     @email_schema.confirm
     def get(self, request: Request) -> Response:

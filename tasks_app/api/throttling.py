@@ -298,7 +298,10 @@ class RequestRateThrottle(BaseThrottle):
         charge = charge_of(request.user, request.META)
         if charge is None:
             return True
-        if counted is not None and (request.method in SAFE_METHODS or getattr(view, "writes_after_rate_count", False)):
+        # A view may declare that its GET changes something (`changes_on_get`: the email link that
+        # confirms an address): counted as a change, so that over the limit it never writes.
+        safe = request.method in SAFE_METHODS and not getattr(view, "changes_on_get", False)
+        if counted is not None and (safe or getattr(view, "writes_after_rate_count", False)):
             meanwhile = counted.meanwhile(charge)
             if meanwhile is None:
                 return True  # taking beside the view

@@ -23,6 +23,7 @@ from notifications_app.handlers import handle_webhooks_message
 from ops.local.local_ses import SentMail, sent_mail
 from ops.local.user_pool import bearer
 from ops.provisioning.ses import ensure_local_ses
+from tasks_app import bootstrap as tasks_wiring
 from tasks_app.application.ports import DependencyUnavailable
 
 SETTINGS = "/notifications/settings"
@@ -398,3 +399,19 @@ def test_saving_settings_that_need_no_confirmation_is_never_limited(api, ses):
         assert put(api, reminder_window_minutes=minutes).status_code == 200
     assert put(api, email=None).status_code == 200
     assert len(mailbox(ses)) == 1
+
+
+def test_a_confirmation_link_opened_over_the_rate_limit_confirms_nothing(api, ses, settings):
+    """Opening the link writes: over the limit it must be refused before it confirms, even on an
+    instance that holds no token yet (a read's take would run beside the view)."""
+    assert put(api).status_code == 200
+    link = confirmation_link(mailbox(ses)[-1])
+    settings.THROTTLE_RATES = {"user": None, "ip": "1/day"}
+    assert api.client.get(SETTINGS, {"user_id": "alice"}).status_code == 200  # the address's one for the day
+    tasks_wiring.reset()  # the link reaches another instance, which knows nothing of that yet
+
+    assert_error(open_link(api, link), 429, "THROTTLED")
+
+    stored = notifications_wiring.email_settings_repository().get("alice")
+    assert stored is not None
+    assert stored.email_confirmed is False
