@@ -17,7 +17,7 @@ from notifications_app.domain.email_settings import (
     REMINDER_WINDOW_MINUTES_MIN,
     normalized_address,
 )
-from tasks_app.api.fields import StrictBodySerializer, StrictCharField, UtcDateTimeField
+from tasks_app.api.fields import ResponseSerializer, StrictBodySerializer, StrictCharField, UtcDateTimeField
 from tasks_app.api.serializers import OWNER_HELP
 from tasks_app.domain.values import USER_ID_MAX_LENGTH
 
@@ -113,7 +113,7 @@ class NotificationSettingsRequest(StrictBodySerializer):
     )
 
 
-class NotificationSettingsResponse(serializers.Serializer[Any]):
+class NotificationSettingsResponse(ResponseSerializer):
     """A user's notification settings."""
 
     user_id = serializers.CharField()
@@ -134,7 +134,7 @@ class NotificationSettingsEnvelope(serializers.Serializer[Any]):
     data = NotificationSettingsResponse()  # type: ignore[assignment]
 
 
-class EmailConfirmedResponse(serializers.Serializer[Any]):
+class EmailConfirmedResponse(ResponseSerializer):
     """What the confirmation link answers: the address, now confirmed, and nothing else of the
     owner's settings (the link needs no authentication: whoever holds it sees only this)."""
 

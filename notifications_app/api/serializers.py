@@ -20,7 +20,13 @@ from notifications_app.domain.endpoint import (
     URL_MAX_LENGTH,
     url_pattern,
 )
-from tasks_app.api.fields import CursorField, StrictBodySerializer, StrictCharField, UtcDateTimeField
+from tasks_app.api.fields import (
+    CursorField,
+    ResponseSerializer,
+    StrictBodySerializer,
+    StrictCharField,
+    UtcDateTimeField,
+)
 from tasks_app.api.serializers import OWNER_HELP, Pagination
 from tasks_app.domain.values import USER_ID_MAX_LENGTH
 
@@ -156,7 +162,7 @@ class DeliveryListQuery(serializers.Serializer[Any]):
     cursor = CursorField(help_text=_CURSOR_HELP)
 
 
-class WebhookResponse(serializers.Serializer[Any]):
+class WebhookResponse(ResponseSerializer):
     """A webhook endpoint as the API shows it (never its secret: that is shown once, on creation
     and on rotation)."""
 
@@ -185,7 +191,7 @@ class WebhookWithSecretResponse(WebhookResponse):
     )
 
 
-class DeliveryResponse(serializers.Serializer[Any]):
+class DeliveryResponse(ResponseSerializer):
     """One delivery of one event to the endpoint, and what its attempts got."""
 
     delivery_id = serializers.CharField()
