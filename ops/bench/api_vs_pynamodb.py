@@ -3,9 +3,11 @@ operation's own DynamoDB requests; and the AWS requests each makes inside the in
 
 The API side is what Lambda runs: an API Gateway REST proxy event handed to
 `config.lambda_handlers.serve_http` in this process (`lambda_api`), with a bearer token, the
-shipped rate limits and DEBUG off (`harness.local_stack`). The bare side makes the requests the
-repository makes for the operation (`operations`, `bare`), nothing else. Both run against the
-same embedded local AWS, alternating round by round (and which goes first), after a warm-up.
+shipped rate limits, DEBUG off and INFO logs (`harness.local_stack`). The bare side makes the
+requests the repository makes for the operation (`operations`, `bare`), nothing else. Both run
+against the same embedded local AWS, alternating round by round (and which goes first), after a
+warm-up; every caller has made one request before the first operation, as a warm instance's
+callers have. The rate counter's takes the API side's timed calls caused are counted and shown.
 
 Requests are those of one recorded call each way, on the wire (`capacity`): the invocation's are
 split into the operation's own (those shaped like the bare calls') and the rest (rate limiting,
