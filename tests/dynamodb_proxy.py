@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler
@@ -19,13 +21,18 @@ class ForwardingHandler(BaseHTTPRequestHandler):
         """The DynamoDB operation of the request (`GetItem`...), from its `X-Amz-Target`."""
         return self.headers.get("X-Amz-Target", "").rpartition(".")[2]
 
-    def forward(self, body: bytes) -> None:
+    def forward(self, body: bytes, *, answer_after: float = 0) -> None:
+        """Send `body` upstream and its answer back, `answer_after` seconds after upstream gave it
+        (a request applied, whose answer the client may no longer be waiting for)."""
         request = urllib.request.Request(self.upstream(), data=body, headers=dict(self.headers), method="POST")
         try:
             with urllib.request.urlopen(request, timeout=10) as answer:
-                self.answer(answer.status, answer.read(), dict(answer.headers))
+                status, payload, headers = answer.status, answer.read(), dict(answer.headers)
         except urllib.error.HTTPError as refused:
-            self.answer(refused.code, refused.read(), dict(refused.headers))
+            status, payload, headers = refused.code, refused.read(), dict(refused.headers)
+        time.sleep(answer_after)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            self.answer(status, payload, headers)
 
     def answer(self, status: int, payload: bytes, headers: dict[str, Any]) -> None:
         self.send_response(status)

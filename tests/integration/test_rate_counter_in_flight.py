@@ -40,6 +40,7 @@ class WatchingProxy(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Forward)
         self.upstream = upstream
         self.fail_counter = False  # answer the counter with HTTP 500 (botocore retries, then gives up)
+        self.late_counters = 0  # answer that many counter requests after the client's read timeout
         self.arrivals: list[tuple[str, frozenset[str]]] = []  # (operation, operations in flight then)
         self._in_flight: list[str] = []
         self._lock = threading.Lock()
@@ -81,7 +82,10 @@ class _Forward(ForwardingHandler):
                 error = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "injected"}
                 self.answer(500, json.dumps(error).encode(), {})
                 return
-            self.forward(body)
+            late = operation == COUNTER and self.server.late_counters > 0
+            if late:
+                self.server.late_counters -= 1
+            self.forward(body, answer_after=RETRY_BUDGET.read_timeout + 0.5 if late else 0)
         finally:
             self.server.leave(operation)
 
@@ -251,3 +255,17 @@ def test_leased_tokens_serve_through_a_failed_background_take_then_the_next_take
     assert outage.status_code == 503, outage.content  # no token: its take met the outage
     assert outage["Retry-After"] == str(RETRY_AFTER_UNREACHABLE)
     assert create() == 201  # the counter is back: a new take
+
+
+def test_a_take_whose_answer_comes_after_the_read_timeout_is_counted_once(proxy: WatchingProxy) -> None:
+    """botocore sends the UpdateItem again when its answer is late, though DynamoDB applied it:
+    the count must grow by the take once, or its caller loses a lease of tokens."""
+    counter = bootstrap.rate_counter()
+    proxy.late_counters = 1
+
+    first = counter.take("user#late", tokens=10, limit=40, window_seconds=3600, now=1_800_000_000)
+
+    assert len(proxy.saw(COUNTER)) == 2  # sent, answered too late, sent again
+    assert (first.granted, first.hits) == (10, 10)
+    second = counter.take("user#late", tokens=10, limit=40, window_seconds=3600, now=1_800_000_000)
+    assert (second.granted, second.hits) == (10, 20)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,6 +26,7 @@ class RateCounterItem(TableModel):
     item_type = UnicodeAttribute(attr_name="Type", default="RateCounter")
     hits = NumberAttribute(attr_name="Hits", default=0)
     expires_at = TTLAttribute(attr_name="ExpiresAt")
+    last_add = UnicodeAttribute(attr_name="LastAdd", null=True)  # the id of the latest ADD applied
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,15 @@ class Take:
 
 @reports_outages("DynamoDB")
 class DynamoRateCounter:
-    """Counts with one atomic `ADD` per hit, so concurrent instances never lose a count."""
+    """Counts with one atomic `ADD` per hit, so concurrent instances never lose a count.
+
+    An `ADD` is not idempotent, and botocore sends an `UpdateItem` again when its answer comes
+    after the client's read timeout, though the first was applied: a take of 10 would then
+    count 20, and its caller lose a lease of tokens. So each `ADD` carries a fresh id and is
+    conditioned on the item's latest id being another: the repeat of an applied one fails its
+    condition, and the count it made is read back (consistently) instead. Should another
+    instance's `ADD` land between the two, the repeat counts again (the old, rarer case).
+    """
 
     def hit(self, key: str, *, window_seconds: int, now: float) -> tuple[int, float]:
         """Count a hit; returns the hits in the current window so far and when the window ends."""
@@ -63,16 +73,23 @@ class DynamoRateCounter:
         window_start = int(now // window_seconds) * window_seconds
         window_end = window_start + window_seconds
         counter = RateCounterItem(pk=f"RATE#{key}", sk=str(window_start))
+        add_id = uuid.uuid4().hex
         try:
             counter.update(
                 actions=[
                     RateCounterItem.hits.add(hits),
                     RateCounterItem.expires_at.set(datetime.fromtimestamp(window_end + 60, UTC)),
                     RateCounterItem.item_type.set("RateCounter"),
-                ]
+                    RateCounterItem.last_add.set(add_id),
+                ],
+                condition=RateCounterItem.last_add.does_not_exist() | (RateCounterItem.last_add != add_id),
             )
         except PynamoDBException as error:
-            if response_code(error) in _THROTTLING_CODES:
-                raise CounterBusy(response_code(error)) from error
+            code = response_code(error)
+            if code == "ConditionalCheckFailedException":  # a repeat of this ADD, which was applied
+                counted = RateCounterItem.get(counter.pk, counter.sk, consistent_read=True)
+                return int(counted.hits), float(window_end)
+            if code in _THROTTLING_CODES:
+                raise CounterBusy(code) from error
             raise
         return int(counter.hits), float(window_end)
