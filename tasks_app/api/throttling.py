@@ -67,8 +67,10 @@ _WINDOW_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _COUNTING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rate-count")
 # A request's own take, when it runs beside the view. Apart from `_COUNTING`: such a take
 # may wait for a background take of the same lease, which must never queue behind takes that
-# wait for it.
-_TAKING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rate-take")
+# wait for it. Room for a threaded server's concurrent first requests: in an outage each holds
+# its worker for a whole retry budget, and one queued behind them would wait two or more
+# (API Gateway gives up after 29 s). Lambda uses one; threads are made only when needed.
+_TAKING = ThreadPoolExecutor(max_workers=32, thread_name_prefix="rate-take")
 
 
 @dataclass(frozen=True)
