@@ -147,8 +147,11 @@ class ResponseSerializer(serializers.Serializer[Any]):
     def fields(self) -> BindingDict:  # DRF's is a cached_property, per instance
         shared: BindingDict | None = type(self).__dict__.get("_shared_fields")
         if shared is None:
-            shared = BindingDict(self)
-            for name, field in self.get_fields().items():
+            # Bound to an empty serializer of the class, not to this one: the shared fields must
+            # not keep the first answer's object (or its context) alive for the process's life.
+            unbound = type(self)()
+            shared = BindingDict(unbound)
+            for name, field in unbound.get_fields().items():
                 shared[name] = field
             type(self)._shared_fields = shared
         return shared

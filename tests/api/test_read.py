@@ -1,6 +1,14 @@
 """GET /tasks/{id} and GET /tasks?user_id=…"""
 
+import gc
+import weakref
+from datetime import UTC, datetime
+
 import pytest
+
+from tasks_app.api.serializers import TaskResponse
+from tasks_app.domain.task import Task
+from tasks_app.domain.values import UserId
 
 
 def test_getting_a_task_returns_it_in_the_envelope(api):
@@ -53,3 +61,16 @@ def test_limits_of_1_and_100_are_accepted(api, limit):
 def test_an_empty_cursor_means_the_first_page(api):
     api.created()
     assert len(api.list(user_id="alice", cursor="").json()["data"]) == 1
+
+
+def test_a_rendered_task_is_not_kept_alive_by_the_fields_every_answer_shares(monkeypatch):
+    """TaskResponse binds its fields once per process: they must not hold the first answer's task."""
+    monkeypatch.delattr(TaskResponse, "_shared_fields", raising=False)  # bound afresh by this answer
+    task = Task.create(user_id=UserId("alice"), title="Render me", now=datetime.now(UTC))
+
+    assert TaskResponse(task).data["title"] == "Render me"
+
+    rendered = weakref.ref(task)
+    del task
+    gc.collect()
+    assert rendered() is None
