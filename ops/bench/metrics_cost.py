@@ -7,7 +7,7 @@ request time, and the cold start of importing Powertools.
 - Time: the same operations through the Lambda handler, warm, in interleaved rounds with metrics
   on and off (which goes first alternates); median and p95 of each, and the difference. The
   local AWS's own time varies far more than the metrics take, so the metrics' own work is also
-  timed alone: writing one request's lines, many times over.
+  timed alone: writing one request's line, many times over.
 - Cold start: fresh interpreters that first import what the function imports anyway (boto3,
   Django, DRF, PynamoDB), then `aws_lambda_powertools.metrics`; the median of the last import.
 
@@ -87,8 +87,9 @@ def run(stack: BenchStack, api: LambdaApi, rounds: int, tidy: Callable[[], None]
     lines_before = sink.lines
     alone = _alone()
     print(
-        f"\nThe metrics' own work for one request (Requests + Latency lines built by Powertools, serialized, "
-        f"written): {alone * 1_000_000:.0f} us\n(median of {ALONE_CALLS} calls; {sink.lines - lines_before} lines). "
+        f"\nThe metrics' own work for one request (its line: Requests + Latency, from the line Powertools "
+        f"built for its operation, written): {alone * 1_000_000:.0f} us\n"
+        f"(median of {ALONE_CALLS} calls; {sink.lines - lines_before} lines). "
         "The on/off difference above is that, within the local AWS's noise.\n"
         f"Cold start: importing aws_lambda_powertools.metrics after boto3, Django, DRF and PynamoDB: "
         f"{_import_ms():.1f} ms (median of {IMPORT_RUNS} fresh interpreters).\n"

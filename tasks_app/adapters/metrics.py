@@ -41,6 +41,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -156,20 +157,45 @@ def _switch(name: str) -> bool | None:
 
 @_never_raises
 def record_request(*, operation: str, status: int, latency_ms: float, request_id: str | None = None) -> None:
-    """One API request: `Requests` [operation, status_class], `Latency` [operation] (ms) and, for a
-    429, `ThrottledRequests`; written at once (one flush per request). `operation` must come from
-    a bounded set (a route's name, `unmatched`): every value is a metric CloudWatch bills for."""
+    """One API request, in one line: `Requests` [operation, status_class], `Latency` [operation]
+    (ms) and, for a 429, `ThrottledRequests`, each under its own directive (EMF allows several per
+    line); the request id a plain member. `operation` must come from a bounded set (a route's
+    name, `unmatched`): every value is a metric CloudWatch bills for."""
     if not enabled():
         return
+    throttled = status == HTTPStatus.TOO_MANY_REQUESTS
+    opening = _request_line_opening(namespace(), _service(), operation, f"{status // 100}xx", throttled)
+    request = f',"request_id":{json.dumps(request_id)}' if request_id else ""
+    # The line's own parts after the opening; a float's repr is its JSON (json.dumps writes it so).
+    _emit(f'{opening}{time.time_ns() // 1_000_000}}},"{LATENCY.name}":[{float(latency_ms)!r}]{request}}}\n')
+
+
+@functools.lru_cache(maxsize=1024)  # operations x status classes: a few hundred at most
+def _request_line_opening(
+    namespace_name: str, service_name: str, operation: str, status_class: str, throttled: bool
+) -> str:
+    """The JSON text of a request's line up to its timestamp: the line as Powertools builds it
+    (names, units and dimensions checked by it), its directives side by side, with `_aws` last
+    and its `Timestamp` last in it; `record_request` writes the rest. Built once per operation
+    and status class: building and serializing the line for every request took about 0.3 ms of
+    a warm request's 3 ms of work outside its DynamoDB call (issue 12)."""
     route = {"operation": operation}
-    extra = {"request_id": request_id} if request_id else {}
+    stage = {"namespace_name": namespace_name, "service_name": service_name}
     blobs = [
-        _blob({REQUESTS: [1]}, {**route, "status_class": f"{status // 100}xx"}, extra),
-        _blob({LATENCY: [latency_ms]}, route, extra),
+        _blob({REQUESTS: [1]}, {**route, "status_class": status_class}, **stage),
+        _blob({LATENCY: [0.0]}, route, **stage),
     ]
-    if status == HTTPStatus.TOO_MANY_REQUESTS:
-        blobs.append(_blob({THROTTLED_REQUESTS: [1]}, {}, extra))
-    _write(blobs)
+    if throttled:
+        blobs.append(_blob({THROTTLED_REQUESTS: [1]}, {}, **stage))
+    members: dict[str, Any] = {}
+    for blob in blobs:
+        members.update({name: value for name, value in blob.items() if name not in ("_aws", LATENCY.name)})
+    directives = [directive for blob in blobs for directive in blob["_aws"]["CloudWatchMetrics"]]
+    text = json.dumps({**members, "_aws": {"CloudWatchMetrics": directives, "Timestamp": 0}}, separators=(",", ":"))
+    opening, timestamp, rest = text.rpartition('"Timestamp":0}')
+    if not timestamp or rest != "}":
+        raise ValueError(f"Unexpected EMF layout from Powertools: {text}")
+    return f'{opening}"Timestamp":'
 
 
 @_never_raises
@@ -238,13 +264,23 @@ def namespace() -> str:
     return os.environ.get(NAMESPACE_ENV) or LOCAL_NAMESPACE
 
 
+def _service() -> str:
+    """The `service` dimension's value: `POWERTOOLS_SERVICE_NAME`, else `tasks-api`."""
+    return os.environ.get(SERVICE_ENV) or SERVICE
+
+
 def _blob(
-    values: Mapping[Metric, Sequence[float]], dimensions: Mapping[str, str], extra: Mapping[str, Any] | None = None
+    values: Mapping[Metric, Sequence[float]],
+    dimensions: Mapping[str, str],
+    *,
+    namespace_name: str | None = None,
+    service_name: str | None = None,
 ) -> Any:
-    """One EMF object: `values` under the dimensions `service` + `dimensions`, `extra` as plain members."""
-    service = os.environ.get(SERVICE_ENV) or SERVICE
+    """One EMF object: `values` under the dimensions `service` + `dimensions`, in the namespace
+    `namespace_name` for the service `service_name` (by default the stage's: `namespace()`, `_service()`)."""
+    service = service_name or _service()
     emf = _builder()
-    emf.namespace, emf.service = namespace(), service
+    emf.namespace, emf.service = namespace_name or namespace(), service
     try:
         emf.add_dimension(name="service", value=service)
         for name, value in dimensions.items():
@@ -252,8 +288,6 @@ def _blob(
         for metric, numbers in values.items():
             for number in numbers:
                 emf.add_metric(name=metric.name, unit=metric.unit, value=number)
-        for key, value in (extra or {}).items():
-            emf.add_metadata(key=key, value=value)
         return emf.serialize_metric_set()
     finally:
         emf.clear_metrics()
@@ -272,7 +306,11 @@ def _builder() -> EphemeralMetrics:
 
 
 def _write(blobs: Sequence[Any]) -> None:
-    text = "".join(json.dumps(blob, separators=(",", ":")) + "\n" for blob in blobs)
+    _emit("".join(json.dumps(blob, separators=(",", ":")) + "\n" for blob in blobs))
+
+
+def _emit(text: str) -> None:
+    """Writes whole lines at once (see the module's docstring)."""
     stream: Stream = _sink or sys.__stdout__ or sys.stdout
     with _write_lock:
         stream.write(text)

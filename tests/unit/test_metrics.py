@@ -51,6 +51,20 @@ def test_a_request_writes_requests_and_latency_with_their_own_dimensions():
     assert latency.dimensions == {"service": "tasks-api", "operation": "tasks.create"}  # no status_class
     assert requests.line["request_id"] == latency.line["request_id"] == "r-1"  # searchable, not a dimension
     assert not lines.points("ThrottledRequests")
+    assert len(lines.all()) == 1  # one log event per request
+
+
+def test_each_request_has_its_own_time_and_latency():
+    """The parts a request shares with others of its operation are built once; its own are not."""
+    with collected() as lines:
+        metrics.record_request(operation="tasks.create", status=201, latency_ms=12.5, request_id="r-1")
+        before = datetime.now(UTC)
+        metrics.record_request(operation="tasks.create", status=201, latency_ms=0.25)
+    first, second = lines.all()
+    assert (first["Latency"], second["Latency"]) == ([12.5], [0.25])
+    assert "request_id" not in second
+    assert second["_aws"]["Timestamp"] >= int(before.timestamp() * 1000) - 1
+    assert abs(second["_aws"]["Timestamp"] / 1000 - datetime.now(UTC).timestamp()) < 5
 
 
 def test_a_429_is_also_a_throttled_request_with_only_the_service_dimension():
@@ -80,7 +94,7 @@ def test_every_line_is_one_valid_emf_document():
         metrics.record_event_consumed(stored)
         metrics.record_consumer_failure()
     written = lines.all()  # each checked against tests/schemas/emf.json
-    assert len(written) == 5
+    assert len(written) == 4  # the request's metrics share one line
     assert {point.name for point in lines.points()} == {
         "Requests", "Latency", "EventsRelayed", "RelayLag", "TasksCreated", "TasksCompleted",
         "EventsConsumed", "ConsumerLag", "ConsumerFailures",
