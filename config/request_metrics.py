@@ -11,6 +11,7 @@ from django.urls import Resolver404, ResolverMatch, resolve
 
 from config.observability import REQUEST_ID_HEADER
 from tasks_app.adapters import metrics
+from tasks_app.api.throttling import client_address
 
 UNMATCHED = "unmatched"  # no route: the catch-all 404, a static file, a request refused before routing
 # Viewsets' routes are named after their router basename; their operations, after the URL's resource.
@@ -27,8 +28,9 @@ _METHODS = frozenset({"get", "head", "post", "put", "patch", "delete", "options"
 
 
 class RequestMetricsMiddleware:
-    """Records each request's metrics once it is answered; first in MIDDLEWARE, so the latency is
-    the whole app's and the status the one sent (a 429 of the rate limits, a 413, a 500 included).
+    """Records each request's metrics, and its access details, once it is answered; first in
+    MIDDLEWARE, so the latency is the whole app's and the status the one sent (a 429 of the rate
+    limits, a 413, a 500 included).
 
     Django's `get_response` in, the response out, unchanged. With metrics off
     (`POWERTOOLS_METRICS_DISABLED=true`) it only passes the request on.
@@ -47,8 +49,22 @@ class RequestMetricsMiddleware:
             status=response.status_code,
             latency_ms=(time.perf_counter() - started) * 1000,
             request_id=response.get(REQUEST_ID_HEADER),
+            details=access_details(request, response),
         )
         return response
+
+
+def access_details(request: HttpRequest, response: HttpResponseBase) -> dict[str, str | int]:
+    """What an access log says of a request, for its metrics line, which is the access log
+    deployed (Zappa's own line is off while metrics are on: `config.settings`' LOGGING): the
+    method, the path as the client sent it (stage prefix and query included), the status sent,
+    and the caller's address as the rate limits count it (API Gateway's `sourceIp`)."""
+    return {
+        "method": request.method or "",
+        "path": request.get_full_path(),
+        "status": response.status_code,
+        "source_ip": client_address(request.META),
+    }
 
 
 def operation(request: HttpRequest) -> str:

@@ -56,7 +56,7 @@ def local_stack(table: str) -> Iterator[BenchStack]:
                     "ENVIRONMENT": "development",
                     "AWS_ENDPOINT_URL": aws.url,
                     "TABLE_NAME": table,
-                    "LOG_LEVEL": "INFO",  # as the stages ship it: Zappa logs each request at INFO
+                    "LOG_LEVEL": "INFO",  # as the stages ship it
                     "AUTH_MODE": "jwt",
                     "JWT_ISSUER": ISSUER,
                     "JWT_AUDIENCE": CLIENT_ID,

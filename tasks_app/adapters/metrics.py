@@ -156,18 +156,35 @@ def _switch(name: str) -> bool | None:
 
 
 @_never_raises
-def record_request(*, operation: str, status: int, latency_ms: float, request_id: str | None = None) -> None:
+def record_request(
+    *,
+    operation: str,
+    status: int,
+    latency_ms: float,
+    request_id: str | None = None,
+    details: Mapping[str, str | int] | None = None,
+) -> None:
     """One API request, in one line: `Requests` [operation, status_class], `Latency` [operation]
     (ms) and, for a 429, `ThrottledRequests`, each under its own directive (EMF allows several per
-    line); the request id a plain member. `operation` must come from a bounded set (a route's
+    line); the request id and `details` (the access log's method, path, status, address) plain
+    members, searchable, never dimensions. `operation` must come from a bounded set (a route's
     name, `unmatched`): every value is a metric CloudWatch bills for."""
     if not enabled():
         return
     throttled = status == HTTPStatus.TOO_MANY_REQUESTS
     opening = _request_line_opening(namespace(), _service(), operation, f"{status // 100}xx", throttled)
-    request = f',"request_id":{json.dumps(request_id)}' if request_id else ""
+    members = {**({"request_id": request_id} if request_id else {}), **(details or {})}
+    if not _REQUEST_LINE_NAMES.isdisjoint(members):
+        raise ValueError(f"{sorted(_REQUEST_LINE_NAMES & set(members))}: the line's own names, not details")
+    request = f",{json.dumps(members, separators=(',', ':'))[1:-1]}" if members else ""
     # The line's own parts after the opening; a float's repr is its JSON (json.dumps writes it so).
     _emit(f'{opening}{time.time_ns() // 1_000_000}}},"{LATENCY.name}":[{float(latency_ms)!r}]{request}}}\n')
+
+
+# Members of every request's line (the dimensions, the metrics, EMF's own), which details must not repeat.
+_REQUEST_LINE_NAMES = frozenset(
+    {"_aws", "service", "operation", "status_class", REQUESTS.name, LATENCY.name, THROTTLED_REQUESTS.name}
+)
 
 
 @functools.lru_cache(maxsize=1024)  # operations x status classes: a few hundred at most

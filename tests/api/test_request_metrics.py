@@ -32,6 +32,8 @@ def test_a_create_is_one_request_of_tasks_create_with_its_latency_and_request_id
     assert 0 < latency.values[0] < 10_000
     assert set(latency.dimensions) == {"service", "operation"}
     assert latency.line["request_id"] == response["X-Request-ID"]  # the metrics line of a logged request
+    access = {name: latency.line[name] for name in ("method", "path", "status", "source_ip")}
+    assert access == {"method": "POST", "path": "/tasks", "status": 201, "source_ip": "127.0.0.1"}
 
 
 def test_each_operation_is_named_after_its_route_and_action(api):

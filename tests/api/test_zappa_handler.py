@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import logging
 import os
 import re
 import sys
@@ -209,6 +210,27 @@ def test_the_rate_limit_counts_api_gateways_source_ip_not_x_forwarded_for(invoke
         for n in range(3)
     ]
     assert statuses == [200, 200, 429]
+
+
+def test_each_request_is_logged_once_its_metrics_line_being_the_access_log(
+    invoke: Invoke, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.emf import collected
+
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    with collected() as lines, caplog.at_level(logging.INFO):
+        answer = invoke(
+            "GET", "/tasks", query={"user_id": "alice"}, headers={"X-Forwarded-For": "10.0.0.9, 198.51.100.7"}
+        )
+    [line] = lines.all()
+    assert {name: line[name] for name in ("method", "path", "status", "source_ip", "request_id")} == {
+        "method": "GET",
+        "path": f"/{STAGE}/tasks?user_id=alice",  # as the client sent it
+        "status": 200,
+        "source_ip": "198.51.100.20",  # API Gateway's, not the header's
+        "request_id": answer["headers"]["X-Request-ID"],
+    }
+    assert not [record for record in caplog.records if record.name == "zappa.wsgi"]  # no second access line
 
 
 def test_a_cookie_is_sent_once_under_one_name(invoke: Invoke) -> None:
