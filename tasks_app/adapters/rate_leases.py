@@ -18,6 +18,11 @@ count beside its write; a read could, but would still cost a write each).
   with none waits for a take (its own, or one already in flight for the same lease); a read, or
   a change that reads before it writes, waits on a worker, beside its view
   (`tasks_app.api.throttling`).
+- In a window's last `AHEAD_SECONDS`, a spend that starts no refill takes the next window's
+  first lease in the background (`_take_ahead`) for a caller who made more than one request in
+  the window, so that a caller active across the window's end finds tokens waiting in the next
+  one instead of each caller's first request there waiting for a take, all at once. Counted
+  before use like any lease: unused, it is at most `MAX_LEASE` tokens.
 - Once a take finds the window full, every later request in the window is refused without a
   request, with the window's end for `Retry-After`.
 
@@ -45,6 +50,7 @@ logger = logging.getLogger(__name__)
 
 MAX_LEASE = 10  # tokens a process holds at most per lease: the bound on counted-but-unused tokens
 REFILL_AT = 1  # tokens left at which the next take starts in the background
+AHEAD_SECONDS = 5.0  # how long before a window ends its spends take the next window's first lease
 _PRUNE_SECONDS = 10.0  # how often leases of ended windows are dropped
 
 # Runs a piece of work on a worker thread (the throttle's pool), returning at once.
@@ -73,6 +79,7 @@ class _Lease:
         self.size = size  # what the next take asks for
         self.full = False  # a take found the window's count at the limit: nothing more to grant
         self.taking: Future[None] | None = None  # the take in flight, if any (one at a time)
+        self.spent = 0  # tokens this process's requests spent in the window
 
 
 class TokenLeases:
@@ -95,6 +102,8 @@ class TokenLeases:
             spent, low = self._spend_held(lease)
         if low is not None:
             self._start_refill(lease, low, key, limit, window_seconds, now, refill)
+        elif spent is not None and spent.allowed:
+            self._take_ahead(lease, key, limit, window_seconds, now, refill)
         return spent
 
     def take(self, key: str, *, limit: int, window_seconds: int, now: float, refill: Background) -> Spend:
@@ -113,6 +122,8 @@ class TokenLeases:
             if spent is not None:
                 if low is not None:
                     self._start_refill(lease, low, key, limit, window_seconds, now, refill)
+                elif spent.allowed:
+                    self._take_ahead(lease, key, limit, window_seconds, now, refill)
                 return spent
             if pending is None:
                 kept = self._take(lease, mine, key, size, limit, window_seconds, now, spending=True)
@@ -126,6 +137,7 @@ class TokenLeases:
         future of a background take to start once the lock is released, when the lease runs low."""
         if lease.held:
             lease.held -= 1
+            lease.spent += 1
             low = None
             if lease.held <= REFILL_AT and not lease.full and lease.taking is None:
                 low = lease.taking = Future()
@@ -133,6 +145,23 @@ class TokenLeases:
         if lease.full:
             return Spend(allowed=False, window_end=lease.window_end), None
         return None, None
+
+    def _take_ahead(
+        self, lease: _Lease, key: str, limit: int, window_seconds: int, now: float, refill: Background
+    ) -> None:
+        """In `lease`'s window's last `AHEAD_SECONDS` (at most a twelfth of the window), start a
+        background take of the next window's first lease for a caller who made more than one
+        request in this one (a caller seen once may not come back: its tokens would be counted
+        for nothing), unless that lease has tokens, is full or is being taken already."""
+        if now < lease.window_end - min(AHEAD_SECONDS, window_seconds / 12) or lease.spent < 2:
+            return
+        with self._lock:
+            upcoming = self._lease(key, limit, window_seconds, now, ahead=True)
+            if upcoming.held or upcoming.full or upcoming.taking is not None:
+                return
+            future = upcoming.taking = Future()
+        # Its counter item is the next window's: the take counts as of that window's start.
+        self._start_refill(upcoming, future, key, limit, window_seconds, lease.window_end, refill)
 
     def _start_refill(
         self,
@@ -191,12 +220,14 @@ class TokenLeases:
             lease.size = lease_size(remaining)
             kept = spending and taken.granted > 0
             lease.held += taken.granted - int(kept)
+            lease.spent += int(kept)
             lease.taking = None
         future.set_result(None)
         return kept
 
-    def _lease(self, key: str, limit: int, window_seconds: int, now: float) -> _Lease:
-        window_start = int(now // window_seconds) * window_seconds  # as the counter's item is keyed
+    def _lease(self, key: str, limit: int, window_seconds: int, now: float, *, ahead: bool = False) -> _Lease:
+        """Under the lock: the lease of the window `now` is in (with `ahead`, of the one after)."""
+        window_start = (int(now // window_seconds) + int(ahead)) * window_seconds  # as the counter's item is keyed
         lease = self._leases.get((key, limit, window_seconds, window_start))
         if lease is None:
             if now >= self._prune_due:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from tasks_app.adapters.dynamodb.rate_counter import Take
-from tasks_app.adapters.rate_leases import MAX_LEASE, TokenLeases, lease_size
+from tasks_app.adapters.rate_leases import MAX_LEASE, Spend, TokenLeases, lease_size
 
 NOW = 1_800_000_015.0
 
@@ -67,3 +67,42 @@ def test_a_background_take_that_cannot_start_is_not_waited_for() -> None:
     # The first took 2 (a quarter of 8), the second spent the spare, whose refill never started;
     # the third, finding no take in flight, took its own instead of waiting for one.
     assert counter.takes == [2, 1]
+
+
+def test_a_caller_active_at_a_windows_end_finds_the_next_windows_tokens_waiting() -> None:
+    counter = MemoryCounter()
+    leases = leases_over(counter)
+    late = 1_800_000_057.0  # the window 1_800_000_000-060's last seconds
+    for _ in range(2):
+        assert leases.take("user#a", limit=600, window_seconds=60, now=late, refill=at_once).allowed
+    # The second spend, in the last 5 seconds, took the next window's first lease in the background.
+    assert counter.hits == {("user#a", 1_800_000_000): 10, ("user#a", 1_800_000_060): 10}
+    assert counter.takes == [10, 10]
+    next_minute = 1_800_000_061.0
+    assert leases.spend("user#a", limit=600, window_seconds=60, now=next_minute, refill=at_once) == Spend(
+        allowed=True, window_end=1_800_000_120.0
+    )
+    assert counter.takes == [10, 10]  # no request of its own
+
+
+def test_nothing_is_taken_ahead_before_the_windows_end_or_for_a_caller_seen_once() -> None:
+    counter = MemoryCounter()
+    leases = leases_over(counter)
+    for _ in range(3):  # the window's middle
+        leases.take("user#a", limit=600, window_seconds=60, now=1_800_000_030.0, refill=at_once)
+    leases.take("user#b", limit=600, window_seconds=60, now=1_800_000_058.0, refill=at_once)  # once, at the end
+    assert counter.hits == {("user#a", 1_800_000_000): 10, ("user#b", 1_800_000_000): 10}
+
+
+def test_a_request_sends_at_most_one_counter_request_near_a_windows_end() -> None:
+    """A spend that leaves the lease low refills it; the take ahead waits for a later spend."""
+    counter = MemoryCounter()
+    leases = leases_over(counter)
+    late = 1_800_000_058.0
+    requests_per_call = []
+    for _ in range(12):
+        before = len(counter.takes)
+        leases.take("user#a", limit=40, window_seconds=60, now=late, refill=at_once)
+        requests_per_call.append(len(counter.takes) - before)
+    assert max(requests_per_call) == 1
+    assert ("user#a", 1_800_000_060) in counter.hits
