@@ -10,9 +10,9 @@ behind a custom domain nothing does. Both are exercised.
 from __future__ import annotations
 
 import base64
+import copy
 import importlib
 import json
-import logging
 import os
 import re
 import sys
@@ -212,17 +212,23 @@ def test_the_rate_limit_counts_api_gateways_source_ip_not_x_forwarded_for(invoke
     assert statuses == [200, 200, 429]
 
 
+def zappa_access_lines(logged: str) -> list[str]:
+    """The messages of Zappa's access lines among the JSON log lines `logged` (standard error)."""
+    records = [json.loads(line) for line in logged.splitlines() if line.startswith("{")]
+    return [record["message"] for record in records if record.get("logger") == "zappa.wsgi"]
+
+
 def test_each_request_is_logged_once_its_metrics_line_being_the_access_log(
-    invoke: Invoke, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    invoke: Invoke, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tests.emf import collected
 
     monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
-    with collected() as lines, caplog.at_level(logging.INFO):
+    with collected() as lines:
         answer = invoke(
             "GET", "/tasks", query={"user_id": "alice"}, headers={"X-Forwarded-For": "10.0.0.9, 198.51.100.7"}
         )
-    [line] = lines.all()
+    [line] = [line for line in lines.all() if "Requests" in line]  # (the process's first also has a ColdStart)
     assert {name: line[name] for name in ("method", "path", "status", "source_ip", "request_id")} == {
         "method": "GET",
         "path": f"/{STAGE}/tasks?user_id=alice",  # as the client sent it
@@ -230,7 +236,20 @@ def test_each_request_is_logged_once_its_metrics_line_being_the_access_log(
         "source_ip": "198.51.100.20",  # API Gateway's, not the header's
         "request_id": answer["headers"]["X-Request-ID"],
     }
-    assert not [record for record in caplog.records if record.name == "zappa.wsgi"]  # no second access line
+    assert zappa_access_lines(capsys.readouterr().err) == []  # no second access line
+
+
+def test_zappas_access_line_is_written_where_its_logger_keeps_it(
+    invoke: Invoke, capsys: pytest.CaptureFixture[str], settings: Any
+) -> None:
+    """As with metrics off: `config.settings` then leaves `zappa.wsgi` at the root's level (the
+    handler sets Django, so its logging, up again)."""
+    kept = copy.deepcopy(settings.LOGGING)
+    kept["loggers"]["zappa.wsgi"]["level"] = "NOTSET"
+    settings.LOGGING = kept
+    invoke("GET", "/tasks", query={"user_id": "alice"})
+    [line] = zappa_access_lines(capsys.readouterr().err)
+    assert '"GET /tasks?user_id=alice HTTP/1.1" 200' in line
 
 
 def test_a_cookie_is_sent_once_under_one_name(invoke: Invoke) -> None:
