@@ -7,12 +7,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from tasks_app.api.fields import ResponseSerializer, StrictCharField
+from tasks_app.api.fields import RequestSerializer, ResponseSerializer, StrictCharField
 from tasks_app.api.serializers import OWNER_HELP
 from tasks_app.domain.values import USER_ID_MAX_LENGTH
 
 
-class StatsQuery(serializers.Serializer[Any]):
+class StatsQuery(RequestSerializer):
     """The query parameters of GET /tasks/stats."""
 
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=OWNER_HELP)

@@ -17,7 +17,13 @@ from notifications_app.domain.email_settings import (
     REMINDER_WINDOW_MINUTES_MIN,
     normalized_address,
 )
-from tasks_app.api.fields import ResponseSerializer, StrictBodySerializer, StrictCharField, UtcDateTimeField
+from tasks_app.api.fields import (
+    RequestSerializer,
+    ResponseSerializer,
+    StrictBodySerializer,
+    StrictCharField,
+    UtcDateTimeField,
+)
 from tasks_app.api.serializers import OWNER_HELP
 from tasks_app.domain.values import USER_ID_MAX_LENGTH
 
@@ -88,7 +94,7 @@ class _MinutesField(serializers.IntegerField):
         return int(super().to_internal_value(data))
 
 
-class NotificationSettingsQuery(serializers.Serializer[Any]):
+class NotificationSettingsQuery(RequestSerializer):
     """The query parameters of GET and PUT /notifications/settings."""
 
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=OWNER_HELP)
@@ -149,7 +155,7 @@ class EmailConfirmedEnvelope(serializers.Serializer[Any]):
     data = EmailConfirmedResponse()  # type: ignore[assignment]
 
 
-class EmailConfirmQuery(serializers.Serializer[Any]):
+class EmailConfirmQuery(RequestSerializer):
     """The query parameters of GET /notifications/confirm."""
 
     token = serializers.CharField(max_length=TOKEN_MAX_LENGTH, help_text="From the link in the confirmation email.")

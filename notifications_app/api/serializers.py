@@ -22,6 +22,7 @@ from notifications_app.domain.endpoint import (
 )
 from tasks_app.api.fields import (
     CursorField,
+    RequestSerializer,
     ResponseSerializer,
     StrictBodySerializer,
     StrictCharField,
@@ -147,7 +148,7 @@ class WebhookUpdateRequest(_WebhookBody):
     )
 
 
-class WebhookListQuery(serializers.Serializer[Any]):
+class WebhookListQuery(RequestSerializer):
     """The query parameters of GET /webhooks."""
 
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=OWNER_HELP)
@@ -155,7 +156,7 @@ class WebhookListQuery(serializers.Serializer[Any]):
     cursor = CursorField(help_text=_CURSOR_HELP)
 
 
-class DeliveryListQuery(serializers.Serializer[Any]):
+class DeliveryListQuery(RequestSerializer):
     """The query parameters of GET /webhooks/{webhook_id}/deliveries."""
 
     limit = serializers.IntegerField(min_value=1, max_value=PAGE_SIZE_MAX, default=PAGE_SIZE_DEFAULT)

@@ -12,6 +12,7 @@ from tasks_app.api.fields import (
     CommaSeparatedChoiceField,
     CursorField,
     OffsetDateTimeField,
+    RequestSerializer,
     ResponseSerializer,
     StrictBodySerializer,
     StrictCharField,
@@ -101,7 +102,7 @@ class TaskUpdateRequest(StrictBodySerializer):
     )
 
 
-class TaskListQuery(serializers.Serializer[Any]):
+class TaskListQuery(RequestSerializer):
     """The query parameters of GET /tasks (SPEC §2 listing)."""
 
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=OWNER_HELP)
@@ -127,7 +128,7 @@ class TaskListQuery(serializers.Serializer[Any]):
     )
 
 
-class TrashQuery(serializers.Serializer[Any]):
+class TrashQuery(RequestSerializer):
     """The query parameters of GET /tasks/trash."""
 
     user_id = StrictCharField(max_length=USER_ID_MAX_LENGTH, required=False, help_text=OWNER_HELP)
