@@ -57,11 +57,12 @@ class RequestMetricsMiddleware:
 def access_details(request: HttpRequest, response: HttpResponseBase) -> dict[str, str | int]:
     """What an access log says of a request, for its metrics line, which is the access log
     deployed (Zappa's own line is off while metrics are on: `config.settings`' LOGGING): the
-    method, the path as the client sent it (stage prefix and query included), the status sent,
-    and the caller's address as the rate limits count it (API Gateway's `sourceIp`)."""
+    method, the path as the client sent it (stage prefix and query included, a secret's value
+    hidden: `logged_path`), the status sent, and the caller's address as the rate limits count
+    it (API Gateway's `sourceIp`)."""
     return {
         "method": request.method or "",
-        "path": request.get_full_path(),
+        "path": logged_path(request),
         "status": response.status_code,
         "source_ip": client_address(request.META),
     }
@@ -92,3 +93,18 @@ def _named(match: ResolverMatch, method: str) -> str:
     if not match.url_name:  # the catch-all 404
         return UNMATCHED
     return _VIEWS.get(match.url_name, match.url_name)
+
+
+# Query parameters whose value is a credential: the email confirmation link's signed token.
+SECRET_PARAMETERS = frozenset({"token"})
+
+
+def logged_path(request: HttpRequest) -> str:
+    """The path as the client sent it, with the value of each `SECRET_PARAMETERS` query parameter
+    replaced by `***`: whoever reads the logs must not be able to use the link."""
+    if not SECRET_PARAMETERS.intersection(request.GET):
+        return request.get_full_path()
+    query = request.GET.copy()
+    for name in SECRET_PARAMETERS.intersection(query):
+        query.setlist(name, ["***"] * len(query.getlist(name)))
+    return f"{request.path}?{query.urlencode(safe='*')}"

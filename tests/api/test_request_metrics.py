@@ -3,6 +3,8 @@ operation (a bounded set) and status class, `ThrottledRequests` on a 429; and no
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tasks_app.adapters import metrics
@@ -100,3 +102,12 @@ def test_an_unreadable_metrics_switch_fails_no_request_and_leaves_metrics_on(api
     with collected() as lines:
         assert api.create(title="Still served").status_code == 201
     assert request_metrics(lines) == ([("tasks.create", "2xx")], ["tasks.create"])
+
+
+def test_the_access_details_hide_a_confirmation_links_token(api):
+    with collected() as lines:
+        api.client.get("/notifications/confirm", {"token": "secret.signed.value", "lang": "en"})
+    [requests] = lines.points("Requests")
+    assert requests.line["method"] == "GET"
+    assert requests.line["path"] == "/notifications/confirm?token=***&lang=en"
+    assert "secret" not in json.dumps(requests.line)
