@@ -1,5 +1,5 @@
 """The API's request metrics (SPEC §9): `Requests`, `Latency` and `ThrottledRequests` per request,
-as EMF lines (`tasks_app.adapters.metrics`); no AWS request."""
+in one EMF line (`tasks_app.adapters.metrics`) that is also the request's access log; no AWS request."""
 
 from __future__ import annotations
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -171,6 +172,8 @@ def record_request(
     name, `unmatched`): every value is a metric CloudWatch bills for."""
     if not enabled():
         return
+    if not math.isfinite(latency_ms):  # JSON has no NaN or infinity; Powertools refuses them too
+        raise ValueError(f"Latency {latency_ms!r} is not a number of milliseconds")
     throttled = status == HTTPStatus.TOO_MANY_REQUESTS
     opening = _request_line_opening(namespace(), _service(), operation, f"{status // 100}xx", throttled)
     members = {**({"request_id": request_id} if request_id else {}), **(details or {})}

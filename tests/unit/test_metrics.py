@@ -233,3 +233,10 @@ def test_requests_on_many_threads_write_whole_lines_each_with_its_own_dimensions
     points = lines.points("Latency")  # every line parsed and checked
     assert len(points) == 800
     assert all(point.values == [float(point.dimensions["operation"][2:])] for point in points)
+
+
+def test_a_latency_that_is_not_a_number_is_logged_not_written(caplog):
+    with collected() as lines, caplog.at_level("ERROR"):
+        metrics.record_request(operation="tasks.create", status=201, latency_ms=float("nan"))
+    assert lines.all() == []
+    assert "Could not write metrics" in caplog.text
