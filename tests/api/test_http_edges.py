@@ -206,3 +206,22 @@ def test_a_request_sent_chunked_reaches_zappas_handler_whole(invoke: Invoke):
     )
     assert response["statusCode"] == 201, response.get("body")
     assert '"title":"sent chunked"' in response["body"]
+
+
+def test_each_request_gets_the_renderer_its_own_accept_and_format_ask_for(api):
+    """Negotiation's answers are remembered by what decides them, never by the request before."""
+    asked = [
+        ({"HTTP_ACCEPT": BROWSER}, {}, "text/html"),
+        ({"HTTP_ACCEPT": "application/json"}, {}, "application/json"),
+        ({"HTTP_ACCEPT": BROWSER}, {"format": "json"}, "application/json"),
+        ({"HTTP_ACCEPT": "application/json; indent=4"}, {}, "application/json"),
+        ({"HTTP_ACCEPT": "image/png"}, {}, "application/json"),  # nothing acceptable: JSON, not a 406
+        ({"HTTP_ACCEPT": BROWSER}, {}, "text/html"),
+    ]
+    for _ in range(2):  # the second time from what was remembered
+        for headers, query, content_type in asked:
+            response = api.client.get("/tasks", {"user_id": "alice", **query}, **headers)
+            assert response.status_code == 200, (headers, query)
+            assert response["Content-Type"].startswith(content_type), (headers, query, response["Content-Type"])
+    indented = api.client.get("/tasks", {"user_id": "alice"}, HTTP_ACCEPT="application/json; indent=4")
+    assert indented.content.startswith(b'{\n    "success"')
