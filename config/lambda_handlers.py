@@ -33,6 +33,7 @@ if _ON_LAMBDA:
 # which is what SnapStart snapshots.
 from zappa import handler as zappa_handler  # noqa: E402 - after the collector's pause
 
+from config.observability import masked_query  # noqa: E402 - after the collector's pause
 from tasks_app.adapters import metrics  # noqa: E402 - after the collector's pause
 
 logger = logging.getLogger(__name__)
@@ -56,9 +57,12 @@ def _access_line_if_kept(environ: dict[str, Any], response: Any, response_time: 
     """Zappa's access line, formatted only when its logger keeps it: Zappa formats it before
     logging (about 0.08 ms of a warm request, issue 12), and while metrics are on the logger drops
     it (`config.settings`' LOGGING: each request's metrics line is its access log). Same
-    arguments as `zappa.wsgi.common_log`; the line, or None when not logged."""
+    arguments as `zappa.wsgi.common_log`; the line (a secret query value hidden, as in
+    `config.observability.logged_path`), or None when not logged."""
     if not _zappa_access_logger.isEnabledFor(logging.INFO):
         return None
+    if query := environ.get("QUERY_STRING"):  # a confirmation link's token stays out of the logs
+        environ = {**environ, "QUERY_STRING": masked_query(str(query))}
     line: str = _zappa_access_line(environ, response, response_time=response_time)
     return line
 

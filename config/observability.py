@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote_plus
 
 from django.core.signals import request_finished
 from django.http import HttpRequest, HttpResponseBase
@@ -113,7 +114,33 @@ class JsonFormatter(logging.Formatter):
 def _loggable(value: Any) -> Any:
     """Django passes the request object itself; its method and path are what a reader wants."""
     if isinstance(value, HttpRequest):
-        return f"{value.method} {value.get_full_path()}"
+        return f"{value.method} {logged_path(value)}"
     if isinstance(value, (str, int, float, bool, type(None), list, dict)):
         return value
     return str(value)
+
+
+# Query parameters whose value is a credential: the email confirmation link's signed token.
+SECRET_PARAMETERS = frozenset({"token"})
+
+
+def logged_path(request: HttpRequest) -> str:
+    """The path and query as the client sent them (Django's `get_full_path`), each
+    `SECRET_PARAMETERS` value shown as `***` (`masked_query`): whoever reads the logs must not
+    be able to use the link. Reads the raw query: parsing it (`request.GET`) raises past Django's
+    1000 fields, and a log line must be written for such a request too. Raises nothing."""
+    path, mark, query = request.get_full_path().partition("?")
+    return f"{path}{mark}{masked_query(query)}"
+
+
+def masked_query(query: str) -> str:
+    """A raw query string (`a=1&token=x`) with the value of each parameter named in
+    `SECRET_PARAMETERS` (however percent-encoded) replaced by `***`, the rest as it was."""
+    if "%" not in query and not any(name in query for name in SECRET_PARAMETERS):
+        return query
+    parts = query.split("&")  # Django's separator (QueryDict, via urllib's parse_qsl)
+    for place, part in enumerate(parts):
+        name, _, _ = part.partition("=")
+        if unquote_plus(name) in SECRET_PARAMETERS:
+            parts[place] = f"{name}=***"
+    return "&".join(parts)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, ResolverMatch, resolve
 
-from config.observability import REQUEST_ID_HEADER
+from config.observability import REQUEST_ID_HEADER, logged_path
 from tasks_app.adapters import metrics
 from tasks_app.api.throttling import client_address
 
@@ -93,18 +93,3 @@ def _named(match: ResolverMatch, method: str) -> str:
     if not match.url_name:  # the catch-all 404
         return UNMATCHED
     return _VIEWS.get(match.url_name, match.url_name)
-
-
-# Query parameters whose value is a credential: the email confirmation link's signed token.
-SECRET_PARAMETERS = frozenset({"token"})
-
-
-def logged_path(request: HttpRequest) -> str:
-    """The path as the client sent it, with the value of each `SECRET_PARAMETERS` query parameter
-    replaced by `***`: whoever reads the logs must not be able to use the link."""
-    if not SECRET_PARAMETERS.intersection(request.GET):
-        return request.get_full_path()
-    query = request.GET.copy()
-    for name in SECRET_PARAMETERS.intersection(query):
-        query.setlist(name, ["***"] * len(query.getlist(name)))
-    return f"{request.path}?{query.urlencode(safe='*')}"

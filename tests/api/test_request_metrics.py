@@ -111,3 +111,25 @@ def test_the_access_details_hide_a_confirmation_links_token(api):
     assert requests.line["method"] == "GET"
     assert requests.line["path"] == "/notifications/confirm?token=***&lang=en"
     assert "secret" not in json.dumps(requests.line)
+
+
+def test_a_request_with_too_many_query_fields_is_still_in_the_access_log(api):
+    """Django refuses to parse more than 1000 fields; the line reads the raw query instead."""
+    with collected() as lines:
+        response = api.client.get("/tasks?" + "&".join(["a=1"] * 1001) + "&token=secret")
+    assert response.status_code == 400
+    [requests] = lines.points("Requests")
+    assert requests.line["status"] == 400
+    assert requests.line["path"].startswith("/tasks?a=1&a=1&")
+    assert requests.line["path"].endswith("&token=***")
+
+
+def test_every_spelling_of_the_token_parameter_is_hidden():
+    from config.observability import masked_query
+
+    assert (
+        masked_query("lang=en&token=s1&%74oken=s2&token&tokens=keep")
+        == "lang=en&token=***&%74oken=***&token=***&tokens=keep"
+    )
+    assert masked_query("") == ""
+    assert masked_query("user_id=alice&limit=5") == "user_id=alice&limit=5"

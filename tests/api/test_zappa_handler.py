@@ -248,8 +248,10 @@ def test_zappas_access_line_is_written_where_its_logger_keeps_it(
     kept["loggers"]["zappa.wsgi"]["level"] = "NOTSET"
     settings.LOGGING = kept
     invoke("GET", "/tasks", query={"user_id": "alice"})
-    [line] = zappa_access_lines(capsys.readouterr().err)
-    assert '"GET /tasks?user_id=alice HTTP/1.1" 200' in line
+    invoke("GET", "/notifications/confirm", query={"token": "secret.signed.value"})
+    listed, confirmed = zappa_access_lines(capsys.readouterr().err)
+    assert '"GET /tasks?user_id=alice HTTP/1.1" 200' in listed
+    assert '"GET /notifications/confirm?token=*** HTTP/1.1"' in confirmed  # the link stays unusable
 
 
 def test_a_cookie_is_sent_once_under_one_name(invoke: Invoke) -> None:

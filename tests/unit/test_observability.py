@@ -61,3 +61,11 @@ def test_a_line_that_names_its_own_event_keeps_it():
             return _format(logging.makeLogRecord({"msg": "m", "event_id": "evt-2"}))
 
     assert contextvars.Context().run(logged)["event_id"] == "evt-2"
+
+
+def test_a_logged_request_shows_its_path_without_a_confirmation_token():
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/notifications/confirm?token=secret.signed&lang=en")
+    record = logging.makeLogRecord({"msg": "Bad Request: %s", "args": ("/notifications/confirm",), "request": request})
+    assert format_record(record)["request"] == "GET /notifications/confirm?token=***&lang=en"
