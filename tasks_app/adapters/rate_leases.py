@@ -18,11 +18,12 @@ count beside its write; a read could, but would still cost a write each).
   with none waits for a take (its own, or one already in flight for the same lease); a read, or
   a change that reads before it writes, waits on a worker, beside its view
   (`tasks_app.api.throttling`).
-- In a window's last `AHEAD_SECONDS`, a spend that starts no refill takes the next window's
-  first lease in the background (`_take_ahead`) for a caller who made more than one request in
-  the window, so that a caller active across the window's end finds tokens waiting in the next
-  one instead of each caller's first request there waiting for a take, all at once. Counted
-  before use like any lease: unused, it is at most `MAX_LEASE` tokens.
+- In a window's last `AHEAD_SECONDS`, a spend takes the next window's first lease in the
+  background (`_upcoming`) for a caller who made more than one request in the window, rather
+  than refilling this window's lease (near the limit, leases of a token or two need a refill at
+  almost every request), so that a caller active across the window's end finds tokens waiting
+  in the next one instead of each caller's first request there waiting for a take, all at
+  once. Counted before use like any lease: unused, it is at most `MAX_LEASE` tokens.
 - Once a take finds the window full, every later request in the window is refused without a
   request, with the window's end for `Retry-After`.
 
@@ -82,6 +83,16 @@ class _Lease:
         self.spent = 0  # tokens this process's requests spent in the window
 
 
+@dataclass(frozen=True)
+class _Background:
+    """A take a spend starts once the lock is released: into `lease`, settling `future`; `ahead`
+    when `lease` is the next window's."""
+
+    lease: _Lease
+    future: Future[None]
+    ahead: bool
+
+
 class TokenLeases:
     """Per-process token leases over `counter` (thread-safe). `spend` never makes a request;
     `take` does when no token is held."""
@@ -96,14 +107,11 @@ class TokenLeases:
         """A held token (allowed) or the window's remembered refusal, without a request; None
         when neither is known and `take` must ask the counter. `limit` is per window of
         `window_seconds`; `now` is epoch seconds; `refill` runs a background take when the lease
-        runs low."""
+        runs low, or takes the next window's lease ahead."""
         with self._lock:
             lease = self._lease(key, limit, window_seconds, now)
-            spent, low = self._spend_held(lease)
-        if low is not None:
-            self._start_refill(lease, low, key, limit, window_seconds, now, refill)
-        elif spent is not None and spent.allowed:
-            self._take_ahead(lease, key, limit, window_seconds, now, refill)
+            spent, background = self._spend_held(lease, self._upcoming(lease, key, limit, window_seconds, now))
+        self._start_background(background, key, limit, window_seconds, now, refill)
         return spent
 
     def take(self, key: str, *, limit: int, window_seconds: int, now: float, refill: Background) -> Spend:
@@ -113,17 +121,14 @@ class TokenLeases:
         while True:
             with self._lock:
                 lease = self._lease(key, limit, window_seconds, now)
-                spent, low = self._spend_held(lease)
+                spent, background = self._spend_held(lease, self._upcoming(lease, key, limit, window_seconds, now))
                 pending = lease.taking
                 if spent is None and pending is None:
                     mine: Future[None] = Future()
                     lease.taking = mine
                     size = lease.size
             if spent is not None:
-                if low is not None:
-                    self._start_refill(lease, low, key, limit, window_seconds, now, refill)
-                elif spent.allowed:
-                    self._take_ahead(lease, key, limit, window_seconds, now, refill)
+                self._start_background(background, key, limit, window_seconds, now, refill)
                 return spent
             if pending is None:
                 kept = self._take(lease, mine, key, size, limit, window_seconds, now, spending=True)
@@ -131,37 +136,45 @@ class TokenLeases:
             pending.result()  # bounded by the counter's retry budget; raises what that take met
             # Its tokens are in the lease now, unless other requests spent them first: look again.
 
+    def _upcoming(self, lease: _Lease, key: str, limit: int, window_seconds: int, now: float) -> _Lease | None:
+        """Under the lock: the next window's lease, when a spend from `lease` now should take it
+        ahead: in the window's last `AHEAD_SECONDS` (at most a twelfth of the window), for a caller
+        who has already made a request in it (a caller seen once may not come back: the tokens
+        would be counted for nothing), while that lease has no tokens, is not full and is not
+        being taken. None otherwise."""
+        if now < lease.window_end - min(AHEAD_SECONDS, window_seconds / 12) or lease.spent < 1:
+            return None
+        upcoming = self._lease(key, limit, window_seconds, now, ahead=True)
+        return None if upcoming.held or upcoming.full or upcoming.taking is not None else upcoming
+
     @staticmethod
-    def _spend_held(lease: _Lease) -> tuple[Spend | None, Future[None] | None]:
-        """Under the lock: a held token or the remembered refusal (None: neither), and the
-        future of a background take to start once the lock is released, when the lease runs low."""
+    def _spend_held(lease: _Lease, upcoming: _Lease | None) -> tuple[Spend | None, _Background | None]:
+        """Under the lock: a held token or the remembered refusal (None: neither), and the one
+        background take the spend starts once the lock is released, if any: the next window's lease
+        (`upcoming`, from `_upcoming`) taken ahead, else this one's refill when it runs low."""
         if lease.held:
             lease.held -= 1
             lease.spent += 1
-            low = None
-            if lease.held <= REFILL_AT and not lease.full and lease.taking is None:
-                low = lease.taking = Future()
-            return Spend(allowed=True, window_end=lease.window_end), low
+            background = None
+            if upcoming is not None:
+                upcoming.taking = Future()
+                background = _Background(upcoming, upcoming.taking, ahead=True)
+            elif lease.held <= REFILL_AT and not lease.full and lease.taking is None:
+                lease.taking = Future()
+                background = _Background(lease, lease.taking, ahead=False)
+            return Spend(allowed=True, window_end=lease.window_end), background
         if lease.full:
             return Spend(allowed=False, window_end=lease.window_end), None
         return None, None
 
-    def _take_ahead(
-        self, lease: _Lease, key: str, limit: int, window_seconds: int, now: float, refill: Background
+    def _start_background(
+        self, background: _Background | None, key: str, limit: int, window_seconds: int, now: float, refill: Background
     ) -> None:
-        """In `lease`'s window's last `AHEAD_SECONDS` (at most a twelfth of the window), start a
-        background take of the next window's first lease for a caller who made more than one
-        request in this one (a caller seen once may not come back: its tokens would be counted
-        for nothing), unless that lease has tokens, is full or is being taken already."""
-        if now < lease.window_end - min(AHEAD_SECONDS, window_seconds / 12) or lease.spent < 2:
+        if background is None:
             return
-        with self._lock:
-            upcoming = self._lease(key, limit, window_seconds, now, ahead=True)
-            if upcoming.held or upcoming.full or upcoming.taking is not None:
-                return
-            future = upcoming.taking = Future()
-        # Its counter item is the next window's: the take counts as of that window's start.
-        self._start_refill(upcoming, future, key, limit, window_seconds, lease.window_end, refill)
+        # A lease taken ahead counts in its own window's item, from that window's start.
+        at = background.lease.window_end - window_seconds if background.ahead else now
+        self._start_refill(background.lease, background.future, key, limit, window_seconds, at, refill)
 
     def _start_refill(
         self,

@@ -106,3 +106,23 @@ def test_a_request_sends_at_most_one_counter_request_near_a_windows_end() -> Non
         requests_per_call.append(len(counter.takes) - before)
     assert max(requests_per_call) == 1
     assert ("user#a", 1_800_000_060) in counter.hits
+
+
+def test_near_its_limit_a_caller_still_has_the_next_windows_lease_taken_ahead() -> None:
+    """Leases of a token or two need a refill at almost every spend: at the window's end, the
+    next window's lease goes first."""
+    counter = MemoryCounter()
+    leases = leases_over(counter)
+    late = 1_800_000_057.0
+    requests_per_call = []
+    for _ in range(4):
+        before = len(counter.takes)
+        assert leases.take("user#a", limit=8, window_seconds=60, now=late, refill=at_once).allowed
+        requests_per_call.append(len(counter.takes) - before)
+    assert max(requests_per_call) == 1
+    assert counter.hits[("user#a", 1_800_000_060)] == 2  # a quarter of 8, taken ahead
+    assert counter.hits[("user#a", 1_800_000_000)] <= 8
+    before = len(counter.takes)
+    deferred: list[Callable[[], None]] = []  # the refill it starts, not run: nothing waits for it
+    assert leases.take("user#a", limit=8, window_seconds=60, now=1_800_000_061.0, refill=deferred.append).allowed
+    assert len(counter.takes) == before  # the first request of the next minute spent a waiting token
