@@ -92,6 +92,23 @@ class OutageAccessLineFilter(logging.Filter):
         return True
 
 
+class SecretQueryFilter(logging.Filter):
+    """Hides the `SECRET_PARAMETERS` values (`masked_query`) in runserver's access line, whose
+    first argument is the request line (`GET /notifications/confirm?token=… HTTP/1.1`), as every
+    other line naming a request does (`logged_path`). Input: a record of `django.server`;
+    output: always True, the record's request line masked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and args and isinstance(args[0], str) and "?" in args[0]:
+            line = args[0]
+            start, end = line.find(" ") + 1, line.rfind(" ")
+            if 0 < start <= end:
+                path, mark, query = line[start:end].partition("?")
+                record.args = (f"{line[:start]}{path}{mark}{masked_query(query)}{line[end:]}", *args[1:])
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, request id, extras, traceback."""
 

@@ -259,6 +259,7 @@ LOGGING: dict[str, Any] = {
         "request_id": {"()": "config.observability.RequestIdFilter"},
         "answered_outage": {"()": "config.observability.AnsweredOutageFilter"},
         "outage_access_line": {"()": "config.observability.OutageAccessLineFilter"},
+        "secret_query": {"()": "config.observability.SecretQueryFilter"},
     },
     "formatters": {"json": {"()": "config.observability.JsonFormatter"}},
     "handlers": {
@@ -275,7 +276,7 @@ LOGGING: dict[str, Any] = {
             "handlers": ["stdout"],
             "level": "INFO",
             "propagate": False,
-            "filters": ["outage_access_line"],
+            "filters": ["outage_access_line", "secret_query"],
         },
         "django.request": {"filters": ["answered_outage"]},
         # Zappa's access line (INFO, one per request on Lambda) says what each request's metrics

@@ -69,3 +69,20 @@ def test_a_logged_request_shows_its_path_without_a_confirmation_token():
     request = RequestFactory().get("/notifications/confirm?token=secret.signed&lang=en")
     record = logging.makeLogRecord({"msg": "Bad Request: %s", "args": ("/notifications/confirm",), "request": request})
     assert format_record(record)["request"] == "GET /notifications/confirm?token=***&lang=en"
+
+
+def test_runservers_access_line_hides_a_confirmation_token_too():
+    from config.observability import SecretQueryFilter
+
+    record = logging.makeLogRecord(
+        {
+            "name": "django.server",
+            "msg": '"%s" %s %s',
+            "args": ("GET /notifications/confirm?token=s.v&x=1 HTTP/1.1", "400", "99"),
+        }
+    )
+    assert SecretQueryFilter().filter(record)
+    assert record.getMessage() == '"GET /notifications/confirm?token=***&x=1 HTTP/1.1" 400 99'
+    plain = logging.makeLogRecord({"msg": '"%s" %s %s', "args": ("GET /tasks HTTP/1.1", "200", "5")})
+    assert SecretQueryFilter().filter(plain)
+    assert plain.getMessage() == '"GET /tasks HTTP/1.1" 200 5'
