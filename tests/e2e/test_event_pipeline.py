@@ -144,7 +144,9 @@ def test_a_thousand_tasks_created_concurrently_all_reach_history_and_stats(api, 
     for thread in threads:
         thread.join()
     assert (len(created), failures) == (1000, [])
-    eventually(lambda: sum(pending_for(f"user-{n}") for n in range(4)) == 1000, 180, "all 1000 counted")
+    # A bound on waiting, not a speed target (that is `make bench`'s pipeline part): one worker
+    # applied about 5 events a second on a busy shared 2-core machine, 230 s for the 1000.
+    eventually(lambda: sum(pending_for(f"user-{n}") for n in range(4)) == 1000, 600, "all 1000 counted")
     assert all(pending_for(f"user-{n}") == 250 for n in range(4))
     missing = [t for t in created if history_length(t) != 1]
     assert missing == []
