@@ -7,9 +7,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from events_app.ports import UserStats
 from tasks_app.api.fields import RequestSerializer, ResponseSerializer, StrictCharField
 from tasks_app.api.serializers import OWNER_HELP
-from tasks_app.domain.values import USER_ID_MAX_LENGTH
+from tasks_app.domain.values import USER_ID_MAX_LENGTH, TaskStatus
+
+_STATUSES = [status.value for status in TaskStatus]  # StatusCounts' fields, in their order
 
 
 class StatsQuery(RequestSerializer):
@@ -41,6 +44,22 @@ class UserStatsResponse(ResponseSerializer):
     user_id = serializers.CharField()
     counts = StatusCounts()
     today = DayCounts(source="*")
+
+    def to_representation(self, instance: UserStats) -> dict[str, Any]:
+        """`instance` as the fields above render it, written out: DRF's generic rendering of the
+        three nested serializers is most of GET /tasks/stats's own time (about 35 us of 375 warm,
+        issue 12). Key order is the fields' order. tests/api/test_read.py holds this to DRF's
+        rendering of the declared fields."""
+        counts = instance.counts
+        return {
+            "user_id": str(instance.user_id),
+            "counts": {status: int(counts[status]) for status in _STATUSES},
+            "today": {
+                "date": instance.day.isoformat(),
+                "created": int(instance.created_on_day),
+                "completed": int(instance.completed_on_day),
+            },
+        }
 
 
 class UserStatsEnvelope(serializers.Serializer[Any]):
