@@ -65,3 +65,31 @@ def test_a_restored_instance_connects_afresh(runtime: dict[str, list[Any]], api:
     assert TaskItem._get_connection() is not model_connection
     assert TaskEventItem._get_connection() is not read_model_connection
     assert api.created()["status"] == "pending"  # and the restored instance still works
+
+
+def test_a_request_does_no_database_housekeeping_as_there_is_no_database() -> None:
+    """DATABASES is empty: Django's per-request `reset_queries` and `close_old_connections` would
+    ask for the connections on every request for nothing (issue 12). In a fresh process, as a
+    server or Lambda runs one (Django's test client connects them again around its requests)."""
+    script = """
+import django, io, sys
+django.setup()
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connections
+from wsgiref.util import setup_testing_defaults
+asked = []
+listing = connections.all
+connections.all = lambda *args, **kwargs: asked.append(args) or listing(*args, **kwargs)
+environ = {"PATH_INFO": "/", "HTTP_HOST": "localhost", "wsgi.input": io.BytesIO()}
+setup_testing_defaults(environ)
+statuses = []
+response = WSGIHandler()(environ, lambda status, headers: statuses.append(status))
+b"".join(response)
+response.close()
+print(statuses[0].split()[0], len(asked))
+"""
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=environment, check=False
+    )
+    assert result.stdout.splitlines()[-1].split() == ["200", "0"], result.stderr[-2000:]  # after the metrics line

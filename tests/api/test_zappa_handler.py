@@ -288,26 +288,3 @@ def test_a_created_tasks_location_is_on_the_requests_host_under_its_prefix(
     created = invoke("POST", "/tasks", body={"user_id": "alice", "title": "Ship it"}, host=host)
     task_id = payload(created)["data"]["task_id"]
     assert created["headers"]["Location"] == f"https://{host}{prefix}/tasks/{task_id}"
-
-
-def test_a_request_does_no_database_housekeeping_as_there_is_no_database(
-    invoke: Invoke, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """DATABASES is empty: Django's per-request `reset_queries` and `close_old_connections`
-    would ask for the connections on every request for nothing (issue 12). The project's app
-    config disconnects them when Django is set up (Django's test client connects one again)."""
-    from django.apps import apps
-    from django.db import connections
-
-    apps.get_app_config("config").ready()
-    asked: list[object] = []
-    listing = connections.all
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        asked.append(args)
-        return listing(*args, **kwargs)
-
-    monkeypatch.setattr(connections, "all", counted)
-
-    assert invoke("POST", "/tasks", body={"title": "No housekeeping", "user_id": "alice"})["statusCode"] == 201
-    assert asked == []
