@@ -8,7 +8,9 @@ Parts, in the order they run (`BENCH_ONLY` picks some, comma-separated):
   rest: at most 1, for rate limiting) and after it (relay, consumer). `api_vs_pynamodb`. Then what
   the EMF metrics cost: get and create with metrics on and off side by side, their AWS requests
   (target: the same, none to CloudWatch), the metrics' own time, the cold start of importing
-  Powertools. `metrics_cost`. The in-process parts run with metrics on, their lines counted, not printed.
+  Powertools. `metrics_cost`. Then the app's own time on create and stats, their DynamoDB answers
+  replayed (no target: it moves less than the ratio with the machine's load). `own_time`. The
+  in-process parts run with metrics on, their lines counted, not printed.
 - `pipeline`: the event pipeline's throughput and the API response -> history entry latency.
 - `package`: the Lambda zip's size and its cold start, fresh processes, like for like: without
   SnapStart against a bare boto3 handler (target <= 2x), restored from SnapStart against a bare
@@ -84,14 +86,20 @@ def _in_process(only: list[str], rounds: int) -> bool:
         from django.core.management import call_command
 
         from events_app import bootstrap as events_wiring
-        from ops.bench import api_vs_pynamodb, event_pipeline, lambda_package, metrics_cost
+        from ops.bench import api_vs_pynamodb, event_pipeline, lambda_package, metrics_cost, own_time
         from ops.bench.lambda_api import LambdaApi
+        from ops.bench.operations import prepare
         from tasks_app import bootstrap
 
         if "api" in only:
             targets_met &= api_vs_pynamodb.run(stack, rounds)
             tidy = partial(api_vs_pynamodb.tidy_events, stack.aws)
             targets_met &= metrics_cost.run(stack, LambdaApi(stack.token), rounds, tidy, sink)
+            api = LambdaApi(stack.token)
+            replayed = prepare(api, calls=1)
+            own_time.run(api, replayed.operations, rounds)
+            replayed.tidy()
+            tidy()
         if "pipeline" in only:
             stack.aws.reset()  # the pipeline starts from empty queues, not the API benchmark's backlog
             call_command("provision", stdout=io.StringIO())

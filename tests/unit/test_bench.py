@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from ops.bench import lambda_package
 from ops.bench.capacity import Request, count_by_service, split_request_path
 from ops.bench.lambda_api import client_address, rest_event
+from ops.bench.own_time import Replay
 from ops.bench.stack_probe import Created, event_lag, per_minute
 from ops.bench.targets import Timing, Verdict, percentile, ratio, requests_verdict
 from ops.rehearsal.package import ChildRun
@@ -164,3 +166,28 @@ def test_a_cold_start_over_twice_the_bare_handlers_misses() -> None:
     bare, restored = [child(0.9, 0.1)], [child(0.8, 0.1)]
     assert lambda_package._report([child(1.9, 0.1)], restored, bare, restored, rounds=1) is True
     assert lambda_package._report([child(2.0, 0.1)], restored, bare, restored, rounds=1) is False
+
+
+def test_a_replay_keeps_the_first_answer_of_each_operation_and_returns_copies_of_it() -> None:
+    replay = Replay()
+    calls: list[str] = []
+
+    def call(answer: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+        def through() -> dict[str, Any]:
+            calls.append("through")
+            return answer
+
+        return through
+
+    first = {"Item": {"PK": {"S": "TASK#1"}}}
+    assert replay.answer("GetItem", call(first)) is first
+    replay.answer("GetItem", call({"Item": {"PK": {"S": "TASK#2"}}}))
+    replay.answer("UpdateItem", call({"Attributes": {}}))  # the rate counter's: never replayed
+    replay.recording = False
+
+    replayed = replay.answer("GetItem", call({}))
+    replayed["Item"]["PK"]["S"] = "changed by the caller"
+
+    assert replay.answer("GetItem", call({})) == first
+    assert replay.answer("UpdateItem", call({"Attributes": {"Hits": 1}})) == {"Attributes": {"Hits": 1}}
+    assert calls == ["through"] * 4  # two recorded GetItems, then the live UpdateItem twice
