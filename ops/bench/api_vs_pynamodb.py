@@ -33,7 +33,7 @@ from functools import cache, partial
 from typing import Any
 
 from ops.bench import capacity
-from ops.bench.harness import BenchStack
+from ops.bench.harness import BenchStack, relay_as_lambda, stream_follower
 from ops.bench.lambda_api import CLIENT_ADDRESSES, LambdaApi
 from ops.bench.operations import USERS, Operation, user
 from ops.bench.targets import Timing, Verdict, ratio, requests_verdict
@@ -161,7 +161,7 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
 def _measure(aws: EmbeddedAws, api: LambdaApi, operation: Operation, rounds: int, answers: dict[str, list[Any]]) -> Row:
     """One call of each way recorded, then warm-up and `rounds` rounds alternating them."""
     event = operation.event()
-    stream = _stream()
+    stream = stream_follower()
     stream.start()  # at the stream's end: what the next poll reads is this invocation's
     with capacity.recorded(aws) as inside:
         api.invoke(event)
@@ -233,14 +233,10 @@ def _after_invocation(aws: EmbeddedAws, stream: StreamFollower) -> list[capacity
     """The AWS requests that follow an invocation: the stream relay's invocation on the stream
     records it caused (the poller's reads of the stream not counted); then the consumer's
     invocation on the events delivered to its queue."""
-    from config.lambda_handlers import consume_events, relay_stream
-
-    def relay(records: Any) -> list[str]:
-        failures = relay_stream({"Records": list(records)}, None)["batchItemFailures"]
-        return [failure["itemIdentifier"] for failure in failures]
+    from config.lambda_handlers import consume_events
 
     with capacity.recorded(aws) as relayed:
-        stream.poll(relay)
+        stream.poll(relay_as_lambda)
     requests = [request for request in relayed if request.operation not in _POLLER_OPERATIONS]
     sqs, queue_url = _events_queue()
     messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
@@ -270,16 +266,6 @@ def tidy_events(aws: EmbeddedAws) -> None:
 
 
 @cache
-def _stream() -> StreamFollower:
-    """A reader of the table's stream, standing in for Lambda's stream poller."""
-    from django.conf import settings
-
-    from tasks_app import bootstrap
-
-    target = bootstrap.aws_target()
-    return StreamFollower(target.client("dynamodb"), target.client("dynamodbstreams"), settings.TABLE_NAME)
-
-
 @cache
 def _events_queue() -> tuple[Any, str]:
     """An SQS client for the local AWS and the events queue's URL, made once."""

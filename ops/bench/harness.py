@@ -8,13 +8,14 @@ import io
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from ops.bench.lambda_api import ALLOWED_HOSTS
 from ops.local.embedded_aws import EmbeddedAws
+from ops.local.stream_relay import StreamFollower
 from ops.local.user_pool import CLIENT_ID, ISSUER, TokenIssuer
 
 
@@ -78,8 +79,9 @@ def local_stack(table: str) -> Iterator[BenchStack]:
 def call_wsgi(
     method: str, path: str, body: dict[str, Any] | None = None, headers: Mapping[str, str] | None = None
 ) -> tuple[dict[str, Any], Callable[[], None]]:
-    """What a WSGI server does: the client has the whole response before the server closes it,
-    which is when the request's events are relayed. Returns the body ({} for a 204) and that close."""
+    """What a WSGI server does: the client has the whole response before the server closes it.
+    Returns the body ({} for a 204) and that close. The request's events are relayed from the
+    table's stream (`stream_follower`, `relay_as_lambda`), not by the request."""
     from config.wsgi import application
 
     raw = json.dumps(body).encode() if body is not None else b""
@@ -98,3 +100,22 @@ def call_wsgi(
         result.close()
         raise RuntimeError(f"{method} {path}: {status[0]} {payload!r}")
     return (dict(json.loads(payload)) if payload else {}), result.close
+
+
+def stream_follower() -> StreamFollower:
+    """A reader of the table's stream (not yet started), standing in for Lambda's stream poller."""
+    from django.conf import settings
+
+    from tasks_app import bootstrap
+
+    target = bootstrap.aws_target()
+    return StreamFollower(target.client("dynamodb"), target.client("dynamodbstreams"), settings.TABLE_NAME)
+
+
+def relay_as_lambda(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """`records` handed to the function's stream handler as Lambda's event source hands them
+    (`config.lambda_handlers.relay_stream`); the sequence numbers it could not publish."""
+    from config.lambda_handlers import relay_stream
+
+    failures = relay_stream({"Records": list(records)}, None)["batchItemFailures"]
+    return [str(failure["itemIdentifier"]) for failure in failures]
