@@ -141,8 +141,8 @@ class TokenLeases:
         ahead: in the window's last `AHEAD_SECONDS` (at most a twelfth of the window), for a caller
         who has already made a request in it (a caller seen once may not come back: the tokens
         would be counted for nothing), while that lease has no tokens, is not full and is not
-        being taken. None otherwise."""
-        if now < lease.window_end - min(AHEAD_SECONDS, window_seconds / 12) or lease.spent < 1:
+        being taken. None otherwise, and without a token to spend (nothing would start it)."""
+        if not lease.held or now < lease.window_end - min(AHEAD_SECONDS, window_seconds / 12) or lease.spent < 1:
             return None
         upcoming = self._lease(key, limit, window_seconds, now, ahead=True)
         return None if upcoming.held or upcoming.full or upcoming.taking is not None else upcoming
