@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 
 from rest_framework.exceptions import NotAcceptable
@@ -12,9 +11,9 @@ from rest_framework.request import Request
 
 # Answers remembered: (format, Accept, the renderers' classes) -> (the renderer's place, media type).
 # Bounded, since `Accept` is whatever a client sends; past the bound, answers are worked out again.
+# No lock: threads racing past the bound add a few answers more at most, and dict writes are atomic.
 _CHOICES_KEPT = 256
 _choices: dict[tuple[str | None, str, tuple[type[BaseRenderer], ...]], tuple[int, str]] = {}
-_choices_lock = threading.Lock()
 
 
 class JsonFallbackNegotiation(DefaultContentNegotiation):
@@ -38,9 +37,8 @@ class JsonFallbackNegotiation(DefaultContentNegotiation):
         if chosen is None:
             renderer, media_type = self._negotiated(request, renderers, format_suffix)
             chosen = (next(place for place, offered in enumerate(renderers) if offered is renderer), media_type)
-            with _choices_lock:
-                if len(_choices) < _CHOICES_KEPT:
-                    _choices[key] = chosen
+            if len(_choices) < _CHOICES_KEPT:
+                _choices[key] = chosen
         place, media_type = chosen
         return renderers[place], media_type
 
