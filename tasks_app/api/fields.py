@@ -78,7 +78,10 @@ class OffsetDateTimeField(serializers.DateTimeField):
     }
 
     def to_internal_value(self, value: Any) -> datetime:
-        parsed = parse_datetime(value) if isinstance(value, str) else None
+        try:
+            parsed = parse_datetime(value) if isinstance(value, str) else None
+        except ValueError:  # well-formed but no such time (24:00, second 60, February 30, +25:00)
+            parsed = None
         if parsed is None or parsed.utcoffset() is None:
             self.fail("invalid")
         try:

@@ -87,6 +87,23 @@ def test_a_due_date_past_the_calendar_in_utc_is_a_400_on_create_patch_and_filter
         assert response.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
+# Well-formed, but no such time: datetime refuses them with a ValueError (they were 500s).
+NO_SUCH_TIME = ["2026-12-01T24:00:00Z", "2026-12-01T17:00:60Z", "2026-02-30T00:00:00Z", "2026-12-01T17:00:00+25:00"]
+
+
+@pytest.mark.parametrize("moment", NO_SUCH_TIME)
+def test_a_due_date_that_names_no_such_time_is_a_400_on_create_patch_and_filters(api, moment):
+    task = api.created()
+    answers = [
+        api.create(due_at=moment),
+        api.patch(task["task_id"], {"due_at": moment}),
+        api.list(user_id="alice", due_before=moment),
+    ]
+    for response in answers:
+        assert response.status_code == 400, response.content
+        assert response.json()["error"]["details"]["due_at" if response is not answers[2] else "due_before"]
+
+
 def test_an_empty_body_hears_of_every_missing_field_at_once(api):
     """With authentication off the owner is required too: one answer names both, not one at a time."""
     response = api.client.post("/tasks", {}, format="json")
