@@ -103,6 +103,8 @@ class SecretQueryFilter(logging.Filter):
         if isinstance(args, tuple) and args and isinstance(args[0], str) and "?" in args[0]:
             line = args[0]
             start, end = line.find(" ") + 1, line.rfind(" ")
+            if not line[end + 1 :].startswith("HTTP/"):  # HTTP/0.9: the line ends with the target
+                end = len(line)
             if 0 < start <= end:
                 path, mark, query = line[start:end].partition("?")
                 record.args = (f"{line[:start]}{path}{mark}{masked_query(query)}{line[end:]}", *args[1:])

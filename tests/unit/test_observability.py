@@ -83,6 +83,9 @@ def test_runservers_access_line_hides_a_confirmation_token_too():
     )
     assert SecretQueryFilter().filter(record)
     assert record.getMessage() == '"GET /notifications/confirm?token=***&x=1 HTTP/1.1" 400 99'
+    bare = logging.makeLogRecord({"msg": '"%s" %s %s', "args": ("GET /notifications/confirm?token=s.v", "400", "9")})
+    assert SecretQueryFilter().filter(bare)  # an HTTP/0.9 request line has no version after its target
+    assert bare.getMessage() == '"GET /notifications/confirm?token=***" 400 9'
     plain = logging.makeLogRecord({"msg": '"%s" %s %s', "args": ("GET /tasks HTTP/1.1", "200", "5")})
     assert SecretQueryFilter().filter(plain)
     assert plain.getMessage() == '"GET /tasks HTTP/1.1" 200 5'
