@@ -24,15 +24,19 @@ class ForwardingHandler(BaseHTTPRequestHandler):
     def forward(self, body: bytes, *, answer_after: float = 0) -> None:
         """Send `body` upstream and its answer back, `answer_after` seconds after upstream gave it
         (a request applied, whose answer the client may no longer be waiting for)."""
-        request = urllib.request.Request(self.upstream(), data=body, headers=dict(self.headers), method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                status, payload, headers = answer.status, answer.read(), dict(answer.headers)
-        except urllib.error.HTTPError as refused:
-            status, payload, headers = refused.code, refused.read(), dict(refused.headers)
+        status, payload, headers = self.send_upstream(body)
         time.sleep(answer_after)
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
             self.answer(status, payload, headers)
+
+    def send_upstream(self, body: bytes) -> tuple[int, bytes, dict[str, Any]]:
+        """Send `body` upstream; returns its answer's status, body and headers."""
+        request = urllib.request.Request(self.upstream(), data=body, headers=dict(self.headers), method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.read(), dict(answer.headers)
+        except urllib.error.HTTPError as refused:
+            return refused.code, refused.read(), dict(refused.headers)
 
     def answer(self, status: int, payload: bytes, headers: dict[str, Any]) -> None:
         self.send_response(status)

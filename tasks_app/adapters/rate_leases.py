@@ -27,6 +27,11 @@ count beside its write; a read could, but would still cost a write each).
 - Once a take finds the window full, every later request in the window is refused without a
   request, with the window's end for `Retry-After`.
 
+A take that fails may still have been counted: a stalled DynamoDB applies an `UpdateItem` its
+caller stopped waiting for. The lease remembers it, and its next take is the same take again
+(same id and size), which the counter recognises: the tokens it counted are granted then instead
+of being counted twice and lost.
+
 A request sends at most one counter request: its own take, or the background take its spend
 started (never both). On Lambda a background take still in flight when the invocation returns
 resumes when the instance is next invoked; if it fails meanwhile, the next request takes its own.
@@ -40,6 +45,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -81,6 +87,9 @@ class _Lease:
         self.full = False  # a take found the window's count at the limit: nothing more to grant
         self.taking: Future[None] | None = None  # the take in flight, if any (one at a time)
         self.spent = 0  # tokens this process's requests spent in the window
+        # The id and size of a take that failed and may have been counted all the same: the next
+        # take sends it again rather than a new one (`DynamoRateCounter.take`'s `take_id`).
+        self.unsettled: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -218,16 +227,23 @@ class TokenLeases:
         *,
         spending: bool,
     ) -> bool:
-        """One take of `size` tokens into `lease`; with `spending`, the caller keeps one of them.
-        True when that one was granted. Settles `future` either way."""
+        """One take of `size` tokens into `lease` (or the lease's unsettled take again, with its own
+        size); with `spending`, the caller keeps one of them. True when that one was granted.
+        Settles `future` either way."""
+        with self._lock:
+            take_id, size = lease.unsettled or (uuid.uuid4().hex, size)
         try:
-            taken = self._counter.take(key, tokens=size, limit=limit, window_seconds=window_seconds, now=now)
+            taken = self._counter.take(
+                key, tokens=size, limit=limit, window_seconds=window_seconds, now=now, take_id=take_id
+            )
         except BaseException as error:
             with self._lock:
                 lease.taking = None
+                lease.unsettled = (take_id, size)
             future.set_exception(error)
             raise
         with self._lock:
+            lease.unsettled = None
             remaining = limit - taken.hits
             lease.full = remaining <= 0
             lease.size = lease_size(remaining)

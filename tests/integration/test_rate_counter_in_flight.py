@@ -41,6 +41,7 @@ class WatchingProxy(ThreadingHTTPServer):
         self.upstream = upstream
         self.fail_counter = False  # answer the counter with HTTP 500 (botocore retries, then gives up)
         self.late_counters = 0  # answer that many counter requests after the client's read timeout
+        self.lost_counters = 0  # apply that many counter requests, and answer each with HTTP 500
         self.arrivals: list[tuple[str, frozenset[str]]] = []  # (operation, operations in flight then)
         self._in_flight: list[str] = []
         self._lock = threading.Lock()
@@ -79,6 +80,12 @@ class _Forward(ForwardingHandler):
         self.server.arrive(operation)
         try:
             if operation == COUNTER and self.server.fail_counter:
+                error = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "injected"}
+                self.answer(500, json.dumps(error).encode(), {})
+                return
+            if operation == COUNTER and self.server.lost_counters > 0:
+                self.server.lost_counters -= 1
+                self.send_upstream(body)  # applied (or refused, a repeat), and the client never knows
                 error = {"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "injected"}
                 self.answer(500, json.dumps(error).encode(), {})
                 return
@@ -269,3 +276,20 @@ def test_a_take_whose_answer_comes_after_the_read_timeout_is_counted_once(proxy:
     assert (first.granted, first.hits) == (10, 10)
     second = counter.take("user#late", tokens=10, limit=40, window_seconds=3600, now=1_800_000_000)
     assert (second.granted, second.hits) == (10, 20)
+
+
+def test_a_take_applied_after_its_request_gave_up_is_granted_to_the_next_request_not_counted_again(
+    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], frozen_rate_window: float
+) -> None:
+    """A stalled or failing DynamoDB may apply a take whose request already answered 503: the
+    tokens it counted must reach the caller's next requests, or a caller loses a lease of them
+    at each such take (the whole minute's, after a long stall)."""
+    settings.THROTTLE_RATES = {"user": "20/min", "ip": "1200/min"}
+    proxy.lost_counters = RETRY_BUDGET.attempts  # every attempt of the first take: counted, never answered
+
+    gave_up = APIClient().get("/tasks", **alice)
+
+    assert gave_up.status_code == 503, gave_up.content
+    assert len(proxy.saw(COUNTER)) == RETRY_BUDGET.attempts
+    statuses = [APIClient().get("/tasks", **alice).status_code for _ in range(21)]
+    assert statuses == [200] * 20 + [429]  # all of the minute's 20: none counted for nothing

@@ -14,18 +14,30 @@ NOW = 1_800_000_015.0
 
 
 class MemoryCounter:
-    """`DynamoRateCounter.take`'s arithmetic on one in-memory count per key and window."""
+    """`DynamoRateCounter.take`'s arithmetic on one in-memory count per key and window, with its
+    once-only check of a take's id (`take_id` of the item's latest take)."""
 
     def __init__(self) -> None:
         self.hits: dict[tuple[str, int], int] = {}
+        self.last_take: dict[tuple[str, int], str] = {}
         self.takes: list[int] = []
+        self.lose = 0  # apply that many takes, then raise as if the answer never came
         self._lock = threading.Lock()
 
-    def take(self, key: str, *, tokens: int, limit: int, window_seconds: int, now: float) -> Take:
+    def take(
+        self, key: str, *, tokens: int, limit: int, window_seconds: int, now: float, take_id: str | None = None
+    ) -> Take:
         window_start = int(now // window_seconds) * window_seconds
+        item = (key, window_start)
         with self._lock:
-            hits = self.hits[(key, window_start)] = self.hits.get((key, window_start), 0) + tokens
-            self.takes.append(tokens)
+            if take_id is None or self.last_take.get(item) != take_id:
+                hits = self.hits[item] = self.hits.get(item, 0) + tokens
+                self.last_take[item] = take_id or ""
+                self.takes.append(tokens)
+            hits = self.hits[item]
+            if self.lose:
+                self.lose -= 1
+                raise TimeoutError("counted, and the answer never came")
         return Take(granted=max(0, min(tokens, limit - (hits - tokens))), hits=hits, window_end=window_start + 60.0)
 
 
@@ -126,3 +138,20 @@ def test_near_its_limit_a_caller_still_has_the_next_windows_lease_taken_ahead() 
     deferred: list[Callable[[], None]] = []  # the refill it starts, not run: nothing waits for it
     assert leases.take("user#a", limit=8, window_seconds=60, now=1_800_000_061.0, refill=deferred.append).allowed
     assert len(counter.takes) == before  # the first request of the next minute spent a waiting token
+
+
+def test_a_take_that_failed_after_it_was_counted_is_sent_again_and_its_tokens_granted() -> None:
+    counter = MemoryCounter()
+    leases = leases_over(counter)
+    counter.lose = 1
+    try:
+        leases.take("user#a", limit=20, window_seconds=60, now=NOW, refill=at_once)
+    except TimeoutError:
+        pass
+    else:
+        raise AssertionError("the lost take's error reaches its request")
+    allowed = 0
+    while leases.take("user#a", limit=20, window_seconds=60, now=NOW, refill=at_once).allowed:
+        allowed += 1
+    assert allowed == 20  # the lost take's 5 tokens too
+    assert counter.takes[:2] == [5, 3]  # counted once, then the next take's quarter of the 15 left

@@ -49,13 +49,17 @@ class DynamoRateCounter:
     conditioned on the item's latest id being another: the repeat of an applied one fails its
     condition, and the count it made is read back (consistently) instead. Should another
     instance's `ADD` land between the two, the repeat counts again (the old, rarer case).
+    A caller that gave up on a take (an outage, a stall) sends its next take with the same id,
+    for the same reason: a stalled DynamoDB may apply the first after the caller stopped waiting.
     """
 
     def hit(self, key: str, *, window_seconds: int, now: float) -> tuple[int, float]:
         """Count a hit; returns the hits in the current window so far and when the window ends."""
         return self._add(key, 1, window_seconds=window_seconds, now=now)
 
-    def take(self, key: str, *, tokens: int, limit: int, window_seconds: int, now: float) -> Take:
+    def take(
+        self, key: str, *, tokens: int, limit: int, window_seconds: int, now: float, take_id: str | None = None
+    ) -> Take:
         """Count `tokens` hits at once (one `UpdateItem`) and say how many of them are within `limit`.
 
         The `ADD` is atomic, so every take (and every `hit`) owns the slots from the count before
@@ -64,16 +68,22 @@ class DynamoRateCounter:
         tokens are granted in a window, with one request each and no condition to retry. The
         count may pass `limit`; the window is full then, which is what it says. Raises
         `CounterBusy` when DynamoDB throttles the item, `DependencyUnavailable` on an outage.
+
+        `take_id` names the take (a fresh one when None): a take sent again with the id and
+        `tokens` of one that failed, and was applied after all, counts nothing more and gets what
+        that one counted, unless another take of the item landed in between.
         """
-        hits, window_end = self._add(key, tokens, window_seconds=window_seconds, now=now)
+        hits, window_end = self._add(key, tokens, window_seconds=window_seconds, now=now, add_id=take_id)
         granted = max(0, min(tokens, limit - (hits - tokens)))
         return Take(granted=granted, hits=hits, window_end=window_end)
 
-    def _add(self, key: str, hits: int, *, window_seconds: int, now: float) -> tuple[int, float]:
+    def _add(
+        self, key: str, hits: int, *, window_seconds: int, now: float, add_id: str | None = None
+    ) -> tuple[int, float]:
         window_start = int(now // window_seconds) * window_seconds
         window_end = window_start + window_seconds
         counter = RateCounterItem(pk=f"RATE#{key}", sk=str(window_start))
-        add_id = uuid.uuid4().hex
+        add_id = add_id or uuid.uuid4().hex
         try:
             counter.update(
                 actions=[
