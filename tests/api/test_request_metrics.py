@@ -67,6 +67,7 @@ def test_a_404_is_counted_under_its_operation_or_as_unmatched(api):
     assert request_metrics(lines)[0] == [("tasks.retrieve", "4xx"), ("unmatched", "4xx"), ("unmatched", "4xx")]
 
 
+@pytest.mark.usefixtures("frozen_rate_window")  # a day window must not end mid-test
 def test_a_429_is_a_throttled_request_whether_it_was_a_read_or_a_refused_change(api, settings):
     settings.THROTTLE_RATES = {"user": None, "ip": "1/day"}
     with collected() as lines:

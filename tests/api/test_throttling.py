@@ -11,6 +11,9 @@ from rest_framework.test import APIClient
 from ops.local.user_pool import bearer
 from tasks_app.adapters.rate_leases import lease_size
 
+# Their rate windows (a minute, a day) must not end mid-test, whatever the time CI runs at.
+pytestmark = pytest.mark.usefixtures("frozen_rate_window")
+
 
 def test_a_caller_over_their_rate_gets_429_with_retry_after(api, issuer, settings):
     settings.THROTTLE_RATES = {"user": "3/day", "ip": None}  # a day: no window ends mid-test

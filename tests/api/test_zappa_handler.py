@@ -197,6 +197,7 @@ def test_links_the_api_hands_out_carry_the_stage_prefix(invoke: Invoke) -> None:
     assert on_domain["tasks"].partition("?")[0] == f"https://{CUSTOM_DOMAIN}/tasks"
 
 
+@pytest.mark.usefixtures("frozen_rate_window")  # a day window must not end mid-test
 def test_the_rate_limit_counts_api_gateways_source_ip_not_x_forwarded_for(invoke: Invoke, settings: Any) -> None:
     settings.THROTTLE_RATES = {"user": None, "ip": "2/day"}
     statuses = [

@@ -177,8 +177,9 @@ def test_a_change_without_a_leased_token_reads_beside_its_take_and_writes_once_t
 
 @pytest.mark.parametrize("change", CHANGES_THAT_READ_FIRST)
 def test_a_change_over_the_limit_reads_but_never_writes(
-    proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str, change: Any
+    frozen_rate_window: float, proxy: WatchingProxy, settings: Any, alice: dict[str, Any], task_id: str, change: Any
 ) -> None:
+    # The window frozen: the day's one must not turn into a new day's mid-test.
     settings.THROTTLE_RATES = {"user": "1/day", "ip": "1200/min"}
     assert APIClient().get(f"/tasks/{task_id}", **alice).status_code == 200  # spends the day's one
     bootstrap.reset()  # the change reaches another instance, which knows nothing yet
