@@ -6,7 +6,9 @@ sent with `Transfer-Encoding: chunked` was refused for a missing `title` that th
 sent. And the errors `http.server` sends itself, before Django sees the request (a request line
 or a header too long, a malformed request line, an HTTP version it does not speak), were HTML
 pages. Here the body is de-chunked before the application sees it, as API Gateway does for the
-deployed API, and every such error leaves as the error envelope of SPEC §2.
+deployed API, and every such error leaves as the error envelope of SPEC §2, in the bytes the
+application renders (`ops.local.server_answers`). A body over `MAX_REQUEST_BODY_BYTES`, chunked or
+not, is refused here with a 413 before the application sees it, as API Gateway refuses its own.
 
 Framing that could be read two ways is refused with a 400 and a closed connection (RFC 9112 §5.1,
 §6.3, §3.2): whitespace before a header's colon, an empty Transfer-Encoding, Content-Length
@@ -19,21 +21,21 @@ Local only: the Lambda package has no `ops`, and API Gateway does its own framin
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
+import socket
 import socketserver
+import time
 import uuid
 from http import HTTPStatus
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from django.conf import settings
 from django.core.servers.basehttp import ServerHandler, WSGIRequestHandler, WSGIServer
 
-from tasks_app.api.errors import INTERNAL_ERROR_MESSAGE, ErrorCode, code_for_status, error_body
+from ops.local.server_answers import MAX_LINE, envelope
+from tasks_app.api.errors import INTERNAL_ERROR_MESSAGE
 
-# The longest request line or header line `http.server` reads (Django's handler uses the same).
-MAX_LINE = 65536
 # Trailer fields after the last chunk are read and dropped (RFC 9112 §7.1.2); this many at most.
 MAX_TRAILER_LINES = 100
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
@@ -45,6 +47,12 @@ MAX_EMPTY_LINES = 8
 # request is otherwise held open forever. The environment variable is for the server's tests.
 READ_TIMEOUT_SECONDS = float(os.environ.get("LOCAL_HTTP_READ_TIMEOUT_SECONDS", "30"))
 _CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")
+# After refusing a body over the limit, what the server still reads and drops of it before closing:
+# a socket closed with unread data is reset, and the reset can reach the client before it has read
+# the 413 (RFC 9112 §9.6). So the server half-closes and reads on until the client closes, for at
+# most this long and this much.
+LINGER_SECONDS = 5.0
+LINGER_BYTES = 64 * 1024 * 1024
 
 
 class BodyRefused(Exception):
@@ -104,9 +112,7 @@ class EnvelopeServerHandler(ServerHandler):
 
     request_handler: WSGIRequestHandler  # set by the request handler: Django's closes the connection through it
     error_headers = [("Content-Type", "application/json")]
-    error_body = json.dumps(
-        error_body(ErrorCode.INTERNAL_ERROR, INTERNAL_ERROR_MESSAGE), separators=(",", ":")
-    ).encode()
+    error_body = envelope(HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_MESSAGE)
 
 
 class LocalRequestHandler(WSGIRequestHandler):
@@ -134,6 +140,8 @@ class LocalRequestHandler(WSGIRequestHandler):
             return
         except BodyRefused as refused:
             self.send_error(refused.status, refused.message)
+            if refused.status == HTTPStatus.CONTENT_TOO_LARGE:
+                self._linger()  # the body is most likely still arriving
             return
         if request is None:  # `http.server` has answered already, through `send_error`
             return
@@ -225,22 +233,46 @@ class LocalRequestHandler(WSGIRequestHandler):
         """A `Content-Length` body, read here whole (as API Gateway does) so that a client slower
         than the read timeout gets a 408 from the server, not an error from inside the application.
 
-        A body over the limit is left unread: the application answers 413 without reading it.
+        Raises `BodyRefused`: 413 for a length over the limit, before reading any of it (as API
+        Gateway answers its own; the application's 413 would have Django read the whole body
+        first, and a client waiting for an answer before it sends would wait for the read
+        timeout), and 400 for a body shorter than its length.
         """
         length = int(self.headers.get("Content-Length", "0"))
-        if length > settings.MAX_REQUEST_BODY_BYTES:
-            return self.rfile, None
+        limit = settings.MAX_REQUEST_BODY_BYTES
+        if length > limit:
+            raise BodyRefused(413, f"The body is {length} bytes; the limit is {limit}.")  # the application's words
         body = self.rfile.read(length)
         if len(body) != length:
             raise BodyRefused(400, f"The body ends after {len(body)} of the {length} bytes its Content-Length says.")
         return io.BytesIO(body), length
 
+    def _linger(self) -> None:
+        """Half-close the connection after an answer, then read and drop what the client still
+        sends until it closes, `LINGER_SECONDS` pass or `LINGER_BYTES` arrive (RFC 9112 §9.6), so
+        that it reads the answer rather than a reset. Raises nothing: the connection closes next
+        whatever happens here."""
+        deadline, dropped = time.monotonic() + LINGER_SECONDS, 0
+        # The client's socket (`StreamRequestHandler.setup`); django-stubs calls it a WSGIRequest.
+        connection = cast(socket.socket, self.connection)
+        try:
+            self.wfile.flush()
+            connection.shutdown(socket.SHUT_WR)
+            while dropped < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+                connection.settimeout(left)
+                chunk = self.rfile.read1(65536)
+                if not chunk:
+                    return
+                dropped += len(chunk)
+        except OSError:  # the client reset it, or went quiet: nothing more to wait for
+            return
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """`http.server`'s error answer, as the SPEC §2 error envelope in JSON instead of an HTML page.
 
-        The status is kept; the code is the SPEC's for it, and a 5xx that is the request's fault
-        (505 version, 501 transfer coding) is a VALIDATION_ERROR, not an INTERNAL_ERROR (a bug).
-        The connection closes, as `http.server` does: what is left of the request is unread.
+        The status is kept; the code and the message are `server_answers.envelope`'s, in the
+        bytes the application renders. The connection closes, as `http.server` does: what is left
+        of the request is unread.
         """
         status = HTTPStatus(code)
         reason = (message or status.phrase)[:_MESSAGE_LIMIT]
@@ -251,7 +283,7 @@ class LocalRequestHandler(WSGIRequestHandler):
         # Every response carries an X-Request-ID, these too: the id of the log line below.
         request_id = uuid.uuid4().hex
         self.log_error("code %d, message %s, request_id %s", status.value, reason, request_id)
-        body = json.dumps(error_body(_code_for(status), _message_for(status, reason)), separators=(",", ":")).encode()
+        body = envelope(status, reason)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("X-Request-ID", request_id)
@@ -260,25 +292,6 @@ class LocalRequestHandler(WSGIRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and status >= 200 and status not in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
             self.wfile.write(body)
-
-
-def _code_for(status: HTTPStatus) -> ErrorCode:
-    if status < 500 or status in (HTTPStatus.INTERNAL_SERVER_ERROR, HTTPStatus.SERVICE_UNAVAILABLE):
-        return code_for_status(status)
-    return ErrorCode.VALIDATION_ERROR
-
-
-def _message_for(status: HTTPStatus, reason: str) -> str:
-    """What the client can do about it: http.server's reasons are terse ("Line too long")."""
-    if status == HTTPStatus.REQUEST_URI_TOO_LONG:
-        return f"The request line is over {MAX_LINE} bytes: shorten the URL (long input belongs in a JSON body)."
-    if status == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
-        return f"The request headers are too large ({reason}): at most 100 fields of {MAX_LINE} bytes each."
-    if status == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
-        return f"{reason}: send HTTP/1.1."
-    if status == HTTPStatus.BAD_REQUEST and not reason.startswith("The "):
-        return f"The request is not valid HTTP: {reason}"
-    return reason
 
 
 class LocalWSGIServer(WSGIServer):

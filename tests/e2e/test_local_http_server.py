@@ -113,6 +113,42 @@ def test_a_chunked_body_over_the_limit_is_a_413(server):
     assert "limit" in assert_envelope(response, body, 413, "PAYLOAD_TOO_LARGE")
 
 
+def oversized_post(size: int, *, framing: str, headers: bytes = b"") -> bytes:
+    """A create whose body is `size` bytes, sent whole with a Content-Length or in one chunk."""
+    payload = b"x" * size
+    start = b"POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" + headers
+    if framing == "chunked":
+        return start + b"Transfer-Encoding: chunked\r\n\r\n" + chunked(payload)
+    return start + b"Content-Length: %d\r\n\r\n%s" % (size, payload)
+
+
+def assert_rendered_as_the_api_renders(body: bytes) -> None:
+    """The API's answers are DRF's compact JSON (`{"success":false,...}`), UTF-8, whoever sent them."""
+    assert body == json.dumps(json.loads(body), separators=(",", ":"), ensure_ascii=False).encode(), body
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+@pytest.mark.parametrize("size", [BODY_LIMIT + 1, 8 * 1024 * 1024], ids=["just over", "8 MiB"])
+def test_a_body_over_the_limit_is_a_413_in_the_apis_own_bytes_not_a_reset(server, framing, size):
+    response, body = send(server, oversized_post(size, framing=framing))  # sent whole, then read
+    assert "limit" in assert_envelope(response, body, 413, "PAYLOAD_TOO_LARGE")
+    assert_rendered_as_the_api_renders(body)
+    if framing == "content-length":
+        assert json.loads(body)["error"]["message"] == f"The body is {size} bytes; the limit is {BODY_LIMIT}."
+
+
+def test_an_oversized_content_length_is_answered_before_the_body_is_sent(server):
+    # A client may wait for an answer before it sends a large body: it gets the 413 at once.
+    started = time.monotonic()
+    request = (
+        b"POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 99999\r\n\r\n"
+    )
+    response, body = send(server, request)
+    assert_envelope(response, body, 413, "PAYLOAD_TOO_LARGE")
+    assert_rendered_as_the_api_renders(body)
+    assert time.monotonic() - started < READ_TIMEOUT, "the server waited for a body it refuses"
+
+
 @pytest.mark.parametrize(
     "framing",
     [

@@ -1,0 +1,46 @@
+"""The local HTTP server's own answers, made as the application makes its: the SPEC §2 envelope in
+the bytes DRF renders.
+
+`ops.local.http_server` answers some requests itself, before the application sees them (a request
+line or a header too long, framing it refuses, a body over the limit). A client must not be able
+to tell them from the application's answers but by their status and message.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+from rest_framework.renderers import JSONRenderer
+
+from tasks_app.api.errors import ErrorCode, code_for_status, error_body
+
+# The longest request line or header line `http.server` reads (Django's handler uses the same).
+MAX_LINE = 65536
+
+
+def envelope(status: HTTPStatus, reason: str) -> bytes:
+    """The body of the server's answer of `status`: the SPEC §2 error envelope, its message made
+    from `reason` (`http.server`'s, or the server's own sentence), in the bytes the application
+    renders (DRF's `JSONRenderer`, as configured: compact, UTF-8). Raises nothing."""
+    return JSONRenderer().render(error_body(_code_for(status), _message_for(status, reason)))
+
+
+def _code_for(status: HTTPStatus) -> ErrorCode:
+    """The SPEC's code for `status`; a 5xx that is the request's fault (505 version, 501 transfer
+    coding) is a VALIDATION_ERROR, not an INTERNAL_ERROR (a bug)."""
+    if status < 500 or status in (HTTPStatus.INTERNAL_SERVER_ERROR, HTTPStatus.SERVICE_UNAVAILABLE):
+        return code_for_status(status)
+    return ErrorCode.VALIDATION_ERROR
+
+
+def _message_for(status: HTTPStatus, reason: str) -> str:
+    """What the client can do about it: http.server's reasons are terse ("Line too long")."""
+    if status == HTTPStatus.REQUEST_URI_TOO_LONG:
+        return f"The request line is over {MAX_LINE} bytes: shorten the URL (long input belongs in a JSON body)."
+    if status == HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE:
+        return f"The request headers are too large ({reason}): at most 100 fields of {MAX_LINE} bytes each."
+    if status == HTTPStatus.HTTP_VERSION_NOT_SUPPORTED:
+        return f"{reason}: send HTTP/1.1."
+    if status == HTTPStatus.BAD_REQUEST and not reason.startswith("The "):
+        return f"The request is not valid HTTP: {reason}"
+    return reason
