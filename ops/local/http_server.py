@@ -20,20 +20,20 @@ Local only: the Lambda package has no `ops`, and API Gateway does its own framin
 
 from __future__ import annotations
 
+import http.client
 import io
 import os
 import re
 import socket
 import socketserver
 import time
-import uuid
 from http import HTTPStatus
 from typing import Any, BinaryIO, cast
 
 from django.conf import settings
 from django.core.servers.basehttp import ServerHandler, WSGIRequestHandler, WSGIServer
 
-from ops.local.server_answers import MAX_LINE, envelope
+from ops.local.server_answers import MAX_LINE, envelope, request_id_of
 from tasks_app.api.errors import INTERNAL_ERROR_MESSAGE
 
 # Trailer fields after the last chunk are read and dropped (RFC 9112 §7.1.2); this many at most.
@@ -123,6 +123,7 @@ class LocalRequestHandler(WSGIRequestHandler):
     def handle_one_request(self) -> None:
         """Django's `handle_one_request`, with the request framed and its body read before the application runs."""
         self.requestline, self.command, self.request_version = "", "", self.default_request_version
+        self.headers = http.client.HTTPMessage()  # none yet: not the previous request's, for `send_error`
         try:
             if not self.rfile.peek(1):  # type: ignore[attr-defined]  # a BufferedReader (rbufsize -1)
                 self.close_connection = True  # the client closed: nothing to answer
@@ -271,8 +272,9 @@ class LocalRequestHandler(WSGIRequestHandler):
         """`http.server`'s error answer, as the SPEC §2 error envelope in JSON instead of an HTML page.
 
         The status is kept; the code and the message are `server_answers.envelope`'s, in the
-        bytes the application renders. The connection closes, as `http.server` does: what is left
-        of the request is unread.
+        bytes the application renders, with the request id the application would give
+        (`server_answers.request_id_of`: the client's, if it sent one the app accepts, once its
+        headers are read). The connection closes, as `http.server` does.
         """
         status = HTTPStatus(code)
         reason = (message or status.phrase)[:_MESSAGE_LIMIT]
@@ -280,8 +282,8 @@ class LocalRequestHandler(WSGIRequestHandler):
             # What http.server assumes of a request line it cannot parse: it would then send no
             # status line and no headers, and the envelope would reach the client as garbage.
             self.request_version = "HTTP/1.0"
-        # Every response carries an X-Request-ID, these too: the id of the log line below.
-        request_id = uuid.uuid4().hex
+        # Every response carries an X-Request-ID, these too, the client's as the app echoes it.
+        request_id = request_id_of(self.headers)
         self.log_error("code %d, message %s, request_id %s", status.value, reason, request_id)
         body = envelope(status, reason)
         self.send_response(status)

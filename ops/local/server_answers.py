@@ -1,5 +1,5 @@
 """The local HTTP server's own answers, made as the application makes its: the SPEC §2 envelope in
-the bytes DRF renders.
+the bytes DRF renders, and the request id the client chose.
 
 `ops.local.http_server` answers some requests itself, before the application sees them (a request
 line or a header too long, framing it refuses, a body over the limit). A client must not be able
@@ -8,10 +8,13 @@ to tell them from the application's answers but by their status and message.
 
 from __future__ import annotations
 
+import uuid
+from email.message import Message
 from http import HTTPStatus
 
 from rest_framework.renderers import JSONRenderer
 
+from config.observability import ACCEPTABLE_REQUEST_ID, REQUEST_ID_HEADER
 from tasks_app.api.errors import ErrorCode, code_for_status, error_body
 
 # The longest request line or header line `http.server` reads (Django's handler uses the same).
@@ -23,6 +26,15 @@ def envelope(status: HTTPStatus, reason: str) -> bytes:
     from `reason` (`http.server`'s, or the server's own sentence), in the bytes the application
     renders (DRF's `JSONRenderer`, as configured: compact, UTF-8). Raises nothing."""
     return JSONRenderer().render(error_body(_code_for(status), _message_for(status, reason)))
+
+
+def request_id_of(headers: Message) -> str:
+    """The id of a request with these `headers` (none yet: an empty `Message`), as the application
+    gives it (`config.observability.RequestIdMiddleware`): the client's `X-Request-ID` if the app
+    would accept it, read as a WSGI server hands it over (values trimmed, several joined by a comma,
+    which no accepted id holds), else a new one. Raises nothing."""
+    incoming = ",".join(value.strip() for value in headers.get_all(REQUEST_ID_HEADER, []))
+    return incoming if ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
 
 
 def _code_for(status: HTTPStatus) -> ErrorCode:

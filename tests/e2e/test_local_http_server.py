@@ -65,7 +65,11 @@ def chunked_post(body: bytes, *, headers: bytes = b"", target: bytes = b"/tasks"
     )
 
 
-def assert_envelope(response: http.client.HTTPResponse, body: bytes, status: int, code: str) -> str:
+def assert_envelope(
+    response: http.client.HTTPResponse, body: bytes, status: int, code: str, *, request_id: str | None = None
+) -> str:
+    """The SPEC §2 error envelope of `status` and `code`, with `request_id` as its X-Request-ID
+    (the client's), or a new one when None; returns its message."""
     assert response.status == status, body[:500]
     assert response.getheader("Content-Type") == "application/json", body[:500]
     envelope = json.loads(body)
@@ -73,7 +77,10 @@ def assert_envelope(response: http.client.HTTPResponse, body: bytes, status: int
     assert envelope["error"]["code"] == code
     assert envelope["error"]["message"]
     # Like every answer of the API's, whoever sent it (README: "Every response carries X-Request-ID").
-    assert re.fullmatch(r"[0-9a-f]{32}", response.getheader("X-Request-ID") or ""), response.getheaders()
+    if request_id is None:
+        assert re.fullmatch(r"[0-9a-f]{32}", response.getheader("X-Request-ID") or ""), response.getheaders()
+    else:
+        assert response.getheader("X-Request-ID") == request_id, response.getheaders()
     return str(envelope["error"]["message"])
 
 
@@ -147,6 +154,58 @@ def test_an_oversized_content_length_is_answered_before_the_body_is_sent(server)
     assert_envelope(response, body, 413, "PAYLOAD_TOO_LARGE")
     assert_rendered_as_the_api_renders(body)
     assert time.monotonic() - started < READ_TIMEOUT, "the server waited for a body it refuses"
+
+
+CLIENT_ID = "client-chose-this:1"
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status"),
+    [
+        (
+            oversized_post(
+                BODY_LIMIT + 1, framing="content-length", headers=b"X-Request-ID: %s\r\n" % CLIENT_ID.encode()
+            ),
+            413,
+        ),
+        (oversized_post(BODY_LIMIT + 1, framing="chunked", headers=b"X-Request-ID: %s\r\n" % CLIENT_ID.encode()), 413),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nX-Request-ID: %s\r\n\r\n" % CLIENT_ID.encode(), 400),
+    ],
+    ids=["413 content-length", "413 chunked", "400 framing"],
+)
+def test_the_servers_own_answer_echoes_the_clients_request_id_as_the_app_does(server, request_bytes, status):
+    code = "PAYLOAD_TOO_LARGE" if status == 413 else "VALIDATION_ERROR"
+    assert_envelope(*send(server, request_bytes), status, code, request_id=CLIENT_ID)
+    # The app's own answer to the same id, for comparison.
+    app_response, _ = send(
+        server, b"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: %s\r\n\r\n" % CLIENT_ID.encode()
+    )
+    assert (app_response.status, app_response.getheader("X-Request-ID")) == (404, CLIENT_ID)
+
+
+@pytest.mark.parametrize(
+    "request_id_headers",
+    [
+        b"X-Request-ID: has spaces in it\r\n",
+        b"X-Request-ID: " + b"a" * 129 + b"\r\n",
+        b"X-Request-ID: a\r\nX-Request-ID: b\r\n",
+    ],
+    ids=["spaces", "too long", "twice"],
+)
+def test_a_request_id_the_app_would_refuse_gets_a_new_one_from_the_server_too(server, request_id_headers):
+    request = oversized_post(BODY_LIMIT + 1, framing="content-length", headers=request_id_headers)
+    assert_envelope(*send(server, request), 413, "PAYLOAD_TOO_LARGE")  # a new 32-hex id
+    app_response, _ = send(server, b"GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\n" + request_id_headers + b"\r\n")
+    assert app_response.status == 404
+    assert re.fullmatch(r"[0-9a-f]{32}", app_response.getheader("X-Request-ID") or "")
+
+
+def test_a_refused_request_never_takes_the_previous_requests_id(server):
+    with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT) as connection:
+        first, _ = exchange(connection, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: first-request\r\n\r\n")
+        assert (first.status, first.getheader("X-Request-ID")) == (200, "first-request")
+        second, body = exchange(connection, b"GET / HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n")  # refused before its headers
+    assert_envelope(second, body, 505, "VALIDATION_ERROR")  # a new id, not the first request's
 
 
 @pytest.mark.parametrize(
