@@ -33,7 +33,8 @@ from typing import Any, BinaryIO, cast
 from django.conf import settings
 from django.core.servers.basehttp import ServerHandler, WSGIRequestHandler, WSGIServer
 
-from ops.local.server_answers import MAX_LINE, envelope, request_id_of
+from ops.local.server_answers import MAX_LINE, envelope, record_answer, request_id_of
+from tasks_app import correlation
 from tasks_app.api.errors import INTERNAL_ERROR_MESSAGE
 
 # Trailer fields after the last chunk are read and dropped (RFC 9112 §7.1.2); this many at most.
@@ -119,11 +120,13 @@ class LocalRequestHandler(WSGIRequestHandler):
     """Django's request handler, with chunked request bodies and every error of its own in the envelope."""
 
     timeout = READ_TIMEOUT_SECONDS  # `StreamRequestHandler.setup` sets it on the socket
+    _started = 0.0  # `time.perf_counter()` when the request being handled began to arrive
 
     def handle_one_request(self) -> None:
         """Django's `handle_one_request`, with the request framed and its body read before the application runs."""
         self.requestline, self.command, self.request_version = "", "", self.default_request_version
-        self.headers = http.client.HTTPMessage()  # none yet: not the previous request's, for `send_error`
+        # None yet: not the previous request's, for `send_error`.
+        self.path, self.headers = "", http.client.HTTPMessage()
         try:
             if not self.rfile.peek(1):  # type: ignore[attr-defined]  # a BufferedReader (rbufsize -1)
                 self.close_connection = True  # the client closed: nothing to answer
@@ -132,6 +135,7 @@ class LocalRequestHandler(WSGIRequestHandler):
             # Idle between two requests, nothing started: closed without an answer (RFC 9112 §9.5).
             self.close_connection = True
             return
+        self._started = time.perf_counter()  # the request has begun to arrive
         try:
             request = self._read_request()
         except TimeoutError:
@@ -274,7 +278,9 @@ class LocalRequestHandler(WSGIRequestHandler):
         The status is kept; the code and the message are `server_answers.envelope`'s, in the
         bytes the application renders, with the request id the application would give
         (`server_answers.request_id_of`: the client's, if it sent one the app accepts, once its
-        headers are read). The connection closes, as `http.server` does.
+        headers are read). Its lines are the application's: the access line with the size sent
+        and the metrics line (`server_answers.record_answer`), each with the request id, so
+        `request_trail` finds it. The connection closes, as `http.server` does.
         """
         status = HTTPStatus(code)
         reason = (message or status.phrase)[:_MESSAGE_LIMIT]
@@ -284,16 +290,31 @@ class LocalRequestHandler(WSGIRequestHandler):
             self.request_version = "HTTP/1.0"
         # Every response carries an X-Request-ID, these too, the client's as the app echoes it.
         request_id = request_id_of(self.headers)
-        self.log_error("code %d, message %s, request_id %s", status.value, reason, request_id)
         body = envelope(status, reason)
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("X-Request-ID", request_id)
-        self.send_header("Connection", "close")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD" and status >= 200 and status not in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED):
-            self.wfile.write(body)
+        sent = b"" if self.command == "HEAD" or status in (HTTPStatus.NO_CONTENT, HTTPStatus.NOT_MODIFIED) else body
+        # The request's lines carry its id, as the application's do (`config.observability`).
+        with correlation.bound(request_id=request_id, event_id=None):
+            self.log_error("code %d, message %s", status.value, reason)
+            try:
+                self.send_response_only(status)
+                for name, value in (("Server", self.version_string()), ("Date", self.date_time_string())):
+                    self.send_header(name, value)  # what `send_response` adds; it logs before the size is known
+                self.send_header("Content-Type", "application/json")
+                self.send_header("X-Request-ID", request_id)
+                self.send_header("Connection", "close")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(sent)
+            finally:
+                self.log_request(status.value, len(sent))  # the access line, as wsgiref writes it after the body
+                record_answer(
+                    method=self.command,
+                    target=self.path,
+                    client=str(self.client_address[0]),
+                    status=status.value,
+                    latency_ms=(time.perf_counter() - self._started) * 1000,
+                    request_id=request_id,
+                )
 
 
 class LocalWSGIServer(WSGIServer):

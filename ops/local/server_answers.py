@@ -1,5 +1,6 @@
 """The local HTTP server's own answers, made as the application makes its: the SPEC §2 envelope in
-the bytes DRF renders, and the request id the client chose.
+the bytes DRF renders, the request id the client chose, and the metrics line that is also the
+request's access log (`config.request_metrics`).
 
 `ops.local.http_server` answers some requests itself, before the application sees them (a request
 line or a header too long, framing it refuses, a body over the limit). A client must not be able
@@ -11,10 +12,14 @@ from __future__ import annotations
 import uuid
 from email.message import Message
 from http import HTTPStatus
+from urllib.parse import unquote
 
+from django.http import HttpRequest, HttpResponse
 from rest_framework.renderers import JSONRenderer
 
 from config.observability import ACCEPTABLE_REQUEST_ID, REQUEST_ID_HEADER
+from config.request_metrics import UNMATCHED, access_details, operation
+from tasks_app.adapters import metrics
 from tasks_app.api.errors import ErrorCode, code_for_status, error_body
 
 # The longest request line or header line `http.server` reads (Django's handler uses the same).
@@ -35,6 +40,29 @@ def request_id_of(headers: Message) -> str:
     which no accepted id holds), else a new one. Raises nothing."""
     incoming = ",".join(value.strip() for value in headers.get_all(REQUEST_ID_HEADER, []))
     return incoming if ACCEPTABLE_REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
+
+
+def record_answer(*, method: str, target: str, client: str, status: int, latency_ms: float, request_id: str) -> None:
+    """The metrics line `config.request_metrics.RequestMetricsMiddleware` writes for each answer of
+    the application, for one of the server's: the operation of the route `target` (the request
+    line's, path and query) names for `method` (`unmatched` when the request line was not read),
+    the access details (method, path with secrets hidden, `status`, the `client` address), the
+    `latency_ms` since the request began to arrive, and `request_id`. Nothing with metrics off
+    (`POWERTOOLS_METRICS_DISABLED`). Raises nothing."""
+    if not metrics.enabled():
+        return
+    request = HttpRequest()
+    request.method = method
+    path, _, query = target.partition("?")
+    request.path = request.path_info = unquote(path)  # WSGI's PATH_INFO, which routes are matched on
+    request.META = {"REMOTE_ADDR": client, "QUERY_STRING": query}
+    metrics.record_request(
+        operation=operation(request) if method else UNMATCHED,
+        status=status,
+        latency_ms=latency_ms,
+        request_id=request_id,
+        details=access_details(request, HttpResponse(status=status)),
+    )
 
 
 def _code_for(status: HTTPStatus) -> ErrorCode:

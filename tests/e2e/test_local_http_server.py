@@ -7,6 +7,7 @@ not an HTML page.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import json
 import re
@@ -17,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.local_stack import api_server
+from tests.e2e import local_stack
+from tests.e2e.local_stack import api_server, eventually, run_manage
 
 pytestmark = pytest.mark.e2e
 
@@ -25,6 +27,7 @@ STARTUP_TIMEOUT = 60
 SOCKET_TIMEOUT = 20
 BODY_LIMIT = 4096
 READ_TIMEOUT = 2  # the server's, shortened from its 30 s so that a test can wait for it
+start_stack = local_stack.start_stack  # the fixture: `make run`'s whole stack, its output kept
 
 
 @pytest.fixture
@@ -366,3 +369,36 @@ def test_an_idle_connection_is_closed_without_an_answer(server):
         started = time.monotonic()
         assert connection.recv(1) == b""
     assert time.monotonic() - started < READ_TIMEOUT + 5
+
+
+# The server's own answers in the logs ------------------------------------------------------------
+
+
+def test_the_servers_own_answers_are_logged_and_traced_like_the_apps(start_stack):
+    # `make run`: the terminal shows each request's metrics line, and `request_trail <id>` its access line.
+    stack = start_stack(reload=False)
+    too_big = (
+        b"POST /tasks?token=secret HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-ID: too-big-1\r\n"
+        b"Content-Length: 20000000\r\n\r\n"
+    )
+    assert_envelope(*send(stack.api_port, too_big), 413, "PAYLOAD_TOO_LARGE", request_id="too-big-1")
+    two_hosts = b"GET /tasks HTTP/1.1\r\nHost: a\r\nHost: b\r\nX-Request-ID: two-hosts-1\r\n\r\n"
+    assert_envelope(*send(stack.api_port, two_hosts), 400, "VALIDATION_ERROR", request_id="two-hosts-1")
+
+    def metrics_line(request_id: str) -> dict[str, Any] | None:
+        lines = [json.loads(line) for line in stack.lines if '"_aws"' in line and f'"{request_id}"' in line]
+        return lines[0] if lines else None
+
+    expected = {
+        "too-big-1": ("tasks.create", "POST", "/tasks?token=***", 413, "4xx"),
+        "two-hosts-1": ("tasks.list", "GET", "/tasks", 400, "4xx"),
+    }
+    for request_id, (operation, method, path, status, status_class) in expected.items():
+        line = eventually(functools.partial(metrics_line, request_id), 10, f"{request_id}'s metrics line")
+        assert (line["operation"], line["method"], line["path"]) == (operation, method, path), line
+        assert (line["status"], line["status_class"], line["source_ip"]) == (status, status_class, "127.0.0.1"), line
+        assert line["Latency"][0] >= 0, line
+
+        trail = run_manage("request_trail", request_id, "--state-dir", str(stack.state_dir), env=stack.env)
+        assert trail.returncode == 0, trail.stdout + trail.stderr
+        assert f'"{method} {path} HTTP/1.1" {status} ' in trail.stdout, trail.stdout
