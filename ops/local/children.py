@@ -124,16 +124,19 @@ def child_environment(aws_url: str, state_dir: Path) -> dict[str, str]:
 
 
 def stop_group(process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
-    """Stop `process` and its process group: SIGTERM, then SIGKILL if it is not gone after `timeout` s.
+    """Stop `process` (an orphan guard) and its process group: SIGTERM to the guard, which sends
+    it on to its group once, then SIGKILL to the group if the guard is not gone after `timeout` s.
 
-    The whole group, because runserver's reloader serves from a child of its own. Does nothing if
-    `process` has already exited; returns once it has.
+    The whole group, because runserver's reloader serves from a child of its own. SIGTERM goes to
+    the guard alone: sent to the group too, the guarded command would get it twice, and a Celery
+    worker says "Warm shutdown" for each. Does nothing if `process` has already exited; returns
+    once it has.
     """
     if process.poll() is not None:
         return
     try:
         os.killpg(process.pid, signal.SIGCONT)  # a paused child could not act on SIGTERM
-        os.killpg(process.pid, signal.SIGTERM)
+        os.kill(process.pid, signal.SIGTERM)
     except ProcessLookupError:
         return
     try:

@@ -73,6 +73,13 @@ def test_the_local_stack_serves_the_api_and_survives_a_restart(start_stack):
     assert not port_is_open(restarted.aws_port)
 
 
+def test_ctrl_c_stops_the_worker_with_one_warm_shutdown(start_stack):
+    stack = start_stack(reload=False)
+    assert stack.stop(signal.SIGINT) == 0
+    assert stack.output.count("Warm shutdown") == 1, stack.output[-3000:]  # Celery's line, once per SIGTERM it gets
+    assert "Stopped." in stack.output
+
+
 def test_a_taken_port_is_a_clear_error(start_stack, tmp_path):
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
