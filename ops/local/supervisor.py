@@ -305,8 +305,15 @@ def _stop_signals_call(handler: Callable[[int, FrameType | None], None]) -> Iter
             signal.signal(sig, previous_handler)
 
 
+# What the start-up check asks for: a plain Django view, not one of DRF's, so it costs no one a
+# rate-limit token (`tasks_app.api.throttling` counts DRF views' requests, and 401s). Asking for
+# the root took one from 127.0.0.1's count: the user's first window had a request fewer.
+READINESS_PATH = "/favicon.ico"
+
+
 def _wait_for_api(api_url: str, children: ChildProcesses, stopping: Callable[[], bool], timeout: float = 60.0) -> None:
-    """Return once `api_url` answers, or as soon as `stopping()` is true (the stop is then under way).
+    """Return once `api_url` answers (`GET READINESS_PATH`, which no rate limit counts), or as
+    soon as `stopping()` is true (the stop is then under way).
 
     Raises LocalStackError if a child exits meanwhile, or if the API does not answer within `timeout` s.
     """
@@ -316,7 +323,7 @@ def _wait_for_api(api_url: str, children: ChildProcesses, stopping: Callable[[],
             name, code = exited[0]
             raise LocalStackError(f"{_sentence(name)} exited with status {code} while starting.")
         try:
-            with urllib.request.urlopen(f"{api_url}/", timeout=2):
+            with urllib.request.urlopen(f"{api_url}{READINESS_PATH}", timeout=2):
                 return
         except urllib.error.HTTPError:
             return  # any answer means it serves: a 429 (rate limits) or 503 is not worth retrying into

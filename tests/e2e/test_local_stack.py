@@ -80,6 +80,14 @@ def test_ctrl_c_stops_the_worker_with_one_warm_shutdown(start_stack):
     assert "Stopped." in stack.output
 
 
+def test_the_start_up_check_costs_no_one_a_request(start_stack):
+    # A limit of 5 per day: the window cannot end during the test.
+    stack = start_stack(reload=False, THROTTLE_IP_RATE="5/d")
+    statuses = [stack.request("GET", "/tasks?user_id=alice")[0] for _ in range(6)]
+    assert statuses == [200] * 5 + [429], "the user's first window must be whole"
+    assert stack.stop() == 0
+
+
 def test_a_taken_port_is_a_clear_error(start_stack, tmp_path):
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
