@@ -365,6 +365,7 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
             "Task API is running:",
             f"  API         {api_url}/  (start here: links to everything, and how to authenticate)",
             *_access_lines(api_url, options),
+            _rate_limits_line(),
             f"  Swagger UI  {api_url}/swagger",
             f"  OpenAPI     {api_url}/api/schema",
             f"  Local AWS   {aws_url}  (table {resources.table_name}, topic {resources.topic_name}, "
@@ -381,6 +382,22 @@ def _banner(api_url: str, aws_url: str, options: LocalStackOptions) -> str:
             "Press Ctrl-C to stop.",
             "",
         ]
+    )
+
+
+def _rate_limits_line() -> str:
+    """The banner's line on the rate limits the API counts with (THROTTLE_USER_RATE and
+    THROTTLE_IP_RATE, as `config.environment` read them; `off` where lifted), for the AUTH_MODE it
+    was started with: without tokens every request is counted by its address."""
+    user, ip = (settings.THROTTLE_RATES.get(scope) or "off" for scope in ("user", "ip"))
+    if settings.AUTH_MODE != "jwt":
+        return (
+            f"  Rate limits THROTTLE_IP_RATE={ip} per address, for every request "
+            f"(AUTH_MODE=none signs no one in: THROTTLE_USER_RATE={user} is unused)"
+        )
+    return (
+        f"  Rate limits THROTTLE_USER_RATE={user} per signed-in user, "
+        f"THROTTLE_IP_RATE={ip} per address for requests without a valid token"
     )
 
 

@@ -80,9 +80,11 @@ def test_ctrl_c_stops_the_worker_with_one_warm_shutdown(start_stack):
     assert "Stopped." in stack.output
 
 
-def test_the_start_up_check_costs_no_one_a_request(start_stack):
+def test_the_start_up_check_costs_no_one_a_request_and_the_banner_shows_the_limits(start_stack):
     # A limit of 5 per day: the window cannot end during the test.
-    stack = start_stack(reload=False, THROTTLE_IP_RATE="5/d")
+    stack = start_stack(reload=False, THROTTLE_IP_RATE="5/d", THROTTLE_USER_RATE="7/d")
+    assert "  Rate limits THROTTLE_IP_RATE=5/d per address, for every request" in stack.output
+    assert "THROTTLE_USER_RATE=7/d is unused" in stack.output  # AUTH_MODE=none: no one is signed in
     statuses = [stack.request("GET", "/tasks?user_id=alice")[0] for _ in range(6)]
     assert statuses == [200] * 5 + [429], "the user's first window must be whole"
     assert stack.stop() == 0
@@ -135,6 +137,8 @@ def test_a_corrupt_snapshot_is_reported_and_left_untouched(tmp_path):
 def test_the_local_stack_runs_with_authentication_on(start_stack, tmp_path):
     stack = start_stack(AUTH_MODE="jwt")
     assert "manage.py issue_token <user>" in stack.output  # the banner says how to get a token
+    rates = "THROTTLE_USER_RATE=600/min per signed-in user, THROTTLE_IP_RATE=1200/min per address"
+    assert f"  Rate limits {rates} for requests without a valid token" in stack.output  # the defaults
     assert "Authorization: Bearer <token>" in stack.output  # and how to send it
     assert stack.request("GET", "/tasks")[0] == 401
     token = subprocess.run(
