@@ -274,6 +274,11 @@ class LocalWSGIServer(WSGIServer):
     `server_cls` extension point is the server, so the server picks its handler here.
     """
 
+    # Django's listen backlog is 10: a burst of clients connecting at once (a load test, a retry
+    # storm, `make bench`'s local part) overflowed it, and the connections it dropped timed out.
+    # The kernel caps it at net.core.somaxconn.
+    request_queue_size = socket.SOMAXCONN
+
     def __init__(
         self,
         server_address: tuple[str, int],

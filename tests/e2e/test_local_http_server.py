@@ -12,8 +12,10 @@ import http.client
 import json
 import re
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -402,3 +404,22 @@ def test_the_servers_own_answers_are_logged_and_traced_like_the_apps(start_stack
         trail = run_manage("request_trail", request_id, "--state-dir", str(stack.state_dir), env=stack.env)
         assert trail.returncode == 0, trail.stdout + trail.stderr
         assert f'"{method} {path} HTTP/1.1" {status} ' in trail.stdout, trail.stdout
+
+
+def test_a_burst_of_concurrent_connections_is_served_without_resets(server):
+    """Clients opening many connections at once (a load test, a retry storm) are all answered:
+    none is reset because the server's listen backlog ran over (Django's is 10)."""
+    clients = 200
+    start = threading.Barrier(clients, timeout=SOCKET_TIMEOUT)
+
+    def fetch(client: int) -> int | str:
+        start.wait()  # every client connects at the same moment
+        try:
+            response, _ = send(server, b"GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        except OSError as error:
+            return type(error).__name__
+        return response.status
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        statuses = list(pool.map(fetch, range(clients)))
+    assert statuses == [200] * clients
