@@ -38,6 +38,23 @@ def claim_of(
     request: Request, caller: Caller | None, *, status: int, envelope: Envelope, location: bool
 ) -> IdempotencyClaim | None:
     """The request's claim, or None without the header; a malformed key is a 400 (`ValidationError`)."""
+
+    def respond(task: Task) -> RecordedResponse:
+        headers = etag_headers(task)
+        if location:
+            headers["Location"] = location_of(request, task)
+        body = JSONRenderer().render(envelope(task)).decode()
+        return RecordedResponse(status=status, body=body, headers=headers)
+
+    return claim_for(request, caller, respond)
+
+
+def claim_for[R](
+    request: Request, caller: Caller | None, respond: Callable[[R], RecordedResponse]
+) -> IdempotencyClaim[R] | None:
+    """The claim of a request whose change makes an `R` that `respond` renders (the first
+    response: status, body, headers), or None without the header; a malformed key is a 400
+    (`ValidationError`). The fingerprint is the method, path, body and `If-Match`."""
     key = request.headers.get(HEADER)
     if key is None:
         return None
@@ -48,14 +65,6 @@ def claim_of(
         sort_keys=True,
         default=str,
     )
-
-    def respond(task: Task) -> RecordedResponse:
-        headers = etag_headers(task)
-        if location:
-            headers["Location"] = location_of(request, task)
-        body = JSONRenderer().render(envelope(task)).decode()
-        return RecordedResponse(status=status, body=body, headers=headers)
-
     return IdempotencyClaim(
         scope=str(caller.user_id) if caller else _ANONYMOUS,
         key=key,
@@ -65,17 +74,27 @@ def claim_of(
 
 
 def run_once(claim: IdempotencyClaim | None, run: Run) -> Task | HttpResponse:
+    """`run_with_key` for a change that makes a task, what the tasks' views call: spelled out,
+    because mypy would take their return type (`Task | HttpResponse`) for `R`."""
+    outcome = run_with_key(claim, run)  # assigned first: inferred from the arguments, not the return
+    return outcome
+
+
+def run_with_key[R](
+    claim: IdempotencyClaim[R] | None, run: Callable[[IdempotencyClaim[R] | None], R]
+) -> R | HttpResponse:
     """Run the change, unless the claim's key already answered: then its first response, replayed.
+    Without a claim, what `run` made; with one, the first response as sent (`recorded`).
 
     Raises `IdempotencyKeyReused` (422) when the key was used with another request.
     """
     if claim is None:
         return run(None)
-    repository = bootstrap.task_repository()
+    repository = bootstrap.task_repository()  # reads every record, whichever app's change stored it
     first = idempotency.replay(claim=claim, store=repository, now=bootstrap.utc_now())
     if first is None:
         try:
-            task = run(claim)
+            result = run(claim)
         except DomainError:
             # A concurrent repeat may have won: it stored the key (IdempotencyKeyInUse), or its
             # change made this one stale or invalid (a second complete is a 409). Either way
@@ -84,7 +103,7 @@ def run_once(claim: IdempotencyClaim | None, run: Run) -> Task | HttpResponse:
             if first is None:
                 raise
         else:
-            return recorded(claim.respond(task), replayed=False)
+            return recorded(claim.respond(result), replayed=False)
     return recorded(first, replayed=True)
 
 

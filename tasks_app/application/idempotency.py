@@ -2,7 +2,9 @@
 
 A POST or PATCH with `Idempotency-Key` stores an `IdempotencyRecord` in the same transaction as
 its change. A repeat within 24 hours by the same caller finds the record: the same request gets
-the first response again, another request with the same key is refused.
+the first response again, another request with the same key is refused. The tasks' changes and
+the notifications' (a webhook registered, changed, its secret rotated) keep their records in one
+store, so a caller's key names one request whichever endpoint it was sent to.
 """
 
 from __future__ import annotations
@@ -43,27 +45,28 @@ class IdempotencyRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class IdempotencyClaim:
+class IdempotencyClaim[R = Task]:
     """A request that carries an `Idempotency-Key`, and how its first response will look.
 
-    The service hands `record_for(task)` to the repository, which stores it in the same
-    transaction as the change (SPEC §2: there is no moment when the write exists and the key
-    does not).
+    `R` is what the guarded change makes (a `Task`, unless said otherwise; a webhook endpoint for
+    the notifications' endpoints). The service hands `record_for(result)` to the repository,
+    which stores it in the same transaction as the change (SPEC §2: there is no moment when the
+    write exists and the key does not).
     """
 
     scope: str
     key: str
     fingerprint: str
-    respond: Callable[[Task], RecordedResponse]
+    respond: Callable[[R], RecordedResponse]
     lifetime_seconds: int = KEY_LIFETIME_SECONDS
 
-    def record_for(self, task: Task, now: datetime) -> IdempotencyRecord:
-        """The record to store with the change that made `task` what it is now."""
+    def record_for(self, result: R, now: datetime) -> IdempotencyRecord:
+        """The record to store with the change that made `result` what it is now."""
         return IdempotencyRecord(
             scope=self.scope,
             key=self.key,
             fingerprint=self.fingerprint,
-            response=self.respond(task),
+            response=self.respond(result),
             expires_at=now + timedelta(seconds=self.lifetime_seconds),
         )
 
@@ -88,13 +91,14 @@ class IdempotencyKeyReused(DomainError):
 
 
 class RecordStore(Protocol):
-    """Where idempotency records are looked up (the task repository keeps them)."""
+    """Where idempotency records are looked up (the task repository reads them all: one item type
+    in the table, whichever repository wrote it)."""
 
     def find_response(self, scope: str, key: str, *, now: datetime) -> IdempotencyRecord | None:
         """The unexpired record of `scope`'s key, or None."""
 
 
-def replay(*, claim: IdempotencyClaim, store: RecordStore, now: datetime) -> RecordedResponse | None:
+def replay[R](*, claim: IdempotencyClaim[R], store: RecordStore, now: datetime) -> RecordedResponse | None:
     """The first response to repeat for this request, or None if the key is new.
 
     Raises `IdempotencyKeyReused` when the key was stored for a different request.
