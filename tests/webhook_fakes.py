@@ -11,15 +11,26 @@ from notifications_app.application.ports import DeliveryPage, DeliveryTicket, En
 from notifications_app.domain.delivery import Delivery
 from notifications_app.domain.endpoint import WebhookEndpoint
 from notifications_app.domain.errors import DeliveryNotFound, WebhookNotFound
+from tasks_app.application.idempotency import IdempotencyKeyInUse, IdempotencyRecord
 
 
 class FakeEndpoints:
-    """`EndpointRepository` in a dict."""
+    """`EndpointRepository` in a dict; idempotency records in another, keyed by scope and key
+    (`IdempotencyKeyInUse` for a key already there, expiry aside)."""
 
     def __init__(self, *endpoints: WebhookEndpoint) -> None:
         self.items = {endpoint.webhook_id: endpoint for endpoint in endpoints}
+        self.records: dict[tuple[str, str], IdempotencyRecord] = {}
 
-    def add(self, endpoint: WebhookEndpoint) -> None:
+    def _claim(self, record: IdempotencyRecord | None) -> None:
+        if record is None:
+            return
+        if (record.scope, record.key) in self.records:
+            raise IdempotencyKeyInUse(record.key)
+        self.records[(record.scope, record.key)] = record
+
+    def add(self, endpoint: WebhookEndpoint, *, idempotency: IdempotencyRecord | None = None) -> None:
+        self._claim(idempotency)
         self.items[endpoint.webhook_id] = endpoint
 
     def get(self, webhook_id: str) -> WebhookEndpoint:
@@ -27,13 +38,24 @@ class FakeEndpoints:
             raise WebhookNotFound(webhook_id)
         return self.items[webhook_id]
 
-    def update(self, endpoint: WebhookEndpoint, changes: EndpointChanges, *, now: datetime) -> WebhookEndpoint:
+    def update(
+        self,
+        endpoint: WebhookEndpoint,
+        changes: EndpointChanges,
+        *,
+        now: datetime,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> WebhookEndpoint:
         webhook_id = endpoint.webhook_id
+        stored = self.get(webhook_id)
+        self._claim(idempotency)
         given = {name: value for name, value in dataclasses.asdict(changes).items() if value is not None}
-        self.items[webhook_id] = dataclasses.replace(self.get(webhook_id), **given, updated_at=now)
+        self.items[webhook_id] = dataclasses.replace(stored, **given, updated_at=now)
         return self.items[webhook_id]
 
-    def replace_secrets(self, endpoint: WebhookEndpoint) -> None:
+    def replace_secrets(self, endpoint: WebhookEndpoint, *, idempotency: IdempotencyRecord | None = None) -> None:
+        self.get(endpoint.webhook_id)
+        self._claim(idempotency)
         self.items[endpoint.webhook_id] = endpoint
 
     def delete(self, endpoint: WebhookEndpoint) -> None:

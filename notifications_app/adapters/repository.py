@@ -2,16 +2,19 @@
 
 Writes that could race a worker's are conditional: the failure streak is an update of the
 fields it changes; a delivery's attempt is a put of the whole item on the condition that its
-attempt count is still the one read (`record_attempt`).
+attempt count is still the one read (`record_attempt`). A request's `Idempotency-Key` record is
+written in the same transaction as the endpoint's change (SPEC §2), as the tasks' are.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PutError, PynamoDBException, UpdateError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
@@ -29,12 +32,16 @@ from notifications_app.domain.delivery import Delivery, is_delivery_id
 from notifications_app.domain.endpoint import WebhookEndpoint, is_webhook_id
 from notifications_app.domain.errors import DeliveryNotFound, WebhookNotFound
 from tasks_app.adapters.cursor import CursorCodec
+from tasks_app.adapters.dynamodb.idempotency import IdempotencyItem
 from tasks_app.adapters.dynamodb.keys import user_partition
-from tasks_app.adapters.dynamodb.models import TableModel, response_code
-from tasks_app.adapters.outages import reports_outages
+from tasks_app.adapters.dynamodb.models import TableModel, item_failed, response_code
+from tasks_app.adapters.outages import RETRY_AFTER_THROTTLED, reports_outages
+from tasks_app.application.idempotency import IdempotencyKeyInUse, IdempotencyRecord
+from tasks_app.application.ports import DependencyUnavailable
 from tasks_app.domain.errors import InvalidCursor
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
+_CONFLICTS = ("ConditionalCheckFailed", "TransactionConflict")
 ENDPOINT_LISTING = "webhooks"
 DELIVERY_LISTING = "webhook-deliveries"
 
@@ -56,15 +63,24 @@ class DynamoEndpointRepository:
         self._cursors = cursors
         self._connection = connection
 
-    def add(self, endpoint: WebhookEndpoint) -> None:
-        with TransactWrite(connection=self._connection) as transaction:
+    def add(self, endpoint: WebhookEndpoint, *, idempotency: IdempotencyRecord | None = None) -> None:
+        def write(transaction: TransactWrite) -> None:
             transaction.save(WebhookItem.from_domain(endpoint), condition=WebhookItem.pk.does_not_exist())
             transaction.save(WebhookOwnerItem.of(endpoint), condition=WebhookOwnerItem.pk.does_not_exist())
+
+        self._transact(write, record_at=2, idempotency=idempotency)  # after the endpoint and its owner pointer
 
     def get(self, webhook_id: str) -> WebhookEndpoint:
         return self._item(webhook_id).to_domain()
 
-    def update(self, endpoint: WebhookEndpoint, changes: EndpointChanges, *, now: datetime) -> WebhookEndpoint:
+    def update(
+        self,
+        endpoint: WebhookEndpoint,
+        changes: EndpointChanges,
+        *,
+        now: datetime,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> WebhookEndpoint:
         webhook_id = endpoint.webhook_id
         item = _endpoint_item(endpoint)
         actions: list[Any] = []
@@ -82,9 +98,20 @@ class DynamoEndpointRepository:
             actions.append(WebhookItem.enabled.set(changes.enabled))
             if changes.enabled:  # enabled again by its owner: a fresh start
                 actions += [WebhookItem.disabled_reason.remove(), WebhookItem.consecutive_failures.set(0)]
+        if actions:
+            actions.append(WebhookItem.updated_at.set(now))
+        if idempotency is not None:
+            # A transaction returns no item: the endpoint as the record's response shows it.
+            self._update_with_record(item, webhook_id, actions, idempotency)
+            return endpoint.changed(
+                url=changes.url,
+                event_types=changes.event_types,
+                description=changes.description,
+                enabled=changes.enabled,
+                now=now,
+            )
         if not actions:
             return endpoint
-        actions.append(WebhookItem.updated_at.set(now))
         try:
             item.update(actions=actions, condition=WebhookItem.pk.exists())
         except UpdateError as error:
@@ -93,19 +120,20 @@ class DynamoEndpointRepository:
             raise
         return item.to_domain()
 
-    def replace_secrets(self, endpoint: WebhookEndpoint) -> None:
+    def replace_secrets(self, endpoint: WebhookEndpoint, *, idempotency: IdempotencyRecord | None = None) -> None:
         item = _endpoint_item(endpoint)
+        actions: list[Any] = [
+            WebhookItem.secret.set(endpoint.secret),
+            # PynamoDB's stubs refuse None, which its `set` takes as "remove".
+            WebhookItem.previous_secret.set(endpoint.previous_secret),  # type: ignore[arg-type]
+            WebhookItem.previous_secret_expires_at.set(endpoint.previous_secret_expires_at),  # type: ignore[arg-type]
+            WebhookItem.updated_at.set(endpoint.updated_at),  # type: ignore[arg-type]
+        ]
+        if idempotency is not None:
+            self._update_with_record(item, endpoint.webhook_id, actions, idempotency)
+            return
         try:
-            item.update(
-                actions=[
-                    WebhookItem.secret.set(endpoint.secret),
-                    # PynamoDB's stubs refuse None, which its `set` takes as "remove".
-                    WebhookItem.previous_secret.set(endpoint.previous_secret),  # type: ignore[arg-type]
-                    WebhookItem.previous_secret_expires_at.set(endpoint.previous_secret_expires_at),  # type: ignore[arg-type]
-                    WebhookItem.updated_at.set(endpoint.updated_at),  # type: ignore[arg-type]
-                ],
-                condition=WebhookItem.pk.exists(),
-            )
+            item.update(actions=actions, condition=WebhookItem.pk.exists())
         except UpdateError as error:
             if _condition_failed(error):
                 raise WebhookNotFound(endpoint.webhook_id) from None
@@ -160,6 +188,49 @@ class DynamoEndpointRepository:
         except UpdateError as error:
             if not _condition_failed(error):  # deleted meanwhile, or a success reset the streak
                 raise
+
+    def _update_with_record(
+        self, item: WebhookItem, webhook_id: str, actions: list[Any], idempotency: IdempotencyRecord
+    ) -> None:
+        """`item.update(actions)` and the request's record in one transaction (only the record
+        when there are no actions); `WebhookNotFound` if the endpoint was deleted meanwhile.
+        PynamoDB sends a transaction's puts before its updates: the record is item 0, the update 1."""
+
+        def write(transaction: TransactWrite) -> None:
+            if actions:
+                transaction.update(item, actions=actions, condition=WebhookItem.pk.exists())
+
+        try:
+            self._transact(write, record_at=0, idempotency=idempotency)
+        except TransactWriteError as error:
+            if actions and item_failed(error, 1, "ConditionalCheckFailed"):
+                raise WebhookNotFound(webhook_id) from None
+            if actions and item_failed(error, 1, "TransactionConflict"):  # a worker's write at that instant
+                reason = "throttled (TransactionConflict)"
+                raise DependencyUnavailable("DynamoDB", reason, retry_after=RETRY_AFTER_THROTTLED) from error
+            raise
+
+    def _transact(
+        self, write: Callable[[TransactWrite], None], *, record_at: int, idempotency: IdempotencyRecord | None
+    ) -> None:
+        """One `TransactWriteItems`: the items `write` adds and the idempotency record if any, on
+        the condition that its key is free (or expired: SPEC §2's 24 hours); `IdempotencyKeyInUse`
+        when another request stored the key first. `record_at` is the record's place among the
+        items as sent (PynamoDB groups them: condition checks, deletes, puts, then updates), which
+        DynamoDB's cancellation reasons follow.
+
+        The transaction's token is a fresh id: AWS treats botocore's resend of a transaction whose
+        answer was lost as the same one, not a second that fails its own conditions."""
+        try:
+            with TransactWrite(connection=self._connection, client_request_token=str(uuid.uuid4())) as transaction:
+                write(transaction)
+                if idempotency is not None:
+                    record = IdempotencyItem.from_record(idempotency)
+                    transaction.save(record, condition=IdempotencyItem.claimable(datetime.now(UTC)))
+        except TransactWriteError as error:
+            if idempotency is not None and item_failed(error, record_at, *_CONFLICTS):
+                raise IdempotencyKeyInUse(idempotency.key) from None
+            raise
 
     def _item(self, webhook_id: str) -> WebhookItem:
         if not is_webhook_id(webhook_id):

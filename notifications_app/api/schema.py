@@ -22,9 +22,12 @@ from tasks_app.api.errors import ErrorCode
 from tasks_app.api.openapi import (
     AUTH_UNAVAILABLE,
     FORBIDDEN,
+    IDEMPOTENCY_KEY,
+    KEY_REUSED,
     NOT_AUTHENTICATED,
     NOT_FOUND,
     NOT_JSON,
+    REPLAYED_HEADER,
     REQUEST_ID,
     REQUEST_ID_HEADER,
     SERVER_ERROR,
@@ -36,6 +39,7 @@ from tasks_app.api.openapi import (
 
 TAGS = ["webhooks"]
 _TRACED = [REQUEST_ID, REQUEST_ID_HEADER]
+_KEYED = [IDEMPOTENCY_KEY, REPLAYED_HEADER]  # SPEC §2: POST and PATCH take an Idempotency-Key
 _ALWAYS = {401: NOT_AUTHENTICATED, 429: THROTTLED, 503: AUTH_UNAVAILABLE, 500: SERVER_ERROR}
 
 WEBHOOK_ID_PARAMETER = OpenApiParameter(
@@ -65,6 +69,28 @@ _INVALID_WEBHOOK = error_response(
         {"url": ["Only https:// URLs may receive webhooks."]},
     ),
 )
+_BAD_KEY = error_example(
+    "Malformed Idempotency-Key",
+    ErrorCode.VALIDATION_ERROR,
+    "The request is not valid.",
+    {"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]},
+)
+_INVALID_CHANGE = error_response(
+    "A field is missing, unknown or not valid (an unknown event type, a URL webhooks may not go to); or the "
+    "Idempotency-Key header is malformed.",
+    *_INVALID_WEBHOOK.examples,
+    _BAD_KEY,
+)
+_NO_BODY = error_response(
+    "A body was sent (this takes none: each field sent is named), or the Idempotency-Key header is malformed.",
+    error_example(
+        "A field",
+        ErrorCode.VALIDATION_ERROR,
+        "The request is not valid.",
+        {"secret": ["This field is not known here."]},
+    ),
+    _BAD_KEY,
+)
 _ADMIN_CHANGE = error_response(
     "An admin tried to change another user's webhook (admins may only read them).",
     error_example(
@@ -87,9 +113,11 @@ create = extend_schema(
     description="Events of the chosen types are POSTed to `url`, signed per the Standard Webhooks specification "
     "(`webhook-id` = the event id, `webhook-timestamp`, `webhook-signature`), and retried with backoff (at once, "
     "30 s, 2 min, 10 min, 1 h, 6 h, 24 h). The response holds the signing `secret`: it is shown only here. "
-    "Deliveries of one task's events may arrive in any order: order them by `data.sequence`.",
+    "Deliveries of one task's events may arrive in any order: order them by `data.sequence`. With "
+    "`Idempotency-Key`, a retry never registers a second endpoint: it gets the first response again, secret "
+    "included.",
     request=WebhookCreateRequest,
-    parameters=_TRACED,
+    parameters=[*_KEYED, *_TRACED],
     examples=[
         OpenApiExample(
             "Completions",
@@ -99,10 +127,11 @@ create = extend_schema(
     ],
     responses={
         201: _one("The endpoint, with its secret; `Location` is its URL.", EXAMPLE_WEBHOOK, with_secret=True),
-        400: _INVALID_WEBHOOK,
+        400: _INVALID_CHANGE,
         403: FORBIDDEN,
         413: TOO_LARGE,
         415: NOT_JSON,
+        422: KEY_REUSED,
         **_ALWAYS,
     },
 )
@@ -145,15 +174,16 @@ partial_update = extend_schema(
     description="Any of `url`, `event_types`, `description`, `enabled`. Enabling again clears `disabled_reason` "
     "and the failure count.",
     request=WebhookUpdateRequest,
-    parameters=[WEBHOOK_ID_PARAMETER, *_TRACED],
+    parameters=[WEBHOOK_ID_PARAMETER, *_KEYED, *_TRACED],
     examples=[OpenApiExample("Pause", value={"enabled": False}, request_only=True)],
     responses={
         200: _one("The endpoint as it now is.", {**EXAMPLE_WEBHOOK, "enabled": False}),
-        400: _INVALID_WEBHOOK,
+        400: _INVALID_CHANGE,
         403: _ADMIN_CHANGE,
         404: NOT_FOUND,
         413: TOO_LARGE,
         415: NOT_JSON,
+        422: KEY_REUSED,
         **_ALWAYS,
     },
 )
@@ -238,17 +268,20 @@ rotate_secret = extend_schema(
     description="A new secret, shown only here. For 24 hours the old one signs beside it (two signatures in "
     "`webhook-signature`), so receivers can switch without missing a delivery. Only the latest old secret "
     "is kept: rotating again within those 24 hours ends the first overlap at once (the secret before the "
-    "previous one stops signing). Takes no body: any field is a 400 naming it.",
+    "previous one stops signing). Takes no body: any field is a 400 naming it. With `Idempotency-Key`, a retry "
+    "gets the same new secret again instead of rotating twice.",
     request=None,
-    parameters=[WEBHOOK_ID_PARAMETER, *_TRACED],
+    parameters=[WEBHOOK_ID_PARAMETER, *_KEYED, *_TRACED],
     responses={
         200: _one(
             "The endpoint, with its new secret.",
             {**EXAMPLE_WEBHOOK, "previous_secret_expires_at": "2026-11-26T09:30:00.000000Z"},
             with_secret=True,
         ),
+        400: _NO_BODY,
         403: _ADMIN_CHANGE,
         404: NOT_FOUND,
+        422: KEY_REUSED,
         **_ALWAYS,
     },
 )

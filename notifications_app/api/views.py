@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.http import HttpResponse
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,12 +29,34 @@ from notifications_app.application.ports import EndpointChanges
 from notifications_app.domain.endpoint import WebhookEndpoint
 from tasks_app import bootstrap as tasks_wiring
 from tasks_app.api.auth import caller_of
+from tasks_app.api.idempotency import claim_for, run_with_key
+from tasks_app.application.idempotency import RecordedResponse
 
 
 def webhook_envelope(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:
     """The success envelope around one endpoint; its secret only when `with_secret`."""
     shape = WebhookWithSecretResponse if with_secret else WebhookResponse
     return {"success": True, "data": shape(endpoint).data}
+
+
+def _location(request: Request, endpoint: WebhookEndpoint) -> str:
+    """The registered endpoint's URL (`Location` of a 201)."""
+    return request.build_absolute_uri(f"{request.path.rstrip('/')}/{endpoint.webhook_id}")
+
+
+def _first_response(
+    request: Request, *, status_code: int = 200, with_secret: bool = False
+) -> Callable[[WebhookEndpoint], RecordedResponse]:
+    """How a request with an `Idempotency-Key` answers (SPEC §2): the envelope around the endpoint
+    its change makes, rendered once, stored with the change and replayed byte for byte to a
+    repeat; a registration's (201) carries `Location`."""
+
+    def respond(endpoint: WebhookEndpoint) -> RecordedResponse:
+        headers = {"Location": _location(request, endpoint)} if status_code == status.HTTP_201_CREATED else {}
+        body = JSONRenderer().render(webhook_envelope(endpoint, with_secret=with_secret)).decode()
+        return RecordedResponse(status=status_code, body=body, headers=headers)
+
+    return respond
 
 
 class WebhookViewSet(viewsets.ViewSet):
@@ -42,23 +67,32 @@ class WebhookViewSet(viewsets.ViewSet):
     lookup_value_regex = "[^/]+"
 
     @schema.create
-    def create(self, request: Request) -> Response:
+    def create(self, request: Request) -> Response | HttpResponse:
+        caller = caller_of(request)
         payload = WebhookCreateRequest(data=request.data)
         payload.is_valid(raise_exception=True)
         given = payload.validated_data
-        endpoint = endpoints.webhook_create(
-            user_id=given.get("user_id"),
-            url=given["url"],
-            event_types=given["event_types"],
-            description=given["description"],
-            caller=caller_of(request),
-            repository=bootstrap.endpoint_repository(),
-            url_check=bootstrap.url_check(),
-            now=tasks_wiring.utc_now(),
+        claim = claim_for(request, caller, _first_response(request, status_code=201, with_secret=True))
+        outcome = run_with_key(
+            claim,
+            lambda claim: endpoints.webhook_create(
+                user_id=given.get("user_id"),
+                url=given["url"],
+                event_types=given["event_types"],
+                description=given["description"],
+                caller=caller,
+                repository=bootstrap.endpoint_repository(),
+                url_check=bootstrap.url_check(),
+                now=tasks_wiring.utc_now(),
+                idempotency=claim,
+            ),
         )
-        location = request.build_absolute_uri(f"{request.path.rstrip('/')}/{endpoint.webhook_id}")
+        if isinstance(outcome, HttpResponse):  # answered through an Idempotency-Key
+            return outcome
         return Response(
-            webhook_envelope(endpoint, with_secret=True), status=status.HTTP_201_CREATED, headers={"Location": location}
+            webhook_envelope(outcome, with_secret=True),
+            status=status.HTTP_201_CREATED,
+            headers={"Location": _location(request, outcome)},
         )
 
     @schema.list_
@@ -89,24 +123,29 @@ class WebhookViewSet(viewsets.ViewSet):
         return Response(webhook_envelope(endpoint))
 
     @schema.partial_update
-    def partial_update(self, request: Request, webhook_id: str) -> Response:
+    def partial_update(self, request: Request, webhook_id: str) -> Response | HttpResponse:
+        caller = caller_of(request)
         payload = WebhookUpdateRequest(data=request.data)
         payload.is_valid(raise_exception=True)
         given = payload.validated_data
-        endpoint = endpoints.webhook_update(
-            webhook_id=webhook_id,
-            changes=EndpointChanges(
-                url=given.get("url"),
-                event_types=given.get("event_types"),
-                description=given.get("description"),
-                enabled=given.get("enabled"),
+        outcome = run_with_key(
+            claim_for(request, caller, _first_response(request)),
+            lambda claim: endpoints.webhook_update(
+                webhook_id=webhook_id,
+                changes=EndpointChanges(
+                    url=given.get("url"),
+                    event_types=given.get("event_types"),
+                    description=given.get("description"),
+                    enabled=given.get("enabled"),
+                ),
+                caller=caller,
+                repository=bootstrap.endpoint_repository(),
+                url_check=bootstrap.url_check(),
+                now=tasks_wiring.utc_now(),
+                idempotency=claim,
             ),
-            caller=caller_of(request),
-            repository=bootstrap.endpoint_repository(),
-            url_check=bootstrap.url_check(),
-            now=tasks_wiring.utc_now(),
         )
-        return Response(webhook_envelope(endpoint))
+        return outcome if isinstance(outcome, HttpResponse) else Response(webhook_envelope(outcome))
 
     @schema.destroy
     def destroy(self, request: Request, webhook_id: str) -> Response:
@@ -153,15 +192,20 @@ class WebhookViewSet(viewsets.ViewSet):
 
     @schema.rotate_secret
     @action(detail=True, methods=["post"], url_path="rotate-secret")
-    def rotate_secret(self, request: Request, webhook_id: str) -> Response:
+    def rotate_secret(self, request: Request, webhook_id: str) -> Response | HttpResponse:
+        caller = caller_of(request)
         NoBody(data=request.data).is_valid(raise_exception=True)
-        endpoint = endpoints.webhook_rotate_secret(
-            webhook_id=webhook_id,
-            caller=caller_of(request),
-            repository=bootstrap.endpoint_repository(),
-            now=tasks_wiring.utc_now(),
+        outcome = run_with_key(
+            claim_for(request, caller, _first_response(request, with_secret=True)),
+            lambda claim: endpoints.webhook_rotate_secret(
+                webhook_id=webhook_id,
+                caller=caller,
+                repository=bootstrap.endpoint_repository(),
+                now=tasks_wiring.utc_now(),
+                idempotency=claim,
+            ),
         )
-        return Response(webhook_envelope(endpoint, with_secret=True))
+        return outcome if isinstance(outcome, HttpResponse) else Response(webhook_envelope(outcome, with_secret=True))
 
     @schema.test
     @action(detail=True, methods=["post"])

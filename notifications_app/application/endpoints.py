@@ -17,6 +17,7 @@ from notifications_app.domain.endpoint import (
 )
 from notifications_app.domain.errors import WebhookNotFound
 from tasks_app.application.access import AccessDenied, Caller, acting_user
+from tasks_app.application.idempotency import IdempotencyClaim
 from tasks_app.domain.errors import InvalidValue
 
 PAGE_SIZE_DEFAULT = 50  # SPEC §2's listing sizes, as for tasks
@@ -45,10 +46,13 @@ def webhook_create(
     repository: EndpointRepository,
     url_check: UrlCheck,
     now: datetime,
+    idempotency: IdempotencyClaim[WebhookEndpoint] | None = None,
 ) -> WebhookEndpoint:
     """Register an endpoint for the caller (or, with authentication off, the `user_id` given);
     `InvalidValue` for a bad url, event type or description, or for a user who already has
-    `MAX_ENDPOINTS_PER_USER` endpoints; `AccessDenied` for another user's.
+    `MAX_ENDPOINTS_PER_USER` endpoints; `AccessDenied` for another user's;
+    `IdempotencyKeyInUse` when a request with the same key stored it first (SPEC §2: the caller
+    replays that one's response; the key is stored in the endpoint's own transaction).
 
     The cap is checked by counting before the write, so two registrations at the same instant
     may both pass it: a user can end one or two over, never unboundedly.
@@ -74,7 +78,7 @@ def webhook_create(
         secret=new_secret(),
         created_at=now,
     )
-    repository.add(endpoint)
+    repository.add(endpoint, idempotency=idempotency.record_for(endpoint, now) if idempotency else None)
     return endpoint
 
 
@@ -108,8 +112,11 @@ def webhook_update(
     repository: EndpointRepository,
     url_check: UrlCheck,
     now: datetime,
+    idempotency: IdempotencyClaim[WebhookEndpoint] | None = None,
 ) -> WebhookEndpoint:
-    """Change the endpoint's url, event types, description or `enabled`; the owner only."""
+    """Change the endpoint's url, event types, description or `enabled`; the owner only.
+    With `idempotency` (SPEC §2), the response shows the endpoint as read and changed
+    (`WebhookEndpoint.changed`), stored with the change; `IdempotencyKeyInUse` as for a create."""
     endpoint = repository.get(webhook_id)
     require_own(caller, endpoint, may_read_others=False)
     if changes.description is not None:
@@ -120,7 +127,17 @@ def webhook_update(
         description=changes.description,
         enabled=changes.enabled,
     )
-    return repository.update(endpoint, checked, now=now)
+    if idempotency is None:
+        return repository.update(endpoint, checked, now=now)
+    changed = endpoint.changed(
+        url=checked.url,
+        event_types=checked.event_types,
+        description=checked.description,
+        enabled=checked.enabled,
+        now=now,
+    )
+    repository.update(endpoint, checked, now=now, idempotency=idempotency.record_for(changed, now))
+    return changed
 
 
 def webhook_delete(*, webhook_id: str, caller: Caller | None, repository: EndpointRepository) -> None:
@@ -131,14 +148,21 @@ def webhook_delete(*, webhook_id: str, caller: Caller | None, repository: Endpoi
 
 
 def webhook_rotate_secret(
-    *, webhook_id: str, caller: Caller | None, repository: EndpointRepository, now: datetime
+    *,
+    webhook_id: str,
+    caller: Caller | None,
+    repository: EndpointRepository,
+    now: datetime,
+    idempotency: IdempotencyClaim[WebhookEndpoint] | None = None,
 ) -> WebhookEndpoint:
     """Give the endpoint a new secret; the old one keeps signing beside it for 24 h (the one
-    before it, if any, stops at once: `WebhookEndpoint.rotated`). The owner only."""
+    before it, if any, stops at once: `WebhookEndpoint.rotated`). The owner only.
+    With `idempotency` (SPEC §2), a retry gets this secret again instead of rotating twice (which
+    would end the overlap of the secret the receiver still holds); `IdempotencyKeyInUse` as above."""
     endpoint = repository.get(webhook_id)
     require_own(caller, endpoint, may_read_others=False)
     rotated = endpoint.rotated(now)
-    repository.replace_secrets(rotated)
+    repository.replace_secrets(rotated, idempotency=idempotency.record_for(rotated, now) if idempotency else None)
     return rotated
 
 

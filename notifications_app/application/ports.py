@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from notifications_app.domain.delivery import Delivery
 from notifications_app.domain.email_settings import EmailSettings
 from notifications_app.domain.endpoint import WebhookEndpoint
+from tasks_app.application.idempotency import IdempotencyRecord
 
 
 @dataclass(frozen=True)
@@ -42,20 +43,34 @@ class DeliveryPage:
 
 
 class EndpointRepository(Protocol):
-    """Webhook endpoints in the table; every method raises `DependencyUnavailable` in an outage."""
+    """Webhook endpoints in the table; every method raises `DependencyUnavailable` in an outage.
 
-    def add(self, endpoint: WebhookEndpoint) -> None:
+    The writes a request makes take the request's `IdempotencyRecord` (SPEC §2, `Idempotency-Key`)
+    and store it in the same transaction as the change; `IdempotencyKeyInUse` (nothing written)
+    when another request stored that key first.
+    """
+
+    def add(self, endpoint: WebhookEndpoint, *, idempotency: IdempotencyRecord | None = None) -> None:
         """Store a new endpoint."""
 
     def get(self, webhook_id: str) -> WebhookEndpoint:
         """The endpoint; `WebhookNotFound` if there is none."""
 
-    def update(self, endpoint: WebhookEndpoint, changes: EndpointChanges, *, now: datetime) -> WebhookEndpoint:
+    def update(
+        self,
+        endpoint: WebhookEndpoint,
+        changes: EndpointChanges,
+        *,
+        now: datetime,
+        idempotency: IdempotencyRecord | None = None,
+    ) -> WebhookEndpoint:
         """Apply `changes` at `now` to `endpoint` (as just read: its owner locates the item without
         another read; enabling again also clears the failure streak and the reason); returns the
-        endpoint as stored; `WebhookNotFound` if it was deleted meanwhile."""
+        endpoint as stored (with `idempotency`, as `WebhookEndpoint.changed` makes it: the
+        record's response shows that); `WebhookNotFound` if it was deleted meanwhile. No change
+        given: nothing but the record is written."""
 
-    def replace_secrets(self, endpoint: WebhookEndpoint) -> None:
+    def replace_secrets(self, endpoint: WebhookEndpoint, *, idempotency: IdempotencyRecord | None = None) -> None:
         """Store `endpoint`'s secrets (after a rotation); `WebhookNotFound` if it was deleted."""
 
     def delete(self, endpoint: WebhookEndpoint) -> None:

@@ -154,6 +154,32 @@ class WebhookEndpoint:
         )
         return [self.secret, self.previous_secret] if keep_previous and self.previous_secret else [self.secret]
 
+    def changed(
+        self,
+        *,
+        url: str | None = None,
+        event_types: tuple[str, ...] | None = None,
+        description: str | None = None,
+        enabled: bool | None = None,
+        now: datetime,
+    ) -> WebhookEndpoint:
+        """This endpoint with the fields given (None: kept) changed at `now`; enabling it again
+        also clears `disabled_reason` and the failure streak (issue 14: a fresh start). Nothing
+        given: this endpoint, unchanged (`updated_at` too)."""
+        if url is None and event_types is None and description is None and enabled is None:
+            return self
+        fresh_start = enabled is True
+        return replace(
+            self,
+            url=self.url if url is None else url,
+            event_types=self.event_types if event_types is None else event_types,
+            description=self.description if description is None else description,
+            enabled=self.enabled if enabled is None else enabled,
+            disabled_reason=None if fresh_start else self.disabled_reason,
+            consecutive_failures=0 if fresh_start else self.consecutive_failures,
+            updated_at=now,
+        )
+
     def rotated(self, now: datetime) -> WebhookEndpoint:
         """This endpoint with a new secret; the current one keeps signing for `ROTATION_OVERLAP`.
 
