@@ -22,6 +22,7 @@ from notifications_app.application.ports import (
     RecipientRefused,
 )
 from notifications_app.domain.email_settings import (
+    CONFIRMATION_INTERVAL,
     MAILED_EVENTS,
     REMINDER_WINDOW_MINUTES_MAX,
     REMINDER_WINDOW_MINUTES_MIN,
@@ -31,6 +32,10 @@ from tasks_app.application.access import AccessDenied, Caller, acting_user
 from tasks_app.domain.errors import InvalidValue
 
 logger = logging.getLogger(__name__)
+
+# Reads of the count a PUT makes before it gives up to concurrent ones (each lost race means a
+# mail was just counted, which the limit refuses the next read anyway: this is a bound, not a rate).
+CLAIM_ATTEMPTS = 3
 
 STALE_LINK = (
     "This confirmation link is for an address that is no longer the one in your notification settings. "
@@ -83,6 +88,11 @@ def email_settings_put(
     `CONFIRMATION_INTERVAL` of the last one, or over `CONFIRMATIONS_PER_DAY` in a UTC day
     (settings that need no confirmation are never limited), and `InvalidValue("email", why)`
     when the mail service refuses the address (`RecipientRefused`).
+
+    The limit holds under concurrent PUTs (README, Email): the mail is counted before it is sent,
+    by a conditional write on the count read (`claim_confirmation`); a request that loses that
+    race reads again, and the limit then refuses it. A mail not sent is given back
+    (`release_confirmation`), and saving the settings never writes the count.
     """
     owner = str(acting_user(caller, user_id, resource="notification settings"))
     if caller is not None and owner != str(caller.user_id):
@@ -92,21 +102,48 @@ def email_settings_put(
             "reminder_window_minutes",
             f"Must be between {REMINDER_WINDOW_MINUTES_MIN} and {REMINDER_WINDOW_MINUTES_MAX} minutes.",
         )
-    before = repository.get(owner)
-    settings = replace(wanted, user_id=owner, updated_at=now).replacing(before)
-    if settings.email is not None and settings.needs_confirmation(before):
+    for _ in range(CLAIM_ATTEMPTS):
+        before = repository.get(owner)
+        settings = replace(wanted, user_id=owner, updated_at=now).replacing(before)
+        if settings.email is None or not settings.needs_confirmation(before):
+            repository.put(settings, with_count=False)
+            return settings
         if (wait := settings.confirmation_wait(now)) is not None:
             logger.warning("Refused a confirmation email over the limit", extra={"user_id": owner})
             raise ConfirmationsLimited(wait)
-        link = confirm_link(tokens.issue(owner, settings.email))
-        try:
-            sender.send(settings.email, composer.confirmation(email=settings.email, link=link))
-        except RecipientRefused as refused:
-            raise InvalidValue("email", f"The mail service cannot deliver to this address: {refused.reason}") from None
-        logger.info("Sent an email confirmation", extra={"user_id": owner})
-        settings = settings.with_confirmation_sent(now)
-    repository.put(settings)
-    return settings
+        claimed = settings.with_confirmation_sent(now)
+        if repository.claim_confirmation(before, claimed):
+            _send_confirmation(settings.email, claimed, before, repository, tokens, composer, sender, confirm_link)
+            repository.put(claimed, with_count=False)
+            return claimed
+    # Others claimed each time this request read: as busy as the limit allows, so refused like it.
+    logger.warning("Refused a confirmation email: its count kept moving", extra={"user_id": owner})
+    raise ConfirmationsLimited(CONFIRMATION_INTERVAL)
+
+
+def _send_confirmation(
+    email: str,
+    claimed: EmailSettings,
+    before: EmailSettings | None,
+    repository: EmailSettingsRepository,
+    tokens: ConfirmationTokens,
+    composer: MailComposer,
+    sender: MailSender,
+    confirm_link: Callable[[str], str],
+) -> None:
+    """Mail `email` (`claimed`'s address) its confirmation link, counted already in `claimed`; a
+    mail that was not sent is given back to the count (`before`'s). `InvalidValue("email", why)`
+    when the mail service refuses it."""
+    link = confirm_link(tokens.issue(claimed.user_id, email))
+    try:
+        sender.send(email, composer.confirmation(email=email, link=link))
+    except RecipientRefused as refused:
+        repository.release_confirmation(claimed, before)
+        raise InvalidValue("email", f"The mail service cannot deliver to this address: {refused.reason}") from None
+    except BaseException:
+        repository.release_confirmation(claimed, before)
+        raise
+    logger.info("Sent an email confirmation", extra={"user_id": claimed.user_id})
 
 
 def email_confirm(

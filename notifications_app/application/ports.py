@@ -165,8 +165,20 @@ class EmailSettingsRepository(Protocol):
     def get(self, user_id: str) -> EmailSettings | None:
         """The user's settings; None if they never saved any."""
 
-    def put(self, settings: EmailSettings) -> None:
-        """Store `settings`, replacing the user's."""
+    def put(self, settings: EmailSettings, *, with_count: bool = True) -> None:
+        """Store `settings`, replacing the user's; `with_count=False` leaves the stored count of
+        confirmation mails as it is (what `claim_confirmation` counted is never undone by a
+        request that read the settings before it)."""
+
+    def claim_confirmation(self, before: EmailSettings | None, claimed: EmailSettings) -> bool:
+        """Count a confirmation mail about to be sent: store `claimed`'s count
+        (`confirmation_sent_at`, `confirmations_that_day`), nothing else of it, if the stored
+        count is still `before`'s (none sent, for None or a user with no settings: they get the
+        default settings, no address). One conditional write: of concurrent requests that read
+        the same count, one claims and the others get False (read again: the limit decides)."""
+
+    def release_confirmation(self, claimed: EmailSettings, before: EmailSettings | None) -> None:
+        """Put the count back to `before`'s if it is still `claimed`'s: the mail was not sent."""
 
     def confirm(self, user_id: str, email: str, *, now: datetime) -> EmailSettings | None:
         """Mark `email` confirmed if it is still the user's address; the settings as stored, or

@@ -74,10 +74,12 @@ class EmailSettings:
     def confirmation_wait(self, now: datetime) -> timedelta | None:
         """How long from `now` (aware, UTC) until another confirmation mail may be sent, or None
         if one may be sent now: `CONFIRMATION_INTERVAL` after the last one, and after
-        `CONFIRMATIONS_PER_DAY` of them, the next UTC midnight."""
-        sent_at = self.confirmation_sent_at
-        if sent_at is None:
+        `CONFIRMATIONS_PER_DAY` of them, the next UTC midnight. A mail counted after `now` (by a
+        concurrent request that started later) counts as sent at `now`: the wait is never more
+        than the interval, or than the time to midnight."""
+        if self.confirmation_sent_at is None:
             return None
+        sent_at = min(self.confirmation_sent_at, now)
         waits = [sent_at + CONFIRMATION_INTERVAL - now]
         if sent_at.date() == now.date() and self.confirmations_that_day >= CONFIRMATIONS_PER_DAY:
             waits.append(datetime.combine(now.date() + timedelta(days=1), time(), tzinfo=now.tzinfo) - now)

@@ -35,8 +35,38 @@ class FakeSettings:
     def get(self, user_id: str) -> EmailSettings | None:
         return self.stored.get(user_id)
 
-    def put(self, settings: EmailSettings) -> None:
+    def put(self, settings: EmailSettings, *, with_count: bool = True) -> None:
+        current = self.stored.get(settings.user_id)
+        if not with_count:
+            settings = replace(
+                settings,
+                confirmation_sent_at=current.confirmation_sent_at if current else None,
+                confirmations_that_day=current.confirmations_that_day if current else 0,
+            )
         self.stored[settings.user_id] = settings
+
+    def claim_confirmation(self, before: EmailSettings | None, claimed: EmailSettings) -> bool:
+        current = self.stored.get(claimed.user_id) or EmailSettings(user_id=claimed.user_id)
+        if current.confirmation_sent_at != (before.confirmation_sent_at if before else None):
+            return False
+        self.stored[claimed.user_id] = replace(
+            current,
+            confirmation_sent_at=claimed.confirmation_sent_at,
+            confirmations_that_day=claimed.confirmations_that_day,
+        )
+        return True
+
+    def release_confirmation(self, claimed: EmailSettings, before: EmailSettings | None) -> None:
+        current = self.stored.get(claimed.user_id)
+        if current is not None and current.confirmation_sent_at == claimed.confirmation_sent_at:
+            if before is None and current.updated_at is None:  # made by the claim: gone again
+                del self.stored[claimed.user_id]
+                return
+            self.stored[claimed.user_id] = replace(
+                current,
+                confirmation_sent_at=before.confirmation_sent_at if before else None,
+                confirmations_that_day=before.confirmations_that_day if before else 0,
+            )
 
     def confirm(self, user_id: str, email: str, *, now: datetime) -> EmailSettings | None:
         current = self.stored.get(user_id)
@@ -255,6 +285,24 @@ def test_at_most_ten_confirmations_a_utc_day_and_clearing_the_address_does_not_r
     assert len(world.sender.sent) == CONFIRMATIONS_PER_DAY
     world.save("victim@example.com", now=datetime(2026, 12, 3, 0, 0, tzinfo=UTC))
     assert len(world.sender.sent) == CONFIRMATIONS_PER_DAY + 1, "a new UTC day, a new count"
+
+
+def test_a_mail_counted_by_a_request_that_started_later_makes_a_wait_of_at_most_the_interval():
+    counted_later = EmailSettings("alice", email="a@example.com").with_confirmation_sent(NOW + timedelta(seconds=2))
+    assert counted_later.confirmation_wait(NOW) == CONFIRMATION_INTERVAL
+
+
+def test_a_confirmation_the_mail_service_could_not_take_is_not_counted():
+    world = World()
+    world.sender.down = True
+    with pytest.raises(DependencyUnavailable):
+        world.save("alice@example.com")
+    assert world.settings.get("alice") is None
+    world.sender.down = False
+    world.save("alice@example.com", now=NOW + timedelta(seconds=1))
+    assert len(world.sender.sent) == 1
+    with pytest.raises(email.ConfirmationsLimited):
+        world.save("alice@example.com", now=NOW + timedelta(seconds=2))
 
 
 def test_settings_that_need_no_confirmation_are_never_limited():
