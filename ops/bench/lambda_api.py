@@ -13,6 +13,8 @@ production without turning a benchmark's hundreds of requests a minute into 429s
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import sys
 import types
@@ -151,9 +153,14 @@ class LambdaApi:
         return self.invoke(self.event(method, path, user=user, **request))
 
 
+# What Zappa's `LambdaHandler` prints when it is made (`__new__`, once per instance): noise in a table.
+INSTANCING_LINE = "Instancing.."
+
+
 def install_handler(stage: str) -> Callable[[dict[str, Any], object], Any]:
     """The function's handler, as zappa_settings.json names it, with the `zappa_settings` module
-    Zappa generates for `stage` in place. Returns the handler."""
+    Zappa generates for `stage` in place, and Zappa's handler instance made (Django set up for
+    it) without its `Instancing..` line. Returns the handler."""
     import importlib
 
     from zappa import handler
@@ -166,6 +173,19 @@ def install_handler(stage: str) -> Callable[[dict[str, Any], object], Any]:
     exec(cli.get_zappa_settings_string(), module.__dict__)  # noqa: S102 - Zappa's own generated settings
     sys.modules["zappa_settings"] = module
     handler.LambdaHandler._LambdaHandler__instance = None  # a fresh instance reads the settings above
+    _instantiate_quietly(handler.LambdaHandler)
     entry_module, _, name = str(cli.lambda_handler).rpartition(".")
     function: Callable[[dict[str, Any], object], Any] = getattr(importlib.import_module(entry_module), name)
     return function
+
+
+def _instantiate_quietly(handler_class: Callable[[], object]) -> None:
+    """Makes Zappa's handler instance now (the first event would), its `Instancing..` line kept out
+    of the benchmark's output; anything else it prints is printed. Zappa is not patched: the app
+    prints what Zappa prints, on Lambda too (one line per instance in the function's log)."""
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        handler_class()
+    for line in printed.getvalue().splitlines():
+        if line != INSTANCING_LINE:
+            print(line)
