@@ -22,6 +22,8 @@ Parts, in the order they run (`BENCH_ONLY` picks some, comma-separated):
 
 Environment:
 - `BENCH_ROUNDS` (default 60): rounds per API operation (pages get a fifth, at least 10).
+- `BENCH_PIPELINE_BACKLOG` (default 500) and `BENCH_PIPELINE_SAMPLES` (default 60): the events
+  of the pipeline's backlog and the creates its latency is timed on.
 - `BENCH_COLD_STARTS` (default 5): rounds of fresh processes (four kinds each) for the cold start.
 - `BENCH_IDLE_SECONDS` (default 60) and `BENCH_RELAY_SAMPLES` (default 40): the `stack` part.
 - `BENCH_CLIENTS` (default 20) and `BENCH_LOAD_SECONDS` (default 20): the `local` part's load.
@@ -105,7 +107,11 @@ def _in_process(only: list[str], rounds: int) -> bool:
             call_command("provision", stdout=io.StringIO())
             bootstrap.reset()
             events_wiring.reset()
-            event_pipeline.run(stack)
+            event_pipeline.run(
+                stack,
+                backlog=int(os.environ.get("BENCH_PIPELINE_BACKLOG", str(event_pipeline.BACKLOG))),
+                samples=int(os.environ.get("BENCH_PIPELINE_SAMPLES", str(event_pipeline.LATENCY_SAMPLES))),
+            )
         if "package" in only:
             targets_met &= lambda_package.run(stack, int(os.environ.get("BENCH_COLD_STARTS", "5")))
     print(f"\nLog lines written in-process at LOG_LEVEL=INFO (counted, not printed): {log_lines.lines}")
