@@ -21,7 +21,8 @@ Parts, in the order they run (`BENCH_ONLY` picks some, comma-separated):
 - `local`: the local stack under concurrent clients creating tasks (throughput, drain).
 
 Environment:
-- `BENCH_ROUNDS` (default 60): rounds per API operation (pages get a fifth, at least 10).
+- `BENCH_ROUNDS` (default 60): rounds per API operation (pages get a fifth, at least 10 unless
+  BENCH_ROUNDS is fewer).
 - `BENCH_PIPELINE_BACKLOG` (default 500) and `BENCH_PIPELINE_SAMPLES` (default 60): the events
   of the pipeline's backlog and the creates its latency is timed on.
 - `BENCH_COLD_STARTS` (default 5): rounds of fresh processes (four kinds each) for the cold start.

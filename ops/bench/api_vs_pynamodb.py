@@ -44,7 +44,8 @@ from ops.local.stream_relay import StreamFollower
 ROUNDS = 60
 WARMUP = 10
 # A page of 50 costs moto about 1.5 ms per item to serialize, ten times a single-task request:
-# pages run rounds // PAGE_ROUNDS_DIVISOR rounds (at least MIN_PAGE_ROUNDS), after PAGE_WARMUP.
+# pages run rounds // PAGE_ROUNDS_DIVISOR rounds (at least MIN_PAGE_ROUNDS, at most `rounds`: a
+# smoke run's few rounds stay few), after PAGE_WARMUP.
 PAGE_ROUNDS_DIVISOR = 5
 MIN_PAGE_ROUNDS = 10
 PAGE_WARMUP = 3
@@ -80,7 +81,7 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
     from ops.bench.operations import prepare
 
     api = LambdaApi(stack.token)
-    page_rounds = max(MIN_PAGE_ROUNDS, rounds // PAGE_ROUNDS_DIVISOR)
+    page_rounds = page_rounds_for(rounds)
     # Per change and side: the recorded call, then warm-up and rounds, the bare side twice (alone, counted).
     bench = prepare(api, calls=1 + 2 * (WARMUP + rounds))
     # A warm instance has served its callers before: each caller's first request here takes its
@@ -156,6 +157,11 @@ def run(stack: BenchStack, rounds: int = ROUNDS) -> bool:
         f"{INDEX_NOTE}"
     )
     return all_met
+
+
+def page_rounds_for(rounds: int) -> int:
+    """The rounds a page gets when every other operation gets `rounds`."""
+    return min(rounds, max(MIN_PAGE_ROUNDS, rounds // PAGE_ROUNDS_DIVISOR))
 
 
 def _measure(aws: EmbeddedAws, api: LambdaApi, operation: Operation, rounds: int, answers: dict[str, list[Any]]) -> Row:
