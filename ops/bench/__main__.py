@@ -26,6 +26,8 @@ Environment:
 - `BENCH_PIPELINE_BACKLOG` (default 500) and `BENCH_PIPELINE_SAMPLES` (default 60): the events
   of the pipeline's backlog and the creates its latency is timed on.
 - `BENCH_COLD_STARTS` (default 5): rounds of fresh processes (four kinds each) for the cold start.
+- `BENCH_AUTOSAVE_SIZES` (default 1000,10000,50000): the table sizes the `autosave` part saves
+  (its target is at 10000).
 - `BENCH_IDLE_SECONDS` (default 60) and `BENCH_RELAY_SAMPLES` (default 40): the `stack` part.
 - `BENCH_CLIENTS` (default 20) and `BENCH_LOAD_SECONDS` (default 20): the `local` part's load.
 
@@ -60,7 +62,7 @@ def main() -> int:
     if "autosave" in only:
         from ops.bench import autosave
 
-        targets_met &= autosave.run()
+        targets_met &= autosave.run(autosave.sizes_from(os.environ.get("BENCH_AUTOSAVE_SIZES")))
     if "stack" in only:
         from ops.bench import stack_probe
 

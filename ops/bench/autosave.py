@@ -8,6 +8,10 @@ full-table `Scan`, which is what the old autosave did. The pause a request can f
 reader's worst latency during the save, less its worst just before it (the machine's own noise,
 tens of milliseconds on a shared 2-core machine); the time the save held the DynamoDB lock is
 measured by the local AWS itself.
+
+`BENCH_AUTOSAVE_SIZES` (comma-separated, default 1000,10000,50000) picks the sizes; the target is
+held only when 10,000 is among them. A restore that loads another number of items than the
+snapshot holds stops the part with RuntimeError: nothing after it would measure that size.
 """
 
 from __future__ import annotations
@@ -33,8 +37,18 @@ TABLE, QUEUES = "tasks", ["tasks-events", "tasks-events-dlq"]
 _BASELINE_SECONDS = 2.0
 
 
+def sizes_from(text: str | None) -> tuple[int, ...]:
+    """The sizes `BENCH_AUTOSAVE_SIZES` names ("1000,10000"); `SIZES` when it is unset or empty.
+    Raises ValueError for a size that is not a positive whole number."""
+    sizes = tuple(int(size) for size in (text or "").split(",") if size.strip())
+    if any(size < 1 for size in sizes):
+        raise ValueError(f"BENCH_AUTOSAVE_SIZES={text!r}: sizes are positive numbers of items")
+    return sizes or SIZES
+
+
 def run(sizes: tuple[int, ...] = SIZES) -> bool:
-    """Print one line per size; returns whether the pause at 10k items is within the target."""
+    """Print one line per size; returns whether the pause at 10k items is within the target (True
+    when 10k is not among `sizes`: nothing was held against it, as the last line says)."""
     print("\nLocal stack saves: how long a request can stall (max GetItem latency), by table size")
     print(f"{'items':>7} {'restore':>9} {'save':>8} {'lock held':>10} {'max before':>11} {'max in save':>12} "
           f"{'added':>8} {'max in Scan':>12} {'Scan':>7}")  # fmt: skip
@@ -50,10 +64,9 @@ def run(sizes: tuple[int, ...] = SIZES) -> bool:
         # This machine's own noise is in both figures: the save's pause is what it adds.
         if size == TARGET_ITEMS and row["during_save"] - row["before"] > TARGET_PAUSE_SECONDS:
             met = False
-    print(
-        f"Target: a save adds at most {TARGET_PAUSE_SECONDS * 1000:.0f} ms to a request at {TARGET_ITEMS:,} items: "
-        + ("met" if met else "MISSED")
-    )
+    verdict = ("met" if met else "MISSED") if TARGET_ITEMS in sizes else "not measured (not among the sizes)"
+    limit_ms = TARGET_PAUSE_SECONDS * 1000
+    print(f"Target: a save adds at most {limit_ms:.0f} ms to a request at {TARGET_ITEMS:,} items: {verdict}")
     return met
 
 
@@ -66,8 +79,10 @@ def _measure(size: int) -> dict[str, float]:
             dynamodb = _client(aws, "dynamodb")
             _provision(aws)
             started = time.perf_counter()
-            aws.load_state(TABLE, QUEUES)
+            restored = aws.load_state(TABLE, QUEUES)
             restore = time.perf_counter() - started
+            if restored["items"] != size:
+                raise RuntimeError(f"The local AWS restored {restored['items']} of the snapshot's {size} items")
             windows: list[tuple[float, float]] = []
             saved: dict[str, Any] = {}
             with _writes(dynamodb), _reads(aws.url) as latencies:

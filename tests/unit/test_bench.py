@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ops.bench import lambda_package
+from ops.bench import autosave, lambda_package
 from ops.bench.api_vs_pynamodb import page_rounds_for
 from ops.bench.capacity import Request, count_by_service, split_request_path
 from ops.bench.lambda_api import client_address, rest_event
@@ -101,6 +101,13 @@ def test_a_request_of_another_shape_is_not_the_operations_own() -> None:
 @pytest.mark.parametrize(("rounds", "pages"), [(60, 12), (200, 40), (20, 10), (10, 10), (2, 2), (1, 1)])
 def test_pages_get_a_fifth_of_the_rounds_at_least_ten_and_never_more_than_asked(rounds: int, pages: int) -> None:
     assert page_rounds_for(rounds) == pages
+
+
+def test_autosave_sizes_are_read_from_a_comma_separated_list_or_default() -> None:
+    assert autosave.sizes_from("500, 2000,") == (500, 2000)
+    assert autosave.sizes_from(None) == autosave.sizes_from("") == autosave.SIZES
+    with pytest.raises(ValueError, match="positive"):
+        autosave.sizes_from("0")
 
 
 def test_percentiles_are_nearest_rank() -> None:
