@@ -29,7 +29,8 @@ Environment:
 - `BENCH_AUTOSAVE_SIZES` (default 1000,10000,50000): the table sizes the `autosave` part saves
   (its target is at 10000).
 - `BENCH_IDLE_SECONDS` (default 60) and `BENCH_RELAY_SAMPLES` (default 40): the `stack` part.
-- `BENCH_CLIENTS` (default 20) and `BENCH_LOAD_SECONDS` (default 20): the `local` part's load.
+- `BENCH_CLIENTS` (default 20) and `BENCH_LOAD_SECONDS` (default 20): the `local` part's load;
+  `BENCH_RECORDED_CREATES` (default 100): the creates of its second load, whose AWS requests are counted.
 
 E.g. `BENCH_ONLY=api BENCH_ROUNDS=20 python -m ops.bench` for a quick look at the API tables,
 `BENCH_ONLY=package,stack` for cold starts, relay lag and idle requests.

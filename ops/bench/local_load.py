@@ -5,8 +5,9 @@ reloader) is driven by `BENCH_CLIENTS` threads (default 20), each POSTing /tasks
 `BENCH_LOAD_SECONDS` (default 20) as user `bench-<n>`. Reported: creates per second, latency
 p50/p95, answers other than 201, and how long after the load stops the worker takes to drain the
 backlog (until every user's `GET /tasks/stats` counts all the tasks created for them). Then the
-CPU each of the stack's processes used meanwhile, and, from a short second load recorded by the
-local AWS, the AWS requests one create costs the whole stack. Rate limits are off, as in the API
+CPU each of the stack's processes used meanwhile, and, from a short second load of
+`BENCH_RECORDED_CREATES` creates (default 100) recorded by the local AWS, the AWS requests one
+create costs the whole stack. Rate limits are off, as in the API
 benchmark: every client here is 127.0.0.1, one IP. Target (issue 10): at least `TARGET_RATE`
 creates/s, every answer a 201, the backlog drained within `TARGET_DRAIN_SECONDS`.
 """
@@ -81,12 +82,13 @@ def run() -> bool:
     """Start the stack, measure, always stop it; print the figures. True if the targets are met."""
     clients = int(os.environ.get("BENCH_CLIENTS", str(CLIENTS)))
     seconds = float(os.environ.get("BENCH_LOAD_SECONDS", str(LOAD_SECONDS)))
+    recorded_creates = int(os.environ.get("BENCH_RECORDED_CREATES", str(RECORDED_CREATES)))
     with tempfile.TemporaryDirectory(prefix="bench-local-") as state:
         with StackProcess(Path(state), _stack_environment(state)) as stack:
             _create(stack.api_url, "bench-warmup", 0)  # the API's clients and connections are made
             _wait_for_counts(stack.api_url, Counter({"bench-warmup": 1}), DRAIN_TIMEOUT)  # the worker is up
             load, usage = _measured_load(stack, clients, seconds)
-            calls, recorded = _recorded_load(stack, clients)
+            calls, recorded = _recorded_load(stack, clients, recorded_creates)
         pool_full = stack.output.count("Connection pool is full")
     drain = usage.drain_seconds
     met = load.rate >= TARGET_RATE and drain is not None and drain <= TARGET_DRAIN_SECONDS and not load.failures
@@ -189,13 +191,13 @@ def _counted(api_url: str, user: str) -> int:
     return sum(counts.values())
 
 
-def _recorded_load(stack: StackProcess, clients: int) -> tuple[Counter[tuple[str, str]], int]:
-    """RECORDED_CREATES more creates, drained, with the local AWS's recorder on: the AWS requests
-    by (service, operation), and how many tasks were created meanwhile."""
+def _recorded_load(stack: StackProcess, clients: int, creates: int) -> tuple[Counter[tuple[str, str]], int]:
+    """`creates` more creates, drained, with the local AWS's recorder on: the AWS requests by
+    (service, operation), and how many tasks were created meanwhile."""
     _moto_api(stack.aws_url, "recorder/reset-recording")
     _moto_api(stack.aws_url, "recorder/start-recording")
     try:
-        load = _drive(stack.api_url, clients, DRAIN_TIMEOUT, prefix="recorded", creates=RECORDED_CREATES)
+        load = _drive(stack.api_url, clients, DRAIN_TIMEOUT, prefix="recorded", creates=creates)
         _wait_for_counts(stack.api_url, load.created, DRAIN_TIMEOUT)
     finally:
         _moto_api(stack.aws_url, "recorder/stop-recording")
