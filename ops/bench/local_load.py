@@ -85,8 +85,7 @@ def run() -> bool:
     recorded_creates = int(os.environ.get("BENCH_RECORDED_CREATES", str(RECORDED_CREATES)))
     with tempfile.TemporaryDirectory(prefix="bench-local-") as state:
         with StackProcess(Path(state), _stack_environment(state)) as stack:
-            _create(stack.api_url, "bench-warmup", 0)  # the API's clients and connections are made
-            _wait_for_counts(stack.api_url, Counter({"bench-warmup": 1}), DRAIN_TIMEOUT)  # the worker is up
+            _warm_up(stack.api_url)
             load, usage = _measured_load(stack, clients, seconds)
             calls, recorded = _recorded_load(stack, clients, recorded_creates)
         pool_full = stack.output.count("Connection pool is full")
@@ -96,6 +95,17 @@ def run() -> bool:
     _report_cpu(usage, load)
     _report_requests(calls, recorded)
     return met
+
+
+def _warm_up(api_url: str) -> None:
+    """One task created and counted: the API's clients and connections are made, the worker is up.
+    Raises RuntimeError if the create is not a 201 or the worker does not count it within
+    DRAIN_TIMEOUT: the load would measure a broken stack, and its drain would wait as long again."""
+    status = _create(api_url, "bench-warmup", 0)
+    if status != "201":
+        raise RuntimeError(f"The stack answered the warm-up POST /tasks with {status}, not 201")
+    if _wait_for_counts(api_url, Counter({"bench-warmup": 1}), DRAIN_TIMEOUT) is None:
+        raise RuntimeError(f"The worker did not count the warm-up task within {DRAIN_TIMEOUT:.0f} s")
 
 
 def _stack_environment(state: str) -> dict[str, str]:
