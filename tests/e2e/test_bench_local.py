@@ -17,7 +17,7 @@ def test_the_local_stack_creates_under_load_drains_and_counts_its_requests() -> 
     bench = run_bench("local", BENCH_CLIENTS="2", BENCH_LOAD_SECONDS="2", BENCH_RECORDED_CREATES=str(RECORDED))
 
     created = bench.line(rf"^\s+(\d+) tasks created in {NUMBER} s")
-    assert int(created[1]) > 0
+    assert int(created[1]) > 0, bench.output
     bench.line(r"answers other than 201: none$")
     bench.line(rf"backlog drained \(every user's stats count all their tasks\) {NUMBER} s after the load stopped")
     bench.line(rf"^\s+CPU per create, load and drain, in ms: .*; in all {NUMBER}$")

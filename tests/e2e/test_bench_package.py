@@ -30,9 +30,9 @@ def test_the_package_is_measured_and_each_kind_of_fresh_process_answers() -> Non
     bench = run_bench("package", BENCH_COLD_STARTS="1", LAMBDA_PLATFORM_CHECK="off")
 
     zipped = bench.line(rf"^\s+zipped ({NUMBER}) MiB")
-    assert float(zipped[1]) > 1
+    assert float(zipped[1]) > 1, bench.output
     rows = [row.strip() for row in bench.table("1st request ms")]
-    assert len(rows) == len(KINDS), rows
+    assert len(rows) == len(KINDS), bench.output
     for row, kind in zip(rows, KINDS, strict=True):
         assert row.startswith(kind), (row, kind)
         figures = [float(figure) for figure in re.findall(NUMBER, row.removeprefix(kind))]

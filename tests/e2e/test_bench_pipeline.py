@@ -17,8 +17,8 @@ def test_the_pipeline_relays_the_whole_backlog_and_times_each_create_to_its_hist
     bench = run_bench("pipeline", BENCH_PIPELINE_BACKLOG=str(BACKLOG), BENCH_PIPELINE_SAMPLES=str(SAMPLES))
 
     relayed = bench.line(rf"backlog of (\d+) events: (\d+) relayed to SNS in {NUMBER} s")
-    assert (int(relayed[1]), int(relayed[2])) == (BACKLOG, BACKLOG)
+    assert (int(relayed[1]), int(relayed[2])) == (BACKLOG, BACKLOG), bench.output
     bench.line(rf"end to end, relay -> SNS -> SQS -> worker -> history and stats: {NUMBER} s")
     timed = bench.line(rf"API response -> history entry, (\d+) creates: p50 ({NUMBER}) ms, p95 ({NUMBER}) ms")
-    assert int(timed[1]) == SAMPLES
-    assert 0 < float(timed[2]) <= float(timed[3])
+    assert int(timed[1]) == SAMPLES, bench.output
+    assert 0 < float(timed[2]) <= float(timed[3]), bench.output

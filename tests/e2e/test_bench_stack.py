@@ -19,4 +19,4 @@ def test_the_local_stack_is_watched_idle_then_each_created_tasks_event_is_timed_
     for bound in ("upper", "lower"):
         bench.line(rf"{bound} bound\)\s+p50\s+{NUMBER} ms, p95\s+{NUMBER} ms$")
     missing = bench.line(r"events not received within \d+ s: (\d+)$")
-    assert int(missing[1]) == 0, "an event never reached the probe queue"
+    assert int(missing[1]) == 0, f"an event never reached the probe queue:\n{bench.output}"
