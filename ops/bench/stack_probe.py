@@ -4,7 +4,7 @@ The stack (`manage.py runlocal`, on free ports, a temporary state directory, no 
 reloader, the shipped rate limits) is left to settle for `SETTLE_SECONDS` after it says it is ready.
 
 - **Idle AWS requests**: the local AWS's request recorder (moto's) runs for `BENCH_IDLE_SECONDS`
-  (default 20) while nothing is asked of the API; every request it receives, by service and
+  (default 60) while nothing is asked of the API; every request it receives, by service and
   operation, is shown per minute. Whatever polls (the outbox sweeper, the worker's long polls, a
   stream reader) shows up here, whichever relays.
 - **Relay lag, write -> SNS**: a probe SQS queue is subscribed to the events topic (raw
