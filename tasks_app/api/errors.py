@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from tasks_app.application.access import AccessDenied
-from tasks_app.application.idempotency import IdempotencyKeyReused
+from tasks_app.application.idempotency import IdempotencyKeyInUse, IdempotencyKeyReused
 from tasks_app.application.ports import ConcurrentUpdate, DependencyUnavailable
 from tasks_app.domain.errors import (
     DomainError,
@@ -147,6 +147,11 @@ def _domain_error_response(exc: DomainError) -> Response:
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, InvalidCursor):
         return Response(error_body(ErrorCode.VALIDATION_ERROR, str(exc), {"cursor": [str(exc)]}), status=400)
+    if isinstance(exc, IdempotencyKeyInUse):
+        # The first request with the key is still being written: its answer is seconds away, and
+        # a retry with the same key gets it (the IETF draft on Idempotency-Key says 409 for this).
+        body = error_body(ErrorCode.INVALID_TRANSITION, str(exc))
+        return Response(body, status=status.HTTP_409_CONFLICT, headers={"Retry-After": "1"})
     if isinstance(exc, VersionMismatch):
         # The current ETag lets the client read, merge and retry without another round trip.
         headers = {"ETag": entity_tag(exc.current_version)}

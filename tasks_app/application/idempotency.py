@@ -72,10 +72,15 @@ class IdempotencyClaim[R = Task]:
 
 
 class IdempotencyKeyInUse(DomainError):
-    """Another request stored this idempotency key first (they raced): read its record."""
+    """Another request stored this idempotency key first (they raced): read its record. Should
+    that request's write still be in flight (DynamoDB cancels a transaction that conflicts with
+    one being committed), there is nothing to read yet: the API answers 409 and asks for a retry."""
 
     def __init__(self, key: str) -> None:
-        super().__init__(f"The Idempotency-Key {key!r} was stored by another request at the same time.")
+        super().__init__(
+            f"A request with the Idempotency-Key {key!r} is being processed at this moment: "
+            "retry in a second with the same key to get its answer."
+        )
         self.key = key
 
 

@@ -275,3 +275,33 @@ def test_runservers_access_line_of_a_503_is_a_warning_not_an_error() -> None:
     assert server.filter(outage)
     assert server.filter(bug)
     assert (outage.levelname, bug.levelname) == ("WARNING", "ERROR")
+
+
+def test_a_key_whose_first_request_is_still_being_written_answers_409_with_retry_after(
+    faulty_aws: ThreadingHTTPServer,
+) -> None:
+    """Two requests with one Idempotency-Key at the same moment: DynamoDB cancels the second's
+    transaction for a conflict on the key while the first's is still being committed, so no
+    answer is stored to replay yet. The second is told to retry (and will get the first's answer),
+    not given a 500."""
+    reasons = [{"Code": "None"}, {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}]
+    faulty_aws.fault = {  # type: ignore[attr-defined]
+        "TransactWriteItems": (
+            400,
+            dynamodb_error(
+                "TransactionCanceledException",
+                "Transaction cancelled, please refer cancellation reasons for specific reasons "
+                "[None, TransactionConflict]",
+                CancellationReasons=reasons,
+            ),
+        )
+    }
+
+    response = send(*OPERATIONS[0], HTTP_IDEMPOTENCY_KEY="racing-key")
+
+    assert response.status_code == 409, response.content
+    assert response.json()["error"]["code"] == "INVALID_TRANSITION"
+    assert "Idempotency-Key" in response.json()["error"]["message"]
+    assert response["Retry-After"] == "1"
+    faulty_aws.fault = {}  # type: ignore[attr-defined] # the first request's write is in
+    assert send(*OPERATIONS[0], HTTP_IDEMPOTENCY_KEY="racing-key").status_code == 201
