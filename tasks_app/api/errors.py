@@ -10,10 +10,11 @@ from typing import Any
 
 from django.core.exceptions import DisallowedHost, RequestDataTooBig, SuspiciousOperation, TooManyFieldsSent
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.permissions import SAFE_METHODS
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -223,12 +224,23 @@ def _view_name(context: dict[str, Any]) -> str:
     return type(view).__name__ if view is not None else "an unknown view"
 
 
-def method_not_allowed(request: HttpRequest, allowed: Sequence[str]) -> JsonResponse:
+def json_answer(data: dict[str, Any], *, status: int = 200, headers: dict[str, str] | None = None) -> HttpResponse:
+    """An answer made outside DRF's views (middleware, plain Django views, Django's error views)
+    in the bytes DRF's views send for the same `data` (its `JSONRenderer` as configured: compact,
+    UTF-8, `application/json`), with its `Content-Length`, so that a client cannot tell them
+    apart but by status and message, and a kept-alive connection knows where it ends."""
+    rendered = JSONRenderer().render(data)
+    response = HttpResponse(rendered, status=status, content_type="application/json", headers=headers)
+    response["Content-Length"] = str(len(response.content))
+    return response
+
+
+def method_not_allowed(request: HttpRequest, allowed: Sequence[str]) -> HttpResponse:
     """The 405 envelope (SPEC §2) of a plain Django view answering `allowed` (OPTIONS added), with
     `Allow` (RFC 9110 §15.5.6)."""
     methods = [*allowed, *([] if "OPTIONS" in allowed else ["OPTIONS"])]
     body = error_body(ErrorCode.METHOD_NOT_ALLOWED, f'Method "{request.method}" not allowed.')
-    return JsonResponse(body, status=405, headers={"Allow": ", ".join(methods)})
+    return json_answer(body, status=405, headers={"Allow": ", ".join(methods)})
 
 
 # Django's own error views (outside DRF): unknown paths, bad hosts, crashes in middleware.
@@ -277,7 +289,7 @@ def _error_response(request: HttpRequest, code: ErrorCode, message: str) -> Http
         response.render()
     except Exception:  # whatever the page raised: see the docstring
         logger.exception("The %s error page could not be rendered; answered plain JSON", code.status)
-        return JsonResponse(body, status=code.status)
+        return json_answer(body, status=code.status)
     return response
 
 
@@ -289,7 +301,7 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
     return _error_response(request, ErrorCode.NOT_FOUND, f"There is nothing at {path}.")
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django's 400 (a Host not in ALLOWED_HOSTS, a request it will not parse): JSON only.
 
     Never the browsable page: drawing it reads the same host and body again, and fails as the
@@ -299,7 +311,7 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
     if isinstance(exception, DisallowedHost):
         # Say which header, not which hosts: the list is the operator's (ALLOWED_HOSTS, API_DOMAIN).
         message = "The Host header names a host this API does not serve."
-    return JsonResponse(error_body(ErrorCode.VALIDATION_ERROR, message), status=400)
+    return json_answer(error_body(ErrorCode.VALIDATION_ERROR, message), status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponseBase:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from django.http import JsonResponse
+from django.http import HttpResponse
 from rest_framework.metadata import SimpleMetadata
 from rest_framework.request import Request
 
@@ -29,12 +29,15 @@ class EnvelopeMetadata(SimpleMetadata):
         return {"success": True, "data": metadata}
 
 
-def options_response(*, name: str, description: str, allowed: Sequence[str], renders: Sequence[str]) -> JsonResponse:
+def options_response(*, name: str, description: str, allowed: Sequence[str], renders: Sequence[str]) -> HttpResponse:
     """The OPTIONS answer of a plain Django view, shaped like `EnvelopeMetadata`'s, with `Allow`.
 
     `allowed` are the methods the view answers (OPTIONS is added), `renders` the media types it
     sends; such a view parses no body.
     """
+    # Here, not at the top: errors imports DRF's APIView, which imports this module's metadata class.
+    from tasks_app.api.errors import json_answer
+
     methods = [*allowed, *([] if "OPTIONS" in allowed else ["OPTIONS"])]
     data = {"name": name, "description": description, "renders": list(renders), "parses": []}
-    return JsonResponse({"success": True, "data": data}, headers={"Allow": ", ".join(methods)})
+    return json_answer({"success": True, "data": data}, headers={"Allow": ", ".join(methods)})

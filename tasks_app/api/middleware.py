@@ -8,10 +8,10 @@ from collections.abc import Callable
 from corsheaders.conf import conf as cors_conf
 from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.urls import Resolver404, resolve
 
-from tasks_app.api.errors import ErrorCode, error_body, exception_handler, not_found
+from tasks_app.api.errors import ErrorCode, error_body, exception_handler, json_answer, not_found
 from tasks_app.api.throttling import RequestCount
 
 
@@ -26,12 +26,12 @@ class RequestBodyLimitMiddleware:
         try:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            return JsonResponse(
+            return json_answer(
                 error_body(ErrorCode.VALIDATION_ERROR, "The Content-Length header is not a number."), status=400
             )
         if length > self.limit:
             message = f"The body is {length} bytes; the limit is {self.limit}."
-            return JsonResponse(error_body(ErrorCode.PAYLOAD_TOO_LARGE, message), status=413)
+            return json_answer(error_body(ErrorCode.PAYLOAD_TOO_LARGE, message), status=413)
         return self.get_response(request)
 
 
@@ -63,7 +63,7 @@ class EnvelopeCorsMiddleware(CorsMiddleware):
             "methods": list(cors_conf.CORS_ALLOW_METHODS),
             "headers": list(cors_conf.CORS_ALLOW_HEADERS),
         }
-        return JsonResponse({"success": True, "data": data})
+        return json_answer({"success": True, "data": data})
 
 
 class RateLimitMiddleware:
@@ -87,7 +87,7 @@ class RateLimitMiddleware:
             return response
         # The API's own exception handler, so these answers are the ones DRF's views give.
         answer = exception_handler(refusal, {"request": request})
-        replaced = JsonResponse(answer.data, status=answer.status_code)
+        replaced = json_answer(answer.data, status=answer.status_code)
         if "Retry-After" in answer:
             replaced["Retry-After"] = answer["Retry-After"]
         return replaced

@@ -281,3 +281,53 @@ def test_a_404_does_not_echo_a_huge_path_back(api):
     assert response.status_code == 404
     assert len(response.content) < 1_000
     assert response.json()["error"]["message"].startswith("There is nothing at /xxxx")
+
+
+# Answers made outside DRF's views: the same bytes a view sends ---------------------------------
+
+
+def _over_the_rate(api, settings):
+    from tasks_app import bootstrap
+
+    settings.THROTTLE_RATES = {"user": None, "ip": "1/day"}
+    api.client.get("/tasks", {"user_id": "alice"})
+    bootstrap.reset()  # another instance: its read runs beside its take, whose 429 replaces the page
+    response = api.client.get("/tasks", {"user_id": "alice"})
+    assert response.status_code == 429, response.content
+    return response
+
+
+def _preflight(api, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    headers = {"HTTP_ORIGIN": "https://app.example.com", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST"}
+    response = api.client.options("/tasks", **headers)
+    assert response.json()["data"]["name"] == "CORS preflight"
+    return response
+
+
+ANSWERED_OUTSIDE_DRF = {
+    "413, a Content-Length over the limit": lambda api, settings: api.client.generic(
+        "POST", "/tasks", b"{}", content_type="application/json", CONTENT_LENGTH=str(10**9)
+    ),
+    "400, a Content-Length that is not a number": lambda api, settings: api.client.generic(
+        "POST", "/tasks", b"{}", content_type="application/json", CONTENT_LENGTH="ten"
+    ),
+    "429, replaced by the rate limit's middleware": _over_the_rate,
+    "200, a CORS preflight": lambda api, settings: _preflight(api, settings),
+    "405, a plain Django view": lambda api, settings: api.client.post("/favicon.ico"),
+    "200, a plain Django view's OPTIONS": lambda api, settings: api.client.options("/favicon.ico"),
+}
+
+
+@pytest.mark.usefixtures("frozen_rate_window")
+@pytest.mark.parametrize("answer", ANSWERED_OUTSIDE_DRF.values(), ids=ANSWERED_OUTSIDE_DRF.keys())
+def test_answers_made_outside_drfs_views_are_rendered_as_its_views_render_them(api, settings, answer):
+    """Middleware and plain Django views answer in the bytes DRF's views send (compact JSON), with
+    a Content-Length: a client cannot tell them apart but by status and message."""
+    from rest_framework.renderers import JSONRenderer
+
+    response = answer(api, settings)
+
+    assert response["Content-Type"] == "application/json", response.content
+    assert response.content == JSONRenderer().render(response.json())  # not `{"success": false, ...}`
+    assert response["Content-Length"] == str(len(response.content))
