@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from django.core.validators import MaxLengthValidator
-from django.utils.dateparse import parse_datetime
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from tasks_app.adapters.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
+from tasks_app.api import rfc3339
 from tasks_app.domain.errors import InvalidValue
 from tasks_app.domain.task import isoformat_utc
 from tasks_app.domain.values import TAG_MAX_LENGTH, TAGS_MAX, normalize_tags, require_unicode_text
@@ -70,20 +70,31 @@ class CursorField(StrictCharField):
 
 
 class OffsetDateTimeField(serializers.DateTimeField):
-    """An RFC 3339 instant that must carry its offset (SPEC §1 `due_at`); rendered in UTC (`Z`)."""
+    """An instant given as an RFC 3339 date-time with its offset (SPEC §1 `due_at`), read by
+    `tasks_app.api.rfc3339` (section 5.6 exactly, not ISO 8601's other forms); rendered in UTC (`Z`).
+
+    Input: a string. Output: a timezone-aware datetime with the offset given. Errors (400 naming
+    the field): `invalid` for any other form or type, `no_such_time` for a well-formed time that
+    does not exist (February 30, 24:00, +25:00), `out_of_range` for one Python cannot hold in UTC.
+    """
 
     default_error_messages = {
-        "invalid": "Must be a time with an offset, like 2026-12-01T17:00:00Z or 2026-12-01T18:00:00+01:00.",
+        "invalid": f"Must be an RFC 3339 date-time with an offset ({rfc3339.FORMAT}), "
+        "like 2026-12-01T17:00:00Z or 2026-12-01T18:00:00+01:00.",
+        "no_such_time": "There is no such time ({reason}): give an RFC 3339 date-time with an offset, "
+        "like 2026-12-01T17:00:00Z or 2026-12-01T18:00:00+01:00.",
         "out_of_range": "Must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z once in UTC.",
     }
 
     def to_internal_value(self, value: Any) -> datetime:
-        try:
-            parsed = parse_datetime(value) if isinstance(value, str) else None
-        except ValueError:  # well-formed but no such time (24:00, second 60, February 30, +25:00)
-            parsed = None
-        if parsed is None or parsed.utcoffset() is None:
+        if not isinstance(value, str):
             self.fail("invalid")
+        try:
+            parsed = rfc3339.parse_date_time(value)
+        except rfc3339.NotRfc3339:
+            self.fail("invalid")
+        except ValueError as error:  # well-formed, but no such time
+            self.fail("no_such_time", reason=str(error))
         try:
             # Stored and compared in UTC: 9999-12-31T23:59:59-05:00 is a valid RFC 3339 time
             # that Python's datetime cannot hold once in UTC (it was a 500).

@@ -36,6 +36,11 @@ OWNER_HELP = (
     "Whose: with authentication on, the caller unless given (an admin may name anyone in "
     "listings and statistics); with authentication off, required. Trimmed; at most 128 characters. " + TEXT_RULE
 )
+# SPEC §1 `due_at`, as `tasks_app.api.rfc3339` reads it.
+DUE_RULE = (
+    "An RFC 3339 date-time with an offset, like `2026-12-01T17:00:00Z` or `2026-12-01T18:00:00+01:00` (a space "
+    "may stand for the `T`); any other form is a 400."
+)
 _CURSOR_HELP = (
     "Opaque: the `pagination.next_cursor` of the previous page of this same listing (same user, filters and "
     "sort), exactly as received. Any other value, a cursor of another listing included, is a 400 "
@@ -70,7 +75,7 @@ class TaskCreateRequest(StrictBodySerializer):
     )
     priority = serializers.ChoiceField(choices=PRIORITIES, default=Priority.NORMAL.value)
     due_at = OffsetDateTimeField(
-        required=False, allow_null=True, default=None, help_text="When it is due, with an offset; null for never."
+        required=False, allow_null=True, default=None, help_text=f"When it is due; null for never. {DUE_RULE}"
     )
     tags = TagsField(
         required=False,
@@ -95,7 +100,7 @@ class TaskUpdateRequest(StrictBodySerializer):
         help_text="At most 1000 characters, kept as sent. " + TEXT_RULE,
     )
     priority = serializers.ChoiceField(choices=PRIORITIES, required=False)
-    due_at = OffsetDateTimeField(required=False, allow_null=True, help_text="null removes the due date.")
+    due_at = OffsetDateTimeField(required=False, allow_null=True, help_text=f"null removes the due date. {DUE_RULE}")
     tags = TagsField(
         required=False,
         help_text=f"The whole new list; [] removes every tag. Each trimmed to 1 to {TAG_MAX_LENGTH} characters, "
@@ -120,8 +125,12 @@ class TaskListQuery(RequestSerializer):
     tag = StrictCharField(
         max_length=TAG_MAX_LENGTH, required=False, help_text="Tasks with this tag (trimmed, any case). " + TEXT_RULE
     )
-    due_before = OffsetDateTimeField(required=False, help_text="Tasks due before this time (tasks with a due date).")
-    due_after = OffsetDateTimeField(required=False, help_text="Tasks due after this time (tasks with a due date).")
+    due_before = OffsetDateTimeField(
+        required=False, help_text=f"Tasks due before this time (tasks with a due date). {DUE_RULE}"
+    )
+    due_after = OffsetDateTimeField(
+        required=False, help_text=f"Tasks due after this time (tasks with a due date). {DUE_RULE}"
+    )
     sort = serializers.ChoiceField(
         choices=[sort.value for sort in TaskSort],
         default=TaskSort.NEWEST_FIRST.value,

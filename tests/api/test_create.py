@@ -104,6 +104,72 @@ def test_a_due_date_that_names_no_such_time_is_a_400_on_create_patch_and_filters
         assert response.json()["error"]["details"]["due_at" if response is not answers[2] else "due_before"]
 
 
+# ISO 8601 forms that are not RFC 3339 date-times (SPEC §1 `due_at`), each of 2026-12-01T17:00:00Z.
+NOT_RFC_3339 = [
+    "2026-W49-2T17:00:00Z",  # week date
+    "2026-335T17:00:00Z",  # ordinal date
+    "20261201T170000Z",  # basic format
+    "2026-12-01T17:00Z",  # no seconds
+    "2026-12-01T17Z",  # the hour alone
+    "2026-12-01T17:00:00,0Z",  # a comma before the fraction
+    "2026-12-01T17:00:00.Z",  # a point without a fraction
+    "2026-12-01T18:00:00+0100",  # an offset without its colon
+    "2026-12-01T18:00:00+01",  # an offset without minutes
+    "2026-12-01T17:00:00 Z",  # a space before the offset
+    "2026-12-01x17:00:00Z",  # another separator than T (or a space)
+    "2026-12-01T17:00:00UTC",
+    "２０２６-１２-０１T１７:００:００Z",  # full-width digits  # noqa: RUF001
+    "२०२६-12-01T17:00:00Z",  # Devanagari digits
+    " 2026-12-01T17:00:00Z",
+    "2026-12-01T17:00:00Z\n",
+    "+2026-12-01T17:00:00Z",  # an expanded year
+]
+
+
+@pytest.mark.parametrize("moment", NOT_RFC_3339)
+def test_a_due_date_that_is_iso_8601_but_not_rfc_3339_is_a_400_on_create_patch_and_filters(api, aws, moment):
+    task = api.created()
+    aws.drain()
+    answers = {
+        "due_at": [api.create(due_at=moment), api.patch(task["task_id"], {"due_at": moment})],
+        "due_before": [api.list(user_id="alice", due_before=moment)],
+        "due_after": [api.list(user_id="alice", due_after=moment, sort="due_at")],
+    }
+    for field, responses in answers.items():
+        for response in responses:
+            assert response.status_code == 400, (field, response.content)
+            error = response.json()["error"]
+            assert error["code"] == "VALIDATION_ERROR"
+            [message] = error["details"][field]
+            assert "RFC 3339" in message, message
+            assert "2026-12-01T17:00:00Z" in message, message
+    assert api.get(task["task_id"]).json()["data"] == task
+    assert aws.drain() == []
+
+
+@pytest.mark.parametrize(
+    ("moment", "stored"),
+    [
+        ("2026-12-01T17:00:00Z", "2026-12-01T17:00:00.000000Z"),
+        ("2026-12-01t17:00:00z", "2026-12-01T17:00:00.000000Z"),  # RFC 3339 §5.6: T and Z in either case
+        ("2026-12-01T18:30:00+01:30", "2026-12-01T17:00:00.000000Z"),
+        ("2026-12-01T12:00:00-05:00", "2026-12-01T17:00:00.000000Z"),
+        ("2026-12-01T17:00:00-00:00", "2026-12-01T17:00:00.000000Z"),  # RFC 3339 §4.3: UTC, local offset unknown
+        ("2026-12-01T17:00:00.5Z", "2026-12-01T17:00:00.500000Z"),
+        ("2026-12-01T17:00:00.123456789Z", "2026-12-01T17:00:00.123456Z"),  # a fraction of any length
+        ("2026-12-01 17:00:00Z", "2026-12-01T17:00:00.000000Z"),  # a space for the T (RFC 3339 §5.6's note)
+    ],
+)
+def test_a_due_date_in_rfc_3339_is_taken_on_create_patch_and_filters(api, moment, stored):
+    task = api.created(due_at=moment)
+    assert task["due_at"] == stored
+    other = api.created()
+    assert api.patch(other["task_id"], {"due_at": moment}).json()["data"]["due_at"] == stored
+    for edge in ("due_before", "due_after"):
+        response = api.list(user_id="alice", **{edge: moment})
+        assert response.status_code == 200, response.content
+
+
 def test_an_empty_body_hears_of_every_missing_field_at_once(api):
     """With authentication off the owner is required too: one answer names both, not one at a time."""
     response = api.client.post("/tasks", {}, format="json")
