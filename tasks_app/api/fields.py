@@ -9,6 +9,8 @@ from typing import Any, ClassVar
 
 from django.core.validators import MaxLengthValidator
 from rest_framework import serializers
+from rest_framework.fields import empty
+from rest_framework.settings import api_settings
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from tasks_app.adapters.cursor import MAX_LENGTH as CURSOR_MAX_LENGTH
@@ -195,21 +197,44 @@ def _shallow_copy[F: serializers.Field[Any, Any, Any, Any]](field: F) -> F:
 
 class StrictBodySerializer(RequestSerializer):
     """A request body serializer that refuses fields it does not know (SPEC §2: a 400 naming them),
-    rather than dropping them silently."""
+    rather than dropping them silently, and a body that is not a JSON object (SPEC §2: 400).
+
+    Input: the parsed body. Errors: `{name: [message]}` for each unknown field (`unknown`, or
+    the field's `redirects` entry); `{"non_field_errors": [message]}` for a body that is not
+    an object, `null` included (DRF would say "No data provided" of it).
+    """
 
     # Fields people send by mistake, with where to go instead.
     redirects: Mapping[str, str] = {
         "status": "The status changes through POST /tasks/{task_id}/start, /complete, /cancel or /reopen.",
     }
+    unknown = "This field is not known here."
+
+    def run_validation(self, data: Any = empty) -> Any:
+        if data is not empty and not isinstance(data, Mapping):
+            kind = _JSON_KINDS.get(type(data), type(data).__name__)
+            raise serializers.ValidationError(
+                {api_settings.NON_FIELD_ERRORS_KEY: [f"The body must be a JSON object of fields, not {kind}."]}
+            )
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
             unknown = [name for name in data if name not in self.fields]
             if unknown:
-                raise serializers.ValidationError(
-                    {name: [self.redirects.get(name, "This field is not known here.")] for name in unknown}
-                )
+                raise serializers.ValidationError({name: [self.redirects.get(name, self.unknown)] for name in unknown})
         return super().to_internal_value(data)
+
+
+# What JSON calls the values `json.loads` gives that are not objects.
+_JSON_KINDS: dict[type[Any], str] = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 # Text as Python's `str.strip()` (so DRF's trimming) sees whitespace, spelled so that ECMA 262,

@@ -199,8 +199,20 @@ INVALID_BODY = error_response(
     ),
     _BAD_KEY_EXAMPLE,
 )
-BAD_IDEMPOTENCY_KEY = error_response(
-    "The Idempotency-Key header is not 1 to 255 printable ASCII characters.", _BAD_KEY_EXAMPLE
+_BODY_FIELD_EXAMPLE = error_example(
+    "A body field",
+    ErrorCode.VALIDATION_ERROR,
+    "The request is not valid.",
+    {"note": ["This request takes no body fields: send no body, or {}."]},
+)
+NO_BODY_FIELDS = error_response(
+    "The body has a field (this request takes none), is not a JSON object, or is malformed JSON; or the "
+    "Idempotency-Key header is not 1 to 255 printable ASCII characters.",
+    _BODY_FIELD_EXAMPLE,
+    _BAD_KEY_EXAMPLE,
+)
+NO_BODY_FIELDS_TO_DELETE = error_response(
+    "The body has a field (DELETE takes none), is not a JSON object, or is malformed JSON.", _BODY_FIELD_EXAMPLE
 )
 TOO_LARGE = error_response(
     "The body is over the configured size limit.",

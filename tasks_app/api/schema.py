@@ -10,7 +10,6 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from tasks_app.api.errors import ErrorCode
 from tasks_app.api.openapi import (
     AUTH_UNAVAILABLE,
-    BAD_IDEMPOTENCY_KEY,
     ETAG_HEADER,
     EXAMPLE_COMPLETED_TASK,
     EXAMPLE_TASK,
@@ -20,6 +19,8 @@ from tasks_app.api.openapi import (
     IF_NONE_MATCH,
     INVALID_BODY,
     KEY_REUSED,
+    NO_BODY_FIELDS,
+    NO_BODY_FIELDS_TO_DELETE,
     NOT_AUTHENTICATED,
     NOT_FOUND,
     NOT_JSON,
@@ -35,6 +36,7 @@ from tasks_app.api.openapi import (
     error_response,
 )
 from tasks_app.api.serializers import (
+    TaskActionRequest,
     TaskCreateRequest,
     TaskEnvelope,
     TaskListQuery,
@@ -184,16 +186,23 @@ partial_update = extend_schema(
 destroy = extend_schema(
     summary="Delete a task (to the trash)",
     description="Moves the task to the trash and publishes `TaskDeleted`: it leaves reads, listings and statistics, "
-    "keeps its history, and can be restored for 30 days.",
+    "keeps its history, and can be restored for 30 days. It takes no body: a field in one is a 400.",
     parameters=[TASK_ID_PARAMETER, IF_MATCH, *_TRACED],
     responses={
         204: OpenApiResponse(description="In the trash."),
+        400: NO_BODY_FIELDS_TO_DELETE,
         403: _ADMIN_CHANGE,
         404: NOT_FOUND,
         412: PRECONDITION_FAILED,
+        413: TOO_LARGE,
+        415: NOT_JSON,
         **_ALWAYS,
     },
 )
+
+# The status actions and restore take no field (SPEC §2: unknown body fields are a 400).
+_NO_BODY = "No body is needed: send none, or `{}`; any field is a 400 naming it."
+_EMPTY_BODY = OpenApiExample("No body fields", value={}, request_only=True)
 
 _ACTIONS = {
     "start": ("Start a task", "pending → in_progress.", {**EXAMPLE_TASK, "status": "in_progress", "version": 2}),
@@ -222,17 +231,19 @@ def action(name: str) -> Callable[[F], F]:
     decorator: Callable[[F], F] = extend_schema(
         operation_id=f"tasks_{name}",
         summary=summary,
-        description=f"{description} Any other transition is a 409, never a silent success. No body is needed.",
-        request=None,
+        description=f"{description} Any other transition is a 409, never a silent success. {_NO_BODY}",
+        request=TaskActionRequest,
+        examples=[_EMPTY_BODY],
         parameters=[TASK_ID_PARAMETER, IF_MATCH, IDEMPOTENCY_KEY, ETAG_HEADER, REPLAYED_HEADER, *_TRACED],
         responses={
             **_task("The task as it now is.", example),
-            400: BAD_IDEMPOTENCY_KEY,
+            400: NO_BODY_FIELDS,
             403: _ADMIN_CHANGE,
             404: NOT_FOUND,
             409: _CONFLICT,
             412: PRECONDITION_FAILED,
             413: TOO_LARGE,
+            415: NOT_JSON,
             422: KEY_REUSED,
             **_ALWAYS,
         },
@@ -244,16 +255,18 @@ restore = extend_schema(
     operation_id="tasks_restore",
     summary="Restore a task from the trash",
     description="Brings the task back exactly as it was, one version later, and publishes `TaskRestored`. "
-    "A task not in the trash is a 404.",
-    request=None,
+    f"A task not in the trash is a 404. {_NO_BODY}",
+    request=TaskActionRequest,
+    examples=[_EMPTY_BODY],
     parameters=[TASK_ID_PARAMETER, IF_MATCH, IDEMPOTENCY_KEY, ETAG_HEADER, REPLAYED_HEADER, *_TRACED],
     responses={
         **_task("The restored task.", {**EXAMPLE_TASK, "version": 3}),
-        400: BAD_IDEMPOTENCY_KEY,
+        400: NO_BODY_FIELDS,
         403: _ADMIN_CHANGE,
         404: NOT_FOUND,
         412: PRECONDITION_FAILED,
         413: TOO_LARGE,
+        415: NOT_JSON,
         422: KEY_REUSED,
         **_ALWAYS,
     },

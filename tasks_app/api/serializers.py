@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -106,6 +107,15 @@ class TaskUpdateRequest(StrictBodySerializer):
         help_text=f"The whole new list; [] removes every tag. Each trimmed to 1 to {TAG_MAX_LENGTH} characters, "
         "no commas. " + TEXT_RULE,
     )
+
+
+@extend_schema_serializer(component_name="TaskAction")  # served as TaskActionRequest
+class TaskActionRequest(StrictBodySerializer):
+    """The body of a status action, of a restore and of DELETE: none, or `{}`. They take no field,
+    so any field is a 400 naming it (SPEC §2: unknown body fields), not silently ignored."""
+
+    redirects: Mapping[str, str] = {}
+    unknown = "This request takes no body fields: send no body, or {}."
 
 
 class TaskListQuery(RequestSerializer):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.http import HttpResponse
@@ -19,6 +19,7 @@ from tasks_app.api.counted_writes import counted_writes
 from tasks_app.api.forms import TaskCreateForm, TaskUpdateForm
 from tasks_app.api.idempotency import claim_of, location_of, run_once
 from tasks_app.api.serializers import (
+    TaskActionRequest,
     TaskCreateRequest,
     TaskListQuery,
     TaskResponse,
@@ -67,6 +68,15 @@ def _changed_task(request: Request, change: Callable[..., Task]) -> Response | H
             ),
         )
     )
+
+
+def _refuse_body_fields(request: Request) -> None:
+    """For the requests that take no body (the status actions, restore, DELETE): no body or `{}`
+    passes; a field, or a body that is not a JSON object, is a 400 (`ValidationError`, SPEC §2)."""
+    data = request.data
+    if isinstance(data, Mapping) and not data:  # the usual case, without a serializer's cost
+        return
+    TaskActionRequest(data=data).is_valid(raise_exception=True)
 
 
 # The actions whose services read the task, then write it through the repository they are given.
@@ -172,6 +182,7 @@ class TaskViewSet(viewsets.ViewSet):
 
     @schema.destroy
     def destroy(self, request: Request, task_id: str) -> Response:
+        _refuse_body_fields(request)
         services.task_delete(
             task_id=task_id,
             expected_versions=expected_versions(request),
@@ -204,9 +215,11 @@ class TaskViewSet(viewsets.ViewSet):
     @schema.restore
     @action(detail=True, methods=["post"])
     def restore(self, request: Request, task_id: str) -> Response | HttpResponse:
+        _refuse_body_fields(request)
         return _changed_task(request, lambda **change: services.task_restore(task_id=task_id, **change))
 
     def _act(self, request: Request, task_id: str, name: str) -> Response | HttpResponse:
+        _refuse_body_fields(request)
         return _changed_task(request, lambda **change: services.task_act(task_id=task_id, action=name, **change))
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> serializers.Serializer[Any]:

@@ -1,4 +1,7 @@
-"""POST /tasks/{id}/start, /complete, /cancel and /reopen: the status lifecycle of SPEC §1."""
+"""POST /tasks/{id}/start, /complete, /cancel and /reopen: the status lifecycle of SPEC §1; and the
+bodies they, restore and DELETE take: none (SPEC §2)."""
+
+import json
 
 import pytest
 
@@ -148,3 +151,57 @@ def test_an_action_with_a_stale_if_match_is_a_412_with_the_current_etag(api, aws
     assert response["ETag"] == '"2"'
     assert api.get(task["task_id"]).json()["data"]["status"] == "pending"
     assert aws.drain() == []
+
+
+# Bodies: the actions, restore and DELETE take no field (SPEC §2: unknown body fields are a 400).
+# Each request's task is where the request is allowed, so only its body can refuse it.
+NO_FIELD_REQUESTS = [(action, f"/{action}", "POST") for action in ACTIONS] + [
+    ("restore", "/restore", "POST"),
+    ("delete", "", "DELETE"),
+]
+NEEDS = {"start": "pending", "complete": "pending", "cancel": "pending", "reopen": "completed"}
+
+
+def task_ready_for(api, action: str) -> dict:
+    if action == "restore":
+        task = api.created()
+        assert api.delete(task["task_id"]).status_code == 204
+        return task
+    return task_in(api, NEEDS.get(action, "pending"))
+
+
+@pytest.mark.parametrize(("action", "suffix", "method"), NO_FIELD_REQUESTS)
+@pytest.mark.parametrize("body", [{"x": 1}, {"status": "completed"}, {"title": "renamed", "force": True}])
+def test_a_field_in_the_body_of_an_action_restore_or_delete_is_a_400_naming_it(api, aws, action, suffix, method, body):
+    task = task_ready_for(api, action)
+    aws.drain()
+    path = f"/tasks/{task['task_id']}{suffix}"
+    response = api.client.generic(method, path, json.dumps(body), content_type="application/json")
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    assert set(error["details"]) == set(body)
+    assert all("no body fields" in message for messages in error["details"].values() for message in messages)
+    assert aws.drain() == [], "a refused request changed the task"
+    answered = api.client.generic(method, path, "{}", content_type="application/json")
+    assert answered.status_code == (204 if method == "DELETE" else 200), "only the body was wrong"
+
+
+@pytest.mark.parametrize(("action", "suffix", "method"), NO_FIELD_REQUESTS)
+@pytest.mark.parametrize("body", ["[]", '["x"]', '"x"', "1", "true", "null"])
+def test_a_body_that_is_not_a_json_object_is_a_400_on_an_action_restore_or_delete(
+    api, aws, action, suffix, method, body
+):
+    task = task_ready_for(api, action)
+    aws.drain()
+    response = api.client.generic(method, f"/tasks/{task['task_id']}{suffix}", body, content_type="application/json")
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    [message] = error["details"]["non_field_errors"]
+    assert "must be a JSON object" in message, message
+    assert aws.drain() == []
+
+
+@pytest.mark.parametrize(("action", "suffix", "method"), NO_FIELD_REQUESTS)
+@pytest.mark.parametrize("body", ["{}", ""])
+def test_an_action_restore_or_delete_with_an_empty_object_or_no_body_works(api, action, suffix, method, body):
+    task = task_ready_for(api, action)
+    response = api.client.generic(method, f"/tasks/{task['task_id']}{suffix}", body, content_type="application/json")
+    assert response.status_code == (204 if method == "DELETE" else 200), response.content

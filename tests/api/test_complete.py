@@ -65,8 +65,11 @@ def test_completing_an_unknown_task_is_a_404(api):
     assert response.json()["error"]["code"] == "NOT_FOUND"
 
 
-def test_a_body_sent_with_complete_is_ignored(api):
+def test_a_body_field_sent_with_complete_is_a_400_naming_it_not_ignored(api):
+    """SPEC §2: unknown body fields are a 400 naming them; complete takes none (it was ignored)."""
     task = api.created()
     response = api.client.post(f"/tasks/{task['task_id']}/complete/", {"status": "cancelled"}, format="json")
-    assert response.status_code == 200
-    assert response.json()["data"]["status"] == "completed"
+    assert response.status_code == 400
+    assert list(response.json()["error"]["details"]) == ["status"]
+    assert api.get(task["task_id"]).json()["data"] == task
+    assert api.complete(task["task_id"]).json()["data"]["status"] == "completed"

@@ -90,6 +90,16 @@ def test_json_that_is_not_an_object_is_a_400(api, body):
     assert_error(post_raw(api, body), 400, "VALIDATION_ERROR", "non_field_errors")
 
 
+@pytest.mark.parametrize("body", ["[]", '[{"title": "t"}]', '"a string"', "42", "null", "true"])
+@pytest.mark.parametrize("method", ["POST", "PATCH"])
+def test_a_create_or_patch_whose_json_is_not_an_object_is_a_400_saying_so(api, method, body):
+    path = "/tasks" if method == "POST" else f"/tasks/{api.created()['task_id']}"
+    response = api.client.generic(method, path, body, content_type="application/json")
+    details = assert_error(response, 400, "VALIDATION_ERROR", "non_field_errors")["error"]["details"]
+    [message] = details["non_field_errors"]
+    assert "must be a JSON object" in message, message
+
+
 def test_an_empty_body_reports_the_missing_title(api):
     assert_error(post_raw(api, ""), 400, "VALIDATION_ERROR", "title")
 

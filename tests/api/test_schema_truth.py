@@ -231,6 +231,12 @@ def test_request_bodies_refuse_unknown_fields_and_say_so(api: Any) -> None:
         assert _body(schema, label).get("additionalProperties") is False, label
     unknown = api.client.post("/tasks", {"user_id": "alice", "title": "t", "colour": "red"}, format="json")
     assert unknown.status_code == 400
+    for action in ("start", "complete", "cancel", "reopen", "restore"):
+        body = _body(schema, f"POST /tasks/{{task_id}}/{action}")
+        assert (body.get("properties", {}), body.get("additionalProperties")) == ({}, False), action
+        assert not _operations(schema)[f"POST /tasks/{{task_id}}/{action}"]["requestBody"].get("required"), action
+    task_id = api.created()["task_id"]
+    assert api.client.post(f"/tasks/{task_id}/start", {"colour": "red"}, format="json").status_code == 400
 
 
 # Item 7 (part) of issue 11: component names.
