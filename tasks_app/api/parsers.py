@@ -2,31 +2,86 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import codecs
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from typing import IO, Any, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.http.multipartparser import MultiPartParserError
 from django.utils.datastructures import MultiValueDict
+from rest_framework import parsers
 from rest_framework.authentication import CSRFCheck
 from rest_framework.exceptions import ParseError, UnsupportedMediaType, ValidationError
 from rest_framework.parsers import BaseParser, DataAndFiles, FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
+from rest_framework.utils import json
 
 from tasks_app.api.forms import CSRF_FIELD, form_to_body
 
 
 class SafeJSONParser(JSONParser):
-    """DRF's JSONParser, plus bodies nested too deeply for Python's parser (a RecursionError)."""
+    """DRF's JSONParser, refusing what Python's `json` lets through or cannot take.
+
+    Input: the body's stream (its charset from the Content-Type, as DRF reads it). Output: the
+    parsed JSON. Errors: `ParseError` (400) for malformed JSON, NaN and Infinity (DRF's strict
+    JSON), and a body nested too deeply for Python's parser (a RecursionError); `ValidationError`
+    (400, naming each) for a name given twice in one object, at any depth. RFC 8259 §4 says the
+    names within an object SHOULD be unique and that receivers disagree on what a repeat means;
+    `json.loads` keeps the last silently, so `{"title": "a", "title": "b"}` was a task named "b".
+    """
 
     def parse(
         self, stream: IO[Any], media_type: str | None = None, parser_context: Mapping[str, Any] | None = None
     ) -> Any:
+        repeats: list[_RepeatedNames] = []
+
+        def unique_names(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+            parsed = dict(pairs)
+            if len(parsed) == len(pairs):
+                return parsed
+            repeated = _RepeatedNames(pairs)
+            repeats.append(repeated)
+            return repeated
+
+        # DRF's JSONParser.parse, with the hook: it has no way to pass one to `json.load`.
+        encoding = parsers.get_encoding(parser_context or {})  # type: ignore[attr-defined]  # not in the stubs
         try:
-            return super().parse(stream, media_type, parser_context)
+            text = codecs.getreader(encoding)(stream).read()
+            parse_constant = json.strict_constant if self.strict else None
+            data = json.loads(text, parse_constant=parse_constant, object_pairs_hook=unique_names)
+        except ValueError as error:
+            raise ParseError(f"JSON parse error - {error}") from None
         except RecursionError:
             raise ParseError("JSON parse error - the body is nested too deeply.") from None
+        if repeats:
+            raise ValidationError(dict(_repeated_names(data, "")))
+        return data
+
+
+class _RepeatedNames(dict[str, Any]):
+    """A JSON object that was given some of its names more than once (`repeated`); each keeps
+    its last value, as `json.loads` would, until the parser refuses the body."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        counts = Counter(name for name, _ in pairs)
+        self.repeated = frozenset(name for name, count in counts.items() if count > 1)
+
+
+def _repeated_names(value: Any, path: str) -> Iterator[tuple[str, list[str]]]:
+    """Where `value` holds a `_RepeatedNames`: `(path, [message])` for each name it repeats, the
+    path in the body as `details` names fields (`title`, or `filters.status`, `items[0].id`)."""
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _repeated_names(item, f"{path}[{index}]")
+    elif isinstance(value, dict):
+        for name, item in value.items():
+            where = f"{path}.{name}" if path else name
+            if isinstance(value, _RepeatedNames) and name in value.repeated:
+                yield where, [f"{name!r} is given more than once in the same JSON object; give it once."]
+            yield from _repeated_names(item, where)
 
 
 class BrowserFormParser(BaseParser):

@@ -100,6 +100,40 @@ def test_a_create_or_patch_whose_json_is_not_an_object_is_a_400_saying_so(api, m
     assert "must be a JSON object" in message, message
 
 
+# RFC 8259 §4: names within an object SHOULD be unique; json.loads would keep the last silently.
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ('{"user_id": "alice", "title": "a", "title": "b"}', ["title"]),
+        ('{"title": "a", "user_id": "alice", "title": "a"}', ["title"]),  # even with the same value
+        ('{"user_id": "alice", "user_id": "bob", "title": "a", "title": "b"}', ["user_id", "title"]),
+        ('{"user_id": "alice", "title": "a", "extra": {"x": 1, "x": 2}}', ["extra.x"]),
+        ('{"user_id": "alice", "title": "a", "tags": [{"x": 1}, {"y": {"z": 1, "z": 1}}]}', ["tags[1].y.z"]),
+        ('[{"title": "a", "title": "b"}]', ["[0].title"]),
+    ],
+)
+def test_a_name_given_twice_in_a_json_object_is_a_400_naming_it(api, aws, body, where):
+    details = assert_error(post_raw(api, body), 400, "VALIDATION_ERROR")["error"]["details"]
+    assert list(details) == where
+    for path, [message] in details.items():
+        assert repr(path.rsplit(".", 1)[-1].rsplit("]", 1)[-1]) in message, message
+        assert "more than once" in message, message
+    assert api.list(user_id="alice").json()["data"] == []
+    assert aws.drain() == []
+
+
+@pytest.mark.parametrize(("method", "suffix"), [("PATCH", ""), ("POST", "/complete"), ("DELETE", "")])
+def test_a_name_given_twice_is_a_400_on_every_body(api, aws, method, suffix):
+    task = api.created()
+    aws.drain()
+    body = '{"title": "a", "title": "b"}' if method == "PATCH" else '{"x": 1, "x": 1}'
+    response = api.client.generic(method, f"/tasks/{task['task_id']}{suffix}", body, content_type="application/json")
+    details = assert_error(response, 400, "VALIDATION_ERROR")["error"]["details"]
+    assert "more than once" in details["title" if method == "PATCH" else "x"][0]
+    assert api.get(task["task_id"]).json()["data"] == task
+    assert aws.drain() == []
+
+
 def test_an_empty_body_reports_the_missing_title(api):
     assert_error(post_raw(api, ""), 400, "VALIDATION_ERROR", "title")
 
