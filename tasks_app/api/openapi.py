@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework.schemas.inspectors import ViewInspector
 
+from tasks_app.api.conditional import ENTITY_TAGS_PATTERN, MALFORMED
 from tasks_app.api.errors import ErrorCode, error_body
 from tasks_app.api.serializers import ErrorEnvelope
 
@@ -58,18 +59,23 @@ TASK_ID_PARAMETER = OpenApiParameter(
 
 # The request headers show their example values in their descriptions only: Swagger UI would
 # fill an example in and send it, and a fixed version or key is wrong for nearly every request.
+_ENTITY_TAGS = {"type": "string", "pattern": ENTITY_TAGS_PATTERN}
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    OpenApiTypes.STR,
+    _ENTITY_TAGS,
     OpenApiParameter.HEADER,
     description='Only change the task if its ETag (version) is this one, e.g. `"3"`; otherwise 412 with the '
-    "current ETag. Guards against overwriting a change you have not seen.",
+    "current ETag. Guards against overwriting a change you have not seen. `*` or a list of quoted entity tags "
+    '(RFC 9110 §13.1.1): anything else, a bare `3` included, is a 400. A weak tag (`W/"3"`) never matches: '
+    "If-Match compares strongly.",
 )
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
-    OpenApiTypes.STR,
+    _ENTITY_TAGS,
     OpenApiParameter.HEADER,
-    description='The ETag of your copy, e.g. `"3"`: if the task is still at that version the answer is 304, no body.',
+    description='The ETag of your copy, e.g. `"3"`: if the task is still at that version the answer is 304, no body. '
+    '`*` or a list of quoted entity tags (RFC 9110 §13.1.2; `W/"3"` matches too): anything else, a bare `3` '
+    "included, is a 400.",
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
@@ -185,9 +191,24 @@ _BAD_KEY_EXAMPLE = error_example(
     "The request is not valid.",
     {"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]},
 )
+_BAD_IF_MATCH_EXAMPLE = error_example(
+    "Malformed If-Match",
+    ErrorCode.VALIDATION_ERROR,
+    "The request is not valid.",
+    {"If-Match": [f"Must be {MALFORMED}"]},
+)
+BAD_IF_NONE_MATCH = error_response(
+    "`If-None-Match` is not `*` or a list of quoted entity tags.",
+    error_example(
+        "Malformed If-None-Match",
+        ErrorCode.VALIDATION_ERROR,
+        "The request is not valid.",
+        {"If-None-Match": [f"Must be {MALFORMED}"]},
+    ),
+)
 INVALID_BODY = error_response(
-    "The body is malformed JSON, not an object, or a field is missing, unknown or invalid; or the "
-    "Idempotency-Key header is malformed.",
+    "The body is malformed JSON, not an object, gives a name twice, or a field is missing, unknown or invalid; or "
+    "the If-Match or Idempotency-Key header is malformed.",
     error_example(
         "Invalid fields",
         ErrorCode.VALIDATION_ERROR,
@@ -197,6 +218,7 @@ INVALID_BODY = error_response(
     error_example(
         "Malformed JSON", ErrorCode.VALIDATION_ERROR, "The body is not valid JSON: JSON parse error - Expecting value."
     ),
+    _BAD_IF_MATCH_EXAMPLE,
     _BAD_KEY_EXAMPLE,
 )
 _BODY_FIELD_EXAMPLE = error_example(
@@ -207,12 +229,17 @@ _BODY_FIELD_EXAMPLE = error_example(
 )
 NO_BODY_FIELDS = error_response(
     "The body has a field (this request takes none), is not a JSON object, or is malformed JSON; or the "
-    "Idempotency-Key header is not 1 to 255 printable ASCII characters.",
+    "If-Match header is not `*` or a list of quoted entity tags, or the Idempotency-Key header is not 1 to 255 "
+    "printable ASCII characters.",
     _BODY_FIELD_EXAMPLE,
+    _BAD_IF_MATCH_EXAMPLE,
     _BAD_KEY_EXAMPLE,
 )
 NO_BODY_FIELDS_TO_DELETE = error_response(
-    "The body has a field (DELETE takes none), is not a JSON object, or is malformed JSON.", _BODY_FIELD_EXAMPLE
+    "The body has a field (DELETE takes none), is not a JSON object, or is malformed JSON; or the If-Match header "
+    "is not `*` or a list of quoted entity tags.",
+    _BODY_FIELD_EXAMPLE,
+    _BAD_IF_MATCH_EXAMPLE,
 )
 TOO_LARGE = error_response(
     "The body is over the configured size limit.",

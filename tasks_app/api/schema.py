@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from tasks_app.api.errors import ErrorCode
 from tasks_app.api.openapi import (
     AUTH_UNAVAILABLE,
+    BAD_IF_NONE_MATCH,
     ETAG_HEADER,
     EXAMPLE_COMPLETED_TASK,
     EXAMPLE_TASK,
@@ -153,6 +154,7 @@ retrieve = extend_schema(
     responses={
         **_task("The task.", EXAMPLE_TASK),
         304: OpenApiResponse(description="`If-None-Match` names the current version: your copy is current."),
+        400: BAD_IF_NONE_MATCH,
         404: NOT_FOUND,
         **_ALWAYS,
     },

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from tasks_app import bootstrap
 from tasks_app.api import schema
 from tasks_app.api.auth import caller_of
-from tasks_app.api.conditional import etag_headers, expected_versions, is_unchanged
+from tasks_app.api.conditional import etag_headers, expected_versions, none_match
 from tasks_app.api.counted_writes import counted_writes
 from tasks_app.api.forms import TaskCreateForm, TaskUpdateForm
 from tasks_app.api.idempotency import claim_of, location_of, run_once
@@ -54,13 +54,14 @@ def _task_response(outcome: Task | HttpResponse, *, status_code: int = 200) -> R
 def _changed_task(request: Request, change: Callable[..., Task]) -> Response | HttpResponse:
     """Run a change service (PATCH, an action, restore) with what every change takes from the
     request: `If-Match`, the caller, an `Idempotency-Key`; answer with the task and its ETag."""
+    versions = expected_versions(request)  # a malformed If-Match is a 400 before anything else
     caller = caller_of(request)
     claim = claim_of(request, caller, status=200, envelope=task_envelope, location=False)
     return _task_response(
         run_once(
             claim,
             lambda claim: change(
-                expected_versions=expected_versions(request),
+                expected_versions=versions,
                 caller=caller,
                 repository=counted_writes(request),
                 now=bootstrap.utc_now(),
@@ -167,8 +168,9 @@ class TaskViewSet(viewsets.ViewSet):
 
     @schema.retrieve
     def retrieve(self, request: Request, task_id: str) -> Response:
+        held = none_match(request)  # a malformed If-None-Match is a 400, whether or not the task exists
         task = services.task_get(task_id=task_id, caller=caller_of(request), repository=bootstrap.task_repository())
-        if is_unchanged(request, task):
+        if held is not None and held.names_current(task):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=etag_headers(task))
         return Response(task_envelope(task), headers=etag_headers(task))
 

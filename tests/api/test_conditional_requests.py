@@ -120,3 +120,95 @@ def test_a_no_op_patch_with_if_match_keeps_the_etag(api, aws):
     response = api.patch(task["task_id"], {"title": "same"}, headers={"If-Match": '"1"'})
     assert (response.status_code, response["ETag"]) == (200, '"1"')
     assert aws.drain() == []
+
+
+# RFC 9110 §13.1.1-2: `*`, or a list of entity tags, each quoted (`"3"`, weak `W/"3"`).
+MALFORMED = [
+    "1",  # a bare version, as people type it: not an entity tag
+    "01",
+    '"1',
+    '1"',
+    "'1'",
+    "W/1",
+    'w/"1"',  # the weak prefix is case-sensitive
+    '"1" "2"',  # a list needs commas
+    '*, "1"',  # `*` stands alone
+    "**",
+    '"1";',
+    '"1\\""',  # no escapes in an entity tag: `"1\"` is the tag 1\, then a stray quote
+    '" 1"',  # no spaces inside one
+    "\u20ac",
+]
+
+
+@pytest.mark.parametrize("header", MALFORMED)
+@pytest.mark.parametrize("request_", ["patch", "start", "delete", "restore"])
+def test_a_malformed_if_match_is_a_400_that_changes_nothing(api, aws, header, request_):
+    task = api.created()
+    if request_ == "restore":
+        api.delete(task["task_id"])
+    aws.drain()
+    given = {"If-Match": header}
+    response = {
+        "patch": lambda: api.patch(task["task_id"], {"title": "lost"}, headers=given),
+        "start": lambda: api.act(task["task_id"], "start", headers=given),
+        "delete": lambda: api.delete(task["task_id"], headers=given),
+        "restore": lambda: api.act(task["task_id"], "restore", headers=given),
+    }[request_]()
+    error = assert_error(response, 400, "VALIDATION_ERROR")
+    [message] = error["details"]["If-Match"]
+    assert "quoted entity tag" in message, message
+    assert aws.drain() == [], "a request with a malformed If-Match changed the task"
+
+
+def test_a_malformed_if_match_is_a_400_even_for_an_unknown_task(api):
+    response = api.patch(UNKNOWN_ID, {"title": "x"}, headers={"If-Match": "1"})
+    assert_error(response, 400, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize("header", ['"01"', 'W/"1"', '"v1"', '"1\\"'])
+def test_if_match_compares_entity_tags_strongly_and_exactly(api, header):
+    task = api.created()
+    response = api.patch(task["task_id"], {"title": "lost"}, headers={"If-Match": header})
+    assert_error(response, 412, "PRECONDITION_FAILED")
+
+
+@pytest.mark.parametrize("header", ['  "1"  ', '"2","1"', '"2" ,\t"1"', ', "1" ,,', '"a,b", "1"', '"\u00e9", "1"'])
+def test_a_list_of_entity_tags_naming_the_version_is_a_match(api, header):
+    """List syntax (RFC 9110 §5.6.1): optional spaces and tabs around commas, empty elements ignored;
+    a comma may sit inside a tag (etagc), and so may obs-text."""
+    task = api.created()
+    response = api.patch(task["task_id"], {"title": "ok"}, headers={"If-Match": header})
+    assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("header", ["", " ", ",", " ,\t, "])
+def test_an_empty_list_of_entity_tags_matches_nothing(api, aws, header):
+    """RFC 9110 §5.6.1: a list may be empty (or hold only empty elements); it names no version."""
+    task = api.created()
+    aws.drain()
+    assert_error(
+        api.patch(task["task_id"], {"title": "lost"}, headers={"If-Match": header}), 412, "PRECONDITION_FAILED"
+    )
+    assert aws.drain() == []
+    response = api.client.get(f"/tasks/{task['task_id']}", headers={"If-None-Match": header})
+    assert (response.status_code, response.json()["data"]) == (200, task)
+
+
+@pytest.mark.parametrize("header", MALFORMED)
+def test_a_malformed_if_none_match_is_a_400_for_a_task_or_none(api, header):
+    task = api.created()
+    for task_id in (task["task_id"], UNKNOWN_ID):
+        error = assert_error(
+            api.client.get(f"/tasks/{task_id}", headers={"If-None-Match": header}), 400, "VALIDATION_ERROR"
+        )
+        [message] = error["details"]["If-None-Match"]
+        assert "quoted entity tag" in message, message
+
+
+@pytest.mark.parametrize("header", ['"01"', '"v1"', '"2", W/"3"'])
+def test_if_none_match_naming_no_current_version_returns_the_task(api, header):
+    task = api.created()
+    response = api.client.get(f"/tasks/{task['task_id']}", headers={"If-None-Match": header})
+    assert response.status_code == 200, response.content
+    assert response.json()["data"] == task

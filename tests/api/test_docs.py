@@ -52,7 +52,7 @@ def test_the_served_schema_documents_every_action_with_its_errors_and_examples()
     assert documented == {
         ("/tasks", "get"): {"200", "400", "403"} | everywhere,
         ("/tasks", "post"): {"201", "400", "403", "413", "415", "422"} | everywhere,
-        ("/tasks/{task_id}", "get"): {"200", "304", "404"} | everywhere,
+        ("/tasks/{task_id}", "get"): {"200", "304", "400", "404"} | everywhere,
         ("/tasks/{task_id}", "patch"): {"200", "400", "403", "404", "412", "413", "415", "422"} | everywhere,
         ("/tasks/{task_id}", "delete"): {"204", "400", "403", "404", "412", "413", "415"} | everywhere,
         ("/tasks/{task_id}/start", "post"): action,

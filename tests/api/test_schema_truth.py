@@ -239,6 +239,38 @@ def test_request_bodies_refuse_unknown_fields_and_say_so(api: Any) -> None:
     assert api.client.post(f"/tasks/{task_id}/start", {"colour": "red"}, format="json").status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("label", "header"), [("PATCH /tasks/{task_id}", "If-Match"), ("GET /tasks/{task_id}", "If-None-Match")]
+)
+def test_the_conditional_headers_accept_exactly_what_their_schema_says(api: Any, label: str, header: str) -> None:
+    """RFC 9110 §13.1: `*` or a list of quoted entity tags; anything else is a 400, and the schema says so."""
+    [parameter] = [p for p in _operations(_schema())[label]["parameters"] if p["name"] == header]
+    cases = [
+        ('"1"', True),
+        ('W/"1"', True),
+        ("*", True),
+        (' "7",\t"1" ', True),
+        (', "1",,', True),
+        ('"a,b"', True),
+        ('"\u00e9"', True),  # obs-text
+        ("", True),  # an empty list (RFC 9110 §5.6.1): it names no version
+        (" ,\t, ", True),
+        ("1", False),
+        ('*, "1"', False),
+        ('w/"1"', False),
+        ('" 1"', False),
+        ('"1" "2"', False),
+    ]
+    task_id = api.created()["task_id"]
+    method, path = label.split(" ")
+    for value, valid in cases:
+        assert _accepts(parameter["schema"], value) is valid, value
+        response = api.client.generic(
+            method, path.format(task_id=task_id), '{"title": "t"}', "application/json", headers={header: value}
+        )
+        assert (response.status_code != 400) is valid, (value, response.status_code)
+
+
 # Item 7 (part) of issue 11: component names.
 
 
