@@ -11,7 +11,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -64,6 +68,66 @@ def test_options_on_an_api_route_answers_its_metadata_inside_the_envelope(client
     assert body["data"]["parses"] == ["application/json"], "the browser-only form parsers are not offered"
     assert "application/json" in body["data"]["renders"]
     assert methods <= allowed(response)
+
+
+# One path per route, each app's included: `Allow` must not depend on the process.
+EVERY_ROUTE = [
+    "/",
+    "/tasks",
+    f"/tasks/{TASK_ID}",
+    f"/tasks/{TASK_ID}/complete",
+    f"/tasks/{TASK_ID}/restore",
+    "/tasks/trash",
+    "/tasks/stats",
+    f"/tasks/{TASK_ID}/events",
+    "/api/schema",
+    "/swagger",
+    "/favicon.ico",
+    "/webhooks",
+    "/webhooks/wh-1",
+    "/webhooks/wh-1/deliveries",
+    "/webhooks/wh-1/deliveries/d-1/redeliver",
+    "/webhooks/wh-1/rotate-secret",
+    "/webhooks/wh-1/test",
+    "/notifications/settings",
+    "/notifications/confirm",
+]
+ROOT = Path(__file__).resolve().parents[2]
+# The order Django and DRF list a view's handlers in (`View.http_method_names`).
+DECLARED_ORDER = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"]
+ALLOW_OF_EVERY_ROUTE = """
+import json, sys
+import django
+django.setup()
+from django.test import Client
+client = Client()
+allowed = {
+    path: [client.options(path).get("Allow"), client.generic("TRACE", path).get("Allow")] for path in sys.argv[2:]
+}
+with open(sys.argv[1], "w") as out:
+    json.dump(allowed, out)
+"""
+
+
+def test_allow_lists_a_views_methods_in_the_order_it_declares_them(client):
+    """RFC 9110 §10.2.1 leaves the order free, but it must not move: clients and caches compare it."""
+    for path in EVERY_ROUTE:
+        for response in (client.options(path), client.generic("TRACE", path)):
+            listed = [method.strip() for method in response["Allow"].split(",")]
+            assert listed == sorted(listed, key=DECLARED_ORDER.index), (path, response.status_code, listed)
+
+
+def test_allow_is_the_same_in_every_process_whatever_its_hash_seed(tmp_path):
+    """A set's order follows the hash seed; these two seeds ordered `@api_view`'s methods differently."""
+    answers = []
+    for seed in ("2", "3"):
+        out = tmp_path / f"allow-{seed}.json"
+        environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONHASHSEED": seed}
+        command = [sys.executable, "-c", ALLOW_OF_EVERY_ROUTE, str(out), *EVERY_ROUTE]
+        subprocess.run(command, capture_output=True, timeout=120, env=environment, cwd=ROOT, check=True)
+        answers.append(json.loads(out.read_text()))
+    assert answers[0] == answers[1]
+    assert answers[0]["/"] == ["GET, HEAD, OPTIONS", "GET, HEAD, OPTIONS"]
 
 
 @pytest.mark.parametrize("path", ["/api/schema", "/api/schema/", "/swagger", "/swagger/", "/favicon.ico"])
