@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from pynamodb.exceptions import PynamoDBException
 
 from tasks_app import bootstrap
+from tasks_app.api.rfc3339 import NotRfc3339, parse_date_time
 from tasks_app.application import services
 from tasks_app.application.ports import DependencyUnavailable, Page
 from tasks_app.application.services import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
@@ -141,16 +142,27 @@ def describe_aws_error(error: BaseException) -> str:
 
 
 def rfc3339(text: str) -> datetime:
-    """A time given on the command line: RFC 3339 with an offset, like the API takes."""
+    """A time given on the command line, read as the API reads `due_at` (`tasks_app.api.rfc3339`:
+    RFC 3339 with an offset, nothing else ISO 8601 allows). Raises `ArgumentTypeError` saying the
+    form expected, or why a well-formed time names no such moment."""
     try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
+        return parse_date_time(text.strip())
+    except NotRfc3339:
+        if _without_offset(text.strip()):
+            raise ArgumentTypeError(f"{text!r} has no offset: add Z for UTC or +HH:MM, like {TIME_EXAMPLE}.") from None
         raise ArgumentTypeError(
             f"{text!r} is not a time: give RFC 3339 with an offset, like {TIME_EXAMPLE} or 2026-12-01T18:00:00+01:00."
         ) from None
-    if moment.utcoffset() is None:
-        raise ArgumentTypeError(f"{text!r} has no offset: add Z for UTC or +HH:MM, like {TIME_EXAMPLE}.")
-    return moment
+    except ValueError as error:
+        raise ArgumentTypeError(f"{text!r} names no such time: {error}.") from None
+
+
+def _without_offset(text: str) -> bool:
+    """Whether `text` is a date or a date-time ISO 8601 reads, lacking only its offset."""
+    try:
+        return datetime.fromisoformat(text).utcoffset() is None
+    except ValueError:
+        return False
 
 
 def version_number(text: str) -> int:

@@ -149,6 +149,10 @@ def test_list_lines_show_status_priority_due_date_version_and_tags(aws):
     [
         ("create_task --user ops --title t --due 2026-12-01T17:00:00", "has no offset: add Z for UTC or +HH:MM"),
         ("create_task --user ops --title t --due tomorrow", "is not a time: give RFC 3339 with an offset"),
+        # ISO 8601 forms that are not RFC 3339, refused as the API refuses them.
+        ("create_task --user ops --title t --due 2026-W49-2T17:00:00Z", "is not a time: give RFC 3339"),
+        ("create_task --user ops --title t --due 20261201T170000Z", "is not a time: give RFC 3339"),
+        ("create_task --user ops --title t --due 2026-02-30T17:00:00Z", "names no such time"),
         ("create_task --user ops --title t --priority asap", "invalid choice: 'asap'"),
         ("create_task --user ops --title t --tag a,b", "--tag: A tag must not contain a comma"),
         ("list_tasks --user ops --status done", "'done': give one or more of pending"),
