@@ -21,6 +21,7 @@ from notifications_app.api.serializers import (
 from tasks_app.api.errors import ErrorCode
 from tasks_app.api.openapi import (
     AUTH_UNAVAILABLE,
+    BAD_KEY_EXAMPLE,
     FORBIDDEN,
     IDEMPOTENCY_KEY,
     KEY_REUSED,
@@ -69,17 +70,11 @@ _INVALID_WEBHOOK = error_response(
         {"url": ["Only https:// URLs may receive webhooks."]},
     ),
 )
-_BAD_KEY = error_example(
-    "Malformed Idempotency-Key",
-    ErrorCode.VALIDATION_ERROR,
-    "The request is not valid.",
-    {"Idempotency-Key": ["Must be 1 to 255 printable ASCII characters."]},
-)
 _INVALID_CHANGE = error_response(
     "A field is missing, unknown or not valid (an unknown event type, a URL webhooks may not go to); or the "
     "Idempotency-Key header is malformed.",
     *_INVALID_WEBHOOK.examples,
-    _BAD_KEY,
+    BAD_KEY_EXAMPLE,
 )
 _NO_BODY = error_response(
     "A body was sent (this takes none: each field sent is named), or the Idempotency-Key header is malformed.",
@@ -89,7 +84,7 @@ _NO_BODY = error_response(
         "The request is not valid.",
         {"secret": ["This field is not known here."]},
     ),
-    _BAD_KEY,
+    BAD_KEY_EXAMPLE,
 )
 _ADMIN_CHANGE = error_response(
     "An admin tried to change another user's webhook (admins may only read them).",

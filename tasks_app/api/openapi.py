@@ -185,7 +185,7 @@ def error_response(description: str, *examples: OpenApiExample) -> OpenApiRespon
     return OpenApiResponse(ErrorEnvelope, description=description, examples=list(examples))
 
 
-_BAD_KEY_EXAMPLE = error_example(
+BAD_KEY_EXAMPLE = error_example(
     "Malformed Idempotency-Key",
     ErrorCode.VALIDATION_ERROR,
     "The request is not valid.",
@@ -219,7 +219,7 @@ INVALID_BODY = error_response(
         "Malformed JSON", ErrorCode.VALIDATION_ERROR, "The body is not valid JSON: JSON parse error - Expecting value."
     ),
     _BAD_IF_MATCH_EXAMPLE,
-    _BAD_KEY_EXAMPLE,
+    BAD_KEY_EXAMPLE,
 )
 _BODY_FIELD_EXAMPLE = error_example(
     "A body field",
@@ -233,7 +233,7 @@ NO_BODY_FIELDS = error_response(
     "printable ASCII characters.",
     _BODY_FIELD_EXAMPLE,
     _BAD_IF_MATCH_EXAMPLE,
-    _BAD_KEY_EXAMPLE,
+    BAD_KEY_EXAMPLE,
 )
 NO_BODY_FIELDS_TO_DELETE = error_response(
     "The body has a field (DELETE takes none), is not a JSON object, or is malformed JSON; or the If-Match header "
