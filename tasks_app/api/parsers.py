@@ -72,16 +72,22 @@ class _RepeatedNames(dict[str, Any]):
 
 def _repeated_names(value: Any, path: str) -> Iterator[tuple[str, list[str]]]:
     """Where `value` holds a `_RepeatedNames`: `(path, [message])` for each name it repeats, the
-    path in the body as `details` names fields (`title`, or `filters.status`, `items[0].id`)."""
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _repeated_names(item, f"{path}[{index}]")
-    elif isinstance(value, dict):
-        for name, item in value.items():
-            where = f"{path}.{name}" if path else name
-            if isinstance(value, _RepeatedNames) and name in value.repeated:
-                yield where, [f"{name!r} is given more than once in the same JSON object; give it once."]
-            yield from _repeated_names(item, where)
+    path in the body as `details` names fields (`title`, or `filters.status`, `items[0].id`), in
+    the body's order. A walk with its own stack: a body may be nested nearly as deep as Python's
+    parser goes, deeper than a recursive walk from inside a request could follow."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        current, where = stack.pop()
+        if isinstance(current, list):
+            stack.extend(reversed([(item, f"{where}[{index}]") for index, item in enumerate(current)]))
+        elif isinstance(current, dict):
+            children: list[tuple[Any, str]] = []
+            for name, item in current.items():
+                named = f"{where}.{name}" if where else name
+                if isinstance(current, _RepeatedNames) and name in current.repeated:
+                    yield named, [f"{name!r} is given more than once in the same JSON object; give it once."]
+                children.append((item, named))
+            stack.extend(reversed(children))
 
 
 class BrowserFormParser(BaseParser):

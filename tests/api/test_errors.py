@@ -267,6 +267,18 @@ def test_json_nested_too_deeply_is_a_400(api):
     assert "nested too deeply" in body["error"]["message"]
 
 
+@pytest.mark.parametrize("depth", [10, 500, 900, 980])
+def test_a_repeated_name_deep_in_the_body_is_a_400_at_any_depth_the_parser_takes(api, depth):
+    """The walk that finds where a name is repeated goes as deep as JSON's parser went: a repeat
+    under hundreds of levels was a RecursionError, a 500."""
+    body = '{"a":' * depth + '{"x":1,"x":2}' + "}" * depth
+    response = post_raw(api, body)
+    assert response.status_code == 400, response.content[:300]
+    [(where, messages)] = response.json()["error"]["details"].items()
+    assert where == ".".join(["a"] * depth + ["x"])
+    assert "more than once" in messages[0]
+
+
 @pytest.mark.parametrize("path", ["/", "/tasks", f"/tasks/{UNKNOWN_TASK}", "/api/schema", "/swagger"])
 def test_too_many_query_parameters_are_a_400(api, path):
     query = "&".join(f"p{i}=1" for i in range(1001))
